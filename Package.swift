@@ -1,0 +1,46 @@
+// swift-tools-version:6.1
+// MNISTLab: an experiment tracker for MLP training on MNIST, backed by SQLite.
+//
+// Dependencies point one way:
+//   CKernels ← Numerics ← Datasets ← Training ← MNISTLabCLI ← mnistlab
+//                          Store (GRDB) ↗
+import PackageDescription
+
+let package = Package(
+    name: "MNISTLab",
+    products: [
+        .executable(name: "mnistlab", targets: ["mnistlab"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+    ],
+    targets: [
+        // SIMD matmul kernels in C, chosen per CPU at run time (AVX-512 / AVX2+FMA / scalar).
+        .target(name: "CKernels", cSettings: [.unsafeFlags(["-O3", "-ffp-contract=off"])]),
+        .target(name: "Numerics", dependencies: ["CKernels"]),
+        .systemLibrary(
+            name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "Datasets", dependencies: ["Numerics", "CZlib"]),
+        .target(
+            name: "Store",
+            dependencies: ["CZlib", .product(name: "GRDB", package: "GRDB.swift")],
+            resources: [.embedInCode("Migrations")]),
+        .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
+        .target(
+            name: "MNISTLabCLI",
+            dependencies: [
+                "Training", "Store", "Datasets", "Numerics",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]),
+        .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
+
+        .testTarget(name: "NumericsTests", dependencies: ["Numerics", "CKernels"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "CLITests", dependencies: ["MNISTLabCLI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,6 @@
+import MNISTLabCLI
+
+@main
+struct Entrypoint {
+    static func main() async { await MNISTLab.main() }
+}
