@@ -1,0 +1,72 @@
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
+
+/// An IDX file of unsigned bytes (the format of the MNIST distribution):
+///
+///     magic: 00 00 08 <rank>, then <rank> big-endian UInt32 dimensions, then the bytes row-major.
+///
+/// Only element type 0x08 (unsigned byte) is accepted; anything else, a wrong rank, a length
+/// that does not match the dimensions, or a corrupt gzip stream is refused with the reason.
+public struct IDXArray: Equatable, Sendable {
+    public let dimensions: [Int]
+    public let bytes: [UInt8]
+
+    public init(dimensions: [Int], bytes: [UInt8]) {
+        self.dimensions = dimensions
+        self.bytes = bytes
+    }
+
+    /// Reads `path`, decompressing it first when it is gzip.
+    public static func read(path: String, rank: Int) throws(DatasetError) -> IDXArray {
+        let raw = try readFile(path)
+        do {
+            let content = Gzip.isCompressed(raw) ? try Gzip.decompress(raw) : raw
+            return try parse(content, rank: rank)
+        } catch {
+            throw DatasetError.file(path, error.reason)
+        }
+    }
+
+    /// Parses decompressed IDX content.
+    static func parse(_ data: [UInt8], rank: Int) throws(GzipError) -> IDXArray {
+        guard data.count >= 4 else { throw GzipError("file is empty or too short for an IDX header") }
+        guard data[0] == 0, data[1] == 0, data[2] == 0x08 else {
+            let magic = data.prefix(4).map { String($0, radix: 16) }.joined(separator: " ")
+            throw GzipError("not an IDX file of unsigned bytes (magic \(magic))")
+        }
+        guard Int(data[3]) == rank else {
+            throw GzipError("expected \(rank) dimensions, found \(data[3])")
+        }
+        let headerSize = 4 + 4 * rank
+        guard data.count >= headerSize else { throw GzipError("header is truncated") }
+        let dimensions = (0..<rank).map { k in
+            (0..<4).reduce(0) { $0 << 8 | Int(data[4 + 4 * k + $1]) }
+        }
+        let expected = dimensions.reduce(1, *)
+        let actual = data.count - headerSize
+        guard actual == expected else {
+            let shape = dimensions.map(String.init).joined(separator: "×")
+            throw GzipError(
+                "dimensions \(shape) need \(expected) bytes of data, found \(actual)"
+                    + (actual < expected ? " (truncated)" : ""))
+        }
+        return IDXArray(dimensions: dimensions, bytes: Array(data[headerSize...]))
+    }
+}
+
+private func readFile(_ path: String) throws(DatasetError) -> [UInt8] {
+    var status = stat()
+    guard stat(path, &status) == 0 else { throw DatasetError.file(path, "no such file") }
+    guard (status.st_mode & S_IFMT) == S_IFREG else { throw DatasetError.file(path, "not a regular file") }
+    guard let file = fopen(path, "rb") else {
+        throw DatasetError.file(path, String(cString: strerror(errno)))
+    }
+    defer { fclose(file) }
+    var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
+    let read = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
+    guard read == bytes.count else { throw DatasetError.file(path, "read failed") }
+    return bytes
+}

@@ -1,0 +1,106 @@
+import Foundation
+import Testing
+
+@testable import Datasets
+
+/// IDX files written by the tests themselves: good ones, and each way a file can be wrong.
+struct IDXTests {
+    let directory: URL
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("mnistlab-idx-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    func write(_ bytes: [UInt8], _ name: String) throws -> String {
+        let url = directory.appendingPathComponent(name)
+        try Data(bytes).write(to: url)
+        return url.path
+    }
+
+    @Test func rawAndGzipFilesReadTheSame() throws {
+        // Given one IDX array written raw and gzip-compressed
+        let images = idx(dimensions: [3, 2, 2], bytes: Array(0..<12))
+        let raw = try write(images, "raw")
+        let zipped = try write(try gzip(images), "zipped.gz")
+
+        // When both are read
+        let a = try IDXArray.read(path: raw, rank: 3)
+        let b = try IDXArray.read(path: zipped, rank: 3)
+
+        // Then they agree with what was written
+        #expect(a == b)
+        #expect(a.dimensions == [3, 2, 2])
+        #expect(a.bytes == Array(0..<12))
+    }
+
+    @Test(arguments: [
+        ([UInt8](), "file is empty"),
+        ([0, 0, 8, 1, 0, 0, 0], "header is truncated"),
+        ([0, 0, 9, 1, 0, 0, 0, 1, 5], "not an IDX file of unsigned bytes (magic 0 0 9 1)"),
+        ([0, 0, 8, 3, 0, 0, 0, 1, 5], "expected 1 dimensions, found 3"),
+        ([0, 0, 8, 1, 0, 0, 0, 3, 5, 6], "dimensions 3 need 3 bytes of data, found 2 (truncated)"),
+        ([0, 0, 8, 1, 0, 0, 0, 1, 5, 6], "dimensions 1 need 1 bytes of data, found 2"),
+    ])
+    func malformedFileIsRefusedWithItsReason(bytes: [UInt8], reason: String) throws {
+        let path = try write(bytes, "bad")
+        #expect {
+            try IDXArray.read(path: path, rank: 1)
+        } throws: { error in
+            let message = "\(error)"
+            return message.hasPrefix("Cannot read dataset file \(path): ") && message.contains(reason)
+        }
+    }
+
+    @Test func truncatedGzipIsRefused() throws {
+        let zipped = try gzip(idx(dimensions: [1000], bytes: (0..<1000).map { UInt8($0 % 251) }))
+        let path = try write(Array(zipped.prefix(zipped.count / 2)), "cut.gz")
+        #expect(throws: DatasetError.file(path, "gzip data is truncated")) {
+            try IDXArray.read(path: path, rank: 1)
+        }
+    }
+
+    @Test func corruptGzipIsRefused() throws {
+        var zipped = try gzip(idx(dimensions: [1000], bytes: (0..<1000).map { UInt8($0 % 251) }))
+        zipped[zipped.count - 6] ^= 0xff  // inside the CRC-32 trailer
+        let path = try write(zipped, "crc.gz")
+        #expect {
+            try IDXArray.read(path: path, rank: 1)
+        } throws: { "\($0)".contains("gzip data is corrupt") }
+    }
+
+    @Test func missingFileAndDirectoryAreRefused() throws {
+        let missing = directory.appendingPathComponent("nope").path
+        #expect(throws: DatasetError.file(missing, "no such file")) {
+            try IDXArray.read(path: missing, rank: 1)
+        }
+        #expect(throws: DatasetError.file(directory.path, "not a regular file")) {
+            try IDXArray.read(path: directory.path, rank: 1)
+        }
+    }
+}
+
+/// Header and body of an IDX file of unsigned bytes.
+func idx(dimensions: [Int], bytes: [UInt8]) -> [UInt8] {
+    var header: [UInt8] = [0, 0, 8, UInt8(dimensions.count)]
+    for d in dimensions { header += [24, 16, 8, 0].map { UInt8((d >> $0) & 0xff) } }
+    return header + bytes
+}
+
+/// Compresses with the system `gzip`, as the MNIST files were.
+func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/sh")
+    process.arguments = ["-c", "gzip -c"]
+    let input = Pipe()
+    let output = Pipe()
+    process.standardInput = input
+    process.standardOutput = output
+    try process.run()
+    input.fileHandleForWriting.write(Data(bytes))
+    try input.fileHandleForWriting.close()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return Array(data)
+}
