@@ -1,0 +1,103 @@
+import Datasets
+import Numerics
+
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
+
+/// What one epoch measured. Training loss and accuracy are the means over the epoch's batches,
+/// each taken before that batch's update (the usual running figure); validation is measured
+/// on the weights at the end of the epoch.
+public struct EpochMetrics: Equatable, Sendable {
+    public var epoch: Int
+    public var trainLoss: Double
+    public var trainAccuracy: Double
+    public var valLoss: Double
+    public var valAccuracy: Double
+    /// Wall time of training plus validation, without recording.
+    public var seconds: Double
+}
+
+/// How a call to `Trainer.run` ended.
+public enum TrainingOutcome: Equatable, Sendable {
+    case completed
+    /// Stopped between batches at the caller's request; `epoch` was abandoned, not recorded.
+    case interrupted(epoch: Int)
+    /// The loss became NaN or infinite during `epoch`, which was not recorded.
+    case diverged(epoch: Int, reason: String)
+}
+
+/// The epoch loop: shuffles with (seed, epoch), steps through batches, validates.
+///
+/// It knows nothing of SQLite: each finished epoch goes to `onEpoch` with the network, whose
+/// parameters and momentum are then exactly what resuming after that epoch needs.
+public final class Trainer {
+    public let hyperparameters: Hyperparameters
+    public let network: Network
+    let train: LabeledImages
+    let validation: LabeledImages
+
+    public init(
+        hyperparameters: Hyperparameters, train: LabeledImages, validation: LabeledImages,
+        parameters: [Float]? = nil, velocity: [Float]? = nil
+    ) {
+        let architecture = hyperparameters.architecture(
+            inputs: train.images.columnCount, outputs: MNIST.classCount)
+        self.hyperparameters = hyperparameters
+        self.train = train
+        self.validation = validation
+        network = Network(
+            architecture: architecture,
+            parameters: parameters ?? architecture.initialParameters(seed: hyperparameters.seed),
+            velocity: velocity, maxBatchSize: hyperparameters.batchSize)
+    }
+
+    /// Trains epochs `epochs`, calling `onEpoch` after each; `shouldStop` is polled between
+    /// batches. Errors thrown by `onEpoch` end the loop and propagate.
+    public func run(
+        epochs: ClosedRange<Int>, shouldStop: () -> Bool = { false },
+        onEpoch: (EpochMetrics) throws -> Void
+    ) rethrows -> TrainingOutcome {
+        for epoch in epochs {
+            let started = monotonicSeconds()
+            let order = epochOrder(
+                seed: hyperparameters.seed, epoch: epoch, count: train.count)
+            var stats = BatchStats()
+            var start = 0
+            while start < order.count {
+                if shouldStop() { return .interrupted(epoch: epoch) }
+                let end = min(start + hyperparameters.batchSize, order.count)
+                let batch = network.train(
+                    rows: order[start..<end], of: train.images, labels: train.labels,
+                    learningRate: Float(hyperparameters.learningRate),
+                    momentum: Float(hyperparameters.momentum))
+                guard batch.lossSum.isFinite else {
+                    return .diverged(
+                        epoch: epoch,
+                        reason: "training loss became \(batch.lossSum.isNaN ? "NaN" : "infinite") at epoch \(epoch), batch \(start / hyperparameters.batchSize + 1)")
+                }
+                stats += batch
+                start = end
+            }
+            let validated = network.evaluate(validation.images, labels: validation.labels)
+            guard validated.lossSum.isFinite else {
+                return .diverged(epoch: epoch, reason: "validation loss is not finite at epoch \(epoch)")
+            }
+            try onEpoch(
+                EpochMetrics(
+                    epoch: epoch, trainLoss: stats.meanLoss, trainAccuracy: stats.accuracy,
+                    valLoss: validated.meanLoss, valAccuracy: validated.accuracy,
+                    seconds: monotonicSeconds() - started))
+        }
+        return .completed
+    }
+}
+
+/// Seconds on a clock that never jumps.
+public func monotonicSeconds() -> Double {
+    var now = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &now)
+    return Double(now.tv_sec) + Double(now.tv_nsec) * 1e-9
+}
