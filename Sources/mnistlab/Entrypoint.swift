@@ -2,5 +2,5 @@ import MNISTLabCLI
 
 @main
 struct Entrypoint {
-    static func main() async { await MNISTLab.main() }
+    static func main() { MNISTLab.main() }
 }

@@ -1,0 +1,94 @@
+import ArgumentParser
+import Store
+
+extension MNISTLab {
+    struct Best: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "The best epoch of each run, or the best run overall.",
+            discussion: """
+                Best means the lowest validation loss (earliest epoch on ties), or the highest \
+                validation accuracy with --by val_accuracy.
+
+                Examples:
+                  mnistlab best 1
+                  mnistlab best 1 2 3 --by val_accuracy
+                  mnistlab best            # the best run in the database
+                """)
+
+        enum Metric: String, CaseIterable, ExpressibleByArgument {
+            case valLoss = "val_loss"
+            case valAccuracy = "val_accuracy"
+        }
+
+        @Argument(help: "Ids of the runs (default: the best run overall).")
+        var runs: [Int64] = []
+
+        @Option(name: .long, help: "What best means: val_loss or val_accuracy.")
+        var by = Metric.valLoss
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            let store = try database.openExisting()
+            let ids = runs.isEmpty ? try bestRunOverall(store) : runs
+            let rows = try ids.map { id -> BestEpoch in
+                guard let run = try store.run(id: id) else { throw MNISTLabError.unknownRun(id) }
+                let epochs = try store.epochs(runID: id)
+                guard let best = bestEpoch(epochs) else {
+                    throw MNISTLabError("Run \(id) has no recorded epochs yet.")
+                }
+                return BestEpoch(
+                    run_id: id, name: run.name, by: by.rawValue, epoch: best.epoch,
+                    epochs_done: epochs.count, train_loss: best.trainLoss,
+                    train_accuracy: best.trainAccuracy, val_loss: best.valLoss,
+                    val_accuracy: best.valAccuracy)
+            }
+            if output.json { return try printJSON(rows) }
+            var table = Table(
+                ["run", "name", "best epoch", "of", "train loss", "train acc", "val loss", "val acc"],
+                numeric: [0, 2, 3, 4, 5, 6, 7])
+            for r in rows {
+                table.append([
+                    "\(r.run_id)", r.name, "\(r.epoch)", "\(r.epochs_done)", Format.loss(r.train_loss),
+                    Format.percent(r.train_accuracy), Format.loss(r.val_loss), Format.percent(r.val_accuracy),
+                ])
+            }
+            print(table.render())
+        }
+
+        /// Lowest val_loss or highest val_accuracy; the earliest epoch wins ties.
+        func bestEpoch(_ epochs: [EpochRecord]) -> EpochRecord? {
+            epochs.min { a, b in
+                switch by {
+                case .valLoss: (a.valLoss, a.epoch) < (b.valLoss, b.epoch)
+                case .valAccuracy: (-a.valAccuracy, a.epoch) < (-b.valAccuracy, b.epoch)
+                }
+            }
+        }
+
+        func bestRunOverall(_ store: Store) throws -> [Int64] {
+            let candidates = try store.summaries().filter { $0.lastEpoch != nil }
+            let best = candidates.min { a, b in
+                switch by {
+                case .valLoss: (a.bestValLoss ?? .infinity, a.run.id) < (b.bestValLoss ?? .infinity, b.run.id)
+                case .valAccuracy: (-(a.maxValAccuracy ?? 0), a.run.id) < (-(b.maxValAccuracy ?? 0), b.run.id)
+                }
+            }
+            guard let best else { throw MNISTLabError("No run has recorded an epoch yet; `mnistlab train` starts one.") }
+            return [best.run.id]
+        }
+    }
+}
+
+private struct BestEpoch: Encodable {
+    var run_id: Int64
+    var name: String
+    var by: String
+    var epoch: Int
+    var epochs_done: Int
+    var train_loss: Double
+    var train_accuracy: Double
+    var val_loss: Double
+    var val_accuracy: Double
+}

@@ -1,0 +1,60 @@
+import ArgumentParser
+import Store
+
+extension MNISTLab {
+    struct Compare: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Compare runs side by side: the settings that differ, best and last metrics.",
+            discussion: """
+                Examples:
+                  mnistlab compare 1 2
+                  mnistlab compare 1 2 3 --json
+                """)
+
+        @Argument(help: "Ids of two or more runs.")
+        var runs: [Int64]
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            if runs.count < 2 { throw ValidationError("Compare needs at least two run ids.") }
+        }
+
+        func run() throws {
+            let store = try database.openExisting()
+            let summaries = try runs.map { id in
+                guard let s = try store.summary(runID: id) else { throw MNISTLabError.unknownRun(id) }
+                return s
+            }
+            if output.json { return try printJSON(summaries) }
+            let settings: [(String, (Run) -> String)] = [
+                ("name", \.name), ("status", \.status.rawValue),
+                ("parent", { r in r.parentRunID.map { "\($0)@\(r.parentEpoch ?? 0)" } ?? "-" }),
+                ("hidden", \.hidden), ("activation", \.activation), ("loss", \.loss),
+                ("learning rate", { Format.number($0.learningRate) }),
+                ("batch size", { "\($0.batchSize)" }), ("momentum", { Format.number($0.momentum) }),
+                ("planned epochs", { "\($0.epochs)" }), ("seed", { "\($0.seed)" }),
+                ("train size", { "\($0.trainSize)" }), ("val size", { "\($0.valSize)" }),
+                ("dataset", \.datasetChecksum), ("code version", \.codeVersion), ("kernels", \.kernelPath),
+            ]
+            var table = Table([""] + summaries.map { "run \($0.run.id)" })
+            for (label, value) in settings {
+                let values = summaries.map { value($0.run) }
+                if Set(values).count > 1 { table.append([label] + values) }
+            }
+            let metrics: [(String, (RunSummary) -> String)] = [
+                ("epochs done", { "\($0.lastEpoch ?? 0)" }),
+                ("best epoch", { $0.bestEpoch.map(String.init) ?? "-" }),
+                ("best val loss", { Format.loss($0.bestValLoss) }),
+                ("best val acc", { Format.percent($0.bestValAccuracy) }),
+                ("last train loss", { Format.loss($0.lastTrainLoss) }),
+                ("last val loss", { Format.loss($0.lastValLoss) }),
+                ("last val acc", { Format.percent($0.lastValAccuracy) }),
+                ("seconds", { Format.fixed($0.totalSeconds, digits: 1) }),
+            ]
+            for (label, value) in metrics { table.append([label] + summaries.map(value)) }
+            print(table.render())
+        }
+    }
+}

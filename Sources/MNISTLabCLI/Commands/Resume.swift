@@ -1,0 +1,67 @@
+import ArgumentParser
+import Training
+
+/// `--from best|last|N`.
+extension ResumePoint: ExpressibleByArgument {
+    public init?(argument: String) {
+        switch argument {
+        case "best": self = .best
+        case "last": self = .last
+        default:
+            guard let epoch = Int(argument), epoch >= 1 else { return nil }
+            self = .epoch(epoch)
+        }
+    }
+
+    public static var defaultCompletionKind: CompletionKind { .list(["best", "last"]) }
+}
+
+extension MNISTLab {
+    struct Resume: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Continue a run from its best, last or any kept epoch.",
+            discussion: """
+                From the run's last epoch with unchanged settings, the run continues in place \
+                (the usual case after Ctrl-C). From any other epoch, or with a new learning \
+                rate, batch size or momentum, a new run is forked with parent_run_id and \
+                parent_epoch set; the parent is never changed. --epochs is a total, as in train.
+                A finished run resumes from its best epoch by default, any other from its last.
+
+                Examples:
+                  mnistlab resume 3
+                  mnistlab resume 1 --from best --learning-rate 0.01 --epochs 600
+                  mnistlab resume 1 --from 250 --epochs 400
+                """)
+
+        @Argument(help: "Id of the run to resume.")
+        var runID: Int64
+
+        @Option(name: .long, help: "Epoch to resume from: best, last or an epoch number.")
+        var from: ResumePoint?
+
+        @OptionGroup var training: TrainingOptions
+
+        @Option(name: .long, help: "Directory of the run's dataset, if it has moved.")
+        var data: String?
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            var changes = ResumeChanges()
+            changes.learningRate = training.learningRate
+            changes.batchSize = training.batchSize
+            changes.momentum = training.momentum
+            changes.epochs = training.epochs
+            changes.keepEvery = training.keepEvery
+            changes.name = training.name
+            changes.dataDirectory = data
+            let store = try database.openExisting()
+            try reconcileAbandonedRuns(in: store)
+            let result = try StopSignal.whileTrapped {
+                try Session(store: store, events: .console).resume(
+                    runID: runID, from: from, changes: changes)
+            }
+            try finish(result)
+        }
+    }
+}

@@ -1,0 +1,51 @@
+import ArgumentParser
+import Store
+
+extension MNISTLab {
+    struct Runs: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "List runs, newest first, with their key settings and best epoch.",
+            discussion: """
+                Examples:
+                  mnistlab runs
+                  mnistlab runs --status completed --limit 5
+                  mnistlab runs --json | jq '.[] | {id, best_epoch}'
+                """)
+
+        @Option(name: .long, help: "Only runs with this status: running, completed, interrupted, failed.")
+        var status: Run.Status?
+
+        @Option(name: .long, help: "Show at most N runs.")
+        var limit: Int?
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            if let limit, limit < 1 { throw ValidationError("--limit must be at least 1; got \(limit).") }
+        }
+
+        func run() throws {
+            let store = try database.openExisting()
+            try? reconcileAbandonedRuns(in: store)
+            let summaries = try store.summaries(status: status, limit: limit)
+            if output.json { return try printJSON(summaries) }
+            var table = Table(
+                ["id", "name", "status", "hidden", "activation", "lr", "batch", "momentum", "epochs", "best", "best val loss", "best val acc", "parent"],
+                numeric: [0, 5, 6, 7, 8, 9, 10, 11])
+            for s in summaries {
+                let r = s.run
+                table.append([
+                    "\(r.id)", r.name, r.status.rawValue, r.hidden, r.activation,
+                    Format.number(r.learningRate), "\(r.batchSize)", Format.number(r.momentum),
+                    "\(s.lastEpoch ?? 0)/\(r.epochs)", s.bestEpoch.map(String.init) ?? "-",
+                    Format.loss(s.bestValLoss), Format.percent(s.bestValAccuracy),
+                    r.parentRunID.map { "\($0)@\(r.parentEpoch ?? 0)" } ?? "",
+                ])
+            }
+            print(summaries.isEmpty ? "No runs yet; `mnistlab train` starts one." : table.render())
+        }
+    }
+}
+
+extension Run.Status: ExpressibleByArgument {}

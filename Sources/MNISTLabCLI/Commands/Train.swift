@@ -1,0 +1,68 @@
+import ArgumentParser
+import Foundation
+import Training
+
+extension MNISTLab {
+    struct Train: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train the MLP on MNIST and record the run.",
+            discussion: """
+                Prints one line per epoch and the run id. Each epoch's metrics and checkpoint \
+                are committed together, so Ctrl-C (or a crash) leaves a run you can resume.
+
+                Examples:
+                  mnistlab train --epochs 20
+                  mnistlab train --epochs 1000 --name seed-reproduction
+                  mnistlab train --hidden 256,128 --activation relu --learning-rate 0.05 --momentum 0.9
+                """)
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var training: TrainingOptions
+        @OptionGroup var model: ModelOptions
+        @OptionGroup var dataOptions: DataOptions
+
+        func run() throws {
+            var h = Hyperparameters()
+            h.hidden = model.hiddenWidths
+            h.activation = model.activation
+            h.loss = model.loss
+            h.seed = model.seed
+            h.learningRate = training.learningRate ?? h.learningRate
+            h.batchSize = training.batchSize ?? h.batchSize
+            h.momentum = training.momentum ?? h.momentum
+            h.epochs = training.epochs ?? h.epochs
+            let data = DataSource(
+                directory: dataOptions.data ?? defaultDataDirectory,
+                validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit)
+
+            let store = try database.openForWriting()
+            try reconcileAbandonedRuns(in: store)
+            let result = try StopSignal.whileTrapped {
+                try Session(store: store, events: .console).train(
+                    h, data: data, name: training.name, keepEvery: training.keepEvery ?? 50)
+            }
+            try finish(result)
+        }
+    }
+}
+
+/// ./Data/mnist (the bundled copy, from the repository root) unless $MNISTLAB_DATA says else.
+var defaultDataDirectory: String {
+    ProcessInfo.processInfo.environment["MNISTLAB_DATA"] ?? "Data/mnist"
+}
+
+/// Prints how a session ended and exits as the outcome requires: 0, 130/143 after a signal,
+/// 1 after divergence.
+func finish(_ result: SessionResult) throws {
+    switch result {
+    case .completed(let id):
+        print("run \(id) completed")
+    case .interrupted(let id, let lastEpoch):
+        let resumable = lastEpoch.map { "after epoch \($0); `mnistlab resume \(id)` continues it" }
+        print("run \(id) interrupted \(resumable ?? "before its first epoch")")
+        throw ExitCode(128 + StopSignal.received)
+    case .failed(let id, let reason):
+        throw MNISTLabError(
+            "Run \(id) failed: \(reason). Its earlier checkpoints are kept; resume it with a smaller --learning-rate.")
+    }
+}

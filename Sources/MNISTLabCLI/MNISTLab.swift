@@ -1,0 +1,46 @@
+import ArgumentParser
+import Foundation
+import Training
+
+/// The root command: `mnistlab <subcommand>`.
+public struct MNISTLab: ParsableCommand {
+    public init() {}
+
+    public static let configuration = CommandConfiguration(
+        commandName: "mnistlab",
+        abstract: "Train an MLP on MNIST and track every run, epoch and checkpoint in SQLite.",
+        discussion: """
+            Runs are recorded in ./mnistlab.sqlite (or --db / MNISTLAB_DB). Query them with the \
+            subcommands below or with plain SQL, e.g.
+              sqlite3 mnistlab.sqlite "SELECT id, best_epoch, best_val_loss FROM run_summary"
+            """,
+        version: MNISTLabVersion.current,
+        subcommands: [
+            Train.self, Resume.self, Runs.self, Show.self, Best.self, Compare.self, SQL.self,
+            DB.self,
+        ])
+}
+
+extension MNISTLab {
+    /// Parses and runs the command line. Help and version go to standard output; every error
+    /// is one line on standard error ("Error: …") with argument-parser's exit code (64 for a
+    /// bad flag, 1 for a runtime failure), never a stack trace or a usage dump.
+    public static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let message = message(for: error)
+            if code == .success || isHelpRequest(error) { exit(withError: error) }
+            if !message.isEmpty {
+                FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
+            }
+            Foundation.exit(code.rawValue)
+        }
+    }
+
+    private static func isHelpRequest(_ error: Error) -> Bool {
+        fullMessage(for: error).hasPrefix("OVERVIEW:") || fullMessage(for: error).hasPrefix("USAGE:")
+    }
+}

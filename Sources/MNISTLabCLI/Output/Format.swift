@@ -1,0 +1,29 @@
+/// Number formatting shared by the tables, with no locale surprises.
+enum Format {
+    /// `0.97123` → "97.12%".
+    static func percent(_ fraction: Double?) -> String {
+        guard let fraction else { return "-" }
+        return fixed(fraction * 100, digits: 2) + "%"
+    }
+
+    static func fixed(_ value: Double?, digits: Int) -> String {
+        guard let value else { return "-" }
+        guard value.isFinite else { return "\(value)" }
+        var scale = 1.0
+        for _ in 0..<digits { scale *= 10 }
+        let rounded = (abs(value) * scale).rounded()
+        var text = String(Int64(rounded))
+        if digits > 0 {
+            while text.count <= digits { text = "0" + text }
+            text.insert(".", at: text.index(text.endIndex, offsetBy: -digits))
+        }
+        return (value < 0 && rounded != 0 ? "-" : "") + text
+    }
+
+    static func loss(_ value: Double?) -> String { fixed(value, digits: 4) }
+
+    static func seconds(_ value: Double?) -> String { fixed(value, digits: 2) + "s" }
+
+    /// Shortest text that reads back as the same Double ("0.1", "1e-05").
+    static func number(_ value: Double) -> String { "\(value)" }
+}

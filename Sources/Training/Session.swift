@@ -1,0 +1,269 @@
+import Datasets
+import Numerics
+import Store
+
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
+
+/// Where a run's data comes from and how it is split.
+public struct DataSource: Equatable, Sendable {
+    public var directory: String
+    public var validationSize: Int = 10_000
+    /// Train on the first N images only (quick runs).
+    public var trainLimit: Int?
+
+    public init(directory: String, validationSize: Int = 10_000, trainLimit: Int? = nil) {
+        self.directory = directory
+        self.validationSize = validationSize
+        self.trainLimit = trainLimit
+    }
+}
+
+/// Which epoch of a run to resume from.
+public enum ResumePoint: Equatable, Sendable {
+    case best
+    case last
+    case epoch(Int)
+}
+
+/// Changes asked for when resuming; nil inherits the run's value.
+public struct ResumeChanges: Equatable, Sendable {
+    public var learningRate: Double?
+    public var batchSize: Int?
+    public var momentum: Double?
+    /// The last epoch to reach (a total, as in `train`).
+    public var epochs: Int?
+    public var keepEvery: Int?
+    public var name: String?
+    /// Where the run's dataset is now, if it moved.
+    public var dataDirectory: String?
+
+    public init() {}
+}
+
+/// What the session reports while it works.
+public struct SessionEvents {
+    public var started: (Run, _ resumedFrom: Int?) -> Void = { _, _ in }
+    public var epoch: (EpochMetrics, _ storeSeconds: Double) -> Void = { _, _ in }
+    public var note: (String) -> Void = { _ in }
+    public var shouldStop: () -> Bool = { false }
+
+    public init() {}
+}
+
+/// How a session ended, with the run it wrote to.
+public enum SessionResult: Equatable, Sendable {
+    case completed(runID: Int64)
+    case interrupted(runID: Int64, lastEpoch: Int?)
+    case failed(runID: Int64, reason: String)
+}
+
+/// Trains a new run or resumes one, recording every epoch and checkpoint in the store.
+public struct Session {
+    public let store: Store
+    public var events: SessionEvents
+
+    public init(store: Store, events: SessionEvents = SessionEvents()) {
+        self.store = store
+        self.events = events
+    }
+
+    // MARK: - Train
+
+    public func train(
+        _ hyperparameters: Hyperparameters, data: DataSource, name: String? = nil,
+        keepEvery: Int = 50
+    ) throws -> SessionResult {
+        let mnist = try MNIST.load(directory: data.directory)
+        let (train, validation) = try mnist.split(
+            validationSize: data.validationSize, trainLimit: data.trainLimit)
+        let run = try store.createRun(
+            newRun(
+                hyperparameters, name: name, keepEvery: keepEvery, dataset: mnist,
+                trainSize: train.count, valSize: validation.count))
+        let trainer = Trainer(hyperparameters: hyperparameters, train: train, validation: validation)
+        events.started(run, nil)
+        return try record(trainer, runID: run.id, epochs: 1...hyperparameters.epochs, keepEvery: keepEvery)
+    }
+
+    // MARK: - Resume
+
+    /// Continues run `runID` from `point`. From the run's last epoch with unchanged
+    /// hyperparameters it continues in place; otherwise it forks a child run that starts from
+    /// that epoch's checkpoint, leaving the parent untouched.
+    public func resume(runID: Int64, from point: ResumePoint?, changes: ResumeChanges)
+        throws -> SessionResult
+    {
+        guard let run = try store.run(id: runID) else { throw SessionError.unknownRun(runID) }
+        if run.status == .running {
+            throw SessionError(
+                "Run \(runID) is still running (pid \(run.pid.map(String.init) ?? "?") on \(run.host ?? "?")); stop it before resuming.")
+        }
+        guard let summary = try store.summary(runID: runID), let last = summary.lastEpoch,
+            let best = summary.bestEpoch
+        else {
+            throw SessionError(
+                "Run \(runID) has no recorded epoch to resume from; start a new run with `mnistlab train`.")
+        }
+        let from: Int
+        switch point ?? (run.status == .completed ? .best : .last) {
+        case .best: from = best
+        case .last: from = last
+        case .epoch(let n): from = n
+        }
+        guard let checkpoint = try store.checkpoint(runID: runID, epoch: from) else {
+            let kept = try store.checkpointEpochs(runID: runID).map(String.init)
+            throw SessionError(
+                "Run \(runID) has no checkpoint at epoch \(from); epochs that can be resumed: \(kept.joined(separator: ", ")).")
+        }
+
+        var hyperparameters = try Hyperparameters(run)
+        hyperparameters.learningRate = changes.learningRate ?? run.learningRate
+        hyperparameters.batchSize = changes.batchSize ?? run.batchSize
+        hyperparameters.momentum = changes.momentum ?? run.momentum
+        hyperparameters.epochs = changes.epochs ?? run.epochs
+        let keepEvery = changes.keepEvery ?? run.keepEvery
+        guard hyperparameters.epochs > from else {
+            throw SessionError(
+                "Run \(runID) would resume after epoch \(from), but its planned last epoch is \(hyperparameters.epochs); pass a larger --epochs (a total, as in train).")
+        }
+
+        let mnist = try MNIST.load(directory: changes.dataDirectory ?? run.datasetPath)
+        guard mnist.checksum == run.datasetChecksum else {
+            throw SessionError(
+                "The dataset in \(mnist.directory) (\(mnist.checksum)) is not the one run \(runID) trained on (\(run.datasetChecksum)); pass --data with the original files.")
+        }
+        let (train, validation) = try mnist.split(
+            validationSize: run.valSize, trainLimit: run.trainSize)
+        if run.kernelPath != Network.kernelPath {
+            events.note(
+                "Run \(runID) trained with \(run.kernelPath) kernels; this machine uses \(Network.kernelPath), so weights may differ in the last bits from an uninterrupted run.")
+        }
+        let velocity =
+            checkpoint.velocity
+            ?? [Float](repeating: 0, count: checkpoint.weights.count)
+        let trainer = Trainer(
+            hyperparameters: hyperparameters, train: train, validation: validation,
+            parameters: checkpoint.weights, velocity: velocity)
+
+        let sameSettings =
+            hyperparameters.learningRate == run.learningRate
+            && hyperparameters.batchSize == run.batchSize
+            && hyperparameters.momentum == run.momentum && changes.name == nil
+        let target: Run
+        if from == last && sameSettings {
+            try store.markRunning(id: runID, plannedEpochs: hyperparameters.epochs)
+            target = try store.run(id: runID) ?? run
+        } else {
+            var child = newRun(
+                hyperparameters, name: changes.name, keepEvery: keepEvery, dataset: mnist,
+                trainSize: train.count, valSize: validation.count)
+            child.parentRunID = runID
+            child.parentEpoch = from
+            target = try store.createRun(child)
+        }
+        events.started(target, from)
+        return try record(
+            trainer, runID: target.id, epochs: (from + 1)...hyperparameters.epochs,
+            keepEvery: keepEvery)
+    }
+
+    // MARK: - Recording
+
+    /// Runs the trainer, committing each epoch with its checkpoint, and closes the run with
+    /// the status the loop ended in. A failure to record marks the run failed and rethrows.
+    private func record(
+        _ trainer: Trainer, runID: Int64, epochs: ClosedRange<Int>, keepEvery: Int
+    ) throws -> SessionResult {
+        var lastEpoch: Int? = epochs.lowerBound > 1 ? epochs.lowerBound - 1 : nil
+        let keepsVelocity = trainer.hyperparameters.momentum != 0
+        let outcome: TrainingOutcome
+        do {
+            outcome = try trainer.run(epochs: epochs, shouldStop: events.shouldStop) { metrics in
+                let started = monotonicSeconds()
+                try store.recordEpoch(
+                    EpochRecord(
+                        runID: runID, epoch: metrics.epoch, trainLoss: metrics.trainLoss,
+                        trainAccuracy: metrics.trainAccuracy, valLoss: metrics.valLoss,
+                        valAccuracy: metrics.valAccuracy, seconds: metrics.seconds),
+                    checkpoint: CheckpointRecord(
+                        runID: runID, epoch: metrics.epoch, weights: trainer.network.parameters,
+                        velocity: keepsVelocity ? trainer.network.velocity : nil),
+                    keepEvery: keepEvery)
+                lastEpoch = metrics.epoch
+                events.epoch(metrics, monotonicSeconds() - started)
+            }
+        } catch {
+            try? store.finishRun(id: runID, status: .failed, reason: "\(error)")
+            throw error
+        }
+        switch outcome {
+        case .completed:
+            try store.finishRun(id: runID, status: .completed)
+            return .completed(runID: runID)
+        case .interrupted:
+            try store.finishRun(id: runID, status: .interrupted)
+            return .interrupted(runID: runID, lastEpoch: lastEpoch)
+        case .diverged(_, let reason):
+            try store.finishRun(id: runID, status: .failed, reason: reason)
+            return .failed(runID: runID, reason: reason)
+        }
+    }
+
+    private func newRun(
+        _ h: Hyperparameters, name: String?, keepEvery: Int, dataset: MNIST, trainSize: Int,
+        valSize: Int
+    ) -> NewRun {
+        NewRun(
+            name: name, parentRunID: nil, parentEpoch: nil, learningRate: h.learningRate,
+            batchSize: h.batchSize, epochs: h.epochs, hidden: h.hiddenDescription,
+            activation: h.activation.rawValue, loss: h.loss.rawValue, momentum: h.momentum,
+            seed: Int64(bitPattern: h.seed), trainSize: trainSize, valSize: valSize,
+            datasetPath: absolutePath(dataset.directory), datasetChecksum: dataset.checksum,
+            codeVersion: MNISTLabVersion.current, kernelPath: Network.kernelPath,
+            keepEvery: keepEvery)
+    }
+}
+
+extension Hyperparameters {
+    /// The hyperparameters a recorded run trained with.
+    public init(_ run: Run) throws {
+        self.init()
+        guard let hidden = Hyperparameters.parseHidden(run.hidden),
+            let activation = Activation(rawValue: run.activation),
+            let loss = Loss(rawValue: run.loss)
+        else {
+            throw SessionError(
+                "Run \(run.id) records an architecture this build cannot rebuild (hidden '\(run.hidden)', \(run.activation), \(run.loss)).")
+        }
+        self.hidden = hidden
+        self.activation = activation
+        self.loss = loss
+        learningRate = run.learningRate
+        batchSize = run.batchSize
+        momentum = run.momentum
+        epochs = run.epochs
+        seed = UInt64(bitPattern: run.seed)
+    }
+}
+
+/// A session that cannot go on, in one line.
+public struct SessionError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    public init(_ description: String) { self.description = description }
+
+    public static func unknownRun(_ id: Int64) -> SessionError {
+        SessionError("No run with id \(id) in this database; `mnistlab runs` lists the runs.")
+    }
+}
+
+/// `path` made absolute against the current directory, so a run records where its data is.
+func absolutePath(_ path: String) -> String {
+    guard let resolved = realpath(path, nil) else { return path }
+    defer { free(resolved) }
+    return String(cString: resolved)
+}
