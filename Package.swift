@@ -40,7 +40,8 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
-        .testTarget(name: "CLITests", dependencies: ["MNISTLabCLI"]),
+        // CLITests drive the built `mnistlab` binary, so they depend on it to have it built.
+        .testTarget(name: "CLITests", dependencies: ["MNISTLabCLI", "Datasets", "mnistlab"]),
     ],
     swiftLanguageModes: [.v6]
 )

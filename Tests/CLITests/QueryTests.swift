@@ -1,0 +1,73 @@
+import Foundation
+import Testing
+
+/// `runs`, `show`, `best`, `compare` and `sql` on a database with two finished runs.
+@Suite(.serialized) struct QueryTests {
+    let sandbox: Sandbox
+
+    init() throws {
+        sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "3", "--name", "slow", "--learning-rate", "0.05"])
+        try sandbox.train(["--epochs", "3", "--name", "fast", "--learning-rate", "0.5"])
+    }
+
+    func json(_ arguments: [String]) throws -> Any {
+        let output = try sandbox.run(arguments + ["--json"])
+        #expect(output.status == 0, "\(output.stderr)")
+        return try JSONSerialization.jsonObject(with: Data(output.stdout.utf8))
+    }
+
+    @Test func runsListsNewestFirstWithTheirBestEpoch() throws {
+        let runs = try #require(try json(["runs"]) as? [[String: Any]])
+        #expect(runs.map { $0["name"] as? String } == ["fast", "slow"])
+        #expect(runs.allSatisfy { ($0["best_epoch"] as? Int) != nil && ($0["epochs_done"] as? Int) == 3 })
+        let table = try sandbox.run(["runs", "--status", "completed", "--limit", "1"])
+        #expect(table.lines.count == 2 && table.lines[1].contains("fast"))
+    }
+
+    @Test func bestAgreesWithTheSummaryView() throws {
+        let best = try #require(try json(["best", "1"]) as? [[String: Any]])
+        let view = try sandbox.run(["sql", "--csv", "SELECT best_epoch, best_val_loss FROM run_summary WHERE id = 1"])
+        let fields = view.lines[1].split(separator: ",")
+        #expect(best[0]["epoch"] as? Int == Int(fields[0]))
+        #expect(best[0]["val_loss"] as? Double == Double(fields[1]))
+        // Without ids: the run with the lowest best validation loss overall.
+        let overall = try #require(try json(["best"]) as? [[String: Any]])
+        let lowest = try sandbox.run(["sql", "--csv", "SELECT id FROM run_summary ORDER BY best_val_loss LIMIT 1"])
+        #expect(overall.count == 1 && overall[0]["run_id"] as? Int == Int(lowest.lines[1]))
+    }
+
+    @Test func showMarksTheBestEpoch() throws {
+        let output = try sandbox.run(["show", "2"])
+        let best = try sandbox.run(["sql", "--csv", "SELECT best_epoch FROM run_summary WHERE id = 2"]).lines[1]
+        let marked = output.lines.filter { $0.hasPrefix("*") }
+        #expect(marked.count == 2)  // the row and the legend
+        #expect(marked[0].split(separator: " ")[1] == best)
+        #expect(output.stdout.contains("learning rate  0.5"))
+    }
+
+    @Test func compareShowsOnlyTheSettingsThatDiffer() throws {
+        let output = try sandbox.run(["compare", "1", "2"])
+        #expect(output.status == 0)
+        let labels = output.lines.dropFirst().map { $0.split(separator: "  ").first.map(String.init) ?? "" }
+        #expect(labels.contains("learning rate") && labels.contains("name"))
+        #expect(!labels.contains("hidden") && !labels.contains("seed"))
+        #expect(labels.contains("best val loss"))
+    }
+
+    @Test func sqlPrintsTablesCSVAndJSON() throws {
+        let query = "SELECT id, name, learning_rate FROM runs ORDER BY id"
+        #expect(try sandbox.run(["sql", query]).lines == [
+            "id  name  learning_rate", " 1  slow           0.05", " 2  fast            0.5",
+        ])
+        #expect(try sandbox.run(["sql", "--csv", query]).lines == ["id,name,learning_rate", "1,slow,0.05", "2,fast,0.5"])
+        let rows = try #require(try json(["sql", query]) as? [[String: Any]])
+        #expect(rows.map { $0["name"] as? String } == ["slow", "fast"])
+    }
+
+    @Test func dbStatusCountsWhatIsStored() throws {
+        let status = try #require(try json(["db", "status"]) as? [String: Any])
+        #expect(status["runs"] as? Int == 2 && status["epochs"] as? Int == 6)
+        #expect((status["migrations"] as? [Any])?.isEmpty == false)
+    }
+}

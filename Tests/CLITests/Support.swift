@@ -1,0 +1,97 @@
+import Datasets
+import Foundation
+import Testing
+
+/// The `mnistlab` binary that `swift test` built next to the test bundle.
+let mnistlabBinary: String = {
+    if let path = ProcessInfo.processInfo.environment["MNISTLAB_BIN"] { return path }
+    let directory = Bundle.main.executableURL!.deletingLastPathComponent()
+    return directory.appendingPathComponent("mnistlab").path
+}()
+
+let repositoryRoot = URL(fileURLWithPath: #filePath)
+    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+
+/// What a finished `mnistlab` process printed and how it exited.
+struct Output {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+    var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+}
+
+/// Runs `mnistlab` with `arguments` against a temporary database and small dataset.
+final class Sandbox {
+    let directory: URL
+    var database: String { directory.appendingPathComponent("runs.sqlite").path }
+
+    init() throws {
+        directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("mnistlab-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(at: directory) }
+
+    /// `mnistlab <arguments>` with `--db` and `--data` pointing into the sandbox unless given.
+    @discardableResult
+    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+        let process = launch(arguments, environment: environment)
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let out = stdout.fileHandleForReading.readDataToEndOfFile()
+        let err = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Output(
+            status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
+            stderr: String(decoding: err, as: UTF8.self))
+    }
+
+    func launch(_ arguments: [String], environment: [String: String] = [:]) -> Process {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: mnistlabBinary)
+        process.arguments = arguments
+        var env = ProcessInfo.processInfo.environment
+        env["MNISTLAB_DB"] = database
+        env["MNISTLAB_DATA"] = smallMNIST
+        env.removeValue(forKey: "COLUMNS")
+        process.environment = env.merging(environment) { $1 }
+        process.currentDirectoryURL = directory
+        return process
+    }
+
+    /// `mnistlab train` on the small dataset with quick settings, extra `arguments` last.
+    @discardableResult
+    func train(_ arguments: [String] = []) throws -> Output {
+        try run(["train", "--epochs", "2", "--val-size", "200", "--batch-size", "50"] + arguments)
+    }
+}
+
+/// The first 1,200 training and 100 test images of the bundled MNIST as raw IDX files, made
+/// once per test process: real digits, small enough that each CLI call loads them instantly.
+let smallMNIST: String = {
+    let directory = FileManager.default.temporaryDirectory
+        .appendingPathComponent("mnistlab-small-\(ProcessInfo.processInfo.processIdentifier)")
+    try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    let source = repositoryRoot.appendingPathComponent("Data/mnist").path
+    for (prefix, count) in [("train", 1_200), ("t10k", 100)] {
+        for kind in ["images", "labels"] {
+            let name = MNIST.fileName(prefix, kind)
+            let array = try! IDXArray.read(path: "\(source)/\(name).gz", rank: kind == "images" ? 3 : 1)
+            let itemSize = array.dimensions.dropFirst().reduce(1, *)
+            var header: [UInt8] = [0, 0, 8, UInt8(array.dimensions.count)]
+            for d in [count] + array.dimensions.dropFirst() {
+                header += [24, 16, 8, 0].map { UInt8((d >> $0) & 0xff) }
+            }
+            let body = array.bytes.prefix(count * itemSize)
+            try! Data(header + body).write(to: directory.appendingPathComponent(name))
+        }
+    }
+    return directory.path
+}()
+
+/// SHA-free fingerprint of a file's bytes, to prove a refused command changed nothing.
+func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
