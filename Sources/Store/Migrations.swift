@@ -1,0 +1,88 @@
+/// The schema's history: every `Migrations/NNNN_name.sql` file, in order, and the small
+/// migrator that applies them.
+///
+/// The SQL files are the only schema source. SwiftPM compiles each one into a byte array
+/// (`.embedInCode`), so a copied `mnistlab` binary still migrates; SwiftPM gives no list of
+/// them, so the list lives here and `embeddedMigrationsMatchFilesOnDisk` keeps it honest.
+///
+/// Why not GRDB's `DatabaseMigrator`: it records applied migrations in its own
+/// `grdb_migrations(identifier)` table, while `schema_migrations(version, name, applied_at)`
+/// is part of our public schema (`mnistlab db status`, `sqlite3` users). Keeping both would
+/// mean two logs that can disagree. The loop below is the part of `DatabaseMigrator` we need:
+/// one IMMEDIATE transaction per file, foreign keys checked before commit, newer schemas
+/// refused.
+import Foundation
+import GRDB
+
+struct Migration: Sendable {
+    let version: Int
+    let name: String
+    let sql: String
+
+    init(_ version: Int, _ name: String, _ bytes: [UInt8]) {
+        self.version = version
+        self.name = name
+        self.sql = String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+enum Migrations {
+    /// Append-only: a new file gets the next number, and committed files never change.
+    static let all: [Migration] = [
+        Migration(1, "0001_init", PackageResources._001_init_sql),
+        Migration(2, "0002_run_summary_view", PackageResources._002_run_summary_view_sql),
+    ]
+
+    /// The schema version this build writes: the last migration's number.
+    static var latestVersion: Int { all.last?.version ?? 0 }
+
+    /// Versions recorded in `schema_migrations`, ascending; empty for a new database.
+    static func appliedVersions(_ db: Database) throws -> [Int] {
+        guard try db.tableExists("schema_migrations") else { return [] }
+        return try Int.fetchAll(db, sql: "SELECT version FROM schema_migrations ORDER BY version")
+    }
+
+    /// The first applied version this build doesn't know, if any: the file was written by a
+    /// newer mnistlab.
+    static func unknownVersion(in applied: [Int]) -> Int? {
+        let known = Set(all.map(\.version))
+        return applied.filter { !known.contains($0) }.max()
+    }
+
+    /// Applies, in order, every migration up to `target` that isn't recorded yet.
+    ///
+    /// Safe against a second process migrating at the same time: each step re-reads the log
+    /// inside its IMMEDIATE transaction, so a migration applied meanwhile is skipped.
+    static func migrate(_ writer: DatabaseQueue, upTo target: Int = latestVersion) throws {
+        let pending = try writer.read { db in
+            let applied = try appliedVersions(db)
+            if let newer = unknownVersion(in: applied) {
+                throw StoreError.newerSchema(version: newer)
+            }
+            return all.filter { $0.version <= target && !applied.contains($0.version) }
+        }
+        for migration in pending {
+            try writer.writeWithoutTransaction { db in
+                // Like DatabaseMigrator: a future migration may rebuild a table (create new,
+                // copy, drop old, rename), which foreign keys would block midway. They are
+                // off during the transaction and checked as a whole before it commits.
+                try db.execute(sql: "PRAGMA foreign_keys = OFF")
+                defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+                try db.inTransaction(.immediate) {
+                    guard try !appliedVersions(db).contains(migration.version) else {
+                        return .commit
+                    }
+                    try db.execute(sql: migration.sql)
+                    try db.execute(
+                        sql: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                        arguments: [migration.version, migration.name, Timestamp.now()])
+                    // Mirrors the schema version where `sqlite3 x.sqlite 'PRAGMA user_version'`
+                    // shows it. PRAGMA can't bind; the value is our own integer.
+                    try db.execute(sql: "PRAGMA user_version = \(migration.version)")
+                    try db.checkForeignKeys()
+                    return .commit
+                }
+            }
+        }
+    }
+}

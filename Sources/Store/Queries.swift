@@ -1,0 +1,166 @@
+/// Store's reads: named queries. Anything a user might also type in `sqlite3` (best epoch,
+/// summary) is the `run_summary` view, so the CLI and hand-written SQL can't drift apart.
+import Foundation
+import GRDB
+
+/// The order of `Store.summaries`.
+public enum SummaryOrder: Sendable {
+    /// Most recently created first.
+    case newestFirst
+    /// Lowest best_val_loss first; runs without epochs last.
+    case bestValLoss
+}
+
+extension Store {
+    public func run(id: Int64) throws -> Run? {
+        try attempt("Cannot read run \(id) from \(path)") {
+            try writer.read { db in try Run.fetchOne(db, key: id) }
+        }
+    }
+
+    /// The most recently created run with this name.
+    public func run(named name: String) throws -> Run? {
+        try attempt("Cannot read run \"\(name)\" from \(path)") {
+            try writer.read { db in
+                try Run.fetchOne(
+                    db, sql: "SELECT * FROM runs WHERE name = ? ORDER BY id DESC LIMIT 1",
+                    arguments: [name])
+            }
+        }
+    }
+
+    /// Runs whose status is 'running', oldest first; the CLI checks their pid/host/heartbeat
+    /// and marks dead ones interrupted.
+    public func runningRuns() throws -> [Run] {
+        try attempt("Cannot list running runs in \(path)") {
+            try writer.read { db in
+                try Run.fetchAll(
+                    db, sql: "SELECT * FROM runs WHERE status = 'running' ORDER BY id")
+            }
+        }
+    }
+
+    /// The run's epochs in order.
+    public func epochs(runID: Int64) throws -> [EpochRecord] {
+        try attempt("Cannot read the epochs of run \(runID) from \(path)") {
+            try writer.read { db in
+                try EpochRecord.fetchAll(
+                    db, sql: "SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch",
+                    arguments: [runID])
+            }
+        }
+    }
+
+    /// The checkpoint after `epoch`, nil if none was kept. Throws `.checksumMismatch` if its
+    /// bytes don't match the stored CRC-32.
+    public func checkpoint(runID: Int64, epoch: Int) throws -> CheckpointRecord? {
+        try attempt("Cannot load the checkpoint of run \(runID) at epoch \(epoch) from \(path)") {
+            let row = try writer.read { db in
+                try CheckpointRow.fetchOne(db, key: ["run_id": runID, "epoch": epoch])
+            }
+            return try row?.record()
+        }
+    }
+
+    /// Epochs of the run that have a checkpoint, ascending.
+    public func checkpointEpochs(runID: Int64) throws -> [Int] {
+        try attempt("Cannot list the checkpoints of run \(runID) in \(path)") {
+            try writer.read { db in
+                try Int.fetchAll(
+                    db, sql: "SELECT epoch FROM checkpoints WHERE run_id = ? ORDER BY epoch",
+                    arguments: [runID])
+            }
+        }
+    }
+
+    public func summary(runID: Int64) throws -> RunSummary? {
+        try attempt("Cannot summarize run \(runID) from \(path)") {
+            try writer.read { db in
+                try RunSummary.fetchOne(
+                    db, sql: "SELECT * FROM run_summary WHERE id = ?", arguments: [runID])
+            }
+        }
+    }
+
+    /// Rows of `run_summary`, optionally only those with `status`, at most `limit` of them.
+    public func summaries(
+        status: Run.Status? = nil, limit: Int? = nil, order: SummaryOrder = .newestFirst
+    ) throws -> [RunSummary] {
+        try attempt("Cannot list runs in \(path)") {
+            let sql: String
+            switch order {
+            case .newestFirst:
+                sql = """
+                    SELECT * FROM run_summary WHERE ?1 IS NULL OR status = ?1
+                    ORDER BY id DESC LIMIT ?2
+                    """
+            case .bestValLoss:
+                sql = """
+                    SELECT * FROM run_summary WHERE ?1 IS NULL OR status = ?1
+                    ORDER BY best_val_loss IS NULL, best_val_loss, id LIMIT ?2
+                    """
+            }
+            // SQLite reads a negative LIMIT as "no limit".
+            return try writer.read { db in
+                try RunSummary.fetchAll(db, sql: sql, arguments: [status, limit ?? -1])
+            }
+        }
+    }
+
+    /// What `mnistlab db status` shows.
+    public func status() throws -> DatabaseStatus {
+        try attempt("Cannot read the status of \(path)") {
+            try writer.read { db in
+                let migrations = try Row.fetchAll(
+                    db, sql: "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
+                ).map {
+                    AppliedMigration(version: $0["version"], name: $0["name"], appliedAt: $0["applied_at"])
+                }
+                let counts = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT (SELECT count(*) FROM runs) AS runs,
+                               (SELECT count(*) FROM epochs) AS epochs,
+                               (SELECT count(*) FROM checkpoints) AS checkpoints
+                        """)
+                return DatabaseStatus(
+                    path: path,
+                    schemaVersion: migrations.last?.version ?? 0,
+                    knownSchemaVersion: Migrations.latestVersion,
+                    migrations: migrations,
+                    runCount: counts?["runs"] ?? 0,
+                    epochCount: counts?["epochs"] ?? 0,
+                    checkpointCount: counts?["checkpoints"] ?? 0,
+                    fileSizeBytes: fileSize(path) + fileSize(path + "-wal"))
+            }
+        }
+    }
+
+    private func fileSize(_ path: String) -> Int64 {
+        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
+        return (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+    }
+}
+
+/// A row of `schema_migrations`.
+public struct AppliedMigration: Sendable, Equatable {
+    public var version: Int
+    /// The file name without ".sql", e.g. "0001_init".
+    public var name: String
+    public var appliedAt: String
+}
+
+/// The state of a database file, for `mnistlab db status`.
+public struct DatabaseStatus: Sendable, Equatable {
+    public var path: String
+    /// Highest applied migration.
+    public var schemaVersion: Int
+    /// Highest migration this build knows.
+    public var knownSchemaVersion: Int
+    public var migrations: [AppliedMigration]
+    public var runCount: Int
+    public var epochCount: Int
+    public var checkpointCount: Int
+    /// Size of the database file plus its write-ahead log.
+    public var fileSizeBytes: Int64
+}

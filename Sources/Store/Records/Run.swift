@@ -1,0 +1,137 @@
+/// A row of `runs`, and `NewRun`, what a caller supplies to create one.
+import GRDB
+
+/// One training run: its hyperparameters, provenance and lifecycle. Mirrors `runs`.
+public struct Run: Codable, Sendable, Equatable {
+    /// Lifecycle of a run; the values of `runs.status`.
+    public enum Status: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+        case running, completed, interrupted, failed
+    }
+
+    public var id: Int64
+    public var name: String
+    public var status: Status
+    public var parentRunID: Int64?
+    public var parentEpoch: Int?
+    public var createdAt: String
+    public var finishedAt: String?
+    public var learningRate: Double
+    public var batchSize: Int
+    /// Planned total number of epochs.
+    public var epochs: Int
+    /// Hidden layer widths, e.g. "100" or "256,128".
+    public var hidden: String
+    public var activation: String
+    public var loss: String
+    public var momentum: Double
+    public var seed: Int64
+    public var trainSize: Int
+    public var valSize: Int
+    public var datasetPath: String
+    public var datasetChecksum: String
+    public var codeVersion: String
+    public var kernelPath: String
+    public var keepEvery: Int
+    public var failureReason: String?
+    public var pid: Int64?
+    public var host: String?
+    public var heartbeatAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id, name, status
+        case parentRunID = "parent_run_id"
+        case parentEpoch = "parent_epoch"
+        case createdAt = "created_at"
+        case finishedAt = "finished_at"
+        case learningRate = "learning_rate"
+        case batchSize = "batch_size"
+        case epochs, hidden, activation, loss, momentum, seed
+        case trainSize = "train_size"
+        case valSize = "val_size"
+        case datasetPath = "dataset_path"
+        case datasetChecksum = "dataset_checksum"
+        case codeVersion = "code_version"
+        case kernelPath = "kernel_path"
+        case keepEvery = "keep_every"
+        case failureReason = "failure_reason"
+        case pid, host
+        case heartbeatAt = "heartbeat_at"
+    }
+}
+
+// MARK: - Database
+
+extension Run: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "runs"
+}
+
+/// What a caller supplies to start a run; `Store.createRun` adds id, status, timestamps,
+/// pid and host.
+public struct NewRun: Sendable, Equatable {
+    /// Nil gives "run-<id>".
+    public var name: String?
+    /// Set both to fork from another run's checkpoint; epochs then continue at parentEpoch + 1.
+    public var parentRunID: Int64?
+    public var parentEpoch: Int?
+    public var learningRate: Double
+    public var batchSize: Int
+    /// Planned total number of epochs.
+    public var epochs: Int
+    public var hidden: String
+    public var activation: String
+    public var loss: String
+    public var momentum: Double
+    public var seed: Int64
+    public var trainSize: Int
+    public var valSize: Int
+    public var datasetPath: String
+    public var datasetChecksum: String
+    public var codeVersion: String
+    public var kernelPath: String
+    public var keepEvery: Int
+
+    public init(
+        name: String? = nil, parentRunID: Int64? = nil, parentEpoch: Int? = nil,
+        learningRate: Double, batchSize: Int, epochs: Int, hidden: String, activation: String,
+        loss: String, momentum: Double = 0, seed: Int64, trainSize: Int, valSize: Int,
+        datasetPath: String, datasetChecksum: String, codeVersion: String, kernelPath: String,
+        keepEvery: Int = 50
+    ) {
+        self.name = name
+        self.parentRunID = parentRunID
+        self.parentEpoch = parentEpoch
+        self.learningRate = learningRate
+        self.batchSize = batchSize
+        self.epochs = epochs
+        self.hidden = hidden
+        self.activation = activation
+        self.loss = loss
+        self.momentum = momentum
+        self.seed = seed
+        self.trainSize = trainSize
+        self.valSize = valSize
+        self.datasetPath = datasetPath
+        self.datasetChecksum = datasetChecksum
+        self.codeVersion = codeVersion
+        self.kernelPath = kernelPath
+        self.keepEvery = keepEvery
+    }
+}
+
+extension Run {
+    /// The row `createRun` inserts for `new`: running since `now`, in this process.
+    init(id: Int64, new: NewRun, now: String, pid: Int64, host: String) {
+        self.init(
+            id: id, name: new.name ?? "run-\(id)", status: .running,
+            parentRunID: new.parentRunID, parentEpoch: new.parentEpoch,
+            createdAt: now, finishedAt: nil,
+            learningRate: new.learningRate, batchSize: new.batchSize, epochs: new.epochs,
+            hidden: new.hidden, activation: new.activation, loss: new.loss,
+            momentum: new.momentum, seed: new.seed,
+            trainSize: new.trainSize, valSize: new.valSize,
+            datasetPath: new.datasetPath, datasetChecksum: new.datasetChecksum,
+            codeVersion: new.codeVersion, kernelPath: new.kernelPath,
+            keepEvery: new.keepEvery, failureReason: nil,
+            pid: pid, host: host, heartbeatAt: now)
+    }
+}

@@ -1,0 +1,84 @@
+/// Everything the Store refuses or fails to do, as one line prefixed with what was attempted.
+import Foundation
+import GRDB
+
+/// A Store failure: one line, prefixed with what was attempted, e.g.
+/// "Cannot open database at ./x.sqlite: file is not a database (not SQLite). Use --db to pick
+/// another file."
+public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
+    /// What went wrong, for callers that react differently (exit codes, retries).
+    public enum Kind: Sendable, Equatable {
+        /// The path is a directory, not SQLite, or SQLite of another application.
+        case notOurDatabase
+        /// The file was written by a newer mnistlab.
+        case newerSchema
+        /// A read-only open found a schema that needs migrating first.
+        case olderSchema
+        /// A read-only open found no database at the path.
+        case missing
+        /// The file or its directory can't be written.
+        case notWritable
+        /// A run, epoch or checkpoint that was asked for does not exist.
+        case notFound
+        /// A checkpoint's bytes don't match their stored checksum.
+        case checksumMismatch
+        /// `query` was given a statement that writes.
+        case notReadOnly
+        /// An argument is out of range (e.g. keepEvery < 1, mismatched epoch numbers).
+        case invalidArgument
+        /// SQLite reported an error (syntax, constraint, I/O…).
+        case sqlite
+    }
+
+    public let kind: Kind
+    /// What was being attempted, e.g. "Cannot open database at ./x.sqlite".
+    public let action: String?
+    /// Why it failed, one sentence.
+    public let reason: String
+
+    public var description: String {
+        action.map { "\($0): \(reason)" } ?? reason
+    }
+
+    init(_ kind: Kind, _ reason: String, action: String? = nil) {
+        self.kind = kind
+        self.reason = reason
+        self.action = action
+    }
+
+    static func newerSchema(version: Int) -> StoreError {
+        StoreError(
+            .newerSchema,
+            "it was written by a newer mnistlab (schema \(version), this build knows "
+                + "\(Migrations.latestVersion)); upgrade mnistlab.")
+    }
+}
+
+/// Runs `body`, turning any error into a `StoreError` prefixed with `action` (an inner
+/// StoreError keeps its own prefix if it has one).
+func attempt<T>(_ action: @autoclosure () -> String, _ body: () throws -> T) throws -> T {
+    do {
+        return try body()
+    } catch let error as StoreError {
+        if error.action != nil { throw error }
+        throw StoreError(error.kind, error.reason, action: action())
+    } catch let error as DatabaseError {
+        throw StoreError(.sqlite, sqliteReason(error), action: action())
+    } catch {
+        throw StoreError(.sqlite, "\(error)", action: action())
+    }
+}
+
+/// SQLite's own message, on one line, without GRDB's echo of the SQL and its arguments.
+private func sqliteReason(_ error: DatabaseError) -> String {
+    let message = error.message ?? "SQLite error \(error.resultCode.rawValue)"
+    return message.split(whereSeparator: \.isNewline).joined(separator: " ")
+}
+
+/// ISO-8601 UTC with milliseconds, the format of every timestamp column:
+/// "2026-11-25T08:22:13.123Z" (the same text as `strftime('%Y-%m-%dT%H:%M:%fZ','now')`).
+enum Timestamp {
+    static func now() -> String {
+        Date.now.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+}

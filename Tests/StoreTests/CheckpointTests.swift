@@ -1,0 +1,95 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Store
+
+@Suite struct CheckpointTests {
+    @Test(arguments: [false, true])
+    func checkpointRoundTripIsBitExact(withVelocity: Bool) throws {
+        // Given: awkward values (signed zero, NaN payload, subnormal, infinity)
+        let directory = try TemporaryDirectory()
+        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let run = try store.createRun(.sample(momentum: withVelocity ? 0.9 : 0))
+        let weights: [Float] = [1, -0.0, Float(bitPattern: 0x7FC0_1234), .leastNonzeroMagnitude, .infinity]
+            + (0..<1000).map { Float($0) * 0.001 }
+        let velocity: [Float]? = withVelocity ? Array(weights.reversed()) : nil
+        let saved = CheckpointRecord(runID: run.id, epoch: 1, weights: weights, velocity: velocity)
+
+        // When
+        try store.recordEpoch(.sample(runID: run.id, epoch: 1), checkpoint: saved, keepEvery: 1)
+        let loaded = try #require(try store.checkpoint(runID: run.id, epoch: 1))
+
+        // Then
+        #expect(loaded.weights.map(\.bitPattern) == weights.map(\.bitPattern))
+        #expect(loaded.velocity?.map(\.bitPattern) == velocity?.map(\.bitPattern))
+        #expect(loaded.createdAt != nil)
+    }
+
+    @Test func blobIsLittleEndianFloat32WithZlibChecksum() throws {
+        // Given
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let store = try Store.open(path: path)
+        let run = try store.createRun(.sample(momentum: 0.9))
+
+        // When
+        try store.recordEpoch(
+            .sample(runID: run.id, epoch: 1),
+            checkpoint: CheckpointRecord(
+                runID: run.id, epoch: 1, weights: [1, 2, -0.5, 0.25], velocity: [0.1, 0.2, 0.3, 0.4]),
+            keepEvery: 1)
+
+        // Then: what numpy.frombuffer(blob, '<f4') and zlib.crc32(weights + velocity) see
+        let row = try #require(
+            try store.writer.read { db in
+                try Row.fetchOne(db, sql: "SELECT weights, parameter_count, checksum FROM checkpoints")
+            })
+        #expect(row["weights"] == Data([0, 0, 0x80, 0x3F, 0, 0, 0, 0x40, 0, 0, 0, 0xBF, 0, 0, 0x80, 0x3E]))
+        #expect(row["parameter_count"] == 4)
+        #expect(row["checksum"] == 2_754_743_599)  // python3: zlib.crc32(struct.pack('<8f', …))
+    }
+
+    @Test func corruptCheckpointIsDetected() throws {
+        // Given: a checkpoint whose weights were altered behind the Store's back
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let store = try Store.open(path: path)
+        let run = try store.createRun(.sample())
+        try store.recordEpochs(runID: run.id, 1...1, keepEvery: 1)
+        try store.writer.write { db in
+            try db.execute(sql: "UPDATE checkpoints SET weights = x'00000000'")
+        }
+
+        // When
+        let error = #expect(throws: StoreError.self) {
+            try store.checkpoint(runID: run.id, epoch: 1)
+        }
+
+        // Then
+        #expect(error?.kind == .checksumMismatch)
+        #expect(
+            error?.description.hasPrefix(
+                "Cannot load the checkpoint of run \(run.id) at epoch 1 from \(path): "
+                    + "the checkpoint is corrupt") == true)
+    }
+
+    @Test func blobConversionIsFast() {
+        // Given: the MLP's 80k parameters
+        let weights = (0..<80_000).map { Float($0) }
+
+        // When: best of 5, so a busy machine doesn't fail the test
+        var best = Duration.seconds(1)
+        for _ in 0..<5 {
+            let clock = ContinuousClock()
+            let elapsed = clock.measure {
+                let blob = FloatBlob.encode(weights)
+                #expect(FloatBlob.decode(blob).count == weights.count)
+            }
+            best = min(best, elapsed)
+        }
+
+        // Then
+        #expect(best < .milliseconds(1))
+    }
+}

@@ -1,0 +1,92 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Store
+
+@Suite struct MigrationsTests {
+    @Test func migrationsApplyAndAreRecorded() throws {
+        // Given
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+
+        // When
+        let store = try Store.open(path: path)
+
+        // Then
+        let status = try store.status()
+        #expect(status.migrations.map(\.version) == [1, 2])
+        #expect(status.migrations.map(\.name) == ["0001_init", "0002_run_summary_view"])
+        #expect(status.schemaVersion == Migrations.latestVersion)
+        #expect(status.migrations.allSatisfy { $0.appliedAt.hasSuffix("Z") })
+        let header = try store.writer.read { db in
+            try Row.fetchOne(
+                db,
+                sql: "SELECT * FROM pragma_application_id, pragma_user_version, pragma_journal_mode")
+        }
+        #expect(header?["application_id"] == 0x4D4E_5354)
+        #expect(header?["user_version"] == Migrations.latestVersion)
+        #expect(header?["journal_mode"] == "wal")
+    }
+
+    @Test func embeddedMigrationsMatchFilesOnDisk() throws {
+        // Given: Migrations/ at the repository root, found from this file's location
+        let root = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let folder = root.appendingPathComponent("Migrations")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            .filter { $0.hasSuffix(".sql") }.sorted()
+
+        // When
+        let onDisk = try files.map { file in
+            (
+                name: String(file.dropLast(4)),
+                sql: try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            )
+        }
+
+        // Then: same files, same order, same text, numbered 1, 2, 3… without gaps
+        #expect(Migrations.all.map(\.name) == onDisk.map(\.name))
+        #expect(Migrations.all.map(\.sql) == onDisk.map(\.sql))
+        #expect(Migrations.all.map(\.version) == Array(1...onDisk.count))
+        for migration in Migrations.all {
+            #expect(migration.name.hasPrefix(String(format: "%04d_", migration.version)))
+            #expect(migration.sql.hasPrefix("-- \(migration.name).sql: "))
+            #expect(migration.sql.contains("-- 2026-"), "\(migration.name) header has no date")
+        }
+    }
+
+    @Test func databaseFromAnEarlierMigrationSetIsMigrated() throws {
+        // Given: a file that only has 0001, with a run in it
+        let directory = try TemporaryDirectory()
+        let path = directory.path("old.sqlite")
+        do {
+            let old = try rawDatabase(path)
+            try Migrations.migrate(old, upTo: 1)
+            try old.write { db in
+                try Run(id: 1, new: .sample(name: "old"), now: Timestamp.now(), pid: 1, host: "h")
+                    .insert(db)
+            }
+        }
+
+        // When
+        let store = try Store.open(path: path)
+
+        // Then
+        #expect(try store.status().migrations.map(\.version) == [1, 2])
+        #expect(try store.summary(runID: 1)?.run.name == "old")
+    }
+
+    @Test func reopeningDoesNotReapplyMigrations() throws {
+        // Given
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let first = try Store.open(path: path).status().migrations
+
+        // When
+        let second = try Store.open(path: path).status().migrations
+
+        // Then
+        #expect(second == first)
+    }
+}

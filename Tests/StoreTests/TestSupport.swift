@@ -1,0 +1,72 @@
+/// Shared fixtures: a temporary directory per test, a sample run, raw file access.
+import Foundation
+import GRDB
+
+@testable import Store
+
+/// A fresh directory under the system temp dir, removed when the value goes away.
+final class TemporaryDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory
+            .appendingPathComponent("StoreTests-\(UUID().uuidString)", isDirectory: true)
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    deinit {
+        try? FileManager.default.removeItem(at: url)
+    }
+
+    func path(_ name: String) -> String {
+        url.appendingPathComponent(name).path
+    }
+}
+
+extension NewRun {
+    static func sample(
+        name: String? = nil, parentRunID: Int64? = nil, parentEpoch: Int? = nil,
+        momentum: Double = 0, keepEvery: Int = 50
+    ) -> NewRun {
+        NewRun(
+            name: name, parentRunID: parentRunID, parentEpoch: parentEpoch,
+            learningRate: 0.1, batchSize: 32, epochs: 10, hidden: "100", activation: "sigmoid",
+            loss: "cross-entropy", momentum: momentum, seed: 42, trainSize: 50_000,
+            valSize: 10_000, datasetPath: "Data/mnist", datasetChecksum: "sha256:abc",
+            codeVersion: "test", kernelPath: "scalar", keepEvery: keepEvery)
+    }
+}
+
+extension EpochRecord {
+    static func sample(runID: Int64, epoch: Int, valLoss: Double = 0.5) -> EpochRecord {
+        EpochRecord(
+            runID: runID, epoch: epoch, trainLoss: 0.4, trainAccuracy: 0.9, valLoss: valLoss,
+            valAccuracy: 0.88, seconds: 1.5)
+    }
+}
+
+extension Store {
+    /// Records epochs `epochs` of `runID` with a tiny checkpoint each, val_loss from `valLoss`.
+    func recordEpochs(
+        runID: Int64, _ epochs: ClosedRange<Int>, keepEvery: Int,
+        valLoss: (Int) -> Double = { _ in 0.5 }
+    ) throws {
+        for epoch in epochs {
+            try recordEpoch(
+                .sample(runID: runID, epoch: epoch, valLoss: valLoss(epoch)),
+                checkpoint: CheckpointRecord(runID: runID, epoch: epoch, weights: [Float(epoch)]),
+                keepEvery: keepEvery)
+        }
+    }
+}
+
+/// The file's bytes, to show a refused open left it byte-identical.
+func fileBytes(_ path: String) throws -> Data {
+    try Data(contentsOf: URL(fileURLWithPath: path))
+}
+
+/// A raw GRDB connection, for setting up states the Store API can't produce (older schema,
+/// corrupt blob, newer migration).
+func rawDatabase(_ path: String) throws -> DatabaseQueue {
+    try DatabaseQueue(path: path)
+}
