@@ -1,0 +1,182 @@
+/// `Store.query`, behind `mnistlab sql`: one statement, on its own read-only connection,
+/// with an SQLite authorizer that refuses every kind of write before the statement runs.
+import Foundation
+import GRDB
+import GRDBSQLite
+
+/// A value as SQLite stores it.
+public enum SQLValue: Sendable, Equatable, CustomStringConvertible {
+    case null
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case blob([UInt8])
+
+    /// How `sqlite3` prints it; a blob as its size.
+    public var description: String {
+        switch self {
+        case .null: "NULL"
+        case .integer(let value): String(value)
+        case .real(let value): String(value)
+        case .text(let value): value
+        case .blob(let bytes): "<blob \(bytes.count) bytes>"
+        }
+    }
+}
+
+/// The columns and rows of one statement.
+public struct QueryResult: Sendable, Equatable {
+    public var columns: [String]
+    public var rows: [[SQLValue]]
+}
+
+extension Store {
+    /// Runs one read-only statement (SELECT, WITH … SELECT, EXPLAIN, a PRAGMA that reads).
+    ///
+    /// Three layers: the connection is opened read-only (`SQLITE_OPEN_READONLY`), which stops
+    /// writes to the file but not ATTACH, CREATE TEMP or `PRAGMA writable_schema = 1`; an
+    /// authorizer refuses anything but reading while the statement compiles, which catches
+    /// those and names what was refused; `sqlite3_stmt_readonly` is the last check.
+    public func query(_ sql: String) throws -> QueryResult {
+        try attempt("Cannot run SQL on \(path)") {
+            var config = Configuration()
+            config.readonly = true
+            config.busyMode = .timeout(30)
+            let reader = try DatabaseQueue(path: path, configuration: config)
+            // inDatabase: no transaction around the statement, so GRDB runs no statement of
+            // its own while our authorizer replaces its one on this throwaway connection.
+            return try reader.inDatabase { db in try ReadOnlyStatement.run(sql, in: db) }
+        }
+    }
+}
+
+enum ReadOnlyStatement {
+    static func run(_ sql: String, in db: Database) throws -> QueryResult {
+        guard sql.contains(where: { !$0.isWhitespace && $0 != ";" }) else {
+            throw StoreError(.invalidArgument, "there is no SQL statement to run.")
+        }
+        let refusal = Refusal()
+        let statement: Statement
+        do {
+            statement = try withAuthorizer(refusal, on: db) { try db.makeStatement(sql: sql) }
+        } catch {
+            if let refused = refusal.action { throw notAllowed(refused) }
+            throw error
+        }
+        if let refused = refusal.action { throw notAllowed(refused) }
+        guard sqlite3_stmt_readonly(statement.sqliteStatement) != 0 else {
+            let verb = sql.split(whereSeparator: { $0.isWhitespace }).first ?? "this statement"
+            throw notAllowed(verb.uppercased())
+        }
+        let rows = try Row.fetchAll(statement)
+        return QueryResult(
+            columns: statement.columnNames,
+            rows: rows.map { row in row.databaseValues.map(SQLValue.init) })
+    }
+
+    private static func notAllowed(_ action: String) -> StoreError {
+        StoreError(.notReadOnly, "the sql command is read-only: \(action) is not allowed.")
+    }
+
+    /// What the authorizer refused, for the error message. SQLite reports CREATE and DROP
+    /// as a write to sqlite_schema first, and stops compiling at the first denial; so such a
+    /// write is only noted, compilation goes on to the CREATE/DROP action, which is denied
+    /// and names the refusal. The note alone still refuses the statement after compiling.
+    final class Refusal {
+        private var statementAction: String?
+        private var schemaTableAction: String?
+        var action: String? { statementAction ?? schemaTableAction }
+
+        /// Notes a refused action; returns what the authorizer answers SQLite.
+        func record(_ action: String, table: String?) -> Int32 {
+            if table?.hasPrefix("sqlite_") == true {
+                schemaTableAction = schemaTableAction ?? action
+                return SQLITE_OK
+            }
+            statementAction = statementAction ?? action
+            return SQLITE_DENY
+        }
+    }
+
+    /// Compiles with an authorizer that allows only reading. It replaces GRDB's own, which
+    /// is why `query` uses a connection of its own that is closed right after.
+    private static func withAuthorizer<T>(
+        _ refusal: Refusal, on db: Database, _ body: () throws -> T
+    ) rethrows -> T {
+        let context = Unmanaged.passUnretained(refusal).toOpaque()
+        sqlite3_set_authorizer(db.sqliteConnection, readOnlyAuthorizer, context)
+        defer { sqlite3_set_authorizer(db.sqliteConnection, nil, nil) }
+        return try withExtendedLifetime(refusal) { try body() }
+    }
+
+    /// Nil when the action only reads; otherwise how to name it to the user.
+    static func refusedAction(_ action: Int32, _ argument1: String?, _ argument2: String?) -> String? {
+        switch action {
+        case SQLITE_SELECT, SQLITE_READ, SQLITE_FUNCTION, SQLITE_RECURSIVE:
+            return nil
+        case SQLITE_PRAGMA:
+            let name = (argument1 ?? "").lowercased()
+            guard let value = argument2 else {
+                return pragmasWithEffects.contains(name) ? "PRAGMA \(name)" : nil
+            }
+            return pragmasTakingAName.contains(name) ? nil : "PRAGMA \(name) = \(value)"
+        default:
+            return actionNames[action] ?? "this statement"
+        }
+    }
+
+    /// Pragmas that take a table, index or schema name as their argument and only read.
+    private static let pragmasTakingAName: Set<String> = [
+        "table_info", "table_xinfo", "table_list", "index_info", "index_xinfo", "index_list",
+        "foreign_key_list", "foreign_key_check", "integrity_check", "quick_check",
+    ]
+
+    /// Pragmas that act even without an argument.
+    private static let pragmasWithEffects: Set<String> = [
+        "optimize", "wal_checkpoint", "incremental_vacuum", "shrink_memory",
+    ]
+
+    private static let actionNames: [Int32: String] = [
+        SQLITE_COPY: "COPY",
+        SQLITE_CREATE_INDEX: "CREATE INDEX", SQLITE_CREATE_TABLE: "CREATE TABLE",
+        SQLITE_CREATE_TEMP_INDEX: "CREATE TEMP INDEX", SQLITE_CREATE_TEMP_TABLE: "CREATE TEMP TABLE",
+        SQLITE_CREATE_TEMP_TRIGGER: "CREATE TEMP TRIGGER", SQLITE_CREATE_TEMP_VIEW: "CREATE TEMP VIEW",
+        SQLITE_CREATE_TRIGGER: "CREATE TRIGGER", SQLITE_CREATE_VIEW: "CREATE VIEW",
+        SQLITE_CREATE_VTABLE: "CREATE VIRTUAL TABLE",
+        SQLITE_DELETE: "DELETE",
+        SQLITE_DROP_INDEX: "DROP INDEX", SQLITE_DROP_TABLE: "DROP TABLE",
+        SQLITE_DROP_TEMP_INDEX: "DROP TEMP INDEX", SQLITE_DROP_TEMP_TABLE: "DROP TEMP TABLE",
+        SQLITE_DROP_TEMP_TRIGGER: "DROP TEMP TRIGGER", SQLITE_DROP_TEMP_VIEW: "DROP TEMP VIEW",
+        SQLITE_DROP_TRIGGER: "DROP TRIGGER", SQLITE_DROP_VIEW: "DROP VIEW",
+        SQLITE_DROP_VTABLE: "DROP VIRTUAL TABLE",
+        SQLITE_INSERT: "INSERT", SQLITE_UPDATE: "UPDATE",
+        SQLITE_TRANSACTION: "a transaction", SQLITE_SAVEPOINT: "SAVEPOINT",
+        SQLITE_ATTACH: "ATTACH", SQLITE_DETACH: "DETACH",
+        SQLITE_ALTER_TABLE: "ALTER TABLE", SQLITE_REINDEX: "REINDEX", SQLITE_ANALYZE: "ANALYZE",
+    ]
+}
+
+/// The C callback: SQLITE_DENY for anything `refusedAction` names, remembering the first.
+private let readOnlyAuthorizer: @convention(c) (
+    UnsafeMutableRawPointer?, Int32, UnsafePointer<CChar>?, UnsafePointer<CChar>?,
+    UnsafePointer<CChar>?, UnsafePointer<CChar>?
+) -> Int32 = { context, action, argument1, argument2, _, _ in
+    guard let context else { return SQLITE_DENY }
+    let denied = ReadOnlyStatement.refusedAction(
+        action, argument1.map { String(cString: $0) }, argument2.map { String(cString: $0) })
+    guard let denied else { return SQLITE_OK }
+    let refusal = Unmanaged<ReadOnlyStatement.Refusal>.fromOpaque(context).takeUnretainedValue()
+    return refusal.record(denied, table: argument1.map { String(cString: $0) })
+}
+
+extension SQLValue {
+    init(_ value: DatabaseValue) {
+        switch value.storage {
+        case .null: self = .null
+        case .int64(let integer): self = .integer(integer)
+        case .double(let real): self = .real(real)
+        case .string(let text): self = .text(text)
+        case .blob(let data): self = .blob([UInt8](data))
+        }
+    }
+}

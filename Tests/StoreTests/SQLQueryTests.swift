@@ -1,0 +1,104 @@
+import Foundation
+import Testing
+
+@testable import Store
+
+@Suite struct SQLQueryTests {
+    /// A database with one run of two epochs.
+    private func storeWithARun(_ directory: TemporaryDirectory) throws -> Store {
+        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let run = try store.createRun(.sample(name: "baseline"))
+        try store.recordEpochs(runID: run.id, 1...2, keepEvery: 1) { 1 / Double($0) }
+        return store
+    }
+
+    @Test func selectReturnsColumnsAndRows() throws {
+        // Given
+        let directory = try TemporaryDirectory()
+        let store = try storeWithARun(directory)
+
+        // When
+        let result = try store.query(
+            "SELECT name, best_epoch, best_val_loss, epochs_done FROM run_summary ORDER BY best_val_loss")
+
+        // Then
+        #expect(result.columns == ["name", "best_epoch", "best_val_loss", "epochs_done"])
+        #expect(result.rows == [[.text("baseline"), .integer(2), .real(0.5), .integer(2)]])
+    }
+
+    @Test func readingPragmasAndBlobsAreAllowed() throws {
+        // Given
+        let directory = try TemporaryDirectory()
+        let store = try storeWithARun(directory)
+
+        // When
+        let columns = try store.query("PRAGMA table_info(runs)")
+        let version = try store.query("PRAGMA user_version;")
+        let blob = try store.query("SELECT weights FROM checkpoints WHERE epoch = 1")
+
+        // Then
+        #expect(columns.rows.count >= 26)
+        #expect(version.rows == [[.integer(Int64(Migrations.latestVersion))]])
+        #expect(blob.rows == [[.blob([0, 0, 0x80, 0x3F])]])
+    }
+
+    @Test(arguments: [
+        ("DELETE FROM runs", "DELETE"),
+        ("INSERT INTO schema_migrations VALUES (9, 'x', 'y')", "INSERT"),
+        ("UPDATE runs SET name = 'x'", "UPDATE"),
+        ("DROP TABLE epochs", "DROP TABLE"),
+        ("CREATE TABLE t (x)", "CREATE TABLE"),
+        ("CREATE TEMP TABLE t (x)", "CREATE TEMP TABLE"),
+        ("ATTACH ':memory:' AS other", "ATTACH"),
+        ("PRAGMA writable_schema = 1", "PRAGMA writable_schema = 1"),
+        ("PRAGMA user_version = 7", "PRAGMA user_version = 7"),
+        ("VACUUM INTO '/tmp/StoreTests-copy.sqlite'", "VACUUM"),
+        ("WITH doomed AS (SELECT id FROM runs) DELETE FROM runs WHERE id IN doomed", "DELETE"),
+        ("BEGIN", "a transaction"),
+    ])
+    func writesOfEveryKindAreRefused(sql: String, refused: String) throws {
+        // Given
+        let directory = try TemporaryDirectory()
+        let store = try storeWithARun(directory)
+        let before = try fileBytes(store.path)
+
+        // When
+        let error = #expect(throws: StoreError.self) { try store.query(sql) }
+
+        // Then
+        #expect(error?.kind == .notReadOnly)
+        #expect(
+            error?.description == "Cannot run SQL on \(store.path): the sql command is read-only: "
+                + "\(refused) is not allowed.")
+        #expect(try fileBytes(store.path) == before)
+        #expect(try store.run(id: 1)?.name == "baseline")
+        #expect(!FileManager.default.fileExists(atPath: "/tmp/StoreTests-copy.sqlite"))
+    }
+
+    @Test func syntaxErrorIsOneLineWithSQLitesMessage() throws {
+        // Given
+        let directory = try TemporaryDirectory()
+        let store = try storeWithARun(directory)
+
+        // When
+        let error = #expect(throws: StoreError.self) { try store.query("SELEC * FROM runs") }
+
+        // Then
+        #expect(error?.description == "Cannot run SQL on \(store.path): near \"SELEC\": syntax error")
+    }
+
+    @Test func onlyOneStatementRuns() throws {
+        // Given
+        let directory = try TemporaryDirectory()
+        let store = try storeWithARun(directory)
+
+        // When
+        let error = #expect(throws: StoreError.self) {
+            try store.query("SELECT 1; DELETE FROM runs")
+        }
+
+        // Then
+        #expect(error?.description.contains("\n") == false)
+        #expect(try store.run(id: 1) != nil)
+    }
+}
