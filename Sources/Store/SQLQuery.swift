@@ -52,13 +52,20 @@ extension Store {
 
 enum ReadOnlyStatement {
     static func run(_ sql: String, in db: Database) throws -> QueryResult {
-        guard sql.contains(where: { !$0.isWhitespace && $0 != ";" }) else {
-            throw StoreError(.invalidArgument, "there is no SQL statement to run.")
-        }
         let refusal = Refusal()
         let statement: Statement
         do {
-            statement = try withAuthorizer(refusal, on: db) { try db.makeStatement(sql: sql) }
+            statement = try withAuthorizer(refusal, on: db) {
+                let statements = try db.allStatements(sql: sql)
+                guard let first = try statements.next() else {
+                    throw StoreError(.invalidArgument, "there is no SQL statement to run.")
+                }
+                guard try statements.next() == nil else {
+                    throw StoreError(
+                        .invalidArgument, "the sql command runs one statement; found more than one.")
+                }
+                return first
+            }
         } catch {
             if let refused = refusal.action { throw notAllowed(refused) }
             throw error

@@ -93,12 +93,14 @@ import Testing
         let store = try storeWithARun(directory)
 
         // When
-        let error = #expect(throws: StoreError.self) {
+        let two = #expect(throws: StoreError.self) { try store.query("SELECT 1; SELECT 2") }
+        let smuggled = #expect(throws: StoreError.self) {
             try store.query("SELECT 1; DELETE FROM runs")
         }
 
         // Then
-        #expect(error?.description.contains("\n") == false)
+        #expect(two?.reason == "the sql command runs one statement; found more than one.")
+        #expect(smuggled?.kind == .notReadOnly)
         #expect(try store.run(id: 1) != nil)
     }
 }
