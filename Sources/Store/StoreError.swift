@@ -1,5 +1,4 @@
 /// Everything the Store refuses or fails to do, as one line prefixed with what was attempted.
-import Foundation
 import GRDB
 
 /// A Store failure: one line, prefixed with what was attempted, e.g.
@@ -63,22 +62,14 @@ func attempt<T>(_ action: @autoclosure () -> String, _ body: () throws -> T) thr
         if error.action != nil { throw error }
         throw StoreError(error.kind, error.reason, action: action())
     } catch let error as DatabaseError {
-        throw StoreError(.sqlite, sqliteReason(error), action: action())
+        // SQLite's own message, without GRDB's echo of the SQL and its arguments.
+        let message = error.message ?? "SQLite error \(error.resultCode.rawValue)"
+        throw StoreError(.sqlite, oneLine(message), action: action())
     } catch {
-        throw StoreError(.sqlite, "\(error)", action: action())
+        throw StoreError(.sqlite, oneLine("\(error)"), action: action())
     }
 }
 
-/// SQLite's own message, on one line, without GRDB's echo of the SQL and its arguments.
-private func sqliteReason(_ error: DatabaseError) -> String {
-    let message = error.message ?? "SQLite error \(error.resultCode.rawValue)"
-    return message.split(whereSeparator: \.isNewline).joined(separator: " ")
-}
-
-/// ISO-8601 UTC with milliseconds, the format of every timestamp column:
-/// "2026-11-25T08:22:13.123Z" (the same text as `strftime('%Y-%m-%dT%H:%M:%fZ','now')`).
-enum Timestamp {
-    static func now() -> String {
-        Date.now.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
+private func oneLine(_ text: String) -> String {
+    text.split(whereSeparator: \.isNewline).joined(separator: " ")
 }

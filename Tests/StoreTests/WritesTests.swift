@@ -19,6 +19,7 @@ import Testing
         #expect(first.status == .running)
         #expect(first.pid == Int64(getpid()))
         #expect(first.finishedAt == nil)
+        #expect(first.createdAt.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil)
         #expect(try store.run(id: first.id) == first)
         #expect(try store.run(named: "wide") == named)
         #expect(try store.runningRuns().map(\.id) == [first.id, named.id])
