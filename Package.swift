@@ -40,8 +40,11 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
-        // CLITests drive the built `mnistlab` binary, so they depend on it to have it built.
-        .testTarget(name: "CLITests", dependencies: ["MNISTLabCLI", "Datasets", "mnistlab"]),
+        // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
+        // Sandbox, so they depend on the executable to have it built.
+        .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "mnistlab"]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["TestSupport", "mnistlab"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Every refusal is one line on standard error, a non-zero exit, and no change to the database.

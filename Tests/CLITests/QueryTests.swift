@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `runs`, `show`, `best`, `compare` and `sql` on a database with two finished runs.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// `train` and `resume` driven through the real binary against a temporary database.

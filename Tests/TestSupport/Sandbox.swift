@@ -1,31 +1,30 @@
 import Datasets
 import Foundation
-import Testing
 
 /// The `mnistlab` binary that `swift test` built next to the test bundle.
-let mnistlabBinary: String = {
+public let mnistlabBinary: String = {
     if let path = ProcessInfo.processInfo.environment["MNISTLAB_BIN"] { return path }
     let directory = Bundle.main.executableURL!.deletingLastPathComponent()
     return directory.appendingPathComponent("mnistlab").path
 }()
 
-let repositoryRoot = URL(fileURLWithPath: #filePath)
+public let repositoryRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
 /// What a finished `mnistlab` process printed and how it exited.
-struct Output {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-    var lines: [String] { stdout.split(separator: "\n").map(String.init) }
+public struct Output {
+    public var status: Int32
+    public var stdout: String
+    public var stderr: String
+    public var lines: [String] { stdout.split(separator: "\n").map(String.init) }
 }
 
 /// Runs `mnistlab` with `arguments` against a temporary database and small dataset.
-final class Sandbox {
-    let directory: URL
-    var database: String { directory.appendingPathComponent("runs.sqlite").path }
+public final class Sandbox {
+    public let directory: URL
+    public var database: String { directory.appendingPathComponent("runs.sqlite").path }
 
-    init() throws {
+    public init() throws {
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("mnistlab-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -35,7 +34,7 @@ final class Sandbox {
 
     /// `mnistlab <arguments>` with `--db` and `--data` pointing into the sandbox unless given.
     @discardableResult
-    func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
+    public func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
         let process = launch(arguments, environment: environment)
         let stdout = Pipe()
         let stderr = Pipe()
@@ -50,7 +49,7 @@ final class Sandbox {
             stderr: String(decoding: err, as: UTF8.self))
     }
 
-    func launch(_ arguments: [String], environment: [String: String] = [:]) -> Process {
+    public func launch(_ arguments: [String], environment: [String: String] = [:]) -> Process {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: mnistlabBinary)
         process.arguments = arguments
@@ -65,14 +64,14 @@ final class Sandbox {
 
     /// `mnistlab train` on the small dataset with quick settings, extra `arguments` last.
     @discardableResult
-    func train(_ arguments: [String] = []) throws -> Output {
+    public func train(_ arguments: [String] = []) throws -> Output {
         try run(["train", "--epochs", "2", "--val-size", "200", "--batch-size", "50"] + arguments)
     }
 }
 
 /// The first 1,200 training and 100 test images of the bundled MNIST as raw IDX files, made
 /// once per test process: real digits, small enough that each CLI call loads them instantly.
-let smallMNIST: String = {
+public let smallMNIST: String = {
     let directory = FileManager.default.temporaryDirectory
         .appendingPathComponent("mnistlab-small-\(ProcessInfo.processInfo.processIdentifier)")
     try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -93,5 +92,5 @@ let smallMNIST: String = {
     return directory.path
 }()
 
-/// SHA-free fingerprint of a file's bytes, to prove a refused command changed nothing.
-func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
+/// A file's bytes, to prove that a refused command changed nothing.
+public func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }

@@ -1,0 +1,1 @@
+// Reliability campaign tests go here.
