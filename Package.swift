@@ -3,7 +3,7 @@
 //
 // Dependencies point one way:
 //   CKernels ← Numerics ← Datasets ← Training ← MNISTLabCLI ← mnistlab
-//                          Store (GRDB) ↗
+//                          Store (GRDB) ↗      Reports ↗
 import PackageDescription
 
 let package = Package(
@@ -28,10 +28,12 @@ let package = Package(
             dependencies: ["CZlib", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.embedInCode("Migrations")]),
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
+        // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
+        .target(name: "Reports", dependencies: ["Store"]),
         .target(
             name: "MNISTLabCLI",
             dependencies: [
-                "Training", "Store", "Datasets", "Numerics",
+                "Training", "Store", "Datasets", "Numerics", "Reports",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
@@ -40,6 +42,7 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
         // Sandbox, so they depend on the executable to have it built.
         .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),

@@ -1,0 +1,1 @@
+// The HTML report renderer goes here.
