@@ -1,3 +1,4 @@
+import Foundation
 import Store
 
 #if canImport(Glibc)
@@ -9,17 +10,12 @@ import Store
 /// Marks `interrupted` every run recorded as running on this host whose process is gone
 /// (killed, crashed, or the machine restarted), so that it shows as it is and can resume.
 func reconcileAbandonedRuns(in store: Store) throws {
-    let host = hostName()
+    // The same host name the store records with each run.
+    let host = ProcessInfo.processInfo.hostName
     for run in try store.runningRuns() where run.host == host && !isAlive(run.pid) {
         try store.finishRun(
             id: run.id, status: .interrupted, reason: "process \(run.pid.map(String.init) ?? "?") ended without closing the run")
     }
-}
-
-func hostName() -> String {
-    var buffer = [CChar](repeating: 0, count: 256)
-    gethostname(&buffer, buffer.count)
-    return String(cString: buffer)
 }
 
 /// Whether a process with this id exists (EPERM means it does, owned by someone else).
