@@ -17,9 +17,9 @@ extension SessionEvents {
             )
             flushStandardOutput()
         }
-        events.epoch = { m, storeSeconds in
+        events.epoch = { m, _ in
             print(
-                "epoch \(pad(m.epoch, 4))  train loss \(Format.loss(m.trainLoss)) acc \(Format.percent(m.trainAccuracy))  val loss \(Format.loss(m.valLoss)) acc \(Format.percent(m.valAccuracy))  \(Format.fixed(m.seconds, digits: 3))s  store \(Format.fixed(storeSeconds * 1000, digits: 1))ms"
+                "epoch \(pad(m.epoch, 4))  train loss \(Format.loss(m.trainLoss)) acc \(Format.percent(m.trainAccuracy))  val loss \(Format.loss(m.valLoss)) acc \(Format.percent(m.valAccuracy))  \(Format.fixed(m.seconds, digits: 3))s"
             )
             flushStandardOutput()
         }

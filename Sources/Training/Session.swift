@@ -47,7 +47,9 @@ public struct ResumeChanges: Equatable, Sendable {
 /// What the session reports while it works.
 public struct SessionEvents {
     public var started: (Run, _ resumedFrom: Int?) -> Void = { _, _ in }
-    public var epoch: (EpochMetrics, _ storeSeconds: Double) -> Void = { _, _ in }
+    /// After each epoch, with the seconds the loop waited for the store (normally ~0: the
+    /// previous epoch's commit runs in the background while this one trains).
+    public var epoch: (EpochMetrics, _ storeWaitSeconds: Double) -> Void = { _, _ in }
     public var note: (String) -> Void = { _ in }
     public var shouldStop: () -> Bool = { false }
 
@@ -180,11 +182,11 @@ public struct Session {
     ) throws -> SessionResult {
         var lastEpoch: Int? = epochs.lowerBound > 1 ? epochs.lowerBound - 1 : nil
         let keepsVelocity = trainer.hyperparameters.momentum != 0
+        let writer = EpochWriter(store: store)
         let outcome: TrainingOutcome
         do {
             outcome = try trainer.run(epochs: epochs, shouldStop: events.shouldStop) { metrics in
-                let started = monotonicSeconds()
-                try store.recordEpoch(
+                let waited = try writer.submit(
                     EpochRecord(
                         runID: runID, epoch: metrics.epoch, trainLoss: metrics.trainLoss,
                         trainAccuracy: metrics.trainAccuracy, valLoss: metrics.valLoss,
@@ -194,9 +196,11 @@ public struct Session {
                         velocity: keepsVelocity ? trainer.network.velocity : nil),
                     keepEvery: keepEvery)
                 lastEpoch = metrics.epoch
-                events.epoch(metrics, monotonicSeconds() - started)
+                events.epoch(metrics, waited)
             }
+            try writer.finish()
         } catch {
+            try? writer.finish()
             try? store.finishRun(id: runID, status: .failed, reason: "\(error)")
             throw error
         }
