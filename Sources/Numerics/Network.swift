@@ -25,10 +25,14 @@ public struct BatchStats: Equatable, Sendable {
 }
 
 /// A multilayer perceptron with its parameters, momentum buffer and preallocated workspaces:
-/// nothing is allocated inside `train`, so an epoch is a loop of kernel calls.
+/// nothing is allocated inside `train` or `evaluate`, so an epoch is a loop of kernel calls.
 ///
 /// Inputs are sparse rows (see `SparseRows`); a batch is a list of row indices into them, so the
 /// per-epoch shuffle never copies images.
+///
+/// A step runs in C (CKernels' `mnl_mlp_forward` / `mnl_mlp_backward`) on a persistent thread
+/// pool, in two parallel regions with a fixed partition (samples, then weight rows): results are
+/// the same bits for any thread count and for every kernel path (scalar, AVX2, AVX-512).
 public final class Network {
     public let architecture: Architecture
     public let maxBatchSize: Int
@@ -37,13 +41,26 @@ public final class Network {
     /// SGD momentum buffer `v` (same layout), updated as `v = μv + g`, `w -= lr·v`.
     public private(set) var velocity: [Float]
 
+    /// Threads per parallel region; 0 means CKernels' default (`MNISTLAB_THREADS`, else the
+    /// online CPUs up to 4). Results do not depend on it.
+    var threads = 0
+    /// The kernel path; nil means the active one (`MNISTLAB_KERNELS`, else the widest here).
+    /// Results do not depend on it.
+    var kernels: UnsafePointer<mnl_kernels>?
+
     private var gradient: [Float]
+    private let sizes: UnsafeMutableBufferPointer<Int32>
     /// activations[l] is the output of layer l (B, size[l+1]): post-activation for hidden
-    /// layers, softmax probabilities for the last.
-    private var activations: [[Float]]
-    /// deltas[l] is dLoss/d(pre-activation of layer l), (B, size[l+1]).
-    private var deltas: [[Float]]
-    private var labelScratch: [Int]
+    /// layers, softmax probabilities for the last. deltas[l] is dLoss/d(pre-activation of
+    /// layer l), same shape. Both point into `workspace`.
+    private let activations: UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>?>
+    private let deltas: UnsafeMutableBufferPointer<UnsafeMutablePointer<Float>?>
+    private let workspace: UnsafeMutableBufferPointer<Float>
+    /// Transposed weights of layers ≥ 1, for the backward-input kernel.
+    private let transposedWeights: UnsafeMutableBufferPointer<Float>
+    private let sampleLoss: UnsafeMutableBufferPointer<Float>
+    private let predicted: UnsafeMutableBufferPointer<Int32>
+    private let rowScratch: UnsafeMutableBufferPointer<Int32>
 
     public init(
         architecture: Architecture, parameters: [Float], velocity: [Float]? = nil,
@@ -52,19 +69,52 @@ public final class Network {
         precondition(parameters.count == architecture.parameterCount, "parameter count mismatch")
         precondition(velocity == nil || velocity!.count == parameters.count)
         precondition(maxBatchSize > 0)
+        precondition(architecture.inputs <= Int(UInt16.max) + 1, "too many inputs")
         self.architecture = architecture
         self.maxBatchSize = maxBatchSize
         self.parameters = parameters
         self.velocity = velocity ?? [Float](repeating: 0, count: parameters.count)
         gradient = [Float](repeating: 0, count: parameters.count)
-        let widths = architecture.layerSizes.dropFirst()
-        activations = widths.map { [Float](repeating: 0, count: maxBatchSize * $0) }
-        deltas = widths.map { [Float](repeating: 0, count: maxBatchSize * $0) }
-        labelScratch = [Int](repeating: 0, count: maxBatchSize)
+
+        let widths = architecture.layerSizes
+        sizes = .allocate(capacity: widths.count)
+        for (k, w) in widths.enumerated() { sizes[k] = Int32(w) }
+        let L = architecture.layerCount
+        let perLayer = widths.dropFirst().map { maxBatchSize * $0 }
+        workspace = .allocate(capacity: 2 * perLayer.reduce(0, +))
+        workspace.initialize(repeating: 0)
+        activations = .allocate(capacity: L)
+        deltas = .allocate(capacity: L)
+        var offset = 0
+        for l in 0..<L {
+            activations[l] = workspace.baseAddress! + offset
+            deltas[l] = workspace.baseAddress! + offset + perLayer[l]
+            offset += 2 * perLayer[l]
+        }
+        let transposedCount = (1..<max(L, 1)).reduce(0) { $0 + widths[$1] * widths[$1 + 1] }
+        transposedWeights = .allocate(capacity: max(transposedCount, 1))
+        transposedWeights.initialize(repeating: 0)
+        sampleLoss = .allocate(capacity: maxBatchSize)
+        sampleLoss.initialize(repeating: 0)
+        predicted = .allocate(capacity: maxBatchSize)
+        predicted.initialize(repeating: 0)
+        rowScratch = .allocate(capacity: maxBatchSize)
+        rowScratch.initialize(repeating: 0)
     }
 
-    /// The instruction set the kernels use on this CPU; recorded with every run because FMA
-    /// widths must match for a resumed run to continue bit for bit.
+    deinit {
+        sizes.deallocate()
+        activations.deallocate()
+        deltas.deallocate()
+        workspace.deallocate()
+        transposedWeights.deallocate()
+        sampleLoss.deallocate()
+        predicted.deallocate()
+        rowScratch.deallocate()
+    }
+
+    /// The instruction set the kernels use on this CPU ("avx512", "avx2" or "scalar"). Every
+    /// path computes the same bits, so it is informational.
     public static var kernelPath: String { String(cString: mnl_kernel_path()) }
 
     // MARK: - Training
@@ -75,20 +125,22 @@ public final class Network {
         rows: ArraySlice<Int32>, of inputs: SparseRows, labels: [UInt8],
         learningRate: Float, momentum: Float = 0
     ) -> BatchStats {
-        let stats = computeGradient(rows: rows, of: inputs, labels: labels)
-        applyGradient(learningRate: learningRate, momentum: momentum)
-        return stats
+        rows.withUnsafeBufferPointer { r in
+            step(r, inputs, labels, wantGradient: true, update: true, learningRate, momentum)
+        }
     }
 
     /// Loss and accuracy of the current parameters over every row of `inputs`.
     public func evaluate(_ inputs: SparseRows, labels: [UInt8]) -> BatchStats {
         var total = BatchStats()
-        let all = (0..<inputs.rowCount).map { Int32($0) }
         var start = 0
-        while start < all.count {
-            let end = min(start + maxBatchSize, all.count)
-            total += forward(rows: all[start..<end], of: inputs, labels: labels, wantGradient: false)
-            start = end
+        while start < inputs.rowCount {
+            let count = min(maxBatchSize, inputs.rowCount - start)
+            for b in 0..<count { rowScratch[b] = Int32(start + b) }
+            total += step(
+                UnsafeBufferPointer(rebasing: rowScratch[0..<count]), inputs, labels,
+                wantGradient: false, update: false, 0, 0)
+            start += count
         }
         return total
     }
@@ -98,192 +150,94 @@ public final class Network {
     public func gradient(rows: ArraySlice<Int32>, of inputs: SparseRows, labels: [UInt8])
         -> (stats: BatchStats, gradient: [Float])
     {
-        let stats = computeGradient(rows: rows, of: inputs, labels: labels)
+        let stats = rows.withUnsafeBufferPointer { r in
+            step(r, inputs, labels, wantGradient: true, update: false, 0, 0)
+        }
         return (stats, gradient)
     }
 
-    // MARK: - Forward and backward
+    // MARK: - Step
 
-    private func computeGradient(rows: ArraySlice<Int32>, of inputs: SparseRows, labels: [UInt8])
-        -> BatchStats
-    {
-        let stats = forward(rows: rows, of: inputs, labels: labels, wantGradient: true)
-        backward(rows: rows, of: inputs)
-        return stats
-    }
-
-    /// Runs the batch through the network; with `wantGradient`, also leaves the output layer's
-    /// delta (scaled by 1/B) in `deltas.last`.
-    private func forward(
-        rows: ArraySlice<Int32>, of inputs: SparseRows, labels: [UInt8], wantGradient: Bool
+    /// Forward (and with `wantGradient`, backward; with `update`, the SGD step) on one batch.
+    private func step(
+        _ rows: UnsafeBufferPointer<Int32>, _ inputs: SparseRows, _ labels: [UInt8],
+        wantGradient: Bool, update: Bool, _ learningRate: Float, _ momentum: Float
     ) -> BatchStats {
         let B = rows.count
         precondition(B > 0 && B <= maxBatchSize, "batch size out of range")
         precondition(inputs.columnCount == architecture.inputs, "input width mismatch")
-        let L = architecture.layerCount
-        for l in 0..<L {
-            let layer = architecture.layout(ofLayer: l)
-            parameters.withUnsafeBufferPointer { p in
-                let weight = p.baseAddress! + layer.weightOffset
-                let bias = p.baseAddress! + layer.biasOffset
-                if l == 0 {
+        precondition(labels.count >= inputs.rowCount, "fewer labels than rows")
+        let outputs = architecture.outputs
+        for row in rows {
+            precondition(row >= 0 && Int(row) < inputs.rowCount, "row index out of range")
+            precondition(Int(labels[Int(row)]) < outputs, "label out of range")
+        }
+        parameters.withUnsafeMutableBufferPointer { p in
+            velocity.withUnsafeMutableBufferPointer { v in
+                gradient.withUnsafeMutableBufferPointer { g in
+                    var net = mnl_mlp(
+                        kernels: kernels, threads: Int32(threads),
+                        layers: Int32(architecture.layerCount), sizes: sizes.baseAddress,
+                        activation: architecture.activation.kernelCode,
+                        leaky_slope: Activation.leakySlope,
+                        loss: architecture.loss.kernelCode, params: p.baseAddress,
+                        grad: g.baseAddress, velocity: v.baseAddress,
+                        act: activations.baseAddress, delta: deltas.baseAddress,
+                        weight_t: transposedWeights.baseAddress)
                     withCSR(inputs) { x in
-                        rows.withUnsafeBufferPointer { r in
-                            mnl_sparse_linear_forward(
-                                &activations[0], x, r.baseAddress!, Int32(B), weight, bias,
-                                Int32(layer.fanOut))
+                        labels.withUnsafeBufferPointer { l in
+                            mnl_mlp_forward(
+                                &net, x, rows.baseAddress, Int32(B), l.baseAddress,
+                                wantGradient ? 1 : 0, sampleLoss.baseAddress,
+                                predicted.baseAddress)
+                        }
+                        if wantGradient {
+                            mnl_mlp_backward(
+                                &net, x, rows.baseAddress, Int32(B), update ? 1 : 0,
+                                learningRate, momentum)
                         }
                     }
-                } else {
-                    mnl_linear_forward(
-                        &activations[l], activations[l - 1], weight, bias, Int32(B),
-                        Int32(layer.fanIn), Int32(layer.fanOut))
                 }
             }
-            if l < L - 1 { activate(layer: l, count: B * layer.fanOut) }
         }
-        for (b, row) in rows.enumerated() { labelScratch[b] = Int(labels[Int(row)]) }
-        return softmaxLoss(B: B, wantGradient: wantGradient)
-    }
-
-    private func activate(layer l: Int, count: Int) {
-        switch architecture.activation {
-        case .sigmoid:
-            mnl_sigmoid_forward(&activations[l], Int32(count))
-        case .relu:
-            for k in 0..<count { activations[l][k] = max(activations[l][k], 0) }
-        case .leakyRelu:
-            for k in 0..<count where activations[l][k] <= 0 {
-                activations[l][k] *= Activation.leakySlope
-            }
-        }
-    }
-
-    /// Softmax in place on the last layer's logits, the summed loss and the correct count;
-    /// dLoss/dlogits / B into `deltas.last`.
-    private func softmaxLoss(B: Int, wantGradient: Bool) -> BatchStats {
-        let O = architecture.outputs
-        let last = architecture.layerCount - 1
-        let scale = 1 / Float(B)
+        // Summed in sample order, so the total does not depend on the thread split.
         var stats = BatchStats()
         stats.count = B
-        activations[last].withUnsafeMutableBufferPointer { p in
-            deltas[last].withUnsafeMutableBufferPointer { d in
-                for b in 0..<B {
-                    let row = p.baseAddress! + b * O
-                    let label = labelScratch[b]
-                    var peak = row[0]
-                    var argmax = 0
-                    for o in 1..<O where row[o] > peak {
-                        peak = row[o]
-                        argmax = o
-                    }
-                    if argmax == label { stats.correct += 1 }
-                    var sum: Float = 0
-                    for o in 0..<O {
-                        row[o] = expf(row[o] - peak)
-                        sum += row[o]
-                    }
-                    for o in 0..<O { row[o] /= sum }
-                    let dRow = d.baseAddress! + b * O
-                    switch architecture.loss {
-                    case .crossEntropy:
-                        stats.lossSum -= Double(logf(max(row[label], .leastNormalMagnitude)))
-                        guard wantGradient else { continue }
-                        for o in 0..<O { dRow[o] = row[o] * scale }
-                        dRow[label] = (row[label] - 1) * scale
-                    case .mse:
-                        // dL/dz_i = p_i (e_i − Σ_j e_j p_j), e = p − t: MSE through softmax.
-                        var squares: Float = 0
-                        var ep: Float = 0
-                        for o in 0..<O {
-                            let e = row[o] - (o == label ? 1 : 0)
-                            squares += e * e
-                            ep += e * row[o]
-                        }
-                        stats.lossSum += Double(squares / 2)
-                        guard wantGradient else { continue }
-                        for o in 0..<O {
-                            let e = row[o] - (o == label ? 1 : 0)
-                            dRow[o] = row[o] * (e - ep) * scale
-                        }
-                    }
-                }
-            }
+        for b in 0..<B {
+            stats.lossSum += Double(sampleLoss[b])
+            if Int(predicted[b]) == Int(labels[Int(rows[b])]) { stats.correct += 1 }
         }
         return stats
     }
+}
 
-    /// Fills `gradient` from the deltas the forward pass left.
-    private func backward(rows: ArraySlice<Int32>, of inputs: SparseRows) {
-        let B = rows.count
-        for k in gradient.indices { gradient[k] = 0 }
-        var l = architecture.layerCount - 1
-        while l >= 0 {
-            let layer = architecture.layout(ofLayer: l)
-            let O = layer.fanOut
-            gradient.withUnsafeMutableBufferPointer { g in
-                let dweight = g.baseAddress! + layer.weightOffset
-                let dbias = g.baseAddress! + layer.biasOffset
-                mnl_bias_backward(dbias, deltas[l], Int32(B), Int32(O), 0, Int32(O))
-                if l == 0 {
-                    withCSR(inputs) { x in
-                        rows.withUnsafeBufferPointer { r in
-                            mnl_sparse_linear_backward_weight(
-                                dweight, x, r.baseAddress!, Int32(B), deltas[0], Int32(O), 0,
-                                Int32(layer.fanIn))
-                        }
-                    }
-                } else {
-                    mnl_linear_backward_weight(
-                        dweight, activations[l - 1], deltas[l], Int32(B), Int32(layer.fanIn),
-                        Int32(O), 0, Int32(layer.fanIn))
-                }
-            }
-            if l > 0 {
-                parameters.withUnsafeBufferPointer { p in
-                    mnl_linear_backward_input(
-                        &deltas[l - 1], deltas[l], p.baseAddress! + layer.weightOffset,
-                        Int32(B), Int32(layer.fanIn), Int32(O))
-                }
-                activationBackward(layer: l - 1, count: B * layer.fanIn)
-            }
-            l -= 1
-        }
-    }
-
-    /// deltas[l] *= f'(z), from the activation's output.
-    private func activationBackward(layer l: Int, count: Int) {
-        let activation = architecture.activation
-        for k in 0..<count {
-            let a = activations[l][k]
-            switch activation {
-            case .sigmoid: deltas[l][k] *= a * (1 - a)
-            case .relu: if a <= 0 { deltas[l][k] = 0 }
-            case .leakyRelu: if a <= 0 { deltas[l][k] *= Activation.leakySlope }
-            }
-        }
-    }
-
-    // MARK: - SGD
-
-    private func applyGradient(learningRate: Float, momentum: Float) {
-        if momentum == 0 {
-            for k in parameters.indices { parameters[k] -= learningRate * gradient[k] }
-        } else {
-            for k in parameters.indices {
-                velocity[k] = momentum * velocity[k] + gradient[k]
-                parameters[k] -= learningRate * velocity[k]
-            }
+extension Activation {
+    var kernelCode: Int32 {
+        switch self {
+        case .sigmoid: Int32(MNL_SIGMOID)
+        case .relu: Int32(MNL_RELU)
+        case .leakyRelu: Int32(MNL_LEAKY_RELU)
         }
     }
 }
 
-private func withCSR<R>(_ x: SparseRows, _ body: (mnl_csr) -> R) -> R {
+extension Loss {
+    var kernelCode: Int32 {
+        switch self {
+        case .crossEntropy: Int32(MNL_CROSS_ENTROPY)
+        case .mse: Int32(MNL_MSE)
+        }
+    }
+}
+
+func withCSR<R>(_ x: SparseRows, _ body: (mnl_csr) -> R) -> R {
     x.rowStart.withUnsafeBufferPointer { start in
         x.column.withUnsafeBufferPointer { column in
             x.value.withUnsafeBufferPointer { value in
-                body(mnl_csr(row_start: start.baseAddress, column: column.baseAddress, value: value.baseAddress))
+                body(
+                    mnl_csr(
+                        row_start: start.baseAddress, column: column.baseAddress,
+                        value: value.baseAddress))
             }
         }
     }

@@ -108,3 +108,49 @@ public func softmaxLossNaive(
     }
     return total
 }
+
+// MARK: - Sparse first layer
+
+/// out (B, O) = bias + Σ value · weight[column, :] over the entries of row rows[b] of x: the
+/// dense `linearForwardNaive` with the zero inputs left out.
+public func sparseLinearForwardNaive(
+    out: inout [Float], x: SparseRows, rows: [Int32], weight: [Float], bias: [Float], O: Int
+) {
+    for (b, r) in rows.enumerated() {
+        for o in 0..<O {
+            var sum = bias[o]
+            for e in Int(x.rowStart[Int(r)])..<Int(x.rowStart[Int(r) + 1]) {
+                sum += x.value[e] * weight[Int(x.column[e]) * O + o]
+            }
+            out[b * O + o] = sum
+        }
+    }
+}
+
+/// dweight (I, O) += xᵀ · dout over the batch, touching only the rows of nonzero inputs.
+public func sparseLinearBackwardWeightNaive(
+    dweight: inout [Float], x: SparseRows, rows: [Int32], dout: [Float], O: Int
+) {
+    for (b, r) in rows.enumerated() {
+        for e in Int(x.rowStart[Int(r)])..<Int(x.rowStart[Int(r) + 1]) {
+            for o in 0..<O { dweight[Int(x.column[e]) * O + o] += x.value[e] * dout[b * O + o] }
+        }
+    }
+}
+
+// MARK: - SGD
+
+/// Plain SGD (`p −= lr·g`) or, with momentum μ ≠ 0, `v = μv + g; p −= lr·v`.
+public func sgdUpdateNaive(
+    parameters: inout [Float], velocity: inout [Float], gradient: [Float], learningRate: Float,
+    momentum: Float
+) {
+    for k in parameters.indices {
+        if momentum == 0 {
+            parameters[k] -= learningRate * gradient[k]
+        } else {
+            velocity[k] = momentum * velocity[k] + gradient[k]
+            parameters[k] -= learningRate * velocity[k]
+        }
+    }
+}

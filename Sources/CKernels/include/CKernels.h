@@ -1,9 +1,15 @@
-// CKernels: the fp32 kernels behind Numerics.Network.
+// CKernels: the fp32 kernels behind Numerics.Network, a persistent thread pool, and the
+// MLP step that drives both.
 //
 // Contract: row-major fp32; `weight` is (I, O), row i holding the weights leaving input i.
-// Every output element is one chain of fused multiply-adds in a fixed order (ascending input
-// index, then ascending batch index for weight gradients), so results do not depend on the
-// thread split. B = batch size, I = inputs, O = outputs.
+// Every output element is one chain of fused multiply-adds in a fixed order: it starts from
+// the bias (forward), from the existing value (`+=` kernels) or from +0 (backward input), then
+// takes the terms by ascending input index (forward, backward input: ascending output index)
+// or by ascending batch index (weight gradients). Each instruction-set path (scalar `fmaf`,
+// AVX2+FMA, AVX-512) keeps exactly those chains, and the thread split never cuts one, so
+// results are bit-identical across paths and thread counts.
+//
+// B = batch size, I = inputs, O = outputs.
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
@@ -16,34 +22,113 @@ typedef struct {
     const float *value;
 } mnl_csr;
 
-/// out (B, O) = bias + Σ value · weight[column, :] over the entries of rows[b].
-void mnl_sparse_linear_forward(float *out, mnl_csr x, const int32_t *rows, int B,
-                               const float *weight, const float *bias, int O);
+// MARK: - Kernels
 
-/// dweight[c, :] += value · dout[b, :] for every entry (c, value) of rows[b] with c in [c0, c1),
-/// b ascending.
-void mnl_sparse_linear_backward_weight(float *dweight, mnl_csr x, const int32_t *rows, int B,
-                                       const float *dout, int O, int c0, int c1);
+/// One instruction-set path: every kernel the MLP step uses.
+typedef struct {
+    /// "scalar", "avx2" or "avx512".
+    const char *name;
 
-/// out (B, O) = bias + inp (B, I) · weight (I, O)
-void mnl_linear_forward(float *out, const float *inp, const float *weight, const float *bias,
-                        int B, int I, int O);
+    /// out (B, O) = bias + Σ value · weight[column, :] over the entries of rows[b].
+    void (*sparse_linear_forward)(float *out, mnl_csr x, const int32_t *rows, int B,
+                                  const float *weight, const float *bias, int O);
 
-/// dweight[i, :] += Σ_b inp[b, i] · dout[b, :] for i in [i0, i1), b ascending.
-void mnl_linear_backward_weight(float *dweight, const float *inp, const float *dout, int B, int I,
-                                int O, int i0, int i1);
+    /// dweight[c, :] += value · dout[b, :] for every entry (c, value) of rows[b] with
+    /// c in [c0, c1), b ascending.
+    void (*sparse_linear_backward_weight)(float *dweight, mnl_csr x, const int32_t *rows, int B,
+                                          const float *dout, int O, int c0, int c1);
 
-/// dinp (B, I) = dout (B, O) · weightᵀ
-void mnl_linear_backward_input(float *dinp, const float *dout, const float *weight, int B, int I,
-                               int O);
+    /// out (B, O) = bias + inp (B, I) · weight (I, O)
+    void (*linear_forward)(float *out, const float *inp, const float *weight, const float *bias,
+                           int B, int I, int O);
 
-/// dbias[o] += Σ_b dout[b, o] for o in [o0, o1), b ascending.
-void mnl_bias_backward(float *dbias, const float *dout, int B, int O, int o0, int o1);
+    /// dweight[i, :] += Σ_b inp[b, i] · dout[b, :] for i in [i0, i1), b ascending.
+    void (*linear_backward_weight)(float *dweight, const float *inp, const float *dout, int B,
+                                   int I, int O, int i0, int i1);
 
-/// x = 1 / (1 + exp(-x)), in place.
-void mnl_sigmoid_forward(float *x, int n);
+    /// dinp (B, I) = dout (B, O) · weight_t (O, I), o ascending from +0. weight_t is the
+    /// transpose of the layer's (I, O) weight, so the chain runs along contiguous rows.
+    void (*linear_backward_input)(float *dinp, const float *dout, const float *weight_t, int B,
+                                  int I, int O);
 
-/// Name of the instruction set the kernels run on: "avx512", "avx2-fma" or "scalar".
+    /// x = 1 / (1 + exp(-x)) in place, with the polynomial exp of Kernels.c (≤ 2 ulp).
+    void (*sigmoid_forward)(float *x, int n);
+
+    /// d *= a (1 − a), a = sigmoid output.
+    void (*sigmoid_backward)(float *d, const float *a, int n);
+
+    /// dbias[o] += Σ_b dout[b, o] for o in [o0, o1), b ascending (plain adds).
+    void (*bias_backward)(float *dbias, const float *dout, int B, int O, int o0, int o1);
+
+    /// momentum == 0: p −= lr·g; otherwise v = momentum·v + g, p −= lr·v. No fused ops.
+    void (*sgd_update)(float *p, float *v, const float *g, int n, float lr, float momentum);
+} mnl_kernels;
+
+/// The path called `name` ("scalar", "avx2", "avx512"), or NULL if unknown or if this CPU
+/// cannot run it.
+const mnl_kernels *mnl_kernels_named(const char *name);
+
+/// The path in use: the one forced by `mnl_set_kernel_path` or by the environment variable
+/// MNISTLAB_KERNELS=scalar|avx2|avx512 (read once), else the widest this CPU supports.
+const mnl_kernels *mnl_active_kernels(void);
+
+/// Forces the path used by `mnl_active_kernels`; returns 0, or -1 (and changes nothing) if
+/// `name` is unknown or unsupported here.
+int mnl_set_kernel_path(const char *name);
+
+/// Name of the path in use: "avx512", "avx2" or "scalar".
 const char *mnl_kernel_path(void);
+
+// MARK: - Thread pool
+
+/// A parallel region's body: thread `t` of `n` does its fixed share of the work.
+typedef void (*mnl_task)(void *context, int t, int n);
+
+/// Runs task(context, t, n) for t = 0 ..< n, t = 0 on the calling thread, and returns when all
+/// are done. One region runs at a time (concurrent callers queue). n ≤ 0 means the default.
+void mnl_parallel(mnl_task task, void *context, int n);
+
+/// Inside a region: waits until all n threads of the region reach it.
+void mnl_barrier(int n);
+
+/// Threads a region uses by default: MNISTLAB_THREADS if set (read once), else the number of
+/// online CPUs capped at 4, or what `mnl_set_threads` chose.
+int mnl_threads(void);
+
+/// Sets the default thread count (clamped to 1...64).
+void mnl_set_threads(int n);
+
+// MARK: - MLP
+
+enum { MNL_SIGMOID = 0, MNL_RELU = 1, MNL_LEAKY_RELU = 2 };
+enum { MNL_CROSS_ENTROPY = 0, MNL_MSE = 1 };
+
+/// An MLP and its workspaces, all owned by the caller (Numerics.Network).
+typedef struct {
+    const mnl_kernels *kernels;  // NULL: mnl_active_kernels()
+    int threads;                 // ≤ 0: mnl_threads()
+    int layers;                  // L
+    const int32_t *sizes;        // L + 1 widths, inputs first
+    int activation;              // MNL_SIGMOID, …
+    float leaky_slope;
+    int loss;                    // MNL_CROSS_ENTROPY, MNL_MSE
+    float *params;               // W1, b1, W2, b2, … as Architecture lays them out
+    float *grad;                 // same layout
+    float *velocity;             // same layout
+    float *const *act;           // act[l]: output of layer l, (maxB, sizes[l + 1])
+    float *const *delta;         // delta[l]: dLoss/d(pre-activation of layer l), same shape
+    float *weight_t;             // Σ_{l ≥ 1} sizes[l]·sizes[l + 1] floats: transposed weights
+} mnl_mlp;
+
+/// Forward pass over the batch rows[0 ..< B] of x: per sample, `loss[b]` (cross-entropy
+/// −log p[label], or MSE ½‖p − t‖²) and `predicted[b]` (first argmax). labels is indexed by row.
+/// With want_gradient, also every delta[l], the output layer's scaled by 1/B.
+void mnl_mlp_forward(const mnl_mlp *net, mnl_csr x, const int32_t *rows, int B,
+                     const uint8_t *labels, int want_gradient, float *loss, int32_t *predicted);
+
+/// From the deltas of `mnl_mlp_forward`: grad = the batch-mean gradient; then, if `update`,
+/// one SGD step on params (and velocity when momentum ≠ 0).
+void mnl_mlp_backward(const mnl_mlp *net, mnl_csr x, const int32_t *rows, int B, int update,
+                      float learning_rate, float momentum);
 
 #endif

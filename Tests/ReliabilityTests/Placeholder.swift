@@ -1,1 +1,0 @@
-// Reliability campaign tests go here.
