@@ -1,0 +1,248 @@
+// The AVX-512 path: the scalar chains of Kernels.c, 16 outputs per zmm register, with the
+// last vector of a row masked (100 = 6·16 + 4). Compiled for AVX-512F only inside this file
+// (the attribute pragma below), and used only when the CPU reports it, so the package itself
+// needs no -march flag.
+//
+// B = batch size, I = inputs, O = outputs.
+#if defined(__x86_64__)
+
+#include <immintrin.h>
+#include <stddef.h>
+
+#include "Internal.h"
+
+#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+// Widest row block the sparse kernels keep in registers: 16 zmm = 256 outputs.
+#define SPARSE_NV 16
+// Dense tile: GEMM_MR rows × GEMM_NV zmm of outputs in registers (16 accumulators).
+#define GEMM_MR 4
+#define GEMM_NV 4
+
+ALWAYS_INLINE __mmask16 tail_mask(int n) { return n >= 16 ? 0xFFFF : (__mmask16)((1u << n) - 1); }
+
+// Loads/stores vector v of a block of NV, masking the last one.
+ALWAYS_INLINE __m512 load_v(const float *p, int v, int NV, __mmask16 last) {
+    return v < NV - 1 ? _mm512_loadu_ps(p + 16 * v) : _mm512_maskz_loadu_ps(last, p + 16 * v);
+}
+
+ALWAYS_INLINE void store_v(float *p, int v, int NV, __mmask16 last, __m512 x) {
+    if (v < NV - 1) _mm512_storeu_ps(p + 16 * v, x);
+    else _mm512_mask_storeu_ps(p + 16 * v, last, x);
+}
+
+// Calls body(NV, …) with NV a compile-time constant 1…16, so that each case unrolls fully and
+// its accumulators live in registers.
+#define SWITCH_NV_16(nv, body, ...)                                                             \
+    switch (nv) {                                                                                \
+    case 1: body(1, __VA_ARGS__); break;                                                         \
+    case 2: body(2, __VA_ARGS__); break;                                                         \
+    case 3: body(3, __VA_ARGS__); break;                                                         \
+    case 4: body(4, __VA_ARGS__); break;                                                         \
+    case 5: body(5, __VA_ARGS__); break;                                                         \
+    case 6: body(6, __VA_ARGS__); break;                                                         \
+    case 7: body(7, __VA_ARGS__); break;                                                         \
+    case 8: body(8, __VA_ARGS__); break;                                                         \
+    case 9: body(9, __VA_ARGS__); break;                                                         \
+    case 10: body(10, __VA_ARGS__); break;                                                       \
+    case 11: body(11, __VA_ARGS__); break;                                                       \
+    case 12: body(12, __VA_ARGS__); break;                                                       \
+    case 13: body(13, __VA_ARGS__); break;                                                       \
+    case 14: body(14, __VA_ARGS__); break;                                                       \
+    case 15: body(15, __VA_ARGS__); break;                                                       \
+    default: body(16, __VA_ARGS__); break;                                                       \
+    }
+
+// MARK: - Sparse first layer
+
+// Columns n0 ..< n0 + 16·NV of out (B, O): a sample's accumulators stay in registers while
+// its nonzero pixels each broadcast their value against a row of weight.
+ALWAYS_INLINE void sparse_forward_block(const int NV, float *out, mnl_csr x, const int32_t *rows,
+                                        int B, const float *weight, const float *bias, int O,
+                                        __mmask16 last) {
+    for (int b = 0; b < B; b++) {
+        __m512 acc[SPARSE_NV];  // the first NV are used
+        for (int v = 0; v < NV; v++) acc[v] = load_v(bias, v, NV, last);
+        const int r = rows[b];
+        const int e1 = x.row_start[r + 1];
+        for (int e = x.row_start[r]; e < e1; e++) {
+            const __m512 xv = _mm512_set1_ps(x.value[e]);
+            const float *w = weight + (size_t)x.column[e] * O;
+            for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(xv, load_v(w, v, NV, last), acc[v]);
+        }
+        float *o = out + (size_t)b * O;
+        for (int v = 0; v < NV; v++) store_v(o, v, NV, last, acc[v]);
+    }
+}
+
+static void sparse_linear_forward(float *out, mnl_csr x, const int32_t *rows, int B,
+                                  const float *weight, const float *bias, int O) {
+    for (int n0 = 0; n0 < O; n0 += 16 * SPARSE_NV) {
+        const int width = O - n0 < 16 * SPARSE_NV ? O - n0 : 16 * SPARSE_NV;
+        const int nv = (width + 15) / 16;
+        const __mmask16 last = tail_mask(width - 16 * (nv - 1));
+        SWITCH_NV_16(nv, sparse_forward_block, out + n0, x, rows, B, weight + n0, bias + n0, O,
+                     last)
+    }
+}
+
+// dweight rows are read-modify-written once per (sample, pixel); the sample's dout block stays
+// in registers.
+ALWAYS_INLINE void sparse_backward_block(const int NV, float *dweight, mnl_csr x,
+                                         const int32_t *rows, int B, const float *dout, int O,
+                                         int c0, int c1, __mmask16 last) {
+    for (int b = 0; b < B; b++) {
+        __m512 d[SPARSE_NV];
+        for (int v = 0; v < NV; v++) d[v] = load_v(dout + (size_t)b * O, v, NV, last);
+        const int r = rows[b];
+        int e0 = x.row_start[r], e1 = x.row_start[r + 1];
+        e0 = mnl_lower_bound(x.column, e0, e1, c0);
+        e1 = mnl_lower_bound(x.column, e0, e1, c1);
+        for (int e = e0; e < e1; e++) {
+            const __m512 xv = _mm512_set1_ps(x.value[e]);
+            float *dw = dweight + (size_t)x.column[e] * O;
+            for (int v = 0; v < NV; v++)
+                store_v(dw, v, NV, last, _mm512_fmadd_ps(xv, d[v], load_v(dw, v, NV, last)));
+        }
+    }
+}
+
+static void sparse_linear_backward_weight(float *dweight, mnl_csr x, const int32_t *rows, int B,
+                                          const float *dout, int O, int c0, int c1) {
+    for (int n0 = 0; n0 < O; n0 += 16 * SPARSE_NV) {
+        const int width = O - n0 < 16 * SPARSE_NV ? O - n0 : 16 * SPARSE_NV;
+        const int nv = (width + 15) / 16;
+        const __mmask16 last = tail_mask(width - 16 * (nv - 1));
+        SWITCH_NV_16(nv, sparse_backward_block, dweight + n0, x, rows, B, dout + n0, O, c0, c1,
+                     last)
+    }
+}
+
+// MARK: - Dense layers
+
+enum { INIT_ZERO, INIT_BIAS, INIT_ACCUMULATE };
+
+// C[m, n] for m < MR and the NV vectors of n = init + Σ_k A[m·am + k·ak] · Bm[k·ldb + n],
+// k ascending: per k, NV vectors of Bm's row k meet MR broadcasts of A.
+ALWAYS_INLINE void gemm_tile(const int MR, const int NV, float *C, size_t ldc, const float *A,
+                             size_t am, size_t ak, const float *Bm, size_t ldb, int K, int init,
+                             const float *bias, __mmask16 last) {
+    __m512 acc[GEMM_MR][GEMM_NV];  // the first MR × NV are used
+    for (int m = 0; m < MR; m++)
+        for (int v = 0; v < NV; v++)
+            acc[m][v] = init == INIT_ZERO   ? _mm512_setzero_ps()
+                        : init == INIT_BIAS ? load_v(bias, v, NV, last)
+                                            : load_v(C + m * ldc, v, NV, last);
+    for (int k = 0; k < K; k++) {
+        __m512 bv[GEMM_NV];
+        for (int v = 0; v < NV; v++) bv[v] = load_v(Bm + k * ldb, v, NV, last);
+        for (int m = 0; m < MR; m++) {
+            const __m512 a = _mm512_set1_ps(A[m * am + k * ak]);
+            for (int v = 0; v < NV; v++) acc[m][v] = _mm512_fmadd_ps(a, bv[v], acc[m][v]);
+        }
+    }
+    for (int m = 0; m < MR; m++)
+        for (int v = 0; v < NV; v++) store_v(C + m * ldc, v, NV, last, acc[m][v]);
+}
+
+#define GEMM_TILE_FULL(NV, ...) gemm_tile(GEMM_MR, NV, __VA_ARGS__)
+#define GEMM_TILE_ONE(NV, ...) gemm_tile(1, NV, __VA_ARGS__)
+#define SWITCH_NV_4(nv, body, ...)                                                              \
+    switch (nv) {                                                                                \
+    case 1: body(1, __VA_ARGS__); break;                                                         \
+    case 2: body(2, __VA_ARGS__); break;                                                         \
+    case 3: body(3, __VA_ARGS__); break;                                                         \
+    default: body(4, __VA_ARGS__); break;                                                        \
+    }
+
+// C (M, N) with row stride ldc, tile by tile.
+static void gemm(float *C, size_t ldc, const float *A, size_t am, size_t ak, const float *Bm,
+                 size_t ldb, int M, int N, int K, int init, const float *bias) {
+    for (int n0 = 0; n0 < N; n0 += 16 * GEMM_NV) {
+        const int width = N - n0 < 16 * GEMM_NV ? N - n0 : 16 * GEMM_NV;
+        const int nv = (width + 15) / 16;
+        const __mmask16 last = tail_mask(width - 16 * (nv - 1));
+        const float *bias_n = bias != NULL ? bias + n0 : NULL;
+        int m = 0;
+        for (; m + GEMM_MR <= M; m += GEMM_MR)
+            SWITCH_NV_4(nv, GEMM_TILE_FULL, C + m * ldc + n0, ldc, A + m * am, am, ak, Bm + n0,
+                        ldb, K, init, bias_n, last)
+        for (; m < M; m++)
+            SWITCH_NV_4(nv, GEMM_TILE_ONE, C + m * ldc + n0, ldc, A + m * am, am, ak, Bm + n0,
+                        ldb, K, init, bias_n, last)
+    }
+}
+
+static void linear_forward(float *out, const float *inp, const float *weight, const float *bias,
+                           int B, int I, int O) {
+    gemm(out, O, inp, I, 1, weight, O, B, O, I, INIT_BIAS, bias);
+}
+
+static void linear_backward_weight(float *dweight, const float *inp, const float *dout, int B,
+                                   int I, int O, int i0, int i1) {
+    gemm(dweight + (size_t)i0 * O, O, inp + i0, 1, I, dout, O, i1 - i0, O, B, INIT_ACCUMULATE,
+         NULL);
+}
+
+static void linear_backward_input(float *dinp, const float *dout, const float *weight_t, int B,
+                                  int I, int O) {
+    gemm(dinp, I, dout, O, 1, weight_t, I, B, I, O, INIT_ZERO, NULL);
+}
+
+// MARK: - Sigmoid
+
+// Kernels.c's `sigmoid`, 16 lanes at a time.
+static void sigmoid_forward(float *x, int n) {
+    const __m512 hi = _mm512_set1_ps(MNL_EXP_HI), lo = _mm512_set1_ps(MNL_EXP_LO);
+    const __m512 log2e = _mm512_set1_ps(MNL_LOG2E), magic = _mm512_set1_ps(MNL_ROUND_MAGIC);
+    const __m512i magic_bits = _mm512_castps_si512(magic);
+    const __m512 ln2_hi = _mm512_set1_ps(-MNL_LN2_HI), ln2_lo = _mm512_set1_ps(-MNL_LN2_LO);
+    const __m512 one = _mm512_set1_ps(1.0f);
+    const __m512i sign = _mm512_set1_epi32((int)0x80000000u);
+    for (int k = 0; k < n; k += 16) {
+        const __mmask16 mask = tail_mask(n - k);
+        const __m512 z = _mm512_maskz_loadu_ps(mask, x + k);
+        __m512 t = _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(z), sign));
+        t = _mm512_min_ps(hi, t);
+        t = _mm512_max_ps(lo, t);
+        __m512 fn = _mm512_add_ps(_mm512_mul_ps(t, log2e), magic);
+        const __m512i nn = _mm512_sub_epi32(_mm512_castps_si512(fn), magic_bits);
+        fn = _mm512_sub_ps(fn, magic);
+        __m512 r = _mm512_fmadd_ps(fn, ln2_hi, t);
+        r = _mm512_fmadd_ps(fn, ln2_lo, r);
+        __m512 y = _mm512_set1_ps(MNL_EXP_P0);
+        y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(MNL_EXP_P1));
+        y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(MNL_EXP_P2));
+        y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(MNL_EXP_P3));
+        y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(MNL_EXP_P4));
+        y = _mm512_fmadd_ps(y, r, _mm512_set1_ps(MNL_EXP_P5));
+        y = _mm512_fmadd_ps(y, _mm512_mul_ps(r, r), r);
+        y = _mm512_add_ps(y, one);
+        const __m512 scale =
+            _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_add_epi32(nn, _mm512_set1_epi32(127)), 23));
+        const __m512 e = _mm512_mul_ps(y, scale);
+        _mm512_mask_storeu_ps(x + k, mask, _mm512_div_ps(one, _mm512_add_ps(one, e)));
+    }
+}
+
+#define MNL_NAME(x) x##_avx512
+#include "Elementwise.inc"
+
+#pragma clang attribute pop
+
+const mnl_kernels mnl_kernels_avx512 = {
+    .name = "avx512",
+    .sparse_linear_forward = sparse_linear_forward,
+    .sparse_linear_backward_weight = sparse_linear_backward_weight,
+    .linear_forward = linear_forward,
+    .linear_backward_weight = linear_backward_weight,
+    .linear_backward_input = linear_backward_input,
+    .sigmoid_forward = sigmoid_forward,
+    .sigmoid_backward = sigmoid_backward_avx512,
+    .bias_backward = bias_backward_avx512,
+    .sgd_update = sgd_update_avx512,
+};
+
+#endif
