@@ -133,16 +133,35 @@ public final class Network {
     /// Loss and accuracy of the current parameters over every row of `inputs`.
     public func evaluate(_ inputs: SparseRows, labels: [UInt8]) -> BatchStats {
         var total = BatchStats()
+        forEachBatch(of: inputs) { rows in
+            total += step(rows, inputs, labels, wantGradient: false, update: false, 0, 0)
+        }
+        return total
+    }
+
+    /// The predicted class (the most probable output) of every row of `inputs`, through the
+    /// same batched forward pass as `evaluate`.
+    public func predict(_ inputs: SparseRows) -> [UInt8] {
+        let placeholder = [UInt8](repeating: 0, count: inputs.rowCount)
+        var classes: [UInt8] = []
+        classes.reserveCapacity(inputs.rowCount)
+        forEachBatch(of: inputs) { rows in
+            step(rows, inputs, placeholder, wantGradient: false, update: false, 0, 0)
+            for b in rows.indices { classes.append(UInt8(predicted[b])) }
+        }
+        return classes
+    }
+
+    /// Calls `body` with consecutive batches of at most `maxBatchSize` row indices covering
+    /// every row of `inputs`.
+    private func forEachBatch(of inputs: SparseRows, _ body: (UnsafeBufferPointer<Int32>) -> Void) {
         var start = 0
         while start < inputs.rowCount {
             let count = min(maxBatchSize, inputs.rowCount - start)
             for b in 0..<count { rowScratch[b] = Int32(start + b) }
-            total += step(
-                UnsafeBufferPointer(rebasing: rowScratch[0..<count]), inputs, labels,
-                wantGradient: false, update: false, 0, 0)
+            body(UnsafeBufferPointer(rebasing: rowScratch[0..<count]))
             start += count
         }
-        return total
     }
 
     /// The batch-mean gradient of the loss at the current parameters (same layout as
@@ -159,6 +178,7 @@ public final class Network {
     // MARK: - Step
 
     /// Forward (and with `wantGradient`, backward; with `update`, the SGD step) on one batch.
+    @discardableResult
     private func step(
         _ rows: UnsafeBufferPointer<Int32>, _ inputs: SparseRows, _ labels: [UInt8],
         wantGradient: Bool, update: Bool, _ learningRate: Float, _ momentum: Float
