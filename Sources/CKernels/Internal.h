@@ -32,6 +32,36 @@ static inline int mnl_lower_bound(const uint16_t *column, int e0, int e1, int c)
     return e0;
 }
 
+/// One entry of a batch sorted by column: sample b has value v there.
+typedef struct {
+    int32_t b;
+    float v;
+} mnl_entry;
+
+/// Sorts the entries of rows[0 ..< B] with columns in [c0, c1) into per-column buckets of
+/// capacity B (a column holds at most one entry per sample): bucket c − c0 is
+/// entries[(c − c0)·B ..< (c − c0)·B + count[c − c0]], b ascending. Both live in `scratch`.
+static inline void mnl_sparse_transpose(mnl_csr x, const int32_t *rows, int B, int c0, int c1,
+                                        void *scratch, int32_t **count, mnl_entry **entries) {
+    const int C = c1 - c0;
+    int32_t *n = scratch;
+    mnl_entry *q = (mnl_entry *)(n + C);
+    for (int c = 0; c < C; c++) n[c] = 0;
+    for (int b = 0; b < B; b++) {
+        const int r = rows[b];
+        const int e0 = mnl_lower_bound(x.column, x.row_start[r], x.row_start[r + 1], c0);
+        const int e1 = mnl_lower_bound(x.column, e0, x.row_start[r + 1], c1);
+        for (int e = e0; e < e1; e++) {
+            const int c = x.column[e] - c0;
+            mnl_entry *slot = &q[(size_t)c * B + n[c]++];
+            slot->b = b;
+            slot->v = x.value[e];
+        }
+    }
+    *count = n;
+    *entries = q;
+}
+
 extern const mnl_kernels mnl_kernels_scalar;
 #if defined(__x86_64__)
 extern const mnl_kernels mnl_kernels_avx2;

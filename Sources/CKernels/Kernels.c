@@ -29,9 +29,13 @@ static void sparse_linear_forward(float *out, mnl_csr x, const int32_t *rows, in
     }
 }
 
-// dweight (I, O), dout (B, O)
+// dweight (I, O), dout (B, O). Sample by sample, so it needs no scratch: each element still
+// sums its terms in ascending b.
 static void sparse_linear_backward_weight(float *dweight, mnl_csr x, const int32_t *rows, int B,
-                                          const float *dout, int O, int c0, int c1) {
+                                          const float *dout, int O, int c0, int c1,
+                                          void *scratch) {
+    (void)scratch;
+    memset(dweight + (size_t)c0 * O, 0, sizeof(float) * (size_t)(c1 - c0) * O);
     for (int b = 0; b < B; b++) {
         const float *d = dout + (size_t)b * O;
         int r = rows[b];
@@ -62,6 +66,7 @@ static void linear_forward(float *out, const float *inp, const float *weight, co
 // dweight (I, O), inp (B, I), dout (B, O)
 static void linear_backward_weight(float *dweight, const float *inp, const float *dout, int B,
                                    int I, int O, int i0, int i1) {
+    memset(dweight + (size_t)i0 * O, 0, sizeof(float) * (size_t)(i1 - i0) * O);
     for (int b = 0; b < B; b++) {
         const float *d = dout + (size_t)b * O;
         for (int i = i0; i < i1; i++) {

@@ -88,41 +88,45 @@ static void sparse_linear_forward(float *out, mnl_csr x, const int32_t *rows, in
     }
 }
 
-// dweight rows are read-modify-written once per (sample, pixel); the sample's dout block stays
-// in registers.
-ALWAYS_INLINE void sparse_backward_block(const int NV, float *dweight, mnl_csr x,
-                                         const int32_t *rows, int B, const float *dout, int O,
-                                         int c0, int c1, __mmask16 last) {
-    for (int b = 0; b < B; b++) {
-        __m512 d[SPARSE_NV];
-        for (int v = 0; v < NV; v++) d[v] = load_v(dout + (size_t)b * O, v, NV, last);
-        const int r = rows[b];
-        int e0 = x.row_start[r], e1 = x.row_start[r + 1];
-        e0 = mnl_lower_bound(x.column, e0, e1, c0);
-        e1 = mnl_lower_bound(x.column, e0, e1, c1);
-        for (int e = e0; e < e1; e++) {
-            const __m512 xv = _mm512_set1_ps(x.value[e]);
-            float *dw = dweight + (size_t)x.column[e] * O;
-            for (int v = 0; v < NV; v++)
-                store_v(dw, v, NV, last, _mm512_fmadd_ps(xv, d[v], load_v(dw, v, NV, last)));
+// Row c of dweight (its NV vectors of columns) stays in registers while the entries of column
+// c, sorted out of the batch by mnl_sparse_transpose, each broadcast against their sample's
+// row of dout.
+ALWAYS_INLINE void sparse_backward_block(const int NV, float *dweight, const int32_t *count,
+                                         const mnl_entry *entries, int B, int C,
+                                         const float *dout, int O, __mmask16 last) {
+    for (int c = 0; c < C; c++) {
+        const mnl_entry *q = entries + (size_t)c * B;
+        const int n = count[c];
+        __m512 acc[SPARSE_NV];
+        for (int v = 0; v < NV; v++) acc[v] = _mm512_setzero_ps();
+        for (int k = 0; k < n; k++) {
+            const __m512 xv = _mm512_set1_ps(q[k].v);
+            const float *d = dout + (size_t)q[k].b * O;
+            for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(xv, load_v(d, v, NV, last), acc[v]);
         }
+        for (int v = 0; v < NV; v++) store_v(dweight + (size_t)c * O, v, NV, last, acc[v]);
     }
 }
 
 static void sparse_linear_backward_weight(float *dweight, mnl_csr x, const int32_t *rows, int B,
-                                          const float *dout, int O, int c0, int c1) {
+                                          const float *dout, int O, int c0, int c1,
+                                          void *scratch) {
+    if (c1 <= c0) return;
+    int32_t *count;
+    mnl_entry *entries;
+    mnl_sparse_transpose(x, rows, B, c0, c1, scratch, &count, &entries);
     for (int n0 = 0; n0 < O; n0 += 16 * SPARSE_NV) {
         const int width = O - n0 < 16 * SPARSE_NV ? O - n0 : 16 * SPARSE_NV;
         const int nv = (width + 15) / 16;
         const __mmask16 last = tail_mask(width - 16 * (nv - 1));
-        SWITCH_NV_16(nv, sparse_backward_block, dweight + n0, x, rows, B, dout + n0, O, c0, c1,
-                     last)
+        SWITCH_NV_16(nv, sparse_backward_block, dweight + (size_t)c0 * O + n0, count, entries, B,
+                     c1 - c0, dout + n0, O, last)
     }
 }
 
 // MARK: - Dense layers
 
-enum { INIT_ZERO, INIT_BIAS, INIT_ACCUMULATE };
+enum { INIT_ZERO, INIT_BIAS };
 
 // C[m, n] for m < MR and the NV vectors of n = init + Σ_k A[m·am + k·ak] · Bm[k·ldb + n],
 // k ascending: per k, NV vectors of Bm's row k meet MR broadcasts of A.
@@ -132,9 +136,7 @@ ALWAYS_INLINE void gemm_tile(const int MR, const int NV, float *C, size_t ldc, c
     __m512 acc[GEMM_MR][GEMM_NV];  // the first MR × NV are used
     for (int m = 0; m < MR; m++)
         for (int v = 0; v < NV; v++)
-            acc[m][v] = init == INIT_ZERO   ? _mm512_setzero_ps()
-                        : init == INIT_BIAS ? load_v(bias, v, NV, last)
-                                            : load_v(C + m * ldc, v, NV, last);
+            acc[m][v] = init == INIT_ZERO ? _mm512_setzero_ps() : load_v(bias, v, NV, last);
     for (int k = 0; k < K; k++) {
         __m512 bv[GEMM_NV];
         for (int v = 0; v < NV; v++) bv[v] = load_v(Bm + k * ldb, v, NV, last);
@@ -182,8 +184,7 @@ static void linear_forward(float *out, const float *inp, const float *weight, co
 
 static void linear_backward_weight(float *dweight, const float *inp, const float *dout, int B,
                                    int I, int O, int i0, int i1) {
-    gemm(dweight + (size_t)i0 * O, O, inp + i0, 1, I, dout, O, i1 - i0, O, B, INIT_ACCUMULATE,
-         NULL);
+    gemm(dweight + (size_t)i0 * O, O, inp + i0, 1, I, dout, O, i1 - i0, O, B, INIT_ZERO, NULL);
 }
 
 static void linear_backward_input(float *dinp, const float *dout, const float *weight_t, int B,

@@ -210,10 +210,10 @@ static void backward_task(void *context, int t, int n) {
         // Rows of dweight: pixels for the first layer (a fixed split of the image), inputs else.
         const int i0 = split(y.I, t, n), i1 = split(y.I, t + 1, n);
         const size_t r0 = (size_t)i0 * y.O, nr = (size_t)(i1 - i0) * y.O;
-        memset(y.dweight + r0, 0, sizeof(float) * nr);
         if (l == 0)
-            k->sparse_linear_backward_weight(y.dweight, s->x, s->rows, s->B, net->delta[0], y.O,
-                                             i0, i1);
+            k->sparse_linear_backward_weight(
+                y.dweight, s->x, s->rows, s->B, net->delta[0], y.O, i0, i1,
+                (char *)net->scratch + mnl_sparse_scratch_bytes(s->B, i0));  // threads < t's share
         else
             k->linear_backward_weight(y.dweight, net->act[l - 1], net->delta[l], s->B, y.I, y.O,
                                       i0, i1);

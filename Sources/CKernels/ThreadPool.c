@@ -1,11 +1,11 @@
 // A persistent pool of worker threads for `mnl_parallel`. The caller is thread 0; workers are
 // started on first use and live for the process. A region is handed to each worker it needs
 // by bumping that worker's own `go` counter (workers a region does not use are left alone); a
-// worker spins on its counter for ~200 µs after its last region (an epoch issues a few regions
+// worker spins on its counter for ~100 µs after its last region (an epoch issues a few regions
 // per batch, microseconds apart), then sleeps on a condition variable. The partition of the
 // work is the task's business and depends only on (t, n), never on timing.
-#include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -23,7 +23,15 @@
 #endif
 
 #define MAX_THREADS 64
-#define SPIN_NANOSECONDS 200000
+#define SPIN_NANOSECONDS 100000
+// A waiter (the caller for its workers, a thread at a barrier) pauses this many times before
+// yielding the CPU each round: on a busy machine the thread it waits for may need that core.
+#define PAUSES_BEFORE_YIELD 2000
+
+static void wait_pause(int *spins) {
+    if (++*spins < PAUSES_BEFORE_YIELD) cpu_relax();
+    else sched_yield();
+}
 
 static struct {
     pthread_mutex_t region_lock;  // one region at a time
@@ -135,7 +143,8 @@ void mnl_parallel(mnl_task task, void *context, int n) {
         pthread_mutex_unlock(&pool.sleep_lock);
     }
     task(context, 0, n);
-    while (atomic_load_explicit(&pool.finished, memory_order_acquire) < n - 1) cpu_relax();
+    int spins = 0;
+    while (atomic_load_explicit(&pool.finished, memory_order_acquire) < n - 1) wait_pause(&spins);
     pthread_mutex_unlock(&pool.region_lock);
 }
 
@@ -146,6 +155,7 @@ void mnl_barrier(int n) {
         atomic_store(&pool.barrier_count, 0);
         atomic_fetch_add(&pool.barrier_generation, 1);
     } else {
-        while (atomic_load(&pool.barrier_generation) == g) cpu_relax();
+        int spins = 0;
+        while (atomic_load(&pool.barrier_generation) == g) wait_pause(&spins);
     }
 }

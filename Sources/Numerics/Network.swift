@@ -61,6 +61,8 @@ public final class Network {
     private let sampleLoss: UnsafeMutableBufferPointer<Float>
     private let predicted: UnsafeMutableBufferPointer<Int32>
     private let rowScratch: UnsafeMutableBufferPointer<Int32>
+    /// Where the first layer's weight-gradient kernel sorts a batch's pixels by column.
+    private let sparseScratch: UnsafeMutableRawPointer
 
     public init(
         architecture: Architecture, parameters: [Float], velocity: [Float]? = nil,
@@ -100,6 +102,9 @@ public final class Network {
         predicted.initialize(repeating: 0)
         rowScratch = .allocate(capacity: maxBatchSize)
         rowScratch.initialize(repeating: 0)
+        sparseScratch = .allocate(
+            byteCount: Int(mnl_sparse_scratch_bytes(Int32(maxBatchSize), Int32(widths[0]))),
+            alignment: 64)
     }
 
     deinit {
@@ -111,6 +116,7 @@ public final class Network {
         sampleLoss.deallocate()
         predicted.deallocate()
         rowScratch.deallocate()
+        sparseScratch.deallocate()
     }
 
     /// The instruction set the kernels use on this CPU ("avx512", "avx2" or "scalar"). Every
@@ -203,7 +209,7 @@ public final class Network {
                         loss: architecture.loss.kernelCode, params: p.baseAddress,
                         grad: g.baseAddress, velocity: v.baseAddress,
                         act: activations.baseAddress, delta: deltas.baseAddress,
-                        weight_t: transposedWeights.baseAddress)
+                        weight_t: transposedWeights.baseAddress, scratch: sparseScratch)
                     withCSR(inputs) { x in
                         labels.withUnsafeBufferPointer { l in
                             mnl_mlp_forward(

@@ -56,22 +56,24 @@ struct KernelTests {
         let (x, _) = randomBatch(rows: 9, columns: 37, seed: UInt64(O) + 7)
         let rows: [Int32] = [3, 3, 0, 8, 5, 6, 1, 2]
         let dout = randomFloats(rows.count * O, &random)
-        let start = randomFloats(37 * O, &random)
+        var scratch = [UInt8](
+            repeating: 0xFF, count: Int(mnl_sparse_scratch_bytes(Int32(rows.count), 37)))
 
-        // Each path in two column ranges, as two threads would split the rows of dweight
+        // Each path in two column ranges, as two threads would split the rows of dweight; the
+        // kernel overwrites its rows, so they start as NaN
         let results = Self.paths.map { k in
-            var dweight = start
+            var dweight = [Float](repeating: .nan, count: 37 * O)
             withCSR(x) { csr in
                 for (c0, c1) in [(0, 15), (15, 37)] {
                     k.pointee.sparse_linear_backward_weight(
                         &dweight, csr, rows, Int32(rows.count), dout, Int32(O), Int32(c0),
-                        Int32(c1))
+                        Int32(c1), &scratch)
                 }
             }
             return dweight
         }
 
-        var naive = start
+        var naive = [Float](repeating: 0, count: 37 * O)
         sparseLinearBackwardWeightNaive(dweight: &naive, x: x, rows: rows, dout: dout, O: O)
         expectClose(results[0], naive, "sparse dW O=\(O)")
         expectPathsAgree(results, "sparse dW O=\(O)")
@@ -102,7 +104,7 @@ struct KernelTests {
             var out = [Float](repeating: .nan, count: B * O)
             k.pointee.linear_forward(&out, inp, weight, bias, Int32(B), Int32(I), Int32(O))
             forward.append(out)
-            var dweight = [Float](repeating: 0, count: I * O)
+            var dweight = [Float](repeating: .nan, count: I * O)  // overwritten
             for (i0, i1) in [(0, split), (split, I)] {
                 k.pointee.linear_backward_weight(
                     &dweight, inp, dout, Int32(B), Int32(I), Int32(O), Int32(i0), Int32(i1))

@@ -33,16 +33,19 @@ typedef struct {
     void (*sparse_linear_forward)(float *out, mnl_csr x, const int32_t *rows, int B,
                                   const float *weight, const float *bias, int O);
 
-    /// dweight[c, :] += value · dout[b, :] for every entry (c, value) of rows[b] with
-    /// c in [c0, c1), b ascending.
+    /// dweight[c, :] = Σ value · dout[b, :] over the entries (c, value) of rows[b], b ascending
+    /// from +0, for every c in [c0, c1) (rows without entries become 0). `scratch` holds
+    /// mnl_sparse_scratch_bytes(B, c1 − c0) bytes, 4-aligned (the SIMD paths sort the entries
+    /// by column there first, so that a row of dweight stays in registers).
     void (*sparse_linear_backward_weight)(float *dweight, mnl_csr x, const int32_t *rows, int B,
-                                          const float *dout, int O, int c0, int c1);
+                                          const float *dout, int O, int c0, int c1,
+                                          void *scratch);
 
     /// out (B, O) = bias + inp (B, I) · weight (I, O)
     void (*linear_forward)(float *out, const float *inp, const float *weight, const float *bias,
                            int B, int I, int O);
 
-    /// dweight[i, :] += Σ_b inp[b, i] · dout[b, :] for i in [i0, i1), b ascending.
+    /// dweight[i, :] = Σ_b inp[b, i] · dout[b, :] for i in [i0, i1), b ascending from +0.
     void (*linear_backward_weight)(float *dweight, const float *inp, const float *dout, int B,
                                    int I, int O, int i0, int i1);
 
@@ -63,6 +66,11 @@ typedef struct {
     /// momentum == 0: p −= lr·g; otherwise v = momentum·v + g, p −= lr·v. No fused ops.
     void (*sgd_update)(float *p, float *v, const float *g, int n, float lr, float momentum);
 } mnl_kernels;
+
+/// Scratch bytes `sparse_linear_backward_weight` needs for B rows and C columns.
+static inline uint64_t mnl_sparse_scratch_bytes(int B, int C) {
+    return (uint64_t)C * (4 + 8 * (uint64_t)B);
+}
 
 /// The path called `name` ("scalar", "avx2", "avx512"), or NULL if unknown or if this CPU
 /// cannot run it.
@@ -118,6 +126,7 @@ typedef struct {
     float *const *act;           // act[l]: output of layer l, (maxB, sizes[l + 1])
     float *const *delta;         // delta[l]: dLoss/d(pre-activation of layer l), same shape
     float *weight_t;             // Σ_{l ≥ 1} sizes[l]·sizes[l + 1] floats: transposed weights
+    void *scratch;               // mnl_sparse_scratch_bytes(maxB, sizes[0]) bytes, 4-aligned
 } mnl_mlp;
 
 /// Forward pass over the batch rows[0 ..< B] of x: per sample, `loss[b]` (cross-entropy
