@@ -1,0 +1,215 @@
+import ArgumentParser
+import Datasets
+import Foundation
+import Numerics
+import Store
+import Training
+
+extension MNISTLab {
+    struct Bench: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Time training epochs, the store and the same epoch in numpy, side by side.",
+            discussion: """
+                Trains the seed configuration (784-100-10 sigmoid, batch 200, 50k train + 10k \
+                validation) for one warm-up and --epochs measured epochs and prints the median \
+                seconds per epoch, the matmul GFLOP/s, the store's time per epoch and peak RSS. \
+                Then it runs Benchmarks/numpy_epoch.py on the same data in the same session and \
+                prints the speed-up. Timings on a shared machine are noisy: compare only within \
+                one run. See BENCHMARKS.md.
+
+                Examples:
+                  mnistlab bench
+                  mnistlab bench --hidden 256,128 --activation relu --epochs 3
+                  MNISTLAB_THREADS=1 mnistlab bench --no-numpy --json
+                """)
+
+        @Option(name: .long, help: "Measured epochs (after one warm-up).")
+        var epochs = 5
+
+        @Option(name: .long, help: "Hidden layer widths, e.g. 100 or 256,128.")
+        var hidden = "100"
+
+        @Option(name: .long, help: "Hidden activation.")
+        var activation = Activation.sigmoid
+
+        @Option(name: .long, help: "Directory with the four MNIST IDX files.")
+        var data: String?
+
+        @Option(name: .long, help: "The numpy baseline script (default: Benchmarks/numpy_epoch.py).")
+        var numpyScript: String?
+
+        @Flag(name: .long, help: "Skip the numpy baseline.")
+        var noNumpy = false
+
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            if epochs < 1 { throw ValidationError("Epochs must be at least 1; got \(epochs).") }
+            if Hyperparameters.parseHidden(hidden) == nil {
+                throw ValidationError("Hidden widths must be positive integers separated by commas; got '\(hidden)'.")
+            }
+        }
+
+        func run() throws {
+            let directory = data ?? defaultDataDirectory
+            let mnist = try MNIST.load(directory: directory)
+            let (train, validation) = try mnist.split(validationSize: 10_000)
+            let architecture = Architecture(
+                hidden: Hyperparameters.parseHidden(hidden) ?? [100], activation: activation)
+            let engine = benchmarkEpochs(
+                architecture: architecture, train: train.images, trainLabels: train.labels,
+                validation: validation.images, validationLabels: validation.labels, epochs: epochs)
+            let store = try storeSecondsPerEpoch(parameterCount: architecture.parameterCount)
+            let numpy = noNumpy ? nil : numpyBaseline(directory: directory)
+            let report = BenchReport(engine: engine, store: store, numpy: numpy)
+            if output.json { return try printJSON(report) }
+            print(report.text)
+        }
+
+        /// Median time of a synchronous `recordEpoch` with a checkpoint of this size, in a
+        /// scratch database: what each epoch costs the store (training overlaps it with the
+        /// next epoch on a background thread, so the loop itself waits ~0).
+        func storeSecondsPerEpoch(parameterCount: Int) throws -> Double {
+            let directory = FileManager.default.temporaryDirectory
+                .appendingPathComponent("mnistlab-bench-\(getpid())")
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            defer { try? FileManager.default.removeItem(at: directory) }
+            let store = try Store.open(path: directory.appendingPathComponent("bench.sqlite").path)
+            let run = try store.createRun(
+                NewRun(
+                    learningRate: 0.1, batchSize: 200, epochs: 1000, hidden: hidden,
+                    activation: activation.rawValue, loss: Loss.crossEntropy.rawValue, seed: 1,
+                    trainSize: 50_000, valSize: 10_000, datasetPath: directory.path,
+                    datasetChecksum: "-", codeVersion: MNISTLabVersion.current,
+                    kernelPath: Network.kernelPath))
+            var weights = [Float](repeating: 0.25, count: parameterCount)
+            var seconds: [Double] = []
+            for epoch in 1...max(60, epochs) {
+                weights[epoch % parameterCount] += 1
+                let started = monotonicSeconds()
+                try store.recordEpoch(
+                    EpochRecord(
+                        runID: run.id, epoch: epoch, trainLoss: 1 / Double(epoch),
+                        trainAccuracy: 0.9, valLoss: 1 / Double(epoch), valAccuracy: 0.9,
+                        seconds: 0.1),
+                    checkpoint: CheckpointRecord(runID: run.id, epoch: epoch, weights: weights),
+                    keepEvery: 50)
+                seconds.append(monotonicSeconds() - started)
+            }
+            return seconds.sorted()[seconds.count / 2]
+        }
+
+        /// Runs the numpy script on the same data and shape; nil (with a note) when python3 or
+        /// numpy is missing and `pip install numpy` cannot fix it.
+        func numpyBaseline(directory: String) -> NumpyResult? {
+            let script = numpyScript ?? "Benchmarks/numpy_epoch.py"
+            guard FileManager.default.fileExists(atPath: script) else {
+                note("numpy baseline skipped: no script at \(script) (run from the repository or pass --numpy-script)")
+                return nil
+            }
+            if (try? shell(["python3", "-c", "import numpy"])) == nil {
+                note("numpy is missing; installing it with pip")
+                _ = try? shell(["python3", "-m", "pip", "install", "--quiet", "numpy"])
+            }
+            do {
+                let text = try shell([
+                    "python3", script, "--epochs", "\(epochs)", "--data", directory, "--hidden", hidden,
+                    "--activation", activation.rawValue,
+                ])
+                return try JSONDecoder().decode(NumpyResult.self, from: Data(text.utf8))
+            } catch {
+                note("numpy baseline failed: \(error)")
+                return nil
+            }
+        }
+    }
+}
+
+private func note(_ text: String) {
+    FileHandle.standardError.write(Data("note: \(text)\n".utf8))
+}
+
+/// Runs a command and returns its standard output; throws on a non-zero exit.
+/// OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE are removed: set on some machines for old OpenBLAS
+/// builds, they slow a current numpy down and would make the baseline unfair.
+private func shell(_ arguments: [String]) throws -> String {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+    process.arguments = arguments
+    var environment = ProcessInfo.processInfo.environment
+    environment["OPENBLAS_CORETYPE"] = nil
+    environment["OPENBLAS_L2_SIZE"] = nil
+    process.environment = environment
+    let output = Pipe()
+    process.standardOutput = output
+    process.standardError = FileHandle.nullDevice
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else {
+        throw MNISTLabError("\(arguments.joined(separator: " ")) exited with \(process.terminationStatus)")
+    }
+    return String(decoding: data, as: UTF8.self)
+}
+
+struct NumpyResult: Codable {
+    var numpy: String
+    var blas: String
+    var median_train_seconds: Double
+    var median_evaluate_seconds: Double
+    var validation_accuracy: Double
+}
+
+private struct BenchReport: Encodable {
+    var kernel_path: String
+    var threads: Int
+    var network: String
+    var epochs: Int
+    var median_train_seconds: Double
+    var median_evaluate_seconds: Double
+    var dense_gflops: Double
+    var executed_gflops: Double
+    var store_seconds_per_epoch: Double
+    var store_percent_of_epoch: Double
+    var peak_rss_mb: Double
+    var validation_accuracy: Double
+    var numpy: NumpyResult?
+    var speedup_vs_numpy: Double?
+
+    init(engine: EpochBenchmark, store: Double, numpy: NumpyResult?) {
+        kernel_path = engine.kernelPath
+        threads = engine.threads
+        network = engine.architecture.layerSizes.map(String.init).joined(separator: "-") + " " + engine.architecture.activation.rawValue
+        epochs = engine.trainSeconds.count
+        median_train_seconds = engine.medianTrainSeconds
+        median_evaluate_seconds = engine.medianEvaluateSeconds
+        dense_gflops = engine.denseGFLOPS
+        executed_gflops = engine.executedGFLOPS
+        store_seconds_per_epoch = store
+        let epoch = engine.medianTrainSeconds + engine.medianEvaluateSeconds
+        store_percent_of_epoch = 100 * store / epoch
+        peak_rss_mb = Double(engine.peakRSSBytes) / 1_048_576
+        validation_accuracy = engine.validation.accuracy
+        self.numpy = numpy
+        speedup_vs_numpy = numpy.map {
+            ($0.median_train_seconds + $0.median_evaluate_seconds) / epoch
+        }
+    }
+
+    var text: String {
+        var lines = [
+            "network        \(network), batch 200, 50000 train + 10000 val, \(epochs) measured epochs (medians)",
+            "kernels        \(kernel_path), \(threads) threads",
+            "train epoch    \(Format.fixed(median_train_seconds, digits: 4)) s   (\(Format.fixed(dense_gflops, digits: 1)) dense-equivalent GFLOP/s, \(Format.fixed(executed_gflops, digits: 1)) executed)",
+            "validation     \(Format.fixed(median_evaluate_seconds, digits: 4)) s   (accuracy \(Format.percent(validation_accuracy)))",
+            "store          \(Format.fixed(store_seconds_per_epoch * 1000, digits: 2)) ms per epoch commit = \(Format.fixed(store_percent_of_epoch, digits: 2))% of an epoch, overlapped with training",
+            "peak RSS       \(Format.fixed(peak_rss_mb, digits: 0)) MB",
+        ]
+        if let numpy, let speedup = speedup_vs_numpy {
+            lines.append(
+                "numpy          \(Format.fixed(numpy.median_train_seconds, digits: 4)) s train + \(Format.fixed(numpy.median_evaluate_seconds, digits: 4)) s validation (numpy \(numpy.numpy), \(numpy.blas))")
+            lines.append("speed-up       \(Format.fixed(speedup, digits: 1))× numpy (train + validation, same session)")
+        }
+        return lines.joined(separator: "\n")
+    }
+}
