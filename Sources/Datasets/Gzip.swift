@@ -51,10 +51,13 @@ enum Gzip {
     }
 
     /// The size recorded in the gzip trailer (modulo 2³²), used only to size the first buffer.
+    /// Deflate expands at most 1032:1, so a trailer claiming more (a damaged or hostile file)
+    /// is not believed: a 100-byte file must not make us allocate 256 MB up front.
     private static func expectedSize(of input: [UInt8]) -> Int {
         guard input.count >= 18 else { return 0 }
         let tail = input.suffix(4).map(Int.init)
-        return min(tail[0] | tail[1] << 8 | tail[2] << 16 | tail[3] << 24, 1 << 28)
+        let claimed = tail[0] | tail[1] << 8 | tail[2] << 16 | tail[3] << 24
+        return min(claimed, input.count * 1032, 1 << 28)
     }
 }
 

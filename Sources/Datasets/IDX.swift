@@ -45,10 +45,15 @@ public struct IDXArray: Equatable, Sendable {
         let dimensions = (0..<rank).map { k in
             (0..<4).reduce(0) { $0 << 8 | Int(data[4 + 4 * k + $1]) }
         }
-        let expected = dimensions.reduce(1, *)
+        let shape = dimensions.map(String.init).joined(separator: "×")
+        // Three 32-bit dimensions can multiply past Int.max; such a header can't match a file.
+        let (expected, overflow) = dimensions.reduce((1, false)) { product, d in
+            let next = product.0.multipliedReportingOverflow(by: d)
+            return (next.partialValue, product.1 || next.overflow)
+        }
+        guard !overflow else { throw GzipError("dimensions \(shape) are too large") }
         let actual = data.count - headerSize
         guard actual == expected else {
-            let shape = dimensions.map(String.init).joined(separator: "×")
             throw GzipError(
                 "dimensions \(shape) need \(expected) bytes of data, found \(actual)"
                     + (actual < expected ? " (truncated)" : ""))

@@ -97,6 +97,12 @@ public struct MNIST: Sendable {
         guard images.dimensions[0] > 0, images.dimensions[1] * images.dimensions[2] > 0 else {
             throw DatasetError.file(imagesPath, "holds no pixels")
         }
+        // Sparse rows index a pixel with a UInt16.
+        guard images.dimensions[1] * images.dimensions[2] <= Int(UInt16.max) + 1 else {
+            throw DatasetError.file(
+                imagesPath,
+                "images of \(images.dimensions[1])×\(images.dimensions[2]) pixels exceed the 65,536 pixels an image can have")
+        }
         if let bad = labels.bytes.firstIndex(where: { $0 >= classCount }) {
             throw DatasetError.file(
                 labelsPath, "label \(labels.bytes[bad]) at index \(bad) is not a digit 0–9")
