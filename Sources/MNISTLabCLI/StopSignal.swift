@@ -22,6 +22,13 @@ enum StopSignal {
                 Glibc.signal(caught, SIG_DFL)
             }
         }
+        // The signal mask is inherited: a parent that spawns us from a thread blocking
+        // signals (a Dispatch worker, as in Foundation's Process) would otherwise leave
+        // SIGINT/SIGTERM pending forever and the run deaf to Ctrl-C.
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for number in [SIGINT, SIGTERM] { sigaddset(&stopSignals, number) }
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
         defer { for number in [SIGINT, SIGTERM] { Glibc.signal(number, SIG_DFL) } }
         return try body()
     }
