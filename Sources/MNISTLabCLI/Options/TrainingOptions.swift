@@ -32,13 +32,15 @@ struct TrainingOptions: ParsableArguments {
         if let epochs, epochs < 1 {
             throw ValidationError("Epochs must be at least 1; got \(epochs).")
         }
-        if let learningRate, !(learningRate > 0 && learningRate.isFinite) {
+        // Training runs in Float32: 1e-300 would round to 0 and 1e39 to infinity.
+        if let learningRate, !(Float(learningRate) > 0 && Float(learningRate).isFinite) {
             throw ValidationError("Learning rate must be a positive number; got \(learningRate).")
         }
         if let batchSize, batchSize < 1 {
             throw ValidationError("Batch size must be at least 1; got \(batchSize).")
         }
-        if let momentum, !(momentum >= 0 && momentum < 1) {
+        // 0.99999999 is below 1 as a Double but rounds to 1 (no decay) as a Float.
+        if let momentum, !(momentum >= 0 && Float(momentum) < 1) {
             throw ValidationError("Momentum must be in [0, 1); got \(momentum).")
         }
         if let keepEvery, keepEvery < 1 {
@@ -66,11 +68,22 @@ struct ModelOptions: ParsableArguments {
 
     var hiddenWidths: [Int] { Hyperparameters.parseHidden(hidden) ?? [] }
 
+    /// A checkpoint is one SQLite blob of Float32s, and SQLite's blobs stop at 1 GB.
+    static let maxParameters = 250_000_000
+
     func validate() throws {
         guard let widths = Hyperparameters.parseHidden(hidden), widths.allSatisfy({ $0 <= 65_536 })
         else {
             throw ValidationError(
                 "Hidden widths must be positive integers separated by commas, e.g. 100 or 256,128; got '\(hidden)'.")
+        }
+        // Checked for MNIST's 28×28 images, before allocating anything.
+        var h = Hyperparameters()
+        h.hidden = widths
+        let parameters = h.architecture(inputs: 784, outputs: 10).parameterCount
+        if parameters > Self.maxParameters {
+            throw ValidationError(
+                "Hidden widths \(hidden) need \(parameters) parameters for 28×28 images; a checkpoint holds at most \(Self.maxParameters).")
         }
     }
 }
