@@ -36,6 +36,15 @@ public final class Store: Sendable {
         try attempt("Cannot open database at \(path)") {
             // Everything that can refuse runs before a writable connection exists: opening
             // read-write would already switch the journal to WAL and migrate.
+            // A regular file is checked for writing first: on a read-only mount, `inspect`'s
+            // read-only SQLite open of a WAL file fails with a bare "unable to open database
+            // file" (it can't create the -shm), which would hide the actual reason.
+            var isDirectory: ObjCBool = false
+            if !readOnly, FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory),
+                !isDirectory.boolValue
+            {
+                try requireWritable(path, exists: true)
+            }
             let found = try inspect(path)
             if readOnly {
                 try requireReadable(found)
