@@ -47,7 +47,7 @@ let package = Package(
         // Sandbox, so they depend on the executable to have it built.
         .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
         .testTarget(name: "CLITests", dependencies: ["TestSupport", "mnistlab"]),
-        .testTarget(name: "ReliabilityTests", dependencies: ["TestSupport", "mnistlab"]),
+        .testTarget(name: "ReliabilityTests", dependencies: ["TestSupport", "Datasets", "mnistlab"]),
     ],
     swiftLanguageModes: [.v6]
 )
