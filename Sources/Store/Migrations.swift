@@ -31,6 +31,8 @@ enum Migrations {
     static let all: [Migration] = [
         Migration(1, "0001_init", PackageResources._001_init_sql),
         Migration(2, "0002_run_summary_view", PackageResources._002_run_summary_view_sql),
+        Migration(3, "0003_evaluations", PackageResources._003_evaluations_sql),
+        Migration(4, "0004_sweeps", PackageResources._004_sweeps_sql),
     ]
 
     /// The schema version this build writes: the last migration's number.

@@ -11,6 +11,9 @@ extension Store {
                 if let parent = new.parentRunID {
                     try requireForkPoint(db, runID: parent, epoch: new.parentEpoch)
                 }
+                if let sweep = new.sweepID, try !SweepRecord.exists(db, key: sweep) {
+                    throw StoreError(.notFound, "there is no sweep \(sweep).")
+                }
                 // The id is chosen here rather than by SQLite so that the default name can
                 // use it; the IMMEDIATE transaction makes max + 1 safe across processes.
                 let id = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM runs") ?? 1

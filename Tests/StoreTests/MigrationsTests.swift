@@ -15,8 +15,11 @@ import Testing
 
         // Then
         let status = try store.status()
-        #expect(status.migrations.map(\.version) == [1, 2])
-        #expect(status.migrations.map(\.name) == ["0001_init", "0002_run_summary_view"])
+        #expect(status.migrations.map(\.version) == [1, 2, 3, 4])
+        #expect(
+            status.migrations.map(\.name) == [
+                "0001_init", "0002_run_summary_view", "0003_evaluations", "0004_sweeps",
+            ])
         #expect(status.schemaVersion == Migrations.latestVersion)
         #expect(status.migrations.allSatisfy { $0.appliedAt.hasSuffix("Z") })
         let header = try store.writer.read { db in
@@ -63,9 +66,17 @@ import Testing
         do {
             let old = try rawDatabase(path)
             try Migrations.migrate(old, upTo: 1)
+            // Raw SQL with 0001's columns: the Run record has columns added by later files.
             try old.write { db in
-                try Run(id: 1, new: .sample(name: "old"), now: Timestamp.now(), pid: 1, host: "h")
-                    .insert(db)
+                try db.execute(
+                    sql: """
+                        INSERT INTO runs (id, name, status, created_at, learning_rate, batch_size,
+                            epochs, hidden, activation, loss, seed, train_size, val_size,
+                            dataset_path, dataset_checksum, code_version, kernel_path)
+                        VALUES (1, 'old', 'completed', '2026-11-25T08:00:00.000Z', 0.1, 32, 10,
+                            '100', 'sigmoid', 'cross-entropy', 42, 50000, 10000, 'Data/mnist',
+                            'crc32:0', 'test', 'scalar')
+                        """)
             }
         }
 
@@ -73,8 +84,9 @@ import Testing
         let store = try Store.open(path: path)
 
         // Then
-        #expect(try store.status().migrations.map(\.version) == [1, 2])
+        #expect(try store.status().migrations.map(\.version) == [1, 2, 3, 4])
         #expect(try store.summary(runID: 1)?.run.name == "old")
+        #expect(try store.summary(runID: 1)?.run.sweepID == nil)
     }
 
     @Test func reopeningDoesNotReapplyMigrations() throws {

@@ -36,6 +36,8 @@ public struct Run: Codable, Sendable, Equatable {
     public var pid: Int64?
     public var host: String?
     public var heartbeatAt: String?
+    /// The sweep (`mnistlab sweep`) that started the run, nil otherwise.
+    public var sweepID: Int64?
 
     enum CodingKeys: String, CodingKey {
         case id, name, status
@@ -56,6 +58,7 @@ public struct Run: Codable, Sendable, Equatable {
         case failureReason = "failure_reason"
         case pid, host
         case heartbeatAt = "heartbeat_at"
+        case sweepID = "sweep_id"
     }
 }
 
@@ -89,13 +92,15 @@ public struct NewRun: Sendable, Equatable {
     public var codeVersion: String
     public var kernelPath: String
     public var keepEvery: Int
+    /// The sweep this run is part of; the sweep must exist.
+    public var sweepID: Int64?
 
     public init(
         name: String? = nil, parentRunID: Int64? = nil, parentEpoch: Int? = nil,
         learningRate: Double, batchSize: Int, epochs: Int, hidden: String, activation: String,
         loss: String, momentum: Double = 0, seed: Int64, trainSize: Int, valSize: Int,
         datasetPath: String, datasetChecksum: String, codeVersion: String, kernelPath: String,
-        keepEvery: Int = 50
+        keepEvery: Int = 50, sweepID: Int64? = nil
     ) {
         self.name = name
         self.parentRunID = parentRunID
@@ -115,6 +120,7 @@ public struct NewRun: Sendable, Equatable {
         self.codeVersion = codeVersion
         self.kernelPath = kernelPath
         self.keepEvery = keepEvery
+        self.sweepID = sweepID
     }
 }
 
@@ -132,6 +138,6 @@ extension Run {
             datasetPath: new.datasetPath, datasetChecksum: new.datasetChecksum,
             codeVersion: new.codeVersion, kernelPath: new.kernelPath,
             keepEvery: new.keepEvery, failureReason: nil,
-            pid: pid, host: host, heartbeatAt: now)
+            pid: pid, host: host, heartbeatAt: now, sweepID: new.sweepID)
     }
 }
