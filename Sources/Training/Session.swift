@@ -50,6 +50,8 @@ public struct SessionEvents {
     /// After each epoch, with the seconds the loop waited for the store (normally ~0: the
     /// previous epoch's commit runs in the background while this one trains).
     public var epoch: (EpochMetrics, _ storeWaitSeconds: Double) -> Void = { _, _ in }
+    /// While an epoch trains, at most every `Trainer.progressInterval` seconds.
+    public var progress: (EpochProgress) -> Void = { _ in }
     public var note: (String) -> Void = { _ in }
     public var shouldStop: () -> Bool = { false }
 
@@ -75,17 +77,19 @@ public struct Session {
 
     // MARK: - Train
 
+    /// Trains a new run; `sweepID` tags it as part of a `mnistlab sweep`.
     public func train(
         _ hyperparameters: Hyperparameters, data: DataSource, name: String? = nil,
-        keepEvery: Int = 50
+        keepEvery: Int = 50, sweepID: Int64? = nil
     ) throws -> SessionResult {
         let mnist = try MNIST.load(directory: data.directory)
         let (train, validation) = try mnist.split(
             validationSize: data.validationSize, trainLimit: data.trainLimit)
-        let run = try store.createRun(
-            newRun(
-                hyperparameters, name: name, keepEvery: keepEvery, dataset: mnist,
-                trainSize: train.count, valSize: validation.count))
+        var new = newRun(
+            hyperparameters, name: name, keepEvery: keepEvery, dataset: mnist,
+            trainSize: train.count, valSize: validation.count)
+        new.sweepID = sweepID
+        let run = try store.createRun(new)
         let trainer = Trainer(hyperparameters: hyperparameters, train: train, validation: validation)
         events.started(run, nil)
         return try record(trainer, runID: run.id, epochs: 1...hyperparameters.epochs, keepEvery: keepEvery)
@@ -104,23 +108,10 @@ public struct Session {
             throw SessionError(
                 "Run \(runID) is still running (pid \(run.pid.map(String.init) ?? "?") on \(run.host ?? "?")); stop it before resuming.")
         }
-        guard let summary = try store.summary(runID: runID), let last = summary.lastEpoch,
-            let best = summary.bestEpoch
-        else {
-            throw SessionError(
-                "Run \(runID) has no recorded epoch to resume from; start a new run with `mnistlab train`.")
-        }
-        let from: Int
-        switch point ?? (run.status == .completed ? .best : .last) {
-        case .best: from = best
-        case .last: from = last
-        case .epoch(let n): from = n
-        }
-        guard let checkpoint = try store.checkpoint(runID: runID, epoch: from) else {
-            let kept = try store.checkpointEpochs(runID: runID).map(String.init)
-            throw SessionError(
-                "Run \(runID) has no checkpoint at epoch \(from); epochs that can be resumed: \(kept.joined(separator: ", ")).")
-        }
+        let loaded = try store.checkpoint(
+            runID: runID, at: point ?? (run.status == .completed ? .best : .last))
+        let from = loaded.epoch
+        let checkpoint = loaded.checkpoint
 
         var hyperparameters = try Hyperparameters(run)
         hyperparameters.learningRate = changes.learningRate ?? run.learningRate
@@ -134,10 +125,7 @@ public struct Session {
         }
 
         let mnist = try MNIST.load(directory: changes.dataDirectory ?? run.datasetPath)
-        guard mnist.checksum == run.datasetChecksum else {
-            throw SessionError(
-                "The dataset in \(mnist.directory) (\(mnist.checksum)) is not the one run \(runID) trained on (\(run.datasetChecksum)); pass --data with the original files.")
-        }
+        try requireDataset(mnist, of: run)
         let (train, validation) = try mnist.split(
             validationSize: run.valSize, trainLimit: run.trainSize)
         if run.kernelPath != Network.kernelPath {
@@ -156,7 +144,7 @@ public struct Session {
             && hyperparameters.batchSize == run.batchSize
             && hyperparameters.momentum == run.momentum && changes.name == nil
         let target: Run
-        if from == last && sameSettings {
+        if from == loaded.summary.lastEpoch && sameSettings {
             try store.markRunning(id: runID, plannedEpochs: hyperparameters.epochs)
             target = try store.run(id: runID) ?? run
         } else {
@@ -185,7 +173,9 @@ public struct Session {
         let writer = EpochWriter(store: store)
         let outcome: TrainingOutcome
         do {
-            outcome = try trainer.run(epochs: epochs, shouldStop: events.shouldStop) { metrics in
+            outcome = try trainer.run(
+                epochs: epochs, shouldStop: events.shouldStop, progress: events.progress
+            ) { metrics in
                 let waited = try writer.submit(
                     EpochRecord(
                         runID: runID, epoch: metrics.epoch, trainLoss: metrics.trainLoss,

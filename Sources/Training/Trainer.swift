@@ -20,6 +20,17 @@ public struct EpochMetrics: Equatable, Sendable {
     public var seconds: Double
 }
 
+/// How far the epoch being trained has got.
+public struct EpochProgress: Equatable, Sendable {
+    public var epoch: Int
+    public var batchesDone: Int
+    public var batchCount: Int
+    /// Mean training loss over the batches done so far.
+    public var meanLoss: Double
+    /// Seconds since the epoch started.
+    public var seconds: Double
+}
+
 /// How a call to `Trainer.run` ended.
 public enum TrainingOutcome: Equatable, Sendable {
     case completed
@@ -54,14 +65,23 @@ public final class Trainer {
             velocity: velocity, maxBatchSize: hyperparameters.batchSize)
     }
 
+    /// Seconds between two `progress` calls: often enough for a live line, rare enough to
+    /// cost nothing (one clock read per batch).
+    public static let progressInterval = 0.1
+
     /// Trains epochs `epochs`, calling `onEpoch` after each; `shouldStop` is polled between
-    /// batches. Errors thrown by `onEpoch` end the loop and propagate.
+    /// batches, `progress` called every `progressInterval` seconds within an epoch. Errors
+    /// thrown by `onEpoch` end the loop and propagate.
     public func run(
         epochs: ClosedRange<Int>, shouldStop: () -> Bool = { false },
+        progress: (EpochProgress) -> Void = { _ in },
         onEpoch: (EpochMetrics) throws -> Void
     ) rethrows -> TrainingOutcome {
+        let batchCount = (train.count + hyperparameters.batchSize - 1) / hyperparameters.batchSize
         for epoch in epochs {
             let started = monotonicSeconds()
+            var reported = started
+            var batchesDone = 0
             let order = epochOrder(
                 seed: hyperparameters.seed, epoch: epoch, count: train.count)
             var stats = BatchStats()
@@ -80,6 +100,15 @@ public final class Trainer {
                 }
                 stats += batch
                 start = end
+                batchesDone += 1
+                let now = monotonicSeconds()
+                if now - reported >= Trainer.progressInterval {
+                    reported = now
+                    progress(
+                        EpochProgress(
+                            epoch: epoch, batchesDone: batchesDone, batchCount: batchCount,
+                            meanLoss: stats.meanLoss, seconds: now - started))
+                }
             }
             let validated = network.evaluate(validation.images, labels: validation.labels)
             guard validated.lossSum.isFinite else {
