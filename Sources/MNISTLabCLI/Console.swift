@@ -19,13 +19,29 @@ extension SessionEvents {
         }
         events.epoch = { m, _ in
             print(
-                "epoch \(pad(m.epoch, 4))  train loss \(Format.loss(m.trainLoss)) acc \(Format.percent(m.trainAccuracy))  val loss \(Format.loss(m.valLoss)) acc \(Format.percent(m.valAccuracy))  \(Format.fixed(m.seconds, digits: 3))s"
+                ProgressLine.clear + "epoch \(pad(m.epoch, 4))  train loss \(Format.loss(m.trainLoss)) acc \(Format.percent(m.trainAccuracy))  val loss \(Format.loss(m.valLoss)) acc \(Format.percent(m.valAccuracy))  \(Format.fixed(m.seconds, digits: 3))s"
             )
             flushStandardOutput()
+        }
+        if Terminal.isInteractive {
+            events.progress = { print(ProgressLine.text($0), terminator: ""); flushStandardOutput() }
         }
         events.note = { FileHandle.standardError.write(Data("note: \($0)\n".utf8)) }
         events.shouldStop = { StopSignal.received != 0 }
         return events
+    }
+}
+
+/// The line redrawn in place while an epoch trains, on a terminal only: piped output keeps
+/// one line per epoch.
+enum ProgressLine {
+    /// Carriage return and erase-line: what the next line printed starts with, on a terminal.
+    static var clear: String { Terminal.isInteractive ? "\r\u{1B}[K" : "" }
+
+    /// "epoch   12  143/250 batches  loss 0.2345  ETA 3.2s", starting with `clear`.
+    static func text(_ p: EpochProgress) -> String {
+        let remaining = p.seconds / Double(max(p.batchesDone, 1)) * Double(p.batchCount - p.batchesDone)
+        return "\r\u{1B}[Kepoch \(pad(p.epoch, 4))  \(p.batchesDone)/\(p.batchCount) batches  loss \(Format.loss(p.meanLoss))  ETA \(Format.seconds(remaining))"
     }
 }
 

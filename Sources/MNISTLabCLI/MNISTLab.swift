@@ -16,8 +16,8 @@ public struct MNISTLab: ParsableCommand {
             """,
         version: MNISTLabVersion.current,
         subcommands: [
-            Train.self, Resume.self, Runs.self, Show.self, Best.self, Compare.self, SQL.self,
-            DB.self,
+            Train.self, Resume.self, Sweep.self, Runs.self, Show.self, Best.self, Compare.self,
+            Evaluate.self, Report.self, Export.self, ExportWeights.self, SQL.self, DB.self,
         ])
 }
 

@@ -32,10 +32,14 @@ public final class Sandbox {
 
     deinit { try? FileManager.default.removeItem(at: directory) }
 
-    /// `mnistlab <arguments>` with `--db` and `--data` pointing into the sandbox unless given.
+    /// `mnistlab <arguments>` with `--db` and `--data` pointing into the sandbox unless given;
+    /// `executable` runs another program (e.g. `script`, for a terminal) in the same setting.
     @discardableResult
-    public func run(_ arguments: [String], environment: [String: String] = [:]) throws -> Output {
-        let process = launch(arguments, environment: environment)
+    public func run(
+        _ arguments: [String], environment: [String: String] = [:],
+        executable: String = mnistlabBinary
+    ) throws -> Output {
+        let process = launch(arguments, environment: environment, executable: executable)
         let stdout = Pipe()
         let stderr = Pipe()
         process.standardOutput = stdout
@@ -49,9 +53,12 @@ public final class Sandbox {
             stderr: String(decoding: err, as: UTF8.self))
     }
 
-    public func launch(_ arguments: [String], environment: [String: String] = [:]) -> Process {
+    public func launch(
+        _ arguments: [String], environment: [String: String] = [:],
+        executable: String = mnistlabBinary
+    ) -> Process {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: mnistlabBinary)
+        process.executableURL = URL(fileURLWithPath: executable)
         process.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["MNISTLAB_DB"] = database

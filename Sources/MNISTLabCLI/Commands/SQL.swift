@@ -9,8 +9,9 @@ extension MNISTLab {
             abstract: "Run a read-only SQL query on the database and print the rows.",
             discussion: """
                 The database is opened read-only: INSERT, UPDATE, DELETE, ATTACH and writing \
-                PRAGMAs are refused. Tables: runs, epochs, checkpoints, schema_migrations; \
-                view: run_summary (see README.md).
+                PRAGMAs are refused. Tables: runs, epochs, checkpoints, evaluations, \
+                confusion, sweeps, schema_migrations; views: run_summary, class_accuracy (see \
+                README.md).
 
                 Examples:
                   mnistlab sql "SELECT id, best_epoch, best_val_loss FROM run_summary ORDER BY best_val_loss"

@@ -21,6 +21,9 @@ extension MNISTLab {
         @OptionGroup var model: ModelOptions
         @OptionGroup var dataOptions: DataOptions
 
+        @Option(name: .long, help: ArgumentHelp("Tag the run as part of this sweep (set by `mnistlab sweep`).", visibility: .hidden))
+        var sweep: Int64?
+
         func run() throws {
             var h = Hyperparameters()
             h.hidden = model.hiddenWidths
@@ -39,7 +42,8 @@ extension MNISTLab {
             try reconcileAbandonedRuns(in: store)
             let result = try StopSignal.whileTrapped {
                 try Session(store: store, events: .console).train(
-                    h, data: data, name: training.name, keepEvery: training.keepEvery ?? 50)
+                    h, data: data, name: training.name, keepEvery: training.keepEvery ?? 50,
+                    sweepID: sweep)
             }
             try finish(result)
         }
@@ -59,7 +63,7 @@ func finish(_ result: SessionResult) throws {
         print("run \(id) completed")
     case .interrupted(let id, let lastEpoch):
         let resumable = lastEpoch.map { "after epoch \($0); `mnistlab resume \(id)` continues it" }
-        print("run \(id) interrupted \(resumable ?? "before its first epoch")")
+        print(ProgressLine.clear + "run \(id) interrupted \(resumable ?? "before its first epoch")")
         throw ExitCode(128 + StopSignal.received)
     case .failed(let id, let reason):
         throw MNISTLabError(

@@ -3,9 +3,14 @@ import Store
 
 /// Prints `value` as pretty JSON with sorted keys, for scripts.
 func printJSON(_ value: some Encodable) throws {
+    print(try jsonText(value))
+}
+
+/// `value` as `printJSON` prints it.
+func jsonText(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-    print(String(decoding: try encoder.encode(value), as: UTF8.self))
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
 /// A run_summary row as JSON: the run's columns plus the summary's, all snake_case as in SQL.

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Datasets
+import Store
+import Training
+
+extension MNISTLab {
+    struct Evaluate: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Evaluate a run's checkpoint on the test set and record the result.",
+            discussion: """
+                Loads the weights kept after an epoch (default: the best), classifies the \
+                dataset's t10k test images and prints the test loss, accuracy, per-class \
+                accuracy and the confusion matrix (rows: true label, columns: predicted). The \
+                result is stored in the evaluations and confusion tables (see README.md); \
+                evaluating the same epoch again replaces it.
+
+                Examples:
+                  mnistlab evaluate 1
+                  mnistlab evaluate 1 --epoch last
+                  mnistlab evaluate 2 --epoch 250 --json
+                """)
+
+        @Argument(help: "Id of the run.")
+        var runID: Int64
+
+        @Option(name: .long, help: "Checkpoint to evaluate: best, last or an epoch number.")
+        var epoch = ResumePoint.best
+
+        @Option(name: .long, help: "Directory of the run's dataset, if it has moved.")
+        var data: String?
+
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            let store = try database.openExisting()
+            let loaded = try store.checkpoint(runID: runID, at: epoch)
+            let mnist = try MNIST.load(directory: data ?? loaded.run.datasetPath)
+            try requireDataset(mnist, of: loaded.run)
+            let result = try loaded.test(on: mnist.test)
+            try store.recordEvaluation(
+                EvaluationRecord(
+                    runID: runID, epoch: loaded.epoch, datasetChecksum: mnist.checksum,
+                    testSize: result.count, testLoss: result.loss, testAccuracy: result.accuracy,
+                    confusion: result.confusion))
+            guard let stored = try store.evaluations(runID: runID).first(where: { $0.epoch == loaded.epoch })
+            else { throw MNISTLabError("The evaluation of run \(runID) was not stored.") }
+            if output.json { return try printJSON(EvaluationJSON(stored)) }
+
+            print("run \(runID) (\(loaded.run.name)), epoch \(loaded.epoch), on \(stored.testSize) test images from \(mnist.directory) (\(mnist.checksum))")
+            print("test loss \(Format.loss(stored.testLoss))  accuracy \(Format.percent(stored.testAccuracy))")
+            print("\nconfusion matrix: rows = true label, columns = predicted label")
+            let labels = stored.confusion.indices.map(String.init)
+            var table = Table(["true"] + labels + ["images", "accuracy"], numeric: Set(0...(labels.count + 2)))
+            for (label, row) in stored.confusion.enumerated() {
+                table.append(
+                    ["\(label)"] + row.map(String.init)
+                        + ["\(row.reduce(0, +))", Format.percent(stored.classAccuracy[label])])
+            }
+            print(table.render())
+        }
+    }
+}
+
+/// An evaluation as `evaluate --json` prints it, snake_case as in SQL.
+struct EvaluationJSON: Encodable {
+    var run_id: Int64
+    var epoch: Int
+    var dataset_checksum: String
+    var test_size: Int
+    var test_loss: Double
+    var test_accuracy: Double
+    /// By true label; null for a label with no test images.
+    var class_accuracy: [Double?]
+    /// Rows = true label, columns = predicted label.
+    var confusion: [[Int]]
+    var evaluated_at: String?
+
+    init(_ e: EvaluationRecord) {
+        run_id = e.runID
+        epoch = e.epoch
+        dataset_checksum = e.datasetChecksum
+        test_size = e.testSize
+        test_loss = e.testLoss
+        test_accuracy = e.testAccuracy
+        class_accuracy = e.classAccuracy
+        confusion = e.confusion
+        evaluated_at = e.evaluatedAt
+    }
+}

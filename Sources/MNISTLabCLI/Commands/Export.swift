@@ -1,0 +1,96 @@
+import ArgumentParser
+import Foundation
+import Store
+
+extension MNISTLab {
+    struct Export: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Export a run's per-epoch metrics with its hyperparameters as CSV or JSON.",
+            discussion: """
+                CSV has one row per epoch: the epoch's metrics, then the run's settings as \
+                extra columns, so the file loads as one flat table (pandas, R, a spreadsheet). \
+                JSON is an object with "run" (the run_summary row) and "epochs".
+
+                Examples:
+                  mnistlab export 1 > run1.csv
+                  mnistlab export 1 --format json -o run1.json
+                  mnistlab export 3 | python3 -c 'import pandas, sys; print(pandas.read_csv(sys.stdin).tail())'
+                """)
+
+        enum Format: String, CaseIterable, ExpressibleByArgument {
+            case csv, json
+        }
+
+        @Argument(help: "Id of the run.")
+        var runID: Int64
+
+        @Option(name: .long, help: "csv or json.")
+        var format = Format.csv
+
+        @Option(name: .shortAndLong, help: "File to write (default: standard output).")
+        var output: String?
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            let store = try database.openExisting()
+            guard let summary = try store.summary(runID: runID) else { throw MNISTLabError.unknownRun(runID) }
+            let epochs = try store.epochs(runID: runID)
+            let text: String
+            switch format {
+            case .csv: text = csv(summary.run, epochs)
+            case .json: text = try jsonText(ExportJSON(run: summary, epochs: epochs)) + "\n"
+            }
+            try write(text, to: output)
+            if let output {
+                print("Wrote \(epochs.count) epochs of run \(runID) to \(output).")
+            }
+        }
+
+        /// The columns of `epochs`, then the run's settings repeated on every row.
+        func csv(_ run: Run, _ epochs: [EpochRecord]) -> String {
+            let settings: [(String, String)] = [
+                ("name", run.name), ("status", run.status.rawValue),
+                ("parent_run_id", run.parentRunID.map(String.init) ?? ""),
+                ("parent_epoch", run.parentEpoch.map(String.init) ?? ""),
+                ("sweep_id", run.sweepID.map(String.init) ?? ""),
+                ("learning_rate", "\(run.learningRate)"), ("batch_size", "\(run.batchSize)"),
+                ("momentum", "\(run.momentum)"), ("hidden", run.hidden),
+                ("activation", run.activation), ("loss", run.loss), ("seed", "\(run.seed)"),
+                ("planned_epochs", "\(run.epochs)"), ("train_size", "\(run.trainSize)"),
+                ("val_size", "\(run.valSize)"), ("dataset_checksum", run.datasetChecksum),
+                ("code_version", run.codeVersion), ("kernel_path", run.kernelPath),
+            ]
+            let header =
+                ["run_id", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds", "recorded_at"]
+                + settings.map(\.0)
+            var lines = [header.joined(separator: ",")]
+            for e in epochs {
+                let metrics = [
+                    "\(e.runID)", "\(e.epoch)", "\(e.trainLoss)", "\(e.trainAccuracy)", "\(e.valLoss)",
+                    "\(e.valAccuracy)", "\(e.seconds)", e.recordedAt ?? "",
+                ]
+                lines.append((metrics + settings.map(\.1)).map(csvField).joined(separator: ","))
+            }
+            return lines.joined(separator: "\n") + "\n"
+        }
+    }
+}
+
+private struct ExportJSON: Encodable {
+    var run: RunSummary
+    var epochs: [EpochRecord]
+}
+
+/// Writes `text` to the file at `path`, or to standard output when `path` is nil or "-".
+func write(_ text: String, to path: String?) throws {
+    guard let path, path != "-" else {
+        print(text, terminator: "")
+        return
+    }
+    do {
+        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
+    } catch {
+        throw MNISTLabError("Cannot write \(path): \(error.localizedDescription)")
+    }
+}

@@ -1,0 +1,124 @@
+import ArgumentParser
+import Foundation
+import Numerics
+import Store
+import Training
+
+extension MNISTLab {
+    struct ExportWeights: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export-weights",
+            abstract: "Write a checkpoint's weights to a raw little-endian Float32 file.",
+            discussion: """
+                The file holds exactly the checkpoint's weights blob: every parameter as a \
+                little-endian Float32, in the order W1, b1, W2, b2, …, each W (fan_in, fan_out) \
+                row-major. The command prints each tensor's shape and offset and a numpy \
+                snippet that loads them.
+
+                Examples:
+                  mnistlab export-weights 1 -o model.bin
+                  mnistlab export-weights 1 --epoch 250 -o epoch250.bin
+                  mnistlab export-weights 2 --epoch last -o model.bin --json
+                """)
+
+        @Argument(help: "Id of the run.")
+        var runID: Int64
+
+        @Option(name: .long, help: "Checkpoint to export: best, last or an epoch number.")
+        var epoch = ResumePoint.best
+
+        @Option(name: .shortAndLong, help: "File to write.")
+        var output: String
+
+        @Flag(name: .long, help: "Print the layout as JSON for scripts instead of a table.")
+        var json = false
+
+        @OptionGroup var database: DatabaseOptions
+
+        func run() throws {
+            let store = try database.openExisting()
+            let loaded = try store.checkpoint(runID: runID, at: epoch)
+            let layout = WeightLayout(try loaded.architecture())
+            let bytes = loaded.checkpoint.weights.map(\.bitPattern.littleEndian).withUnsafeBytes { Data($0) }
+            do {
+                try bytes.write(to: URL(fileURLWithPath: output))
+            } catch {
+                throw MNISTLabError("Cannot write \(output): \(error.localizedDescription)")
+            }
+            if json {
+                return try printJSON(
+                    WeightsJSON(
+                        file: output, run_id: runID, epoch: loaded.epoch, dtype: "<f4",
+                        parameter_count: layout.count, bytes: bytes.count, tensors: layout.tensors))
+            }
+            print("Wrote run \(runID)'s weights after epoch \(loaded.epoch) to \(output): \(layout.count) little-endian Float32 values (\(bytes.count) bytes).\n")
+            var table = Table(["tensor", "shape", "offset", "count", "byte offset"], numeric: [2, 3, 4])
+            for t in layout.tensors {
+                table.append([t.name, t.shape.map(String.init).joined(separator: " × "), "\(t.offset)", "\(t.count)", "\(t.offset * 4)"])
+            }
+            print(table.render())
+            print("\nLoad it with numpy:\n" + layout.numpy(file: output, activation: loaded.run.activation))
+        }
+    }
+}
+
+/// Names, shapes and offsets (in Float32 values) of the tensors in a flat parameter array.
+struct WeightLayout {
+    struct Tensor: Encodable {
+        var name: String
+        var shape: [Int]
+        var offset: Int
+        var count: Int
+    }
+
+    var tensors: [Tensor] = []
+    var count: Int
+
+    init(_ architecture: Architecture) {
+        count = architecture.parameterCount
+        for l in 0..<architecture.layerCount {
+            let layer = architecture.layout(ofLayer: l)
+            tensors.append(Tensor(name: "W\(l + 1)", shape: [layer.fanIn, layer.fanOut], offset: layer.weightOffset, count: layer.weightCount))
+            tensors.append(Tensor(name: "b\(l + 1)", shape: [layer.fanOut], offset: layer.biasOffset, count: layer.fanOut))
+        }
+    }
+
+    /// A Python snippet that slices the file into the tensors and runs the forward pass.
+    func numpy(file: String, activation: String) -> String {
+        var lines = ["  import numpy as np", "  p = np.fromfile(\(pythonString(file)), dtype=\"<f4\")"]
+        for t in tensors {
+            let slice = "p[\(t.offset):\(t.offset + t.count)]"
+            lines.append("  \(t.name) = \(t.shape.count == 2 ? "\(slice).reshape(\(t.shape[0]), \(t.shape[1]))" : slice)")
+        }
+        let f: String
+        switch activation {
+        case "relu": f = "np.maximum(z, 0)"
+        case "leaky-relu": f = "np.where(z > 0, z, 0.01 * z)"
+        default: f = "1 / (1 + np.exp(-z))"
+        }
+        lines.append("  # x: (n, \(tensors.first?.shape.first ?? 784)) pixels / 255; hidden layers use \(activation), the output softmax")
+        lines.append("  act = lambda z: \(f)")
+        let layers = tensors.count / 2
+        var h = "x"
+        for l in 1..<max(layers, 1) {
+            lines.append("  h\(l) = act(\(h) @ W\(l) + b\(l))")
+            h = "h\(l)"
+        }
+        lines.append("  predicted = np.argmax(\(h) @ W\(layers) + b\(layers), axis=1)")
+        return lines.joined(separator: "\n")
+    }
+}
+
+private func pythonString(_ text: String) -> String {
+    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+}
+
+private struct WeightsJSON: Encodable {
+    var file: String
+    var run_id: Int64
+    var epoch: Int
+    var dtype: String
+    var parameter_count: Int
+    var bytes: Int
+    var tensors: [WeightLayout.Tensor]
+}

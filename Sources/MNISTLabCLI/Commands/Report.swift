@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Reports
+import Store
+
+extension MNISTLab {
+    struct Report: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Write an HTML report of runs: learning curves, settings, confusion matrices.",
+            discussion: """
+                One self-contained file (inline SVG and CSS, no scripts or downloads) that \
+                opens offline in any browser. Per run: train and validation loss and accuracy \
+                per epoch with the best epoch marked, a fork drawn as the continuation of its \
+                parent's curves, its settings, and the confusion matrix of each `mnistlab \
+                evaluate`. With several runs, a chart compares their validation loss.
+
+                Examples:
+                  mnistlab report 1 -o report.html
+                  mnistlab report 1 2 3
+                  mnistlab report --sweep 1 -o sweep.html
+                """)
+
+        @Argument(help: "Ids of the runs (default: every run, or the sweep's with --sweep).")
+        var runs: [Int64] = []
+
+        @Option(name: .long, help: "Report the runs of this sweep, best first.")
+        var sweep: Int64?
+
+        @Option(name: .shortAndLong, help: "File to write ('-' for standard output).")
+        var output = "report.html"
+
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            if sweep != nil && !runs.isEmpty {
+                throw ValidationError("Give run ids or --sweep, not both.")
+            }
+        }
+
+        func run() throws {
+            let store = try database.openExisting()
+            try? reconcileAbandonedRuns(in: store)
+            let summaries: [RunSummary]
+            if let sweep {
+                guard try store.sweep(id: sweep) != nil else {
+                    throw MNISTLabError("No sweep with id \(sweep) in this database.")
+                }
+                summaries = try store.summaries(sweepID: sweep)
+            } else if runs.isEmpty {
+                summaries = try store.summaries().reversed()
+            } else {
+                summaries = try runs.map { id in
+                    guard let s = try store.summary(runID: id) else { throw MNISTLabError.unknownRun(id) }
+                    return s
+                }
+            }
+            guard !summaries.isEmpty else {
+                throw MNISTLabError("No runs to report; `mnistlab train` starts one.")
+            }
+            let reported = try summaries.map { try history($0, store) }
+            // The runs they were forked from, so forks are drawn over their parents' curves.
+            var lineage: [ReportRun] = []
+            var seen = Set(reported.map(\.summary.run.id))
+            for r in reported {
+                var next = r.summary.run.parentRunID
+                while let id = next, seen.insert(id).inserted, let parent = try store.summary(runID: id) {
+                    lineage.append(try history(parent, store))
+                    next = parent.run.parentRunID
+                }
+            }
+            let html = Reports.Report(
+                runs: reported, lineage: lineage, source: database.path,
+                generatedAt: ISO8601DateFormatter().string(from: Date())
+            ).html()
+            try write(html, to: output)
+            if output != "-" {
+                print("Wrote \(output): \(reported.count) run\(reported.count == 1 ? "" : "s")\(lineage.isEmpty ? "" : " and \(lineage.count) parent run\(lineage.count == 1 ? "" : "s")").")
+            }
+        }
+
+        private func history(_ summary: RunSummary, _ store: Store) throws -> ReportRun {
+            ReportRun(
+                summary: summary, epochs: try store.epochs(runID: summary.run.id),
+                evaluations: try store.evaluations(runID: summary.run.id))
+        }
+    }
+}

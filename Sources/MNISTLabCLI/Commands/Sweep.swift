@@ -1,0 +1,243 @@
+import ArgumentParser
+import Foundation
+import Numerics
+import Store
+import Training
+
+extension MNISTLab {
+    struct Sweep: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Train every combination of the given settings and rank the runs.",
+            discussion: """
+                Each setting takes a comma-separated list; every combination becomes a run of \
+                `mnistlab train` tagged with the sweep's id (runs.sweep_id). In --hidden, \
+                commas separate networks and '-' separates the layers of one: 100,256-128 is a \
+                100-unit network and a 256 → 128 one. At the end the sweep's runs are ranked \
+                by best validation loss. --parallel N trains N runs at once, each its own \
+                process writing to the same database. Ctrl-C stops every run cleanly (each is \
+                marked interrupted and can be resumed).
+
+                Examples:
+                  mnistlab sweep --learning-rate 0.05,0.1,0.2 --hidden 100,300 --epochs 30
+                  mnistlab sweep --activation sigmoid,relu --momentum 0,0.9 --parallel 2
+                  mnistlab sweep --learning-rate 0.1,0.5 --seed 1,2,3 --train-limit 5000 --epochs 5
+                """)
+
+        @Option(name: .long, help: "Learning rates, e.g. 0.05,0.1,0.2.")
+        var learningRate = "0.1"
+
+        @Option(name: .long, help: "Hidden layer widths, e.g. 100,300 or 100,256-128.")
+        var hidden = "100"
+
+        @Option(name: .long, help: "Activations: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var activation = "sigmoid"
+
+        @Option(name: .long, help: "Losses: \(Loss.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var loss = "cross-entropy"
+
+        @Option(name: .long, help: "SGD momenta in [0, 1), e.g. 0,0.9.")
+        var momentum = "0"
+
+        @Option(name: .long, help: "Mini-batch sizes, e.g. 50,200.")
+        var batchSize = "200"
+
+        @Option(name: .long, help: "Seeds, e.g. 1,2,3.")
+        var seed = "1"
+
+        @Option(name: .long, help: "Epochs each run trains.")
+        var epochs = 20
+
+        @Option(name: .long, help: "Keep a checkpoint every N epochs, besides the best and the last.")
+        var keepEvery: Int?
+
+        @Option(name: .long, help: "Runs to train at once, each in its own process.")
+        var parallel = 1
+
+        @OptionGroup var dataOptions: DataOptions
+        @OptionGroup var output: OutputOptions
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            _ = try grid()
+            if epochs < 1 { throw ValidationError("Epochs must be at least 1; got \(epochs).") }
+            if let keepEvery, keepEvery < 1 {
+                throw ValidationError("--keep-every must be at least 1; got \(keepEvery).")
+            }
+            if parallel < 1 { throw ValidationError("--parallel must be at least 1; got \(parallel).") }
+        }
+
+        func run() throws {
+            let grid = try grid()
+            let store = try database.openForWriting()
+            try reconcileAbandonedRuns(in: store)
+            let sweep = try store.createSweep(grid: try grid.json(), size: grid.count)
+            let launches = grid.combinations.enumerated().map { k, settings in
+                let name = "sweep-\(sweep.id)/\(grid.label(settings))"
+                return Launch(
+                    index: k + 1, label: grid.label(settings), name: name,
+                    arguments: arguments(settings, sweep: sweep.id, name: name))
+            }
+            if !output.json {
+                print("sweep \(sweep.id): \(grid.count) run\(grid.count == 1 ? "" : "s") of \(epochs) epochs, \(min(parallel, grid.count)) at a time")
+                flushStandardOutput()
+            }
+            let outcome = try StopSignal.whileTrapped {
+                try SweepRunner(
+                    launches: launches, parallel: parallel, quiet: output.json || parallel > 1,
+                    json: output.json, store: store, sweepID: sweep.id
+                ).run()
+            }
+            let ranking = try store.summaries(sweepID: sweep.id)
+            if output.json {
+                try printJSON(ranking)
+            } else {
+                print("\nsweep \(sweep.id) ranked by best validation loss:")
+                print(rankingTable(ranking, grid: grid).render())
+            }
+            if outcome.stopped { throw ExitCode(128 + StopSignal.received) }
+            if outcome.notStarted > 0 {
+                throw MNISTLabError(
+                    "\(outcome.notStarted) of \(grid.count) runs of sweep \(sweep.id) did not start; see the errors above.")
+            }
+        }
+
+        /// `mnistlab train` arguments for one combination.
+        private func arguments(_ s: Grid.Settings, sweep: Int64, name: String) -> [String] {
+            var a = [
+                "train", "--db", database.path, "--sweep", "\(sweep)", "--name", name,
+                "--epochs", "\(epochs)", "--learning-rate", "\(s.learningRate)",
+                "--hidden", s.hidden, "--activation", s.activation.rawValue, "--loss", s.loss.rawValue,
+                "--momentum", "\(s.momentum)", "--batch-size", "\(s.batchSize)", "--seed", "\(s.seed)",
+                "--val-size", "\(dataOptions.valSize)",
+            ]
+            if let data = dataOptions.data { a += ["--data", data] }
+            if let limit = dataOptions.trainLimit { a += ["--train-limit", "\(limit)"] }
+            if let keepEvery { a += ["--keep-every", "\(keepEvery)"] }
+            return a
+        }
+
+        private func rankingTable(_ ranking: [RunSummary], grid: Grid) -> Table {
+            let varied = grid.variedColumns
+            var table = Table(
+                ["rank", "run", "status"] + varied.map(\.title) + ["best epoch", "best val loss", "best val acc"],
+                numeric: Set([0, 1] + (0..<3).map { 3 + varied.count + $0 }))
+            for (k, s) in ranking.enumerated() {
+                table.append(
+                    ["\(k + 1)", "\(s.run.id)", s.run.status.rawValue] + varied.map { $0.value(s.run) }
+                        + [s.bestEpoch.map(String.init) ?? "-", Format.loss(s.bestValLoss), Format.percent(s.bestValAccuracy)])
+            }
+            return table
+        }
+
+        // MARK: - Grid
+
+        func grid() throws -> Grid {
+            func list<T>(_ text: String, _ option: String, _ parse: (String) -> T?, _ valid: (T) -> Bool = { _ in true }) throws -> [T] {
+                let items = text.split(separator: ",", omittingEmptySubsequences: false).map {
+                    String($0).trimmingCharacters(in: .whitespaces)
+                }
+                return try items.map { item in
+                    guard let value = parse(item), valid(value) else {
+                        throw ValidationError("--\(option) has an invalid value '\(item)'; give a comma-separated list, e.g. \(Grid.example[option] ?? "1,2").")
+                    }
+                    return value
+                }
+            }
+            let grid = Grid(
+                learningRate: try list(learningRate, "learning-rate", Double.init) { $0 > 0 && $0.isFinite },
+                hidden: try list(hidden, "hidden", { Hyperparameters.parseHidden($0.replacingOccurrences(of: "-", with: ",")) }) {
+                    $0.allSatisfy { $0 <= 65_536 }
+                }.map { $0.map(String.init).joined(separator: ",") },
+                activation: try list(activation, "activation", Activation.init(rawValue:)),
+                loss: try list(loss, "loss", Loss.init(rawValue:)),
+                momentum: try list(momentum, "momentum", Double.init) { $0 >= 0 && $0 < 1 },
+                batchSize: try list(batchSize, "batch-size", Int.init) { $0 >= 1 },
+                seed: try list(seed, "seed", UInt64.init))
+            if grid.count > 1_000 {
+                throw ValidationError("The sweep has \(grid.count) combinations; at most 1000 are allowed.")
+            }
+            return grid
+        }
+    }
+}
+
+/// The swept values: every combination of one value from each list is a run.
+struct Grid {
+    var learningRate: [Double]
+    var hidden: [String]
+    var activation: [Activation]
+    var loss: [Loss]
+    var momentum: [Double]
+    var batchSize: [Int]
+    var seed: [UInt64]
+
+    static let example = [
+        "learning-rate": "0.05,0.1", "hidden": "100,256-128", "activation": "sigmoid,relu",
+        "loss": "cross-entropy,mse", "momentum": "0,0.9", "batch-size": "50,200", "seed": "1,2",
+    ]
+
+    struct Settings {
+        var learningRate: Double
+        var hidden: String
+        var activation: Activation
+        var loss: Loss
+        var momentum: Double
+        var batchSize: Int
+        var seed: UInt64
+    }
+
+    var count: Int {
+        learningRate.count * hidden.count * activation.count * loss.count * momentum.count * batchSize.count * seed.count
+    }
+
+    /// In a fixed order: learning rate slowest, seed fastest.
+    var combinations: [Settings] {
+        var all: [Settings] = []
+        for l in learningRate { for h in hidden { for a in activation { for f in loss {
+            for m in momentum { for b in batchSize { for s in seed {
+                all.append(Settings(learningRate: l, hidden: h, activation: a, loss: f, momentum: m, batchSize: b, seed: s))
+            } } }
+        } } } }
+        return all
+    }
+
+    /// Columns for the settings that take more than one value (learning rate, hidden and
+    /// activation always), as the ranking shows them.
+    var variedColumns: [(title: String, value: (Run) -> String)] {
+        var columns: [(String, (Run) -> String)] = [
+            ("lr", { Format.number($0.learningRate) }), ("hidden", \.hidden), ("activation", \.activation),
+        ]
+        if loss.count > 1 { columns.append(("loss", \.loss)) }
+        if momentum.count > 1 { columns.append(("momentum", { Format.number($0.momentum) })) }
+        if batchSize.count > 1 { columns.append(("batch", { "\($0.batchSize)" })) }
+        if seed.count > 1 { columns.append(("seed", { "\($0.seed)" })) }
+        return columns
+    }
+
+    /// "lr=0.1,hidden=256-128,activation=relu": the varied settings of one combination.
+    func label(_ s: Settings) -> String {
+        var parts: [String] = []
+        if learningRate.count > 1 { parts.append("lr=\(s.learningRate)") }
+        if hidden.count > 1 { parts.append("hidden=\(s.hidden.replacingOccurrences(of: ",", with: "-"))") }
+        if activation.count > 1 { parts.append("activation=\(s.activation.rawValue)") }
+        if loss.count > 1 { parts.append("loss=\(s.loss.rawValue)") }
+        if momentum.count > 1 { parts.append("momentum=\(s.momentum)") }
+        if batchSize.count > 1 { parts.append("batch=\(s.batchSize)") }
+        if seed.count > 1 { parts.append("seed=\(s.seed)") }
+        return parts.isEmpty ? "lr=\(s.learningRate)" : parts.joined(separator: ",")
+    }
+
+    /// The grid as the sweeps.grid column stores it.
+    func json() throws -> String {
+        struct Columns: Encodable {
+            var learning_rate: [Double], hidden: [String], activation: [String], loss: [String]
+            var momentum: [Double], batch_size: [Int], seed: [UInt64]
+        }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        let columns = Columns(
+            learning_rate: learningRate, hidden: hidden, activation: activation.map(\.rawValue),
+            loss: loss.map(\.rawValue), momentum: momentum, batch_size: batchSize, seed: seed)
+        return String(decoding: try encoder.encode(columns), as: UTF8.self)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// `sweep`: a grid of `train` processes tagged with the sweep's id, ranked at the end.
+@Suite(.serialized) struct SweepTests {
+    @Test func sweepTrainsTheGridInParallelAndRanksIt() throws {
+        // Given an empty sandbox
+        let sandbox = try Sandbox()
+
+        // When a 2 × 2 grid runs two at a time
+        let output = try sandbox.run([
+            "sweep", "--learning-rate", "0.05,0.5", "--hidden", "20,10-10", "--epochs", "2",
+            "--parallel", "2", "--val-size", "200", "--batch-size", "50",
+        ])
+
+        // Then four runs are recorded under sweep 1 with the grid's settings
+        #expect(output.status == 0, "\(output.stderr)")
+        let runs = try sandbox.run([
+            "sql", "--csv", "SELECT learning_rate, hidden, status, epochs_done FROM run_summary WHERE sweep_id = 1 ORDER BY learning_rate, hidden",
+        ])
+        #expect(runs.lines.dropFirst() == [
+            "0.05,\"10,10\",completed,2", "0.05,20,completed,2", "0.5,\"10,10\",completed,2", "0.5,20,completed,2",
+        ])
+        #expect(try sandbox.run(["sql", "--csv", "SELECT size, grid FROM sweeps"]).lines.last
+            == "4,\"{\"\"activation\"\":[\"\"sigmoid\"\"],\"\"batch_size\"\":[50],\"\"hidden\"\":[\"\"20\"\",\"\"10,10\"\"],\"\"learning_rate\"\":[0.05,0.5],\"\"loss\"\":[\"\"cross-entropy\"\"],\"\"momentum\"\":[0],\"\"seed\"\":[1]}\"")
+
+        // And the ranking lists them by best validation loss, as run_summary orders them
+        let ranked = try sandbox.run(["sql", "--csv", "SELECT id FROM run_summary WHERE sweep_id = 1 ORDER BY best_val_loss"])
+        let table = output.lines.drop { !$0.hasPrefix("sweep 1 ranked") }.dropFirst(2)
+        #expect(table.map { String($0.split(separator: " ")[1]) } == Array(ranked.lines.dropFirst()))
+        #expect(output.lines.filter { $0.contains(": started") }.count == 4)
+    }
+
+    @Test func sequentialSweepShowsEachRunsEpochsAndPrintsJSON() throws {
+        let sandbox = try Sandbox()
+        let output = try sandbox.run([
+            "sweep", "--activation", "sigmoid,relu", "--hidden", "16", "--epochs", "1", "--val-size", "200",
+            "--batch-size", "100", "--json",
+        ])
+        #expect(output.status == 0, "\(output.stderr)")
+        let ranking = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [[String: Any]])
+        #expect(Set(ranking.map { $0["activation"] as? String }) == ["sigmoid", "relu"])
+        #expect(ranking.allSatisfy { $0["sweep_id"] as? Int == 1 })
+        #expect(ranking.map { $0["name"] as? String }.contains("sweep-1/activation=relu"))
+    }
+
+    @Test func badValuesAreRefusedBeforeAnyRun() throws {
+        let sandbox = try Sandbox()
+        for (arguments, message) in [
+            (["--learning-rate", "0.1,-1"], "Error: --learning-rate has an invalid value '-1'"),
+            (["--hidden", "100,0"], "Error: --hidden has an invalid value '0'"),
+            (["--activation", "relu,tanh"], "Error: --activation has an invalid value 'tanh'"),
+            (["--parallel", "0"], "Error: --parallel must be at least 1; got 0."),
+        ] {
+            let output = try sandbox.run(["sweep"] + arguments)
+            #expect(output.status == 64)
+            #expect(output.stderr.hasPrefix(message), "\(output.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+
+    @Test func runThatCannotStartStopsTheSweep() throws {
+        let sandbox = try Sandbox()
+        let output = try sandbox.run(["sweep", "--learning-rate", "0.1,0.2", "--epochs", "1", "--data", "/nonexistent"])
+        #expect(output.status == 1)
+        #expect(output.stderr.hasSuffix("Error: 1 of 2 runs of sweep 1 did not start; see the errors above.\n"), "\(output.stderr)")
+        #expect(output.stdout.contains("[1/2] lr=0.1") && !output.stdout.contains("[2/2]"))
+    }
+
+    @Test func interruptStopsEveryRunCleanly() throws {
+        // Given a long sweep of two runs training at once
+        let sandbox = try Sandbox()
+        let process = sandbox.launch([
+            "sweep", "--learning-rate", "0.1,0.2", "--epochs", "100000", "--parallel", "2",
+            "--val-size", "200", "--batch-size", "50",
+        ])
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while Date() < deadline {
+            let started = try sandbox.run(["sql", "--csv", "SELECT count(DISTINCT run_id) FROM epochs"])
+            if started.lines.last == "2" { break }
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+
+        // When it gets SIGINT (as Ctrl-C sends it)
+        process.interrupt()
+        process.waitUntilExit()
+
+        // Then it exits 130 and both runs are interrupted, resumable, none left running
+        #expect(process.terminationStatus == 130)
+        let statuses = try sandbox.run(["sql", "--csv", "SELECT status, epochs_done > 0 FROM run_summary ORDER BY id"])
+        #expect(statuses.lines.dropFirst() == ["interrupted,1", "interrupted,1"])
+    }
+}
