@@ -33,17 +33,17 @@ static void sparse_linear_forward(float *out, mnl_csr x, const int32_t *rows, in
 // sums its terms in ascending b.
 static void sparse_linear_backward_weight(float *dweight, mnl_csr x, const int32_t *rows, int B,
                                           const float *dout, int O, int c0, int c1,
-                                          void *scratch) {
+                                          const int32_t *first, int stride, void *scratch) {
     (void)scratch;
     memset(dweight + (size_t)c0 * O, 0, sizeof(float) * (size_t)(c1 - c0) * O);
     for (int b = 0; b < B; b++) {
         const float *d = dout + (size_t)b * O;
-        int r = rows[b];
-        for (int e = x.row_start[r]; e < x.row_start[r + 1]; e++) {
-            int c = x.column[e];
-            if (c < c0 || c >= c1) continue;
+        int e0, e1;
+        mnl_entries_in(x, rows[b], c0, c1, first == NULL ? NULL : first + (size_t)b * stride,
+                       &e0, &e1);
+        for (int e = e0; e < e1; e++) {
             const float v = x.value[e];
-            float *dw = dweight + (size_t)c * O;
+            float *dw = dweight + (size_t)x.column[e] * O;
             for (int o = 0; o < O; o++) dw[o] = fmaf(v, d[o], dw[o]);
         }
     }

@@ -111,11 +111,11 @@ ALWAYS_INLINE void sparse_backward_block(const int NV, float *dweight, const int
 
 static void sparse_linear_backward_weight(float *dweight, mnl_csr x, const int32_t *rows, int B,
                                           const float *dout, int O, int c0, int c1,
-                                          void *scratch) {
+                                          const int32_t *first, int stride, void *scratch) {
     if (c1 <= c0) return;
     int32_t *count;
     mnl_entry *entries;
-    mnl_sparse_transpose(x, rows, B, c0, c1, scratch, &count, &entries);
+    mnl_sparse_transpose(x, rows, B, c0, c1, first, stride, scratch, &count, &entries);
     for (int n0 = 0; n0 < O; n0 += 8 * SPARSE_NV) {
         const int width = O - n0 < 8 * SPARSE_NV ? O - n0 : 8 * SPARSE_NV;
         const int nv = (width + 7) / 8;

@@ -1,16 +1,23 @@
-// One SGD step of the MLP in two parallel regions, each with a fixed partition:
+// One SGD step of the MLP in two parallel regions. Each region is a fixed list of chunks that
+// depends on the batch and the network only, never on the thread count; threads take chunks
+// from a shared counter (ThreadPool.c), so a descheduled thread holds nothing up:
 //
-//   forward   (by samples)  layer by layer: linear, activation; then softmax + loss, and with a
-//                           gradient, the deltas back through the layers (per sample, so each
-//                           thread takes its own samples all the way). The transposed weights
-//                           the backward-input kernel reads are made first, split by rows.
-//   backward  (by rows)     dW rows and db columns, each summing over the batch in ascending b,
-//                           then the SGD update of the same ranges.
+//   forward   weight_t, the transposed weights the backward-input kernel reads, in blocks of
+//             TRANSPOSE_BLOCK rows; then blocks of SAMPLE_BLOCK samples, each taken all the way:
+//             layer by layer linear and activation, softmax + loss, and with a gradient the
+//             deltas back through the layers (after waiting for weight_t) and where each
+//             sample's entries of every MNL_COLUMN_BLOCK columns start, for the backward pass.
+//   backward  dW1 and the SGD update of its rows in blocks of MNL_COLUMN_BLOCK columns; the
+//             same for later layers in blocks of ROW_BLOCK rows; then per layer db and its
+//             update. Every dW and db element sums over the whole batch in ascending b.
 //
-// No element's chain of operations ever spans two threads, so 1, 2 or n threads give the same
-// bits. B = batch size, I = inputs, O = outputs of a layer; L = layers.
+// No element's chain of operations ever spans two chunks, so 1, 2 or n threads, and any order
+// the chunks happen to run in, give the same bits. B = batch size, I = inputs, O = outputs of a
+// layer; L = layers.
 #include <float.h>
 #include <math.h>
+#include <sched.h>
+#include <stdatomic.h>
 #include <string.h>
 
 #include "Internal.h"
@@ -27,10 +34,19 @@ typedef struct {
     int32_t *predicted;
     int update;
     float learning_rate, momentum;
+    int transpose_chunks;      // forward: the first chunks make weight_t
+    _Atomic int transposed;    // forward: how many of them are done
+    int32_t *first;            // (B, blocks + 1): entry where each column block of a sample starts
+    int blocks;                // column blocks of the first layer
+    void *sort_scratch;        // the rest of net->scratch
 } step;
 
-/// Start of thread t's share of `count` items when split n ways.
-static inline int split(int count, int t, int n) { return (int)((int64_t)count * t / n); }
+#define SAMPLE_BLOCK 8
+#define TRANSPOSE_BLOCK 64
+#define ROW_BLOCK 16
+
+static inline int blocks_of(int count, int block) { return (count + block - 1) / block; }
+static inline int min_int(int a, int b) { return a < b ? a : b; }
 
 typedef struct {
     int I, O;
@@ -136,45 +152,89 @@ static void softmax_loss(const mnl_mlp *net, float *probs, float *dlogits, const
     }
 }
 
-// MARK: - Forward (by samples)
+// MARK: - Forward
 
-static void forward_task(void *context, int t, int n) {
-    const step *s = context;
+// Where s->first and the sort scratch live in net->scratch (see mnl_mlp_scratch_bytes).
+static void place_scratch(step *s) {
+    const int I = s->net->sizes[0];
+    s->blocks = blocks_of(I, MNL_COLUMN_BLOCK);
+    s->first = s->net->scratch;
+    const size_t index_bytes = ((size_t)s->B * (s->blocks + 1) * 4 + 7) / 8 * 8;
+    s->sort_scratch = (char *)s->net->scratch + index_bytes;
+}
+
+// Transposes rows [i0, i0 + TRANSPOSE_BLOCK) of the weights of the layer that chunk c falls in.
+static void transpose_chunk(const step *s, int c) {
+    const mnl_mlp *net = s->net;
+    for (int l = 1; l < net->layers; l++) {
+        const layer y = layer_at(net, l);
+        const int n = blocks_of(y.I, TRANSPOSE_BLOCK);
+        if (c >= n) {
+            c -= n;
+            continue;
+        }
+        const int i1 = min_int(y.I, (c + 1) * TRANSPOSE_BLOCK);
+        for (int i = c * TRANSPOSE_BLOCK; i < i1; i++)
+            for (int o = 0; o < y.O; o++)
+                y.weight_t[(size_t)o * y.I + i] = y.weight[(size_t)i * y.O + o];
+        return;
+    }
+}
+
+// For samples b0 ..< b0 + nb: f[k] = the first entry of column block k (f[blocks] = the row's
+// end). Branch-free: each entry writes itself + 1 as the end of its block (the last write of a
+// block wins), then a running max carries ends over empty blocks.
+static void index_column_blocks(step *s, int b0, int nb) {
+    const mnl_csr x = s->x;
+    const int S = s->blocks + 1;
+    for (int b = b0; b < b0 + nb; b++) {
+        const int r = s->rows[b];
+        const int e0 = x.row_start[r], e1 = x.row_start[r + 1];
+        int32_t *f = s->first + (size_t)b * S;
+        f[0] = e0;
+        for (int k = 1; k < S; k++) f[k] = -1;
+        for (int e = e0; e < e1; e++) f[(unsigned)x.column[e] / MNL_COLUMN_BLOCK + 1] = e + 1;
+        for (int k = 1; k < S; k++) f[k] = f[k] < f[k - 1] ? f[k - 1] : f[k];
+    }
+}
+
+static void forward_chunk(void *context, int chunk) {
+    step *s = context;
     const mnl_mlp *net = s->net;
     const mnl_kernels *k = s->k;
     const int L = net->layers;
 
-    if (s->want_gradient) {
-        // weight_t (O, I) = weightᵀ for the backward-input kernel; rows i split across threads.
-        for (int l = 1; l < L; l++) {
-            const layer y = layer_at(net, l);
-            for (int i = split(y.I, t, n); i < split(y.I, t + 1, n); i++)
-                for (int o = 0; o < y.O; o++)
-                    y.weight_t[(size_t)o * y.I + i] = y.weight[(size_t)i * y.O + o];
-        }
+    if (chunk < s->transpose_chunks) {
+        transpose_chunk(s, chunk);
+        atomic_fetch_add_explicit(&s->transposed, 1, memory_order_release);
+        return;
     }
-
-    const int b0 = split(s->B, t, n), nb = split(s->B, t + 1, n) - b0;
-    if (nb > 0) {
-        for (int l = 0; l < L; l++) {
-            const layer y = layer_at(net, l);
-            float *out = net->act[l] + (size_t)b0 * y.O;
-            if (l == 0)
-                k->sparse_linear_forward(out, s->x, s->rows + b0, nb, y.weight, y.bias, y.O);
-            else
-                k->linear_forward(out, net->act[l - 1] + (size_t)b0 * y.I, y.weight, y.bias, nb,
-                                  y.I, y.O);
-            if (l < L - 1) activation_forward(net, k, out, nb * y.O);
-        }
-        const int O = net->sizes[L];
-        softmax_loss(net, net->act[L - 1] + (size_t)b0 * O, net->delta[L - 1] + (size_t)b0 * O,
-                     s->rows + b0, s->labels, nb, O, 1.0f / (float)s->B, s->want_gradient,
-                     s->loss + b0, s->predicted + b0);
+    const int b0 = (chunk - s->transpose_chunks) * SAMPLE_BLOCK;
+    const int nb = min_int(SAMPLE_BLOCK, s->B - b0);
+    for (int l = 0; l < L; l++) {
+        const layer y = layer_at(net, l);
+        float *out = net->act[l] + (size_t)b0 * y.O;
+        if (l == 0)
+            k->sparse_linear_forward(out, s->x, s->rows + b0, nb, y.weight, y.bias, y.O);
+        else
+            k->linear_forward(out, net->act[l - 1] + (size_t)b0 * y.I, y.weight, y.bias, nb,
+                              y.I, y.O);
+        if (l < L - 1) activation_forward(net, k, out, nb * y.O);
     }
+    const int O = net->sizes[L];
+    softmax_loss(net, net->act[L - 1] + (size_t)b0 * O, net->delta[L - 1] + (size_t)b0 * O,
+                 s->rows + b0, s->labels, nb, O, 1.0f / (float)s->B, s->want_gradient,
+                 s->loss + b0, s->predicted + b0);
     if (!s->want_gradient) return;
 
-    mnl_barrier(n);  // every weight_t is complete
-    for (int l = L - 1; l >= 1 && nb > 0; l--) {
+    index_column_blocks(s, b0, nb);
+    // The transpose chunks come first, so each was claimed by a running thread before this one:
+    // waiting for them cannot deadlock.
+    int spins = 0;
+    while (L > 1 &&
+           atomic_load_explicit(&s->transposed, memory_order_acquire) < s->transpose_chunks)
+        if (++spins >= 2000) sched_yield();  // the thread we wait for may need this core
+    for (int l = L - 1; l >= 1; l--) {
         const layer y = layer_at(net, l);
         float *dinp = net->delta[l - 1] + (size_t)b0 * y.I;
         k->linear_backward_input(dinp, net->delta[l] + (size_t)b0 * y.O, y.weight_t, nb, y.I,
@@ -196,37 +256,57 @@ void mnl_mlp_forward(const mnl_mlp *net, mnl_csr x, const int32_t *rows, int B,
         .loss = loss,
         .predicted = predicted,
     };
-    mnl_parallel(forward_task, &s, net->threads);
+    place_scratch(&s);
+    if (want_gradient)
+        for (int l = 1; l < net->layers; l++)
+            s.transpose_chunks += blocks_of(net->sizes[l], TRANSPOSE_BLOCK);
+    atomic_init(&s.transposed, 0);
+    mnl_parallel_for(forward_chunk, &s, s.transpose_chunks + blocks_of(B, SAMPLE_BLOCK),
+                     net->threads);
 }
 
-// MARK: - Backward and SGD (by rows)
+// MARK: - Backward and SGD
 
-static void backward_task(void *context, int t, int n) {
+static void update(const step *s, float *p, float *v, const float *g, size_t n) {
+    if (s->update) s->k->sgd_update(p, v, g, (int)n, s->learning_rate, s->momentum);
+}
+
+static void backward_chunk(void *context, int chunk) {
     const step *s = context;
     const mnl_mlp *net = s->net;
     const mnl_kernels *k = s->k;
-    for (int l = 0; l < net->layers; l++) {
-        const layer y = layer_at(net, l);
-        // Rows of dweight: pixels for the first layer (a fixed split of the image), inputs else.
-        const int i0 = split(y.I, t, n), i1 = split(y.I, t + 1, n);
-        const size_t r0 = (size_t)i0 * y.O, nr = (size_t)(i1 - i0) * y.O;
-        if (l == 0)
-            k->sparse_linear_backward_weight(
-                y.dweight, s->x, s->rows, s->B, net->delta[0], y.O, i0, i1,
-                (char *)net->scratch + mnl_sparse_scratch_bytes(s->B, i0));  // threads < t's share
-        else
-            k->linear_backward_weight(y.dweight, net->act[l - 1], net->delta[l], s->B, y.I, y.O,
-                                      i0, i1);
-        const int o0 = split(y.O, t, n), o1 = split(y.O, t + 1, n);
-        memset(y.dbias + o0, 0, sizeof(float) * (size_t)(o1 - o0));
-        k->bias_backward(y.dbias, net->delta[l], s->B, y.O, o0, o1);
-        if (s->update) {
-            k->sgd_update(y.weight + r0, y.vweight + r0, y.dweight + r0, (int)nr,
-                          s->learning_rate, s->momentum);
-            k->sgd_update(y.bias + o0, y.vbias + o0, y.dbias + o0, o1 - o0, s->learning_rate,
-                          s->momentum);
-        }
+    // dW1 by column blocks.
+    if (chunk < s->blocks) {
+        const layer y = layer_at(net, 0);
+        const int c0 = chunk * MNL_COLUMN_BLOCK, c1 = min_int(y.I, c0 + MNL_COLUMN_BLOCK);
+        k->sparse_linear_backward_weight(
+            y.dweight, s->x, s->rows, s->B, net->delta[0], y.O, c0, c1, s->first + chunk,
+            s->blocks + 1, (char *)s->sort_scratch + mnl_sparse_scratch_bytes(s->B, c0));
+        const size_t r0 = (size_t)c0 * y.O;
+        update(s, y.weight + r0, y.vweight + r0, y.dweight + r0, (size_t)(c1 - c0) * y.O);
+        return;
     }
+    chunk -= s->blocks;
+    // Later layers' dW by row blocks.
+    for (int l = 1; l < net->layers; l++) {
+        const layer y = layer_at(net, l);
+        const int n = blocks_of(y.I, ROW_BLOCK);
+        if (chunk >= n) {
+            chunk -= n;
+            continue;
+        }
+        const int i0 = chunk * ROW_BLOCK, i1 = min_int(y.I, i0 + ROW_BLOCK);
+        k->linear_backward_weight(y.dweight, net->act[l - 1], net->delta[l], s->B, y.I, y.O, i0,
+                                  i1);
+        const size_t r0 = (size_t)i0 * y.O;
+        update(s, y.weight + r0, y.vweight + r0, y.dweight + r0, (size_t)(i1 - i0) * y.O);
+        return;
+    }
+    // db of layer `chunk`.
+    const layer y = layer_at(net, chunk);
+    memset(y.dbias, 0, sizeof(float) * (size_t)y.O);
+    k->bias_backward(y.dbias, net->delta[chunk], s->B, y.O, 0, y.O);
+    update(s, y.bias, y.vbias, y.dbias, (size_t)y.O);
 }
 
 void mnl_mlp_backward(const mnl_mlp *net, mnl_csr x, const int32_t *rows, int B, int update,
@@ -241,5 +321,8 @@ void mnl_mlp_backward(const mnl_mlp *net, mnl_csr x, const int32_t *rows, int B,
         .learning_rate = learning_rate,
         .momentum = momentum,
     };
-    mnl_parallel(backward_task, &s, net->threads);
+    place_scratch(&s);
+    int chunks = s.blocks + net->layers;
+    for (int l = 1; l < net->layers; l++) chunks += blocks_of(net->sizes[l], ROW_BLOCK);
+    mnl_parallel_for(backward_chunk, &s, chunks, net->threads);
 }

@@ -1,9 +1,17 @@
-// A persistent pool of worker threads for `mnl_parallel`. The caller is thread 0; workers are
-// started on first use and live for the process. A region is handed to each worker it needs
-// by bumping that worker's own `go` counter (workers a region does not use are left alone); a
-// worker spins on its counter for ~100 µs after its last region (an epoch issues a few regions
-// per batch, microseconds apart), then sleeps on a condition variable. The partition of the
-// work is the task's business and depends only on (t, n), never on timing.
+// A persistent pool of worker threads for `mnl_parallel_for`. The caller takes part in every
+// region; workers are started on first use and live for the process.
+//
+// A region is a fixed list of chunks. Threads claim chunks in ascending order from one shared
+// word, `claim` = generation << 32 | next chunk, with a compare-and-swap that names the
+// generation, so a worker that wakes up late can never claim a chunk of a later region. The
+// caller waits only for chunks that have been claimed and not yet finished: a worker that is
+// descheduled (the machine is shared) before it claims anything costs the region nothing, its
+// chunks are simply taken by whoever is running. Which thread runs a chunk depends on timing;
+// what a chunk computes must not (the task's business, see MLP.c).
+//
+// Between regions `claim` holds the generation with next = CLOSED. A worker spins on the word
+// for ~100 µs after its last chunk (an epoch issues a few regions per batch, microseconds apart)
+// and then sleeps on a condition variable.
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>
@@ -24,35 +32,38 @@
 
 #define MAX_THREADS 64
 #define SPIN_NANOSECONDS 100000
-// A waiter (the caller for its workers, a thread at a barrier) pauses this many times before
-// yielding the CPU each round: on a busy machine the thread it waits for may need that core.
+// A waiter pauses this many times before yielding the CPU each round: on a busy machine the
+// thread it waits for may need that core.
 #define PAUSES_BEFORE_YIELD 2000
+#define CLOSED 0xFFFFFFFFu
 
 static void wait_pause(int *spins) {
     if (++*spins < PAUSES_BEFORE_YIELD) cpu_relax();
     else sched_yield();
 }
 
+static inline uint32_t generation_of(uint64_t c) { return (uint32_t)(c >> 32); }
+static inline uint32_t next_of(uint64_t c) { return (uint32_t)c; }
+
 static struct {
     pthread_mutex_t region_lock;  // one region at a time
     pthread_mutex_t sleep_lock;
     pthread_cond_t wake;
-    struct {
-        _Atomic unsigned go;
-        char pad[60];  // one cache line per worker
-    } slot[MAX_THREADS];
+    _Alignas(64) _Atomic uint64_t claim;
+    _Alignas(64) _Atomic int done;  // chunks finished in the current region
+    // The current region, written (release) only while `claim` is CLOSED: a reader that sees
+    // a later region's value here also sees CLOSED, so its claim for the earlier one fails.
+    _Alignas(64) _Atomic(mnl_chunk_task) task;
+    _Atomic(void *) context;
+    _Atomic int count;
+    _Atomic int threads;
     _Atomic int sleepers;
-    _Atomic int finished;
-    mnl_task task;
-    void *context;
-    int n;
     int workers;  // started so far; worker w is thread w + 1
-    _Atomic int barrier_count;
-    _Atomic unsigned barrier_generation;
 } pool = {
     .region_lock = PTHREAD_MUTEX_INITIALIZER,
     .sleep_lock = PTHREAD_MUTEX_INITIALIZER,
     .wake = PTHREAD_COND_INITIALIZER,
+    .claim = CLOSED,
 };
 
 static _Atomic int default_threads;  // 0: not read yet
@@ -63,27 +74,45 @@ static uint64_t now_ns(void) {
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
+// Claims and runs chunks of the region whose claim word was `c` until none is left (or the
+// region is over). `count` may be a later region's: then the claim fails, see `pool`.
+static void run_chunks(uint64_t c, mnl_chunk_task task, void *context, uint32_t count) {
+    const uint32_t g = generation_of(c);
+    while (generation_of(c) == g && next_of(c) < count) {
+        if (atomic_compare_exchange_weak_explicit(&pool.claim, &c, c + 1, memory_order_acquire,
+                                                  memory_order_acquire)) {
+            task(context, (int)next_of(c));
+            atomic_fetch_add_explicit(&pool.done, 1, memory_order_release);
+            c = atomic_load_explicit(&pool.claim, memory_order_acquire);
+        }
+    }
+}
+
 static void *worker_main(void *arg) {
     const int t = (int)(intptr_t)arg;
-    _Atomic unsigned *go = &pool.slot[t].go;
-    unsigned seen = 0;
+    uint32_t last = generation_of(atomic_load(&pool.claim));
     uint64_t idle_since = now_ns();
     for (;;) {
-        unsigned g = atomic_load_explicit(go, memory_order_acquire);
-        if (g == seen) {
+        uint64_t c = atomic_load_explicit(&pool.claim, memory_order_acquire);
+        if (generation_of(c) == last) {
             for (int k = 0; k < 64; k++) cpu_relax();
             if (now_ns() - idle_since < SPIN_NANOSECONDS) continue;
             // Sleep. Announce it before re-checking, so the publisher either sees us or we see it.
             pthread_mutex_lock(&pool.sleep_lock);
             atomic_fetch_add(&pool.sleepers, 1);
-            while ((g = atomic_load(go)) == seen)
+            while (generation_of(c = atomic_load(&pool.claim)) == last)
                 pthread_cond_wait(&pool.wake, &pool.sleep_lock);
             atomic_fetch_sub(&pool.sleepers, 1);
             pthread_mutex_unlock(&pool.sleep_lock);
         }
-        seen = g;
-        pool.task(pool.context, t, pool.n);
-        atomic_fetch_add_explicit(&pool.finished, 1, memory_order_release);
+        last = generation_of(c);
+        if (next_of(c) != CLOSED &&
+            t < atomic_load_explicit(&pool.threads, memory_order_acquire)) {
+            mnl_chunk_task task = atomic_load_explicit(&pool.task, memory_order_acquire);
+            void *context = atomic_load_explicit(&pool.context, memory_order_acquire);
+            const int count = atomic_load_explicit(&pool.count, memory_order_acquire);
+            run_chunks(c, task, context, (uint32_t)count);
+        }
         idle_since = now_ns();
     }
     return NULL;
@@ -112,11 +141,13 @@ void mnl_set_threads(int n) {
     atomic_store(&default_threads, n < 1 ? 1 : n > MAX_THREADS ? MAX_THREADS : n);
 }
 
-void mnl_parallel(mnl_task task, void *context, int n) {
+void mnl_parallel_for(mnl_chunk_task task, void *context, int chunks, int n) {
+    if (chunks <= 0) return;
     if (n <= 0) n = mnl_threads();
     if (n > MAX_THREADS) n = MAX_THREADS;
+    if (n > chunks) n = chunks;
     if (n == 1) {
-        task(context, 0, 1);
+        for (int c = 0; c < chunks; c++) task(context, c);
         return;
     }
     pthread_mutex_lock(&pool.region_lock);
@@ -130,32 +161,23 @@ void mnl_parallel(mnl_task task, void *context, int n) {
         if (err != 0) break;
         pool.workers++;
     }
-    if (pool.workers < n - 1) n = pool.workers + 1;  // could not start more: fewer threads
-    pool.task = task;
-    pool.context = context;
-    pool.n = n;
-    atomic_store(&pool.finished, 0);
-    atomic_store(&pool.barrier_count, 0);
-    for (int t = 1; t < n; t++) atomic_fetch_add(&pool.slot[t].go, 1);  // publishes the above
+    // `claim` is CLOSED here: describe the region, then open it.
+    const uint32_t g = generation_of(atomic_load(&pool.claim)) + 1;
+    atomic_store_explicit(&pool.done, 0, memory_order_relaxed);
+    atomic_store_explicit(&pool.task, task, memory_order_release);
+    atomic_store_explicit(&pool.context, context, memory_order_release);
+    atomic_store_explicit(&pool.count, chunks, memory_order_release);
+    atomic_store_explicit(&pool.threads, n, memory_order_release);
+    const uint64_t open = (uint64_t)g << 32;
+    atomic_store(&pool.claim, open);  // seq_cst: ordered before the load of `sleepers`
     if (atomic_load(&pool.sleepers) > 0) {
         pthread_mutex_lock(&pool.sleep_lock);
         pthread_cond_broadcast(&pool.wake);
         pthread_mutex_unlock(&pool.sleep_lock);
     }
-    task(context, 0, n);
+    run_chunks(open, task, context, (uint32_t)chunks);
     int spins = 0;
-    while (atomic_load_explicit(&pool.finished, memory_order_acquire) < n - 1) wait_pause(&spins);
+    while (atomic_load_explicit(&pool.done, memory_order_acquire) < chunks) wait_pause(&spins);
+    atomic_store(&pool.claim, open | CLOSED);
     pthread_mutex_unlock(&pool.region_lock);
-}
-
-void mnl_barrier(int n) {
-    if (n <= 1) return;
-    const unsigned g = atomic_load(&pool.barrier_generation);
-    if (atomic_fetch_add(&pool.barrier_count, 1) == n - 1) {
-        atomic_store(&pool.barrier_count, 0);
-        atomic_fetch_add(&pool.barrier_generation, 1);
-    } else {
-        int spins = 0;
-        while (atomic_load(&pool.barrier_generation) == g) wait_pause(&spins);
-    }
 }

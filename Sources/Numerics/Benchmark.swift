@@ -19,6 +19,11 @@ public struct EpochBenchmark: Sendable {
     public var trainSeconds: [Double]
     /// Wall time of evaluating the validation set after each measured epoch.
     public var evaluateSeconds: [Double]
+    /// CPU time the process used during each measured epoch's training steps. With one thread
+    /// this is the work itself and barely moves when other processes load the machine (no SMT
+    /// here), so it compares variants where wall time cannot; with more threads it also counts
+    /// the workers' spinning.
+    public var trainCPUSeconds: [Double] = []
     /// FLOPs of one training epoch as a dense implementation does them: per sample and layer,
     /// 2·I·O forward, 2·I·O for dW, and 2·I·O for the input gradient of layers after the first
     /// (multiply and add counted separately; activations, softmax and SGD not counted).
@@ -33,6 +38,7 @@ public struct EpochBenchmark: Sendable {
 
     public var medianTrainSeconds: Double { median(trainSeconds) }
     public var medianEvaluateSeconds: Double { median(evaluateSeconds) }
+    public var medianTrainCPUSeconds: Double { median(trainCPUSeconds) }
     /// Dense-equivalent GFLOP/s at the median epoch.
     public var denseGFLOPS: Double { denseFLOPsPerEpoch / medianTrainSeconds / 1e9 }
     /// Executed GFLOP/s at the median epoch.
@@ -51,6 +57,7 @@ public struct EpochBenchmark: Sendable {
             ("validation_samples", "\(validationSamples)"), ("epochs", "\(trainSeconds.count)"),
             ("median_train_seconds", number(medianTrainSeconds)),
             ("median_evaluate_seconds", number(medianEvaluateSeconds)),
+            ("median_train_cpu_seconds", number(medianTrainCPUSeconds)),
             ("train_seconds", "[\(trainSeconds.map(number).joined(separator: ", "))]"),
             ("dense_gflop_per_epoch", number(denseFLOPsPerEpoch / 1e9)),
             ("executed_gflop_per_epoch", number(executedFLOPsPerEpoch / 1e9)),
@@ -77,10 +84,12 @@ public func benchmarkEpochs(
     network.threads = threads
     var trainSeconds: [Double] = []
     var evaluateSeconds: [Double] = []
+    var trainCPUSeconds: [Double] = []
     var validationStats = BatchStats()
     for epoch in 0...epochs {
         let order = epochOrder(seed: seed, epoch: epoch + 1, count: train.rowCount)
         let start = monotonicSeconds()
+        let startCPU = processCPUSeconds()
         var first = 0
         while first < order.count {
             let last = min(first + batchSize, order.count)
@@ -90,11 +99,13 @@ public func benchmarkEpochs(
             first = last
         }
         let trained = monotonicSeconds()
+        let trainedCPU = processCPUSeconds()
         validationStats = network.evaluate(validation, labels: validationLabels)
         let evaluated = monotonicSeconds()
         if epoch > 0 {
             trainSeconds.append(trained - start)
             evaluateSeconds.append(evaluated - trained)
+            trainCPUSeconds.append(trainedCPU - startCPU)
         }
     }
 
@@ -117,7 +128,8 @@ public func benchmarkEpochs(
         kernelPath: network.kernels.map { String(cString: $0.pointee.name) } ?? Network.kernelPath,
         threads: threads > 0 ? threads : Int(mnl_threads()), architecture: architecture,
         batchSize: batchSize, trainSamples: train.rowCount, validationSamples: validation.rowCount,
-        trainSeconds: trainSeconds, evaluateSeconds: evaluateSeconds, denseFLOPsPerEpoch: dense,
+        trainSeconds: trainSeconds, evaluateSeconds: evaluateSeconds,
+        trainCPUSeconds: trainCPUSeconds, denseFLOPsPerEpoch: dense,
         executedFLOPsPerEpoch: executed, peakRSSBytes: peak, validation: validationStats)
 }
 
@@ -148,6 +160,12 @@ public func syntheticDigits(count: Int, seed: UInt64) -> (images: SparseRows, la
 private func monotonicSeconds() -> Double {
     var ts = timespec()
     clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
+}
+
+private func processCPUSeconds() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts)
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 

@@ -31,8 +31,9 @@ public struct BatchStats: Equatable, Sendable {
 /// per-epoch shuffle never copies images.
 ///
 /// A step runs in C (CKernels' `mnl_mlp_forward` / `mnl_mlp_backward`) on a persistent thread
-/// pool, in two parallel regions with a fixed partition (samples, then weight rows): results are
-/// the same bits for any thread count and for every kernel path (scalar, AVX2, AVX-512).
+/// pool, in two parallel regions, each a fixed list of chunks (blocks of samples, then blocks of
+/// weight rows) that threads claim as they come: results are the same bits for any thread
+/// count, any scheduling and every kernel path (scalar, AVX2, AVX-512).
 public final class Network {
     public let architecture: Architecture
     public let maxBatchSize: Int
@@ -61,7 +62,8 @@ public final class Network {
     private let sampleLoss: UnsafeMutableBufferPointer<Float>
     private let predicted: UnsafeMutableBufferPointer<Int32>
     private let rowScratch: UnsafeMutableBufferPointer<Int32>
-    /// Where the first layer's weight-gradient kernel sorts a batch's pixels by column.
+    /// Where the forward pass indexes each sample's pixels by column block and the first
+    /// layer's weight-gradient kernel sorts a batch's pixels by column.
     private let sparseScratch: UnsafeMutableRawPointer
 
     public init(
@@ -103,7 +105,7 @@ public final class Network {
         rowScratch = .allocate(capacity: maxBatchSize)
         rowScratch.initialize(repeating: 0)
         sparseScratch = .allocate(
-            byteCount: Int(mnl_sparse_scratch_bytes(Int32(maxBatchSize), Int32(widths[0]))),
+            byteCount: Int(mnl_mlp_scratch_bytes(Int32(maxBatchSize), Int32(widths[0]))),
             alignment: 64)
     }
 

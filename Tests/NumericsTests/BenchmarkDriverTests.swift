@@ -145,7 +145,7 @@ struct BenchmarkDriverTests {
                     rows.withUnsafeBufferPointer {
                         k.sparse_linear_backward_weight(
                             &dw1, x, $0.baseAddress, Int32(B), dhidden, Int32(H), 0, Int32(I),
-                            &scratch)
+                            nil, 0, &scratch)
                     }
                 }
                 time("SGD update 79 510") { _ in

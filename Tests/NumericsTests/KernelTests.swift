@@ -59,18 +59,37 @@ struct KernelTests {
         var scratch = [UInt8](
             repeating: 0xFF, count: Int(mnl_sparse_scratch_bytes(Int32(rows.count), 37)))
 
-        // Each path in two column ranges, as two threads would split the rows of dweight; the
-        // kernel overwrites its rows, so they start as NaN
-        let results = Self.paths.map { k in
-            var dweight = [Float](repeating: .nan, count: 37 * O)
-            withCSR(x) { csr in
-                for (c0, c1) in [(0, 15), (15, 37)] {
-                    k.pointee.sparse_linear_backward_weight(
-                        &dweight, csr, rows, Int32(rows.count), dout, Int32(O), Int32(c0),
-                        Int32(c1), &scratch)
-                }
+        // Where each row's entries of the column ranges start, as the MLP's forward pass
+        // indexes them: (c0 of each range..., end of row) per sample
+        let ranges = [(0, 15), (15, 22), (22, 37)]
+        var first: [Int32] = []
+        for r in rows.map(Int.init) {
+            let entries = Int(x.rowStart[r])..<Int(x.rowStart[r + 1])
+            for (c0, _) in ranges {
+                first.append(Int32(entries.first { Int(x.column[$0]) >= c0 } ?? entries.upperBound))
             }
-            return dweight
+            first.append(Int32(entries.upperBound))
+        }
+        let stride = Int32(ranges.count + 1)
+
+        // Each path in three column ranges, as chunks split the rows of dweight, once finding
+        // the entries itself and once from `first`; the kernel overwrites its rows, so they
+        // start as NaN
+        let results = Self.paths.flatMap { k in
+            [false, true].map { indexed in
+                var dweight = [Float](repeating: .nan, count: 37 * O)
+                withCSR(x) { csr in
+                    for (j, (c0, c1)) in ranges.enumerated() {
+                        first.withUnsafeBufferPointer { f in
+                            k.pointee.sparse_linear_backward_weight(
+                                &dweight, csr, rows, Int32(rows.count), dout, Int32(O),
+                                Int32(c0), Int32(c1), indexed ? f.baseAddress! + j : nil, stride,
+                                &scratch)
+                        }
+                    }
+                }
+                return dweight
+            }
         }
 
         var naive = [Float](repeating: 0, count: 37 * O)

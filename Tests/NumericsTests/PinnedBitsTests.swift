@@ -70,7 +70,9 @@ struct PinnedBitsTests {
     }
 
     @Test func seedNetworkKeepsItsBits() {
-        for threads in [1, 2, 3] {
+        // 8 threads on a small machine: workers get descheduled mid-region and the caller takes
+        // their chunks, so chunks run in ever different places and orders.
+        for threads in [1, 2, 3, 8] {
             for k in KernelTests.paths where String(cString: k.pointee.name) != "scalar" || threads == 1 {
                 let got = Self.trainSeed(threads: threads, kernels: k)
                 #expect(got == Self.expectedSeed,

@@ -6,7 +6,7 @@
 // the bias (forward), from the existing value (`+=` kernels) or from +0 (backward input), then
 // takes the terms by ascending input index (forward, backward input: ascending output index)
 // or by ascending batch index (weight gradients). Each instruction-set path (scalar `fmaf`,
-// AVX2+FMA, AVX-512) keeps exactly those chains, and the thread split never cuts one, so
+// AVX2+FMA, AVX-512) keeps exactly those chains, and no chunk of a parallel region cuts one, so
 // results are bit-identical across paths and thread counts.
 //
 // B = batch size, I = inputs, O = outputs.
@@ -36,10 +36,12 @@ typedef struct {
     /// dweight[c, :] = Σ value · dout[b, :] over the entries (c, value) of rows[b], b ascending
     /// from +0, for every c in [c0, c1) (rows without entries become 0). `scratch` holds
     /// mnl_sparse_scratch_bytes(B, c1 − c0) bytes, 4-aligned (the SIMD paths sort the entries
-    /// by column there first, so that a row of dweight stays in registers).
+    /// by column there first, so that a row of dweight stays in registers). `first` is NULL, or
+    /// says where those entries are: for rows[b], first[b·stride] ..< first[b·stride + 1] (saves
+    /// two binary searches per row when a batch is cut into many column ranges).
     void (*sparse_linear_backward_weight)(float *dweight, mnl_csr x, const int32_t *rows, int B,
                                           const float *dout, int O, int c0, int c1,
-                                          void *scratch);
+                                          const int32_t *first, int stride, void *scratch);
 
     /// out (B, O) = bias + inp (B, I) · weight (I, O)
     void (*linear_forward)(float *out, const float *inp, const float *weight, const float *bias,
@@ -89,15 +91,15 @@ const char *mnl_kernel_path(void);
 
 // MARK: - Thread pool
 
-/// A parallel region's body: thread `t` of `n` does its fixed share of the work.
-typedef void (*mnl_task)(void *context, int t, int n);
+/// A parallel region's body: computes chunk `chunk` of the region's fixed list.
+typedef void (*mnl_chunk_task)(void *context, int chunk);
 
-/// Runs task(context, t, n) for t = 0 ..< n, t = 0 on the calling thread, and returns when all
-/// are done. One region runs at a time (concurrent callers queue). n ≤ 0 means the default.
-void mnl_parallel(mnl_task task, void *context, int n);
-
-/// Inside a region: waits until all n threads of the region reach it.
-void mnl_barrier(int n);
+/// Runs task(context, c) once for every c in 0 ..< chunks on up to n threads, the calling
+/// thread included (n ≤ 0: the default), and returns when all are done. Threads claim chunks in
+/// ascending order from a shared counter, so which thread runs a chunk depends on timing, and a
+/// thread that is not scheduled holds nothing up: what a chunk computes must depend only on c.
+/// One region runs at a time (concurrent callers queue).
+void mnl_parallel_for(mnl_chunk_task task, void *context, int chunks, int n);
 
 /// Threads a region uses by default: MNISTLAB_THREADS if set (read once), else the number of
 /// online CPUs capped at 4, or what `mnl_set_threads` chose.
@@ -126,8 +128,19 @@ typedef struct {
     float *const *act;           // act[l]: output of layer l, (maxB, sizes[l + 1])
     float *const *delta;         // delta[l]: dLoss/d(pre-activation of layer l), same shape
     float *weight_t;             // Σ_{l ≥ 1} sizes[l]·sizes[l + 1] floats: transposed weights
-    void *scratch;               // mnl_sparse_scratch_bytes(maxB, sizes[0]) bytes, 4-aligned
+    void *scratch;               // mnl_mlp_scratch_bytes(maxB, sizes[0]) bytes, 8-aligned
 } mnl_mlp;
+
+/// Columns of the first layer per chunk of the backward region (rows of dW1 and its update).
+enum { MNL_COLUMN_BLOCK = 64 };
+
+/// Scratch bytes an mnl_mlp needs for batches of up to B rows of I inputs: where each sample's
+/// entries of every column block start (the forward pass writes it, the backward pass reads
+/// it), then the per-column sort of the first layer's weight gradient.
+static inline uint64_t mnl_mlp_scratch_bytes(int B, int I) {
+    const uint64_t blocks = (uint64_t)(I + MNL_COLUMN_BLOCK - 1) / MNL_COLUMN_BLOCK;
+    return ((uint64_t)B * (blocks + 1) * 4 + 7) / 8 * 8 + mnl_sparse_scratch_bytes(B, I);
+}
 
 /// Forward pass over the batch rows[0 ..< B] of x: per sample, `loss[b]` (cross-entropy
 /// −log p[label], or MSE ½‖p − t‖²) and `predicted[b]` (first argmax). labels is indexed by row.
@@ -135,8 +148,9 @@ typedef struct {
 void mnl_mlp_forward(const mnl_mlp *net, mnl_csr x, const int32_t *rows, int B,
                      const uint8_t *labels, int want_gradient, float *loss, int32_t *predicted);
 
-/// From the deltas of `mnl_mlp_forward`: grad = the batch-mean gradient; then, if `update`,
-/// one SGD step on params (and velocity when momentum ≠ 0).
+/// From the deltas (and the scratch) of `mnl_mlp_forward` with want_gradient on the same
+/// batch: grad = the batch-mean gradient; then, if `update`, one SGD step on params (and
+/// velocity when momentum ≠ 0).
 void mnl_mlp_backward(const mnl_mlp *net, mnl_csr x, const int32_t *rows, int B, int update,
                       float learning_rate, float momentum);
 
