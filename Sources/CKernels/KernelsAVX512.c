@@ -57,24 +57,75 @@ ALWAYS_INLINE void store_v(float *p, int v, int NV, __mmask16 last, __m512 x) {
 
 // MARK: - Sparse first layer
 
-// Columns n0 ..< n0 + 16·NV of out (B, O): a sample's accumulators stay in registers while
-// its nonzero pixels each broadcast their value against a row of weight.
+// Columns n0 ..< n0 + 16·NV of one sample's row of out: its accumulators stay in registers
+// while its nonzero pixels each broadcast their value against a row of weight.
+ALWAYS_INLINE void sparse_forward_one(const int NV, float *out, mnl_csr x, int r,
+                                      const float *weight, const float *bias, int O,
+                                      __mmask16 last) {
+    __m512 acc[SPARSE_NV];  // the first NV are used
+    for (int v = 0; v < NV; v++) acc[v] = load_v(bias, v, NV, last);
+    const int e1 = x.row_start[r + 1];
+    for (int e = x.row_start[r]; e < e1; e++) {
+        const __m512 xv = _mm512_set1_ps(x.value[e]);
+        const float *w = weight + (size_t)x.column[e] * O;
+        for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(xv, load_v(w, v, NV, last), acc[v]);
+    }
+    for (int v = 0; v < NV; v++) store_v(out, v, NV, last, acc[v]);
+}
+
+// The same for two samples at once, walking the union of their (ascending) columns: each row
+// of weight is loaded once for both, and a sample without that pixel masks its FMAs off, which
+// leaves its accumulators untouched. So each sample's chain is exactly the one above, while
+// the loads (the bottleneck: W1 lives in L2) shrink by the pixels the two samples share.
+ALWAYS_INLINE void sparse_forward_pair(const int NV, float *out_a, float *out_b, mnl_csr x,
+                                       int ra, int rb, const float *weight, const float *bias,
+                                       int O, __mmask16 last) {
+    __m512 a[SPARSE_NV / 2], b[SPARSE_NV / 2];  // the first NV are used
+    for (int v = 0; v < NV; v++) a[v] = b[v] = load_v(bias, v, NV, last);
+    int ia = x.row_start[ra], ib = x.row_start[rb];
+    const int ea = x.row_start[ra + 1], eb = x.row_start[rb + 1];
+    while (ia < ea && ib < eb) {
+        const int ca = x.column[ia], cb = x.column[ib];
+        const int c = ca < cb ? ca : cb;
+        const __mmask16 ka = ca == c ? 0xFFFF : 0, kb = cb == c ? 0xFFFF : 0;
+        const __m512 xa = _mm512_set1_ps(x.value[ia]), xb = _mm512_set1_ps(x.value[ib]);
+        const float *w = weight + (size_t)c * O;
+        for (int v = 0; v < NV; v++) {
+            const __m512 wv = load_v(w, v, NV, last);
+            a[v] = _mm512_mask3_fmadd_ps(xa, wv, a[v], ka);
+            b[v] = _mm512_mask3_fmadd_ps(xb, wv, b[v], kb);
+        }
+        ia += ca == c;
+        ib += cb == c;
+    }
+    for (; ia < ea; ia++) {
+        const __m512 xv = _mm512_set1_ps(x.value[ia]);
+        const float *w = weight + (size_t)x.column[ia] * O;
+        for (int v = 0; v < NV; v++) a[v] = _mm512_fmadd_ps(xv, load_v(w, v, NV, last), a[v]);
+    }
+    for (; ib < eb; ib++) {
+        const __m512 xv = _mm512_set1_ps(x.value[ib]);
+        const float *w = weight + (size_t)x.column[ib] * O;
+        for (int v = 0; v < NV; v++) b[v] = _mm512_fmadd_ps(xv, load_v(w, v, NV, last), b[v]);
+    }
+    for (int v = 0; v < NV; v++) {
+        store_v(out_a, v, NV, last, a[v]);
+        store_v(out_b, v, NV, last, b[v]);
+    }
+}
+
+// Columns n0 ..< n0 + 16·NV of out (B, O): samples in pairs while both accumulator sets fit
+// in registers (NV ≤ 8, 128 outputs), else one at a time.
 ALWAYS_INLINE void sparse_forward_block(const int NV, float *out, mnl_csr x, const int32_t *rows,
                                         int B, const float *weight, const float *bias, int O,
                                         __mmask16 last) {
-    for (int b = 0; b < B; b++) {
-        __m512 acc[SPARSE_NV];  // the first NV are used
-        for (int v = 0; v < NV; v++) acc[v] = load_v(bias, v, NV, last);
-        const int r = rows[b];
-        const int e1 = x.row_start[r + 1];
-        for (int e = x.row_start[r]; e < e1; e++) {
-            const __m512 xv = _mm512_set1_ps(x.value[e]);
-            const float *w = weight + (size_t)x.column[e] * O;
-            for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(xv, load_v(w, v, NV, last), acc[v]);
-        }
-        float *o = out + (size_t)b * O;
-        for (int v = 0; v < NV; v++) store_v(o, v, NV, last, acc[v]);
-    }
+    int b = 0;
+    if (NV <= SPARSE_NV / 2)
+        for (; b + 1 < B; b += 2)
+            sparse_forward_pair(NV < SPARSE_NV / 2 ? NV : SPARSE_NV / 2, out + (size_t)b * O,
+                                out + (size_t)(b + 1) * O, x, rows[b], rows[b + 1], weight, bias,
+                                O, last);
+    for (; b < B; b++) sparse_forward_one(NV, out + (size_t)b * O, x, rows[b], weight, bias, O, last);
 }
 
 static void sparse_linear_forward(float *out, mnl_csr x, const int32_t *rows, int B,
