@@ -53,7 +53,9 @@ struct SweepRunner {
                 for child in running { kill(child.process.processIdentifier, StopSignal.received) }
                 forwarded = true
             }
-            while !stopping, notStarted == 0, running.count < parallel, let next = pending.popFirst() {
+            while !stopping, notStarted == 0, running.count < parallel,
+                let next = pending.popFirst()
+            {
                 let process = Process()
                 process.executableURL = executable
                 process.arguments = next.arguments
@@ -62,7 +64,9 @@ struct SweepRunner {
                 do {
                     try process.run()
                 } catch {
-                    throw MNISTLabError("Cannot start \(executable.path) for sweep \(sweepID): \(error.localizedDescription)")
+                    throw MNISTLabError(
+                        "Cannot start \(executable.path) for sweep \(sweepID): \(error.localizedDescription)"
+                    )
                 }
                 running.append((next, process))
                 say("[\(next.index)/\(launches.count)] \(next.label)\(quiet ? ": started" : "")")
@@ -82,13 +86,20 @@ struct SweepRunner {
     private func report(_ launch: Launch, _ process: Process) throws -> Bool {
         let run = try store.run(named: launch.name).flatMap { $0.sweepID == sweepID ? $0 : nil }
         guard let run else {
-            say("[\(launch.index)/\(launches.count)] \(launch.label): did not start (exit status \(process.terminationStatus))")
+            say(
+                "[\(launch.index)/\(launches.count)] \(launch.label): did not start (exit status \(process.terminationStatus))"
+            )
             return false
         }
         guard quiet else { return true }
         let summary = try store.summary(runID: run.id)
-        let best = summary?.bestEpoch.map { ", best val loss \(Format.loss(summary?.bestValLoss)) at epoch \($0)" } ?? ""
-        say("[\(launch.index)/\(launches.count)] \(launch.label): run \(run.id) \(run.status.rawValue)\(best)")
+        let best =
+            summary?.bestEpoch.map {
+                ", best val loss \(Format.loss(summary?.bestValLoss)) at epoch \($0)"
+            } ?? ""
+        say(
+            "[\(launch.index)/\(launches.count)] \(launch.label): run \(run.id) \(run.status.rawValue)\(best)"
+        )
         return true
     }
 

@@ -60,7 +60,8 @@ struct LineChart {
         }
         let xAxis = Axis.linear(xMin, max(xMax, xMin + 1), integer: true)
         let yAxis =
-            logY && yMin > 0 ? Axis.logarithmic(yMin, yMax) : Axis.linear(yMin, yMax, integer: false)
+            logY && yMin > 0
+            ? Axis.logarithmic(yMin, yMax) : Axis.linear(yMin, yMax, integer: false)
         let plotWidth = width - left - right
         let plotHeight = height - top - bottom
         func px(_ x: Double) -> Double { left + xAxis.fraction(x) * plotWidth }
@@ -69,17 +70,24 @@ struct LineChart {
         // Grid and ticks.
         for tick in yAxis.ticks {
             let y = coordinate(py(tick))
-            out += "<line class=\"grid\" x1=\"\(coordinate(left))\" x2=\"\(coordinate(width - right))\" y1=\"\(y)\" y2=\"\(y)\"/>"
-            out += "<text class=\"tick\" x=\"\(coordinate(left - 6))\" y=\"\(y)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(escape(formatY(tick)))</text>\n"
+            out +=
+                "<line class=\"grid\" x1=\"\(coordinate(left))\" x2=\"\(coordinate(width - right))\" y1=\"\(y)\" y2=\"\(y)\"/>"
+            out +=
+                "<text class=\"tick\" x=\"\(coordinate(left - 6))\" y=\"\(y)\" text-anchor=\"end\" dominant-baseline=\"middle\">\(escape(formatY(tick)))</text>\n"
         }
         for tick in xAxis.ticks {
             let x = coordinate(px(tick))
-            out += "<line class=\"grid\" x1=\"\(x)\" x2=\"\(x)\" y1=\"\(coordinate(top))\" y2=\"\(coordinate(top + plotHeight))\"/>"
-            out += "<text class=\"tick\" x=\"\(x)\" y=\"\(coordinate(top + plotHeight + 16))\" text-anchor=\"middle\">\(coordinate(tick))</text>\n"
+            out +=
+                "<line class=\"grid\" x1=\"\(x)\" x2=\"\(x)\" y1=\"\(coordinate(top))\" y2=\"\(coordinate(top + plotHeight))\"/>"
+            out +=
+                "<text class=\"tick\" x=\"\(x)\" y=\"\(coordinate(top + plotHeight + 16))\" text-anchor=\"middle\">\(coordinate(tick))</text>\n"
         }
-        out += "<rect class=\"frame\" x=\"\(coordinate(left))\" y=\"\(coordinate(top))\" width=\"\(coordinate(plotWidth))\" height=\"\(coordinate(plotHeight))\"/>\n"
-        out += "<text class=\"axis-label\" x=\"\(coordinate(left + plotWidth / 2))\" y=\"\(coordinate(height - 6))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
-        out += "<text class=\"axis-label\" transform=\"translate(14 \(coordinate(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))\(yAxis.isLog ? " (log scale)" : "")</text>\n"
+        out +=
+            "<rect class=\"frame\" x=\"\(coordinate(left))\" y=\"\(coordinate(top))\" width=\"\(coordinate(plotWidth))\" height=\"\(coordinate(plotHeight))\"/>\n"
+        out +=
+            "<text class=\"axis-label\" x=\"\(coordinate(left + plotWidth / 2))\" y=\"\(coordinate(height - 6))\" text-anchor=\"middle\">\(escape(xLabel))</text>\n"
+        out +=
+            "<text class=\"axis-label\" transform=\"translate(14 \(coordinate(top + plotHeight / 2))) rotate(-90)\" text-anchor=\"middle\">\(escape(yLabel))\(yAxis.isLog ? " (log scale)" : "")</text>\n"
 
         // Curves, faded ones first so a run's own curves are on top.
         for s in series.filter(\.faded) + series.filter({ !$0.faded }) {
@@ -87,12 +95,17 @@ struct LineChart {
             guard !points.isEmpty else { continue }
             let path = points.map { "\(coordinate(px($0.x))),\(coordinate(py($0.y)))" }
                 .joined(separator: " ")
-            let style = s.faded ? " stroke-dasharray=\"5 4\" stroke-opacity=\"0.55\" stroke-width=\"1.5\"" : " stroke-width=\"2\""
-            out += "<polyline class=\"series\(s.faded ? " faded" : "")\" data-series=\"\(escape(s.key ?? s.label))\" fill=\"none\" stroke=\"\(s.color)\"\(style) points=\"\(path)\"/>\n"
+            let style =
+                s.faded
+                ? " stroke-dasharray=\"5 4\" stroke-opacity=\"0.55\" stroke-width=\"1.5\""
+                : " stroke-width=\"2\""
+            out +=
+                "<polyline class=\"series\(s.faded ? " faded" : "")\" data-series=\"\(escape(s.key ?? s.label))\" fill=\"none\" stroke=\"\(s.color)\"\(style) points=\"\(path)\"/>\n"
             // A handful of epochs would otherwise be a few kinks; show each point.
             if points.count <= 30 {
                 for p in points {
-                    out += "<circle class=\"point\" cx=\"\(coordinate(px(p.x)))\" cy=\"\(coordinate(py(p.y)))\" r=\"\(s.faded ? "2" : "2.75")\" fill=\"\(s.color)\"\(s.faded ? " fill-opacity=\"0.55\"" : "")/>"
+                    out +=
+                        "<circle class=\"point\" cx=\"\(coordinate(px(p.x)))\" cy=\"\(coordinate(py(p.y)))\" r=\"\(s.faded ? "2" : "2.75")\" fill=\"\(s.color)\"\(s.faded ? " fill-opacity=\"0.55\"" : "")/>"
                 }
                 out += "\n"
             }
@@ -103,8 +116,10 @@ struct LineChart {
         for m in markers where m.y.isFinite {
             let x = coordinate(px(m.x)), y = coordinate(py(m.y))
             out += "<g class=\"marker \(m.kind.rawValue)\" data-epoch=\"\(coordinate(m.x))\">"
-            out += "<line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(y)\" y2=\"\(coordinate(top + plotHeight))\" stroke=\"\(m.color)\" stroke-dasharray=\"3 3\"/>"
-            out += "<circle cx=\"\(x)\" cy=\"\(y)\" r=\"5.5\" fill=\"white\" stroke=\"\(m.color)\" stroke-width=\"2\"/>"
+            out +=
+                "<line x1=\"\(x)\" x2=\"\(x)\" y1=\"\(y)\" y2=\"\(coordinate(top + plotHeight))\" stroke=\"\(m.color)\" stroke-dasharray=\"3 3\"/>"
+            out +=
+                "<circle cx=\"\(x)\" cy=\"\(y)\" r=\"5.5\" fill=\"white\" stroke=\"\(m.color)\" stroke-width=\"2\"/>"
             out += "<title>\(escape(m.label))</title></g>\n"
         }
 
@@ -114,12 +129,16 @@ struct LineChart {
             let x2 = coordinate(item.x + 22), text = coordinate(item.x + 28)
             out += "<g class=\"legend\(item.marker ? " legend-marker" : "")\">"
             if item.marker {
-                out += "<circle cx=\"\(coordinate(item.x + 11))\" cy=\"\(y)\" r=\"5\" fill=\"white\" stroke=\"\(item.color)\" stroke-width=\"2\"/>"
-                out += "<text class=\"marker-label\" x=\"\(text)\" y=\"\(y)\" dominant-baseline=\"middle\" fill=\"\(item.color)\">\(escape(item.text))</text></g>\n"
+                out +=
+                    "<circle cx=\"\(coordinate(item.x + 11))\" cy=\"\(y)\" r=\"5\" fill=\"white\" stroke=\"\(item.color)\" stroke-width=\"2\"/>"
+                out +=
+                    "<text class=\"marker-label\" x=\"\(text)\" y=\"\(y)\" dominant-baseline=\"middle\" fill=\"\(item.color)\">\(escape(item.text))</text></g>\n"
             } else {
                 let dash = item.faded ? " stroke-dasharray=\"5 4\" stroke-opacity=\"0.55\"" : ""
-                out += "<line x1=\"\(x)\" x2=\"\(x2)\" y1=\"\(y)\" y2=\"\(y)\" stroke=\"\(item.color)\" stroke-width=\"2.5\"\(dash)/>"
-                out += "<text x=\"\(text)\" y=\"\(y)\" dominant-baseline=\"middle\">\(escape(item.text))</text></g>\n"
+                out +=
+                    "<line x1=\"\(x)\" x2=\"\(x2)\" y1=\"\(y)\" y2=\"\(y)\" stroke=\"\(item.color)\" stroke-width=\"2.5\"\(dash)/>"
+                out +=
+                    "<text x=\"\(text)\" y=\"\(y)\" dominant-baseline=\"middle\">\(escape(item.text))</text></g>\n"
             }
         }
         return out + "</svg>"
@@ -141,7 +160,9 @@ struct LineChart {
             // colour of whichever curve carries it.
             LegendItem(text: $0.label, color: $0.faded ? "#6b7280" : $0.color, faded: $0.faded)
         }
-        items += markers.filter(\.y.isFinite).map { LegendItem(text: $0.label, color: $0.color, marker: true) }
+        items += markers.filter(\.y.isFinite).map {
+            LegendItem(text: $0.label, color: $0.color, marker: true)
+        }
         var x = left, row = 0
         for k in items.indices {
             // About 6.6 px per character at 12 px, plus the symbol and a gap.
@@ -191,7 +212,9 @@ struct Axis {
         }
         if integer {
             // Epochs start at 1; don't stretch the axis to 0 for a tick.
-            return Axis(low: low, high: max(high, low + 1), isLog: false, ticks: ticks.filter { $0 >= low && $0 <= high })
+            return Axis(
+                low: low, high: max(high, low + 1), isLog: false,
+                ticks: ticks.filter { $0 >= low && $0 <= high })
         }
         return Axis(low: first, high: last, isLog: false, ticks: ticks)
     }

@@ -25,7 +25,8 @@ func escape(_ text: String) -> String {
 func fixed(_ value: Double, _ digits: Int) -> String {
     guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "∞" : "-∞") }
     let text = String(format: "%.\(digits)f", value)
-    return text.hasPrefix("-") && text.allSatisfy({ "-0.".contains($0) }) ? String(text.dropFirst()) : text
+    return text.hasPrefix("-") && text.allSatisfy({ "-0.".contains($0) })
+        ? String(text.dropFirst()) : text
 }
 
 /// `0.9712` → "97.12%".

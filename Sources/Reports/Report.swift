@@ -92,14 +92,21 @@ public struct Report: Sendable {
             """
         for r in runs {
             let s = r.summary, run = r.run
-            let test = bestEvaluation(r).map { "\(percent($0.testAccuracy)) <span class=\"sub\">@\($0.epoch)</span>" } ?? "–"
+            let test =
+                bestEvaluation(r).map {
+                    "\(percent($0.testAccuracy)) <span class=\"sub\">@\($0.epoch)</span>"
+                } ?? "–"
             out += "<tr>"
             out += "<td><a href=\"#run-\(run.id)\">\(run.id)</a></td>"
             out += "<td class=\"wrap\">\(escape(run.name))</td>"
-            out += "<td><span class=\"status \(escape(run.status.rawValue))\">\(escape(run.status.rawValue))</span></td>"
-            out += "<td>\(run.parentRunID.map { "run \($0) @ \(run.parentEpoch ?? 0)" } ?? "–")</td>"
-            out += "<td>\(escape(network(run)))<br><span class=\"sub\">\(escape(run.loss))</span></td>"
-            out += "<td>lr \(run.learningRate), batch \(run.batchSize)<br><span class=\"sub\">momentum \(run.momentum), seed \(run.seed)</span></td>"
+            out +=
+                "<td><span class=\"status \(escape(run.status.rawValue))\">\(escape(run.status.rawValue))</span></td>"
+            out +=
+                "<td>\(run.parentRunID.map { "run \($0) @ \(run.parentEpoch ?? 0)" } ?? "–")</td>"
+            out +=
+                "<td>\(escape(network(run)))<br><span class=\"sub\">\(escape(run.loss))</span></td>"
+            out +=
+                "<td>lr \(run.learningRate), batch \(run.batchSize)<br><span class=\"sub\">momentum \(run.momentum), seed \(run.seed)</span></td>"
             out += "<td class=\"num\">\(run.trainSize) / \(run.valSize)</td>"
             out += "<td class=\"num\">\(s.lastEpoch ?? 0) / \(run.epochs)</td>"
             out += "<td class=\"num\">\(s.bestEpoch.map(String.init) ?? "–")</td>"
@@ -153,13 +160,19 @@ public struct Report: Sendable {
         out += settings(r)
         for evaluation in r.evaluations { out += confusion(evaluation, run: run) }
         if r.evaluations.isEmpty, let best = s.bestEpoch {
-            out += "<p class=\"hint\">Not evaluated on the test set yet: <code>mnistlab evaluate \(run.id) --epoch \(best)</code> adds its confusion matrix.</p>\n"
+            out +=
+                "<p class=\"hint\">Not evaluated on the test set yet: <code>mnistlab evaluate \(run.id) --epoch \(best)</code> adds its confusion matrix.</p>\n"
         }
         return out + "</section>\n"
     }
 
     private func lossChart(_ r: ReportRun) -> LineChart {
-        let series = curves(r, [("train loss", \.trainLoss, Report.trainColor), ("validation loss", \.valLoss, Report.valColor)])
+        let series = curves(
+            r,
+            [
+                ("train loss", \.trainLoss, Report.trainColor),
+                ("validation loss", \.valLoss, Report.valColor),
+            ])
         return LineChart(
             name: "loss", title: "Run \(r.run.id) loss per epoch", yLabel: "\(r.run.loss) loss",
             series: series, markers: markers(r, \.valLoss, format: { "val loss \(loss($0))" }),
@@ -167,29 +180,47 @@ public struct Report: Sendable {
     }
 
     private func accuracyChart(_ r: ReportRun) -> LineChart {
-        let series = curves(r, [("train accuracy", \.trainAccuracy, Report.trainColor), ("validation accuracy", \.valAccuracy, Report.valColor)])
+        let series = curves(
+            r,
+            [
+                ("train accuracy", \.trainAccuracy, Report.trainColor),
+                ("validation accuracy", \.valAccuracy, Report.valColor),
+            ])
         return LineChart(
             name: "accuracy", title: "Run \(r.run.id) accuracy per epoch", yLabel: "accuracy",
-            series: series, markers: markers(r, \.valAccuracy, format: { "val acc \(percent($0))" }),
+            series: series,
+            markers: markers(r, \.valAccuracy, format: { "val acc \(percent($0))" }),
             formatY: { percent($0, digits: abs($0 * 100 - ($0 * 100).rounded()) < 1e-6 ? 0 : 1) })
     }
 
     /// The best-epoch marker, and a fork marker where the run left its parent.
-    private func markers(_ r: ReportRun, _ metric: KeyPath<EpochRecord, Double>, format: (Double) -> String) -> [Marker] {
+    private func markers(
+        _ r: ReportRun, _ metric: KeyPath<EpochRecord, Double>, format: (Double) -> String
+    ) -> [Marker] {
         var markers: [Marker] = []
         if let parentID = r.run.parentRunID, let epoch = r.run.parentEpoch,
-            let parent = find(parentID), let point = parent.epochs.first(where: { $0.epoch == epoch })
+            let parent = find(parentID),
+            let point = parent.epochs.first(where: { $0.epoch == epoch })
         {
-            markers.append(Marker(kind: .fork, x: Double(epoch), y: point[keyPath: metric], label: "forked from run \(parentID)", color: Report.forkColor))
+            markers.append(
+                Marker(
+                    kind: .fork, x: Double(epoch), y: point[keyPath: metric],
+                    label: "forked from run \(parentID)", color: Report.forkColor))
         }
         if let best = r.summary.bestEpoch, let epoch = r.epochs.first(where: { $0.epoch == best }) {
-            markers.append(Marker(kind: .best, x: Double(best), y: epoch[keyPath: metric], label: "best: epoch \(best), \(format(epoch[keyPath: metric]))", color: Report.bestColor))
+            markers.append(
+                Marker(
+                    kind: .best, x: Double(best), y: epoch[keyPath: metric],
+                    label: "best: epoch \(best), \(format(epoch[keyPath: metric]))",
+                    color: Report.bestColor))
         }
         return markers
     }
 
     /// The parent's point at the fork epoch, so a fork's curve continues its parent's.
-    private func forkStart(_ r: ReportRun, _ metric: KeyPath<EpochRecord, Double>) -> [(x: Double, y: Double)] {
+    private func forkStart(_ r: ReportRun, _ metric: KeyPath<EpochRecord, Double>) -> [(
+        x: Double, y: Double
+    )] {
         guard let parentID = r.run.parentRunID, let epoch = r.run.parentEpoch,
             let point = find(parentID)?.epochs.first(where: { $0.epoch == epoch })
         else { return [] }
@@ -198,7 +229,8 @@ public struct Report: Sendable {
 
     /// Each ancestor's train and validation curves, pale and dashed, in one legend entry.
     private func ancestorSeries(
-        _ r: ReportRun, _ metrics: [(name: String, value: KeyPath<EpochRecord, Double>, color: String)]
+        _ r: ReportRun,
+        _ metrics: [(name: String, value: KeyPath<EpochRecord, Double>, color: String)]
     ) -> [Series] {
         let chain = ancestors(of: r)
         let legend = chain.count == 1 ? "run \(chain[0].run.id) (parent)" : "parent runs"
@@ -206,7 +238,8 @@ public struct Report: Sendable {
             metrics.enumerated().map { m, metric in
                 Series(
                     label: legend, key: "run \(a.run.id) \(metric.name)",
-                    points: forkStart(a, metric.value) + a.epochs.map { (Double($0.epoch), $0[keyPath: metric.value]) },
+                    points: forkStart(a, metric.value)
+                        + a.epochs.map { (Double($0.epoch), $0[keyPath: metric.value]) },
                     color: metric.color, faded: true, inLegend: k == 0 && m == 0)
             }
         }
@@ -214,13 +247,15 @@ public struct Report: Sendable {
 
     /// The run's own curves, after its ancestors' (drawn behind).
     private func curves(
-        _ r: ReportRun, _ metrics: [(name: String, value: KeyPath<EpochRecord, Double>, color: String)]
+        _ r: ReportRun,
+        _ metrics: [(name: String, value: KeyPath<EpochRecord, Double>, color: String)]
     ) -> [Series] {
         ancestorSeries(r, metrics)
             + metrics.map { metric in
                 Series(
                     label: metric.name,
-                    points: forkStart(r, metric.value) + r.epochs.map { (Double($0.epoch), $0[keyPath: metric.value]) },
+                    points: forkStart(r, metric.value)
+                        + r.epochs.map { (Double($0.epoch), $0[keyPath: metric.value]) },
                     color: metric.color)
             }
     }
@@ -228,27 +263,72 @@ public struct Report: Sendable {
     private func lineageText(_ r: ReportRun) -> String {
         let chain = ancestors(of: r)
         guard let parent = r.run.parentRunID else {
-            let children = (runs + lineage).filter { $0.run.parentRunID == r.run.id }.map { "<a href=\"#run-\($0.run.id)\">run \($0.run.id)</a> @ \($0.run.parentEpoch ?? 0)" }
-            return children.isEmpty ? "A new run." : "Forked into \(children.joined(separator: ", "))."
+            let children = (runs + lineage).filter { $0.run.parentRunID == r.run.id }.map {
+                "<a href=\"#run-\($0.run.id)\">run \($0.run.id)</a> @ \($0.run.parentEpoch ?? 0)"
+            }
+            return children.isEmpty
+                ? "A new run." : "Forked into \(children.joined(separator: ", "))."
         }
-        let link = runs.contains { $0.run.id == parent } ? "<a href=\"#run-\(parent)\">run \(parent)</a>" : "run \(parent)"
+        let link =
+            runs.contains { $0.run.id == parent }
+            ? "<a href=\"#run-\(parent)\">run \(parent)</a>" : "run \(parent)"
         var text = "Forked from \(link) at epoch \(r.run.parentEpoch ?? 0)"
         if chain.count > 1 {
-            text += ", which descends from " + chain.dropFirst().map { "run \($0.run.id) @ \($0.run.parentEpoch.map(String.init) ?? "start")" }.joined(separator: ", ")
+            text +=
+                ", which descends from "
+                + chain.dropFirst().map {
+                    "run \($0.run.id) @ \($0.run.parentEpoch.map(String.init) ?? "start")"
+                }.joined(separator: ", ")
         }
-        return text + ". Its epochs continue the parent's numbering; the parent's curves are drawn dashed."
+        return text
+            + ". Its epochs continue the parent's numbering; the parent's curves are drawn dashed."
     }
 
     private func settings(_ r: ReportRun) -> String {
         let run = r.run, s = r.summary
         var rows: [(String, String)] = [
-            ("Network", escape("784 → \(run.hidden.replacingOccurrences(of: ",", with: " → ")) → 10, \(run.activation), softmax, \(run.loss) loss")),
-            ("SGD", escape("learning rate \(run.learningRate), batch \(run.batchSize), momentum \(run.momentum), seed \(run.seed)")),
-            ("Data", escape("\(run.trainSize) train / \(run.valSize) validation images from \(run.datasetPath) (\(run.datasetChecksum))")),
-            ("Epochs", escape("\(s.lastEpoch ?? 0) of \(run.epochs) planned, \(s.epochsDone) in this run, \(s.totalSeconds.map { fixed($0, 1) } ?? "0") s")),
-            ("Best", s.bestEpoch.map { "epoch \($0): validation loss \(loss(s.bestValLoss)), accuracy \(percent(s.bestValAccuracy))" } ?? "–"),
-            ("Last", s.lastEpoch.map { "epoch \($0): train loss \(loss(s.lastTrainLoss)), validation loss \(loss(s.lastValLoss)), accuracy \(percent(s.lastValAccuracy))" } ?? "–"),
-            ("Recorded", escape("\(run.createdAt) → \(run.finishedAt ?? "still running"), mnistlab \(run.codeVersion), \(run.kernelPath) kernels")),
+            (
+                "Network",
+                escape(
+                    "784 → \(run.hidden.replacingOccurrences(of: ",", with: " → ")) → 10, \(run.activation), softmax, \(run.loss) loss"
+                )
+            ),
+            (
+                "SGD",
+                escape(
+                    "learning rate \(run.learningRate), batch \(run.batchSize), momentum \(run.momentum), seed \(run.seed)"
+                )
+            ),
+            (
+                "Data",
+                escape(
+                    "\(run.trainSize) train / \(run.valSize) validation images from \(run.datasetPath) (\(run.datasetChecksum))"
+                )
+            ),
+            (
+                "Epochs",
+                escape(
+                    "\(s.lastEpoch ?? 0) of \(run.epochs) planned, \(s.epochsDone) in this run, \(s.totalSeconds.map { fixed($0, 1) } ?? "0") s"
+                )
+            ),
+            (
+                "Best",
+                s.bestEpoch.map {
+                    "epoch \($0): validation loss \(loss(s.bestValLoss)), accuracy \(percent(s.bestValAccuracy))"
+                } ?? "–"
+            ),
+            (
+                "Last",
+                s.lastEpoch.map {
+                    "epoch \($0): train loss \(loss(s.lastTrainLoss)), validation loss \(loss(s.lastValLoss)), accuracy \(percent(s.lastValAccuracy))"
+                } ?? "–"
+            ),
+            (
+                "Recorded",
+                escape(
+                    "\(run.createdAt) → \(run.finishedAt ?? "still running"), mnistlab \(run.codeVersion), \(run.kernelPath) kernels"
+                )
+            ),
         ]
         if let sweep = run.sweepID { rows.append(("Sweep", "\(sweep)")) }
         if let reason = run.failureReason { rows.append(("Failure", escape(reason))) }
@@ -280,7 +360,8 @@ public struct Report: Sendable {
                 let alpha = count == 0 ? 0 : 0.08 + 0.92 * (t == p ? share : min(1, share * 4))
                 let rgb = t == p ? "37,99,235" : "220,38,38"
                 let ink = alpha > 0.55 ? " color:#fff;" : ""
-                out += "<td style=\"background:rgba(\(rgb),\(fixed(alpha, 3)));\(ink)\" title=\"true \(t), predicted \(p): \(count)\">\(count == 0 ? "" : "\(count)")</td>"
+                out +=
+                    "<td style=\"background:rgba(\(rgb),\(fixed(alpha, 3)));\(ink)\" title=\"true \(t), predicted \(p): \(count)\">\(count == 0 ? "" : "\(count)")</td>"
             }
             out += "<td class=\"recall\">\(percent(classAccuracy[t], digits: 1))</td></tr>\n"
         }
@@ -316,7 +397,10 @@ public struct Report: Sendable {
     /// A tick value with as few decimals as it needs: "2", "0.5", "0.05".
     private func tickText(_ value: Double) -> String {
         var digits = 0
-        while digits < 8, abs((value * pow(10, Double(digits))).rounded() - value * pow(10, Double(digits))) > 1e-6 {
+        while digits < 8,
+            abs((value * pow(10, Double(digits))).rounded() - value * pow(10, Double(digits)))
+                > 1e-6
+        {
             digits += 1
         }
         return fixed(value, digits)

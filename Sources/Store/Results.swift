@@ -17,13 +17,19 @@ extension Store {
             }
             let now = Timestamp.now()
             try writeTransaction { db in
-                guard try EpochRecord.exists(db, key: ["run_id": evaluation.runID, "epoch": evaluation.epoch])
+                guard
+                    try EpochRecord.exists(
+                        db, key: ["run_id": evaluation.runID, "epoch": evaluation.epoch])
                 else {
                     throw StoreError(.notFound, "\(key) has no recorded epoch.")
                 }
                 let arguments: StatementArguments = [evaluation.runID, evaluation.epoch]
-                try db.execute(sql: "DELETE FROM confusion WHERE run_id = ? AND epoch = ?", arguments: arguments)
-                try db.execute(sql: "DELETE FROM evaluations WHERE run_id = ? AND epoch = ?", arguments: arguments)
+                try db.execute(
+                    sql: "DELETE FROM confusion WHERE run_id = ? AND epoch = ?",
+                    arguments: arguments)
+                try db.execute(
+                    sql: "DELETE FROM evaluations WHERE run_id = ? AND epoch = ?",
+                    arguments: arguments)
                 try EvaluationRow(
                     runID: evaluation.runID, epoch: evaluation.epoch,
                     datasetChecksum: evaluation.datasetChecksum, testSize: evaluation.testSize,
@@ -72,7 +78,8 @@ extension Store {
     public func createSweep(grid: String, size: Int) throws -> SweepRecord {
         try attempt("Cannot create a sweep in \(path)") {
             try writeTransaction { db in
-                let id = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM sweeps") ?? 1
+                let id =
+                    try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM sweeps") ?? 1
                 let sweep = SweepRecord(id: id, createdAt: Timestamp.now(), grid: grid, size: size)
                 try sweep.insert(db)
                 return sweep

@@ -20,7 +20,8 @@ public struct LoadedCheckpoint: Sendable {
         let firstLayer = checkpoint.weights.count - rest
         guard firstLayer > 0, firstLayer % widths[0] == 0, firstLayer / widths[0] > 1 else {
             throw SessionError(
-                "Run \(run.id)'s checkpoint at epoch \(epoch) has \(checkpoint.weights.count) parameters, which fits no network with hidden layers \(run.hidden).")
+                "Run \(run.id)'s checkpoint at epoch \(epoch) has \(checkpoint.weights.count) parameters, which fits no network with hidden layers \(run.hidden)."
+            )
         }
         return h.architecture(inputs: firstLayer / widths[0] - 1, outputs: outputs)
     }
@@ -43,7 +44,8 @@ extension Store {
         guard let summary = try summary(runID: runID) else { throw SessionError.unknownRun(runID) }
         guard let last = summary.lastEpoch, let best = summary.bestEpoch else {
             throw SessionError(
-                "Run \(runID) has no recorded epoch yet, so no checkpoint; start a new run with `mnistlab train`.")
+                "Run \(runID) has no recorded epoch yet, so no checkpoint; start a new run with `mnistlab train`."
+            )
         }
         let epoch: Int
         switch point {
@@ -54,7 +56,8 @@ extension Store {
         guard let checkpoint = try checkpoint(runID: runID, epoch: epoch) else {
             let kept = try checkpointEpochs(runID: runID).map(String.init)
             throw SessionError(
-                "Run \(runID) has no checkpoint at epoch \(epoch); epochs that can be resumed: \(kept.joined(separator: ", ")).")
+                "Run \(runID) has no checkpoint at epoch \(epoch); epochs that can be resumed: \(kept.joined(separator: ", "))."
+            )
         }
         return LoadedCheckpoint(summary: summary, checkpoint: checkpoint)
     }
@@ -64,7 +67,8 @@ extension Store {
 public func requireDataset(_ mnist: MNIST, of run: Run) throws {
     guard mnist.checksum == run.datasetChecksum else {
         throw SessionError(
-            "The dataset in \(mnist.directory) (\(mnist.checksum)) is not the one run \(run.id) trained on (\(run.datasetChecksum)); pass --data with the original files.")
+            "The dataset in \(mnist.directory) (\(mnist.checksum)) is not the one run \(run.id) trained on (\(run.datasetChecksum)); pass --data with the original files."
+        )
     }
 }
 
@@ -74,7 +78,8 @@ extension LoadedCheckpoint {
         let architecture = try architecture()
         guard architecture.inputs == images.images.columnCount else {
             throw SessionError(
-                "Run \(run.id) takes \(architecture.inputs)-pixel images, but the test images have \(images.images.columnCount).")
+                "Run \(run.id) takes \(architecture.inputs)-pixel images, but the test images have \(images.images.columnCount)."
+            )
         }
         let network = Network(
             architecture: architecture, parameters: checkpoint.weights,

@@ -43,15 +43,23 @@ extension MNISTLab {
                     runID: runID, epoch: loaded.epoch, datasetChecksum: mnist.checksum,
                     testSize: result.count, testLoss: result.loss, testAccuracy: result.accuracy,
                     confusion: result.confusion))
-            guard let stored = try store.evaluations(runID: runID).first(where: { $0.epoch == loaded.epoch })
+            guard
+                let stored = try store.evaluations(runID: runID).first(where: {
+                    $0.epoch == loaded.epoch
+                })
             else { throw MNISTLabError("The evaluation of run \(runID) was not stored.") }
             if output.json { return try printJSON(EvaluationJSON(stored)) }
 
-            print("run \(runID) (\(loaded.run.name)), epoch \(loaded.epoch), on \(stored.testSize) test images from \(mnist.directory) (\(mnist.checksum))")
-            print("test loss \(Format.loss(stored.testLoss))  accuracy \(Format.percent(stored.testAccuracy))")
+            print(
+                "run \(runID) (\(loaded.run.name)), epoch \(loaded.epoch), on \(stored.testSize) test images from \(mnist.directory) (\(mnist.checksum))"
+            )
+            print(
+                "test loss \(Format.loss(stored.testLoss))  accuracy \(Format.percent(stored.testAccuracy))"
+            )
             print("\nconfusion matrix: rows = true label, columns = predicted label")
             let labels = stored.confusion.indices.map(String.init)
-            var table = Table(["true"] + labels + ["images", "accuracy"], numeric: Set(0...(labels.count + 2)))
+            var table = Table(
+                ["true"] + labels + ["images", "accuracy"], numeric: Set(0...(labels.count + 2)))
             for (label, row) in stored.confusion.enumerated() {
                 table.append(
                     ["\(label)"] + row.map(String.init)

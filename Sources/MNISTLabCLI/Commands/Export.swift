@@ -34,7 +34,9 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openExisting()
-            guard let summary = try store.summary(runID: runID) else { throw MNISTLabError.unknownRun(runID) }
+            guard let summary = try store.summary(runID: runID) else {
+                throw MNISTLabError.unknownRun(runID)
+            }
             let epochs = try store.epochs(runID: runID)
             let text: String
             switch format {
@@ -62,12 +64,16 @@ extension MNISTLab {
                 ("code_version", run.codeVersion), ("kernel_path", run.kernelPath),
             ]
             let header =
-                ["run_id", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy", "seconds", "recorded_at"]
+                [
+                    "run_id", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
+                    "seconds", "recorded_at",
+                ]
                 + settings.map(\.0)
             var lines = [header.joined(separator: ",")]
             for e in epochs {
                 let metrics = [
-                    "\(e.runID)", "\(e.epoch)", "\(e.trainLoss)", "\(e.trainAccuracy)", "\(e.valLoss)",
+                    "\(e.runID)", "\(e.epoch)", "\(e.trainLoss)", "\(e.trainAccuracy)",
+                    "\(e.valLoss)",
                     "\(e.valAccuracy)", "\(e.seconds)", e.recordedAt ?? "",
                 ]
                 lines.append((metrics + settings.map(\.1)).map(csvField).joined(separator: ","))

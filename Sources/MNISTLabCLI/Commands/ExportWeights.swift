@@ -39,7 +39,9 @@ extension MNISTLab {
             let store = try database.openExisting()
             let loaded = try store.checkpoint(runID: runID, at: epoch)
             let layout = WeightLayout(try loaded.architecture())
-            let bytes = loaded.checkpoint.weights.map(\.bitPattern.littleEndian).withUnsafeBytes { Data($0) }
+            let bytes = loaded.checkpoint.weights.map(\.bitPattern.littleEndian).withUnsafeBytes {
+                Data($0)
+            }
             do {
                 try bytes.write(to: URL(fileURLWithPath: output))
             } catch {
@@ -51,13 +53,21 @@ extension MNISTLab {
                         file: output, run_id: runID, epoch: loaded.epoch, dtype: "<f4",
                         parameter_count: layout.count, bytes: bytes.count, tensors: layout.tensors))
             }
-            print("Wrote run \(runID)'s weights after epoch \(loaded.epoch) to \(output): \(layout.count) little-endian Float32 values (\(bytes.count) bytes).\n")
-            var table = Table(["tensor", "shape", "offset", "count", "byte offset"], numeric: [2, 3, 4])
+            print(
+                "Wrote run \(runID)'s weights after epoch \(loaded.epoch) to \(output): \(layout.count) little-endian Float32 values (\(bytes.count) bytes).\n"
+            )
+            var table = Table(
+                ["tensor", "shape", "offset", "count", "byte offset"], numeric: [2, 3, 4])
             for t in layout.tensors {
-                table.append([t.name, t.shape.map(String.init).joined(separator: " × "), "\(t.offset)", "\(t.count)", "\(t.offset * 4)"])
+                table.append([
+                    t.name, t.shape.map(String.init).joined(separator: " × "), "\(t.offset)",
+                    "\(t.count)", "\(t.offset * 4)",
+                ])
             }
             print(table.render())
-            print("\nLoad it with numpy:\n" + layout.numpy(file: output, activation: loaded.run.activation))
+            print(
+                "\nLoad it with numpy:\n"
+                    + layout.numpy(file: output, activation: loaded.run.activation))
         }
     }
 }
@@ -78,17 +88,27 @@ struct WeightLayout {
         count = architecture.parameterCount
         for l in 0..<architecture.layerCount {
             let layer = architecture.layout(ofLayer: l)
-            tensors.append(Tensor(name: "W\(l + 1)", shape: [layer.fanIn, layer.fanOut], offset: layer.weightOffset, count: layer.weightCount))
-            tensors.append(Tensor(name: "b\(l + 1)", shape: [layer.fanOut], offset: layer.biasOffset, count: layer.fanOut))
+            tensors.append(
+                Tensor(
+                    name: "W\(l + 1)", shape: [layer.fanIn, layer.fanOut],
+                    offset: layer.weightOffset, count: layer.weightCount))
+            tensors.append(
+                Tensor(
+                    name: "b\(l + 1)", shape: [layer.fanOut], offset: layer.biasOffset,
+                    count: layer.fanOut))
         }
     }
 
     /// A Python snippet that slices the file into the tensors and runs the forward pass.
     func numpy(file: String, activation: String) -> String {
-        var lines = ["  import numpy as np", "  p = np.fromfile(\(pythonString(file)), dtype=\"<f4\")"]
+        var lines = [
+            "  import numpy as np", "  p = np.fromfile(\(pythonString(file)), dtype=\"<f4\")",
+        ]
         for t in tensors {
             let slice = "p[\(t.offset):\(t.offset + t.count)]"
-            lines.append("  \(t.name) = \(t.shape.count == 2 ? "\(slice).reshape(\(t.shape[0]), \(t.shape[1]))" : slice)")
+            lines.append(
+                "  \(t.name) = \(t.shape.count == 2 ? "\(slice).reshape(\(t.shape[0]), \(t.shape[1]))" : slice)"
+            )
         }
         let f: String
         switch activation {
@@ -96,7 +116,9 @@ struct WeightLayout {
         case "leaky-relu": f = "np.where(z > 0, z, 0.01 * z)"
         default: f = "1 / (1 + np.exp(-z))"
         }
-        lines.append("  # x: (n, \(tensors.first?.shape.first ?? 784)) pixels / 255; hidden layers use \(activation), the output softmax")
+        lines.append(
+            "  # x: (n, \(tensors.first?.shape.first ?? 784)) pixels / 255; hidden layers use \(activation), the output softmax"
+        )
         lines.append("  act = lambda z: \(f)")
         let layers = tensors.count / 2
         var h = "x"
@@ -110,7 +132,9 @@ struct WeightLayout {
 }
 
 private func pythonString(_ text: String) -> String {
-    "\"" + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"") + "\""
+    "\""
+        + text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+            of: "\"", with: "\\\"") + "\""
 }
 
 private struct WeightsJSON: Encodable {

@@ -6,7 +6,8 @@ import Store
 extension MNISTLab {
     struct Report: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Write an HTML report of runs: learning curves, settings, confusion matrices.",
+            abstract:
+                "Write an HTML report of runs: learning curves, settings, confusion matrices.",
             discussion: """
                 One self-contained file (inline SVG and CSS, no scripts or downloads) that \
                 opens offline in any browser. Per run: train and validation loss and accuracy \
@@ -50,7 +51,9 @@ extension MNISTLab {
                 summaries = try store.summaries().reversed()
             } else {
                 summaries = try runs.map { id in
-                    guard let s = try store.summary(runID: id) else { throw MNISTLabError.unknownRun(id) }
+                    guard let s = try store.summary(runID: id) else {
+                        throw MNISTLabError.unknownRun(id)
+                    }
                     return s
                 }
             }
@@ -63,7 +66,9 @@ extension MNISTLab {
             var seen = Set(reported.map(\.summary.run.id))
             for r in reported {
                 var next = r.summary.run.parentRunID
-                while let id = next, seen.insert(id).inserted, let parent = try store.summary(runID: id) {
+                while let id = next, seen.insert(id).inserted,
+                    let parent = try store.summary(runID: id)
+                {
                     lineage.append(try history(parent, store))
                     next = parent.run.parentRunID
                 }
@@ -74,7 +79,9 @@ extension MNISTLab {
             ).html()
             try write(html, to: output)
             if output != "-" {
-                print("Wrote \(output): \(reported.count) run\(reported.count == 1 ? "" : "s")\(lineage.isEmpty ? "" : " and \(lineage.count) parent run\(lineage.count == 1 ? "" : "s")").")
+                print(
+                    "Wrote \(output): \(reported.count) run\(reported.count == 1 ? "" : "s")\(lineage.isEmpty ? "" : " and \(lineage.count) parent run\(lineage.count == 1 ? "" : "s")")."
+                )
             }
         }
 

@@ -29,10 +29,13 @@ extension MNISTLab {
         @Option(name: .long, help: "Hidden layer widths, e.g. 100,300 or 100,256-128.")
         var hidden = "100"
 
-        @Option(name: .long, help: "Activations: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(
+            name: .long,
+            help: "Activations: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")).")
         var activation = "sigmoid"
 
-        @Option(name: .long, help: "Losses: \(Loss.allCases.map(\.rawValue).joined(separator: ", ")).")
+        @Option(
+            name: .long, help: "Losses: \(Loss.allCases.map(\.rawValue).joined(separator: ", ")).")
         var loss = "cross-entropy"
 
         @Option(name: .long, help: "SGD momenta in [0, 1), e.g. 0,0.9.")
@@ -47,7 +50,8 @@ extension MNISTLab {
         @Option(name: .long, help: "Epochs each run trains.")
         var epochs = 20
 
-        @Option(name: .long, help: "Keep a checkpoint every N epochs, besides the best and the last.")
+        @Option(
+            name: .long, help: "Keep a checkpoint every N epochs, besides the best and the last.")
         var keepEvery: Int?
 
         @Option(name: .long, help: "Runs to train at once, each in its own process.")
@@ -63,7 +67,9 @@ extension MNISTLab {
             if let keepEvery, keepEvery < 1 {
                 throw ValidationError("--keep-every must be at least 1; got \(keepEvery).")
             }
-            if parallel < 1 { throw ValidationError("--parallel must be at least 1; got \(parallel).") }
+            if parallel < 1 {
+                throw ValidationError("--parallel must be at least 1; got \(parallel).")
+            }
         }
 
         func run() throws {
@@ -78,7 +84,9 @@ extension MNISTLab {
                     arguments: arguments(settings, sweep: sweep.id, name: name))
             }
             if !output.json {
-                print("sweep \(sweep.id): \(grid.count) run\(grid.count == 1 ? "" : "s") of \(epochs) epochs, \(min(parallel, grid.count)) at a time")
+                print(
+                    "sweep \(sweep.id): \(grid.count) run\(grid.count == 1 ? "" : "s") of \(epochs) epochs, \(min(parallel, grid.count)) at a time"
+                )
                 flushStandardOutput()
             }
             let outcome = try StopSignal.whileTrapped {
@@ -97,7 +105,8 @@ extension MNISTLab {
             if outcome.stopped { throw ExitCode(128 + StopSignal.received) }
             if outcome.notStarted > 0 {
                 throw MNISTLabError(
-                    "\(outcome.notStarted) of \(grid.count) runs of sweep \(sweep.id) did not start; see the errors above.")
+                    "\(outcome.notStarted) of \(grid.count) runs of sweep \(sweep.id) did not start; see the errors above."
+                )
             }
         }
 
@@ -106,8 +115,10 @@ extension MNISTLab {
             var a = [
                 "train", "--db", database.path, "--sweep", "\(sweep)", "--name", name,
                 "--epochs", "\(epochs)", "--learning-rate", "\(s.learningRate)",
-                "--hidden", s.hidden, "--activation", s.activation.rawValue, "--loss", s.loss.rawValue,
-                "--momentum", "\(s.momentum)", "--batch-size", "\(s.batchSize)", "--seed", "\(s.seed)",
+                "--hidden", s.hidden, "--activation", s.activation.rawValue, "--loss",
+                s.loss.rawValue,
+                "--momentum", "\(s.momentum)", "--batch-size", "\(s.batchSize)", "--seed",
+                "\(s.seed)",
                 "--val-size", "\(dataOptions.valSize)",
             ]
             if let data = dataOptions.data { a += ["--data", data] }
@@ -119,12 +130,18 @@ extension MNISTLab {
         private func rankingTable(_ ranking: [RunSummary], grid: Grid) -> Table {
             let varied = grid.variedColumns
             var table = Table(
-                ["rank", "run", "status"] + varied.map(\.title) + ["best epoch", "best val loss", "best val acc"],
+                ["rank", "run", "status"] + varied.map(\.title) + [
+                    "best epoch", "best val loss", "best val acc",
+                ],
                 numeric: Set([0, 1] + (0..<3).map { 3 + varied.count + $0 }))
             for (k, s) in ranking.enumerated() {
                 table.append(
-                    ["\(k + 1)", "\(s.run.id)", s.run.status.rawValue] + varied.map { $0.value(s.run) }
-                        + [s.bestEpoch.map(String.init) ?? "-", Format.loss(s.bestValLoss), Format.percent(s.bestValAccuracy)])
+                    ["\(k + 1)", "\(s.run.id)", s.run.status.rawValue]
+                        + varied.map { $0.value(s.run) }
+                        + [
+                            s.bestEpoch.map(String.init) ?? "-", Format.loss(s.bestValLoss),
+                            Format.percent(s.bestValAccuracy),
+                        ])
             }
             return table
         }
@@ -132,20 +149,30 @@ extension MNISTLab {
         // MARK: - Grid
 
         func grid() throws -> Grid {
-            func list<T>(_ text: String, _ option: String, _ parse: (String) -> T?, _ valid: (T) -> Bool = { _ in true }) throws -> [T] {
+            func list<T>(
+                _ text: String, _ option: String, _ parse: (String) -> T?,
+                _ valid: (T) -> Bool = { _ in true }
+            ) throws -> [T] {
                 let items = text.split(separator: ",", omittingEmptySubsequences: false).map {
                     String($0).trimmingCharacters(in: .whitespaces)
                 }
                 return try items.map { item in
                     guard let value = parse(item), valid(value) else {
-                        throw ValidationError("--\(option) has an invalid value '\(item)'; give a comma-separated list, e.g. \(Grid.example[option] ?? "1,2").")
+                        throw ValidationError(
+                            "--\(option) has an invalid value '\(item)'; give a comma-separated list, e.g. \(Grid.example[option] ?? "1,2")."
+                        )
                     }
                     return value
                 }
             }
             let grid = Grid(
-                learningRate: try list(learningRate, "learning-rate", Double.init) { $0 > 0 && $0.isFinite },
-                hidden: try list(hidden, "hidden", { Hyperparameters.parseHidden($0.replacingOccurrences(of: "-", with: ",")) }) {
+                learningRate: try list(learningRate, "learning-rate", Double.init) {
+                    $0 > 0 && $0.isFinite
+                },
+                hidden: try list(
+                    hidden, "hidden",
+                    { Hyperparameters.parseHidden($0.replacingOccurrences(of: "-", with: ",")) }
+                ) {
                     $0.allSatisfy { $0 <= 65_536 }
                 }.map { $0.map(String.init).joined(separator: ",") },
                 activation: try list(activation, "activation", Activation.init(rawValue:)),
@@ -154,7 +181,8 @@ extension MNISTLab {
                 batchSize: try list(batchSize, "batch-size", Int.init) { $0 >= 1 },
                 seed: try list(seed, "seed", UInt64.init))
             if grid.count > 1_000 {
-                throw ValidationError("The sweep has \(grid.count) combinations; at most 1000 are allowed.")
+                throw ValidationError(
+                    "The sweep has \(grid.count) combinations; at most 1000 are allowed.")
             }
             return grid
         }
@@ -187,25 +215,33 @@ struct Grid {
     }
 
     var count: Int {
-        learningRate.count * hidden.count * activation.count * loss.count * momentum.count * batchSize.count * seed.count
+        learningRate.count * hidden.count * activation.count * loss.count * momentum.count
+            * batchSize.count * seed.count
     }
 
     /// In a fixed order: learning rate slowest, seed fastest.
     var combinations: [Settings] {
-        var all: [Settings] = []
-        for l in learningRate { for h in hidden { for a in activation { for f in loss {
-            for m in momentum { for b in batchSize { for s in seed {
-                all.append(Settings(learningRate: l, hidden: h, activation: a, loss: f, momentum: m, batchSize: b, seed: s))
-            } } }
-        } } } }
-        return all
+        (0..<count).map { index in
+            // Index k in mixed radix: the seed digit changes fastest.
+            var k = index
+            func pick<T>(_ values: [T]) -> T {
+                defer { k /= values.count }
+                return values[k % values.count]
+            }
+            let s = pick(seed), b = pick(batchSize), m = pick(momentum), f = pick(loss)
+            let a = pick(activation), h = pick(hidden), l = pick(learningRate)
+            return Settings(
+                learningRate: l, hidden: h, activation: a, loss: f, momentum: m, batchSize: b,
+                seed: s)
+        }
     }
 
     /// Columns for the settings that take more than one value (learning rate, hidden and
     /// activation always), as the ranking shows them.
     var variedColumns: [(title: String, value: (Run) -> String)] {
         var columns: [(String, (Run) -> String)] = [
-            ("lr", { Format.number($0.learningRate) }), ("hidden", \.hidden), ("activation", \.activation),
+            ("lr", { Format.number($0.learningRate) }), ("hidden", \.hidden),
+            ("activation", \.activation),
         ]
         if loss.count > 1 { columns.append(("loss", \.loss)) }
         if momentum.count > 1 { columns.append(("momentum", { Format.number($0.momentum) })) }
@@ -218,7 +254,9 @@ struct Grid {
     func label(_ s: Settings) -> String {
         var parts: [String] = []
         if learningRate.count > 1 { parts.append("lr=\(s.learningRate)") }
-        if hidden.count > 1 { parts.append("hidden=\(s.hidden.replacingOccurrences(of: ",", with: "-"))") }
+        if hidden.count > 1 {
+            parts.append("hidden=\(s.hidden.replacingOccurrences(of: ",", with: "-"))")
+        }
         if activation.count > 1 { parts.append("activation=\(s.activation.rawValue)") }
         if loss.count > 1 { parts.append("loss=\(s.loss.rawValue)") }
         if momentum.count > 1 { parts.append("momentum=\(s.momentum)") }
