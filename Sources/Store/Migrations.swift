@@ -71,6 +71,10 @@ enum Migrations {
                 try db.execute(sql: "PRAGMA foreign_keys = OFF")
                 defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
                 try db.inTransaction(.immediate) {
+                    // Another process may have migrated since the read above, and GRDB caches
+                    // what it knew of the schema then ("no schema_migrations table"): forget
+                    // it, so the check below sees that process's work and skips it.
+                    db.clearSchemaCache()
                     guard try !appliedVersions(db).contains(migration.version) else {
                         return .commit
                     }
