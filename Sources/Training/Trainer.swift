@@ -62,7 +62,10 @@ public final class Trainer {
         network = Network(
             architecture: architecture,
             parameters: parameters ?? architecture.initialParameters(seed: hyperparameters.seed),
-            velocity: velocity, maxBatchSize: hyperparameters.batchSize)
+            velocity: velocity,
+            // A batch never holds more than the training set, nor a validation chunk more
+            // than the validation set: no need for (or memory spent on) larger buffers.
+            maxBatchSize: min(hyperparameters.batchSize, max(train.count, validation.count)))
     }
 
     /// Seconds between two `progress` calls: often enough for a live line, rare enough to
@@ -77,7 +80,9 @@ public final class Trainer {
         progress: (EpochProgress) -> Void = { _ in },
         onEpoch: (EpochMetrics) throws -> Void
     ) rethrows -> TrainingOutcome {
-        let batchCount = (train.count + hyperparameters.batchSize - 1) / hyperparameters.batchSize
+        // A batch larger than the training set is the whole set (and no sum overflows).
+        let batchSize = min(hyperparameters.batchSize, train.count)
+        let batchCount = (train.count + batchSize - 1) / batchSize
         for epoch in epochs {
             let started = monotonicSeconds()
             var reported = started
@@ -88,7 +93,7 @@ public final class Trainer {
             var start = 0
             while start < order.count {
                 if shouldStop() { return .interrupted(epoch: epoch) }
-                let end = min(start + hyperparameters.batchSize, order.count)
+                let end = min(start + batchSize, order.count)
                 let batch = network.train(
                     rows: order[start..<end], of: train.images, labels: train.labels,
                     learningRate: Float(hyperparameters.learningRate),
@@ -96,7 +101,7 @@ public final class Trainer {
                 guard batch.lossSum.isFinite else {
                     return .diverged(
                         epoch: epoch,
-                        reason: "training loss became \(batch.lossSum.isNaN ? "NaN" : "infinite") at epoch \(epoch), batch \(start / hyperparameters.batchSize + 1)")
+                        reason: "training loss became \(batch.lossSum.isNaN ? "NaN" : "infinite") at epoch \(epoch), batch \(start / batchSize + 1)")
                 }
                 stats += batch
                 start = end
