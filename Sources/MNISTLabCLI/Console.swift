@@ -7,11 +7,14 @@ extension SessionEvents {
     static var console: SessionEvents {
         var events = SessionEvents()
         events.started = { run, from in
-            let origin =
-                from.map { epoch in
-                    run.parentRunID.map { "forked from run \($0) at epoch \(epoch)" }
-                        ?? "resumed after epoch \(epoch)"
-                } ?? "new"
+            let origin: String
+            switch from {
+            case nil: origin = "new"
+            case 0: origin = "restarted from its initial weights"
+            case run.parentEpoch where run.parentRunID != nil:
+                origin = "forked from run \(run.parentRunID ?? 0) at epoch \(from ?? 0)"
+            case let epoch?: origin = "resumed after epoch \(epoch)"
+            }
             print(
                 "run \(run.id) (\(run.name)): \(origin); hidden \(run.hidden) \(run.activation), \(run.loss), lr \(run.learningRate), batch \(run.batchSize), momentum \(run.momentum), epochs \(run.epochs), seed \(run.seed), \(run.trainSize) train / \(run.valSize) val, kernels \(run.kernelPath)"
             )

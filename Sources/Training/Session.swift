@@ -108,10 +108,8 @@ public struct Session {
             throw SessionError(
                 "Run \(runID) is still running (pid \(run.pid.map(String.init) ?? "?") on \(run.host ?? "?")); stop it before resuming.")
         }
-        let loaded = try store.checkpoint(
-            runID: runID, at: point ?? (run.status == .completed ? .best : .last))
-        let from = loaded.epoch
-        let checkpoint = loaded.checkpoint
+        let start = try startingPoint(of: run, at: point)
+        let from = start.epoch
 
         var hyperparameters = try Hyperparameters(run)
         hyperparameters.learningRate = changes.learningRate ?? run.learningRate
@@ -130,35 +128,60 @@ public struct Session {
             validationSize: run.valSize, trainLimit: run.trainSize)
         if run.kernelPath != Network.kernelPath {
             events.note(
-                "Run \(runID) trained with \(run.kernelPath) kernels; this machine uses \(Network.kernelPath), so weights may differ in the last bits from an uninterrupted run.")
+                "Run \(runID) trained with \(run.kernelPath) kernels and resumes with \(Network.kernelPath); every kernel path computes the same fused multiply-adds in the same order, so it continues bit for bit.")
         }
-        let velocity =
-            checkpoint.velocity
-            ?? [Float](repeating: 0, count: checkpoint.weights.count)
         let trainer = Trainer(
             hyperparameters: hyperparameters, train: train, validation: validation,
-            parameters: checkpoint.weights, velocity: velocity)
+            parameters: start.weights,
+            velocity: start.weights.map { start.velocity ?? [Float](repeating: 0, count: $0.count) })
 
         let sameSettings =
             hyperparameters.learningRate == run.learningRate
             && hyperparameters.batchSize == run.batchSize
             && hyperparameters.momentum == run.momentum && changes.name == nil
         let target: Run
-        if from == loaded.summary.lastEpoch && sameSettings {
+        if start.continuesRun && sameSettings {
             try store.markRunning(id: runID, plannedEpochs: hyperparameters.epochs)
             target = try store.run(id: runID) ?? run
         } else {
             var child = newRun(
                 hyperparameters, name: changes.name, keepEvery: keepEvery, dataset: mnist,
                 trainSize: train.count, valSize: validation.count)
-            child.parentRunID = runID
-            child.parentEpoch = from
+            child.parentRunID = start.parent?.run
+            child.parentEpoch = start.parent?.epoch
             target = try store.createRun(child)
         }
         events.started(target, from)
         return try record(
             trainer, runID: target.id, epochs: (from + 1)...hyperparameters.epochs,
             keepEvery: keepEvery)
+    }
+
+    /// Where resuming `run` starts: a kept checkpoint of its own, or — for a run stopped
+    /// before its first epoch — where it began (its parent's checkpoint, or the seed's
+    /// initial weights).
+    private func startingPoint(of run: Run, at point: ResumePoint?) throws -> StartingPoint {
+        guard try store.summary(runID: run.id)?.lastEpoch == nil else {
+            let loaded = try store.checkpoint(
+                runID: run.id, at: point ?? (run.status == .completed ? .best : .last))
+            return StartingPoint(
+                epoch: loaded.epoch, weights: loaded.checkpoint.weights,
+                velocity: loaded.checkpoint.velocity, parent: (run.id, loaded.epoch),
+                continuesRun: loaded.epoch == loaded.summary.lastEpoch)
+        }
+        guard point == nil || point == .last else {
+            throw SessionError(
+                "Run \(run.id) has no recorded epoch, so it can only restart from where it began; leave out --from.")
+        }
+        guard let parentID = run.parentRunID, let parentEpoch = run.parentEpoch else {
+            return StartingPoint(
+                epoch: 0, weights: nil, velocity: nil, parent: nil, continuesRun: true)
+        }
+        let loaded = try store.checkpoint(runID: parentID, at: .epoch(parentEpoch))
+        return StartingPoint(
+            epoch: parentEpoch, weights: loaded.checkpoint.weights,
+            velocity: loaded.checkpoint.velocity, parent: (parentID, parentEpoch),
+            continuesRun: true)
     }
 
     // MARK: - Recording
@@ -242,6 +265,19 @@ extension Hyperparameters {
         epochs = run.epochs
         seed = UInt64(bitPattern: run.seed)
     }
+}
+
+/// The state a resumed run starts from.
+private struct StartingPoint {
+    /// The last epoch already trained: 0 when starting from the initial weights.
+    var epoch: Int
+    /// nil: the seed's initial weights.
+    var weights: [Float]?
+    var velocity: [Float]?
+    /// What a fork from here records as its parent; nil for a run that had none.
+    var parent: (run: Int64, epoch: Int)?
+    /// Whether this is the run's own latest state, so it can continue in place.
+    var continuesRun: Bool
 }
 
 /// A session that cannot go on, in one line.
