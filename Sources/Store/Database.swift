@@ -16,6 +16,13 @@ public final class Store: Sendable {
     /// 'MNST', stamped by 0001_init.sql into the SQLite header.
     static let applicationID: Int32 = 0x4D4E_5354
 
+    /// Closes the connection now rather than whenever the last reference goes. The last
+    /// connection to close folds the WAL back into the database file, so a copy of the
+    /// `.sqlite` file alone then holds every commit; call it before the process exits.
+    public func close() throws {
+        try attempt("Cannot close database at \(path)") { try writer.close() }
+    }
+
     private init(path: String, writer: DatabaseQueue, isReadOnly: Bool) {
         self.path = path
         self.writer = writer

@@ -34,6 +34,8 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openExisting()
+            // Closed explicitly so the WAL is folded back before the process exits.
+            defer { try? store.close() }
             let loaded = try store.checkpoint(runID: runID, at: epoch)
             let mnist = try MNIST.load(directory: data ?? loaded.run.datasetPath)
             try requireDataset(mnist, of: loaded.run)

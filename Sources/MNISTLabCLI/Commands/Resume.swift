@@ -56,6 +56,8 @@ extension MNISTLab {
             changes.name = training.name
             changes.dataDirectory = data
             let store = try database.openExisting()
+            // Closed explicitly so the WAL is folded back before the process exits.
+            defer { try? store.close() }
             try reconcileAbandonedRuns(in: store)
             let result = try StopSignal.whileTrapped {
                 try Session(store: store, events: .console).resume(

@@ -75,6 +75,8 @@ extension MNISTLab {
         func run() throws {
             let grid = try grid()
             let store = try database.openForWriting()
+            // Closed explicitly so the WAL is folded back before the process exits.
+            defer { try? store.close() }
             try reconcileAbandonedRuns(in: store)
             let sweep = try store.createSweep(grid: try grid.json(), size: grid.count)
             let launches = grid.combinations.enumerated().map { k, settings in

@@ -39,6 +39,8 @@ extension MNISTLab {
                 validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit)
 
             let store = try database.openForWriting()
+            // Closed explicitly so the WAL is folded back before the process exits.
+            defer { try? store.close() }
             try reconcileAbandonedRuns(in: store)
             let result = try StopSignal.whileTrapped {
                 try Session(store: store, events: .console).train(
