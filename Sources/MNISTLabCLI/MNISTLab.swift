@@ -18,6 +18,7 @@ public struct MNISTLab: ParsableCommand {
         subcommands: [
             Train.self, Resume.self, Sweep.self, Runs.self, Show.self, Best.self, Compare.self,
             Evaluate.self, Report.self, Export.self, ExportWeights.self, SQL.self, DB.self,
+            Bench.self,
         ])
 }
 
