@@ -99,11 +99,7 @@ struct ConcurrencyTests {
                 failed.append("round \(round): not 4 completed runs")
             }
         }
-        // Racing migrations: a stale GRDB schema cache re-creates schema_migrations (see
-        // RELIABILITY.md, "Pending fixes"); intermittent by nature.
-        withKnownIssue("concurrent first opens race in Migrations.migrate", isIntermittent: true) {
-            #expect(failed.isEmpty, "\(failed)")
-        }
+        #expect(failed.isEmpty, "\(failed)")
         print("ConcurrencyTests: \(rounds) rounds of 4 trainers creating one database: \(failed.count) failures")
     }
 }

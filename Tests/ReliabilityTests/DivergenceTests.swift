@@ -30,7 +30,7 @@ struct DivergenceTests {
         ) == ["1,3,0.05,completed,3,6"])
 
         // And so does the failed run itself, as its error message advises
-        try pendingFix("a fork with no epoch of its own can't resume yet (Session)") {
+        do {
             let recovered = try sandbox.run(["resume", "2", "--learning-rate", "0.05"])
             #expect(recovered.status == 0, "\(recovered.stderr)")
             #expect(try sandbox.rows(
@@ -40,23 +40,26 @@ struct DivergenceTests {
         #expect(try sandbox.value("PRAGMA integrity_check") == "ok")
     }
 
-    @Test func runThatDivergesInItsFirstEpochFailsAndSaysHowToRetry() throws {
+    @Test func runThatDivergesInItsFirstEpochFailsAndRetriesWithASmallerRate() throws {
         // Given a run whose rate makes its very first batch NaN
         let sandbox = try Sandbox()
         let base = ["--val-size", "200", "--batch-size", "50", "--activation", "relu", "--keep-every", "1"]
         #expect(try sandbox.run(["train", "--epochs", "2", "--learning-rate", "1e30"] + base).status == 1)
 
-        // When it is asked to resume with a smaller rate, Then with no epoch to fork from it
-        // points to train
         #expect(try sandbox.rows("SELECT status, failure_reason LIKE '%epoch 1,%' FROM runs") == ["failed,1"])
-        let retry = try sandbox.run(["resume", "1", "--learning-rate", "0.05"])
-        expectCleanRefusal(retry, "resume a run that failed before its first epoch with new settings")
-        #expect(retry.stderr.contains("mnistlab train"), "\(retry.stderr)")
 
-        // And resumed with its own settings it fails the same way again, cleanly
+        // When it is resumed with its own settings, Then it fails the same way again, cleanly
         let again = try sandbox.run(["resume", "1"])
         expectCleanRefusal(again, "resume a diverging run in place")
         #expect(try sandbox.status(runID: 1) == "failed")
+
+        // And resumed with a smaller rate, as the error advises, it starts over as a new run
+        // (there is no epoch to fork from), leaving the failed one as it was
+        let retry = try sandbox.run(["resume", "1", "--learning-rate", "0.05"])
+        #expect(retry.status == 0, "\(retry.stderr)")
+        #expect(try sandbox.rows(
+            "SELECT id, parent_run_id IS NULL, learning_rate, status, epochs_done FROM run_summary ORDER BY id"
+        ) == ["1,1,1e+30,failed,0", "2,1,0.05,completed,2"])
         #expect(try sandbox.value("PRAGMA integrity_check") == "ok")
     }
 

@@ -284,17 +284,6 @@ func settle(_ sandbox: Sandbox, database: String? = nil) throws {
     #expect(output.status == 0, "\(output.stderr)")
 }
 
-/// Expectations that hold only once the fixes proposed in RELIABILITY.md ("Pending fixes")
-/// land in Training (a run with no epoch resumes; a batch larger than the data set trains).
-/// Until then their failures are known issues; after, withKnownIssue flags them for removal.
-func pendingFix(_ reason: Comment, when applies: Bool = true, _ body: () throws -> Void) rethrows {
-    if applies {
-        withKnownIssue(reason) { try body() }
-    } else {
-        try body()
-    }
-}
-
 /// A refusal: non-zero exit, one line on standard error starting "Error: ", no stack trace.
 func expectCleanRefusal(_ output: Output, _ context: String, sourceLocation: SourceLocation = #_sourceLocation) {
     #expect(
