@@ -12,7 +12,7 @@ public struct MNISTLab: ParsableCommand {
         discussion: """
             Runs are recorded in ./mnistlab.sqlite (or --db / MNISTLAB_DB). Query them with the \
             subcommands below or with plain SQL, e.g.
-              sqlite3 mnistlab.sqlite "SELECT id, best_epoch, best_val_loss FROM run_summary"
+              sqlite3 mnistlab.sqlite "SELECT * FROM run_summary"
             """,
         version: MNISTLabVersion.current,
         subcommands: [

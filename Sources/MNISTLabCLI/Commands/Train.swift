@@ -13,7 +13,7 @@ extension MNISTLab {
                 Examples:
                   mnistlab train --epochs 20
                   mnistlab train --epochs 1000 --name seed-reproduction
-                  mnistlab train --hidden 256,128 --activation relu --learning-rate 0.05 --momentum 0.9
+                  mnistlab train --hidden 256,128 --activation relu --momentum 0.9
                 """)
 
         @OptionGroup var database: DatabaseOptions

@@ -57,10 +57,10 @@ struct ModelOptions: ParsableArguments {
     @Option(name: .long, help: "Hidden layer widths, e.g. 100 or 256,128.")
     var hidden = "100"
 
-    @Option(name: .long, help: "Hidden activation: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(name: .long, help: "Activation of the hidden layers.")
     var activation = Activation.sigmoid
 
-    @Option(name: .long, help: "Loss on the softmax output: \(Loss.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(name: .long, help: "Loss on the softmax output.")
     var loss = Loss.crossEntropy
 
     @Option(name: .long, help: "Seed for the initial weights and the per-epoch shuffles.")
@@ -90,7 +90,9 @@ struct ModelOptions: ParsableArguments {
 
 /// Where the data is and how it is split.
 struct DataOptions: ParsableArguments {
-    @Option(name: .long, help: "Directory with the four MNIST IDX files (.gz or raw).")
+    @Option(
+        name: .long,
+        help: "Directory with the four MNIST IDX files, .gz or raw (default: $MNISTLAB_DATA, else ./Data/mnist).")
     var data: String?
 
     @Option(name: .long, help: "Training images held out, from the end, for validation.")

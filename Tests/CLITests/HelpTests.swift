@@ -1,0 +1,109 @@
+import Testing
+import TestSupport
+
+/// The help text is part of the interface: pinned here in full, so that any change to it
+/// shows up as a diff in review (COLUMNS is unset by the Sandbox, so lines wrap at 80).
+struct HelpTests {
+    @Test func rootHelpListsEverySubcommand() throws {
+        let output = try Sandbox().run(["--help"])
+        #expect(output.status == 0)
+        #expect(output.stdout == rootHelp + "\n")
+    }
+
+    @Test func trainHelpShowsEveryOptionWithItsDefault() throws {
+        let output = try Sandbox().run(["train", "--help"])
+        #expect(output.status == 0)
+        // A subcommand's help ends with a blank line, as argument-parser prints it.
+        #expect(output.stdout == trainHelp + "\n\n")
+    }
+}
+
+private let rootHelp = """
+    OVERVIEW: Train an MLP on MNIST and track every run, epoch and checkpoint in
+    SQLite.
+
+    Runs are recorded in ./mnistlab.sqlite (or --db / MNISTLAB_DB). Query them with
+    the subcommands below or with plain SQL, e.g.
+      sqlite3 mnistlab.sqlite "SELECT * FROM run_summary"
+
+    USAGE: mnistlab <subcommand>
+
+    OPTIONS:
+      --version               Show the version.
+      -h, --help              Show help information.
+
+    SUBCOMMANDS:
+      train                   Train the MLP on MNIST and record the run.
+      resume                  Continue a run from its best, last or any kept epoch.
+      sweep                   Train every combination of the given settings and
+                              rank the runs.
+      runs                    List runs, newest first, with their key settings and
+                              best epoch.
+      show                    Show a run: its settings, lineage and every epoch,
+                              the best one marked.
+      best                    The best epoch of each run, or the best run overall.
+      compare                 Compare runs side by side: the settings that differ,
+                              best and last metrics.
+      evaluate                Evaluate a run's checkpoint on the test set and
+                              record the result.
+      report                  Write an HTML report of runs: learning curves,
+                              settings, confusion matrices.
+      export                  Export a run's per-epoch metrics with its
+                              hyperparameters as CSV or JSON.
+      export-weights          Write a checkpoint's weights to a raw little-endian
+                              Float32 file.
+      sql                     Run a read-only SQL query on the database and print
+                              the rows.
+      db                      Inspect the database file.
+      bench                   Time training epochs, the store and the same epoch in
+                              numpy, side by side.
+
+      See 'mnistlab help <subcommand>' for detailed help.
+    """
+
+private let trainHelp = """
+    OVERVIEW: Train the MLP on MNIST and record the run.
+
+    Prints one line per epoch and the run id. Each epoch's metrics and checkpoint
+    are committed together, so Ctrl-C (or a crash) leaves a run you can resume.
+
+    Examples:
+      mnistlab train --epochs 20
+      mnistlab train --epochs 1000 --name seed-reproduction
+      mnistlab train --hidden 256,128 --activation relu --momentum 0.9
+
+    USAGE: mnistlab train <options>
+
+    OPTIONS:
+      --db <db>               SQLite file that holds the runs (default:
+                              $MNISTLAB_DB, else ./mnistlab.sqlite).
+      --epochs <epochs>       Last epoch to train to, counted from 1 (train
+                              default: 1000).
+      --learning-rate <learning-rate>
+                              Learning rate for SGD (train default: 0.1).
+      --batch-size <batch-size>
+                              Examples per mini-batch (train default: 200).
+      --momentum <momentum>   SGD momentum in [0, 1) (train default: 0).
+      --keep-every <keep-every>
+                              Keep a checkpoint every N epochs, besides the best
+                              and the last (train default: 50).
+      --name <name>           A name for the run (default: run-<id>).
+      --hidden <hidden>       Hidden layer widths, e.g. 100 or 256,128. (default:
+                              100)
+      --activation <activation>
+                              Activation of the hidden layers. (values: sigmoid,
+                              relu, leaky-relu; default: sigmoid)
+      --loss <loss>           Loss on the softmax output. (values: cross-entropy,
+                              mse; default: cross-entropy)
+      --seed <seed>           Seed for the initial weights and the per-epoch
+                              shuffles. (default: 1)
+      --data <data>           Directory with the four MNIST IDX files, .gz or raw
+                              (default: $MNISTLAB_DATA, else ./Data/mnist).
+      --val-size <val-size>   Training images held out, from the end, for
+                              validation. (default: 10000)
+      --train-limit <train-limit>
+                              Train on the first N training images only (quick
+                              runs).
+      --version               Show the version.
+      -h, --help              Show help information.
+    """
