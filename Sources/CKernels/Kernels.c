@@ -29,22 +29,35 @@ static void sparse_linear_forward(float *out, mnl_csr x, const int32_t *rows, in
     }
 }
 
-// dweight (I, O), dout (B, O). Sample by sample, so it needs no scratch: each element still
-// sums its terms in ascending b.
-static void sparse_linear_backward_weight(float *dweight, mnl_csr x, const int32_t *rows, int B,
-                                          const float *dout, int O, int c0, int c1,
-                                          const int32_t *first, int stride, void *scratch) {
-    (void)scratch;
-    memset(dweight + (size_t)c0 * O, 0, sizeof(float) * (size_t)(c1 - c0) * O);
-    for (int b = 0; b < B; b++) {
-        const float *d = dout + (size_t)b * O;
-        int e0, e1;
-        mnl_entries_in(x, rows[b], c0, c1, first == NULL ? NULL : first + (size_t)b * stride,
-                       &e0, &e1);
-        for (int e = e0; e < e1; e++) {
-            const float v = x.value[e];
-            float *dw = dweight + (size_t)x.column[e] * O;
-            for (int o = 0; o < O; o++) dw[o] = fmaf(v, d[o], dw[o]);
+// dweight (I, O), dout (B, O): column by column, each column's samples in ascending order.
+static void sparse_linear_backward_weight(float *dweight, mnl_columns x, const float *dout, int O,
+                                          int c0, int c1) {
+    for (int c = c0; c < c1; c++) {
+        float *dw = dweight + (size_t)c * O;
+        for (int o = 0; o < O; o++) dw[o] = 0;
+        for (int g = 0; g < x.groups; g++) {
+            const size_t slot = (size_t)g * x.columns + c;
+            for (unsigned m = x.mask[slot]; m != 0; m &= m - 1) {
+                const int k = __builtin_ctz(m);
+                const float v = x.value[slot * MNL_GROUP + k];
+                const float *d = dout + (size_t)(g * MNL_GROUP + k) * O;
+                for (int o = 0; o < O; o++) dw[o] = fmaf(v, d[o], dw[o]);
+            }
+        }
+    }
+}
+
+void mnl_columns_fill(mnl_columns t, int g, mnl_csr x, const int32_t *rows, int n) {
+    uint8_t *mask = (uint8_t *)t.mask + (size_t)g * t.columns;
+    float *value = (float *)t.value + (size_t)g * t.columns * MNL_GROUP;
+    memset(mask, 0, (size_t)t.columns);
+    for (int k = 0; k < n; k++) {
+        const int r = rows[k];
+        const int e1 = x.row_start[r + 1];
+        for (int e = x.row_start[r]; e < e1; e++) {
+            const int c = x.column[e];
+            mask[c] |= (uint8_t)(1u << k);
+            value[(size_t)c * MNL_GROUP + k] = x.value[e];
         }
     }
 }

@@ -89,39 +89,39 @@ static void sparse_linear_forward(float *out, mnl_csr x, const int32_t *rows, in
     }
 }
 
-// Row c of dweight (its NV vectors of columns) stays in registers while the entries of column
-// c, sorted out of the batch by mnl_sparse_transpose, each broadcast against their sample's
-// row of dout.
-ALWAYS_INLINE void sparse_backward_block(const int NV, float *dweight, const int32_t *count,
-                                         const mnl_entry *entries, int B, int C,
-                                         const float *dout, int O, mask8 last) {
-    for (int c = 0; c < C; c++) {
-        const mnl_entry *q = entries + (size_t)c * B;
-        const int n = count[c];
-        __m256 acc[SPARSE_NV];
+// Row c of dweight (its NV vectors of columns) stays in registers while column c's samples,
+// in ascending order, each broadcast their value against their row of dout.
+ALWAYS_INLINE void sparse_backward_block(const int NV, float *dweight, mnl_columns x, int c0,
+                                         int c1, const float *dout, int O, mask8 last) {
+    for (int c = c0; c < c1; c++) {
+        __m256 acc[SPARSE_NV];  // the first NV are used
         for (int v = 0; v < NV; v++) acc[v] = _mm256_setzero_ps();
-        for (int k = 0; k < n; k++) {
-            const __m256 xv = _mm256_set1_ps(q[k].v);
-            const float *d = dout + (size_t)q[k].b * O;
-            for (int v = 0; v < NV; v++) acc[v] = _mm256_fmadd_ps(xv, load_v(d, v, NV, last), acc[v]);
+        const uint8_t *mask = x.mask + c;
+        const float *value = x.value + (size_t)c * MNL_GROUP;
+        for (int g = 0; g < x.groups; g++) {
+            const float *dg = dout + (size_t)g * MNL_GROUP * O;
+            for (unsigned u = *mask; u != 0; u &= u - 1) {
+                const int k = __builtin_ctz(u);
+                const __m256 xv = _mm256_set1_ps(value[k]);
+                const float *d = dg + (size_t)k * O;
+                for (int v = 0; v < NV; v++)
+                    acc[v] = _mm256_fmadd_ps(xv, load_v(d, v, NV, last), acc[v]);
+            }
+            mask += x.columns;
+            value += (size_t)x.columns * MNL_GROUP;
         }
         for (int v = 0; v < NV; v++) store_v(dweight + (size_t)c * O, v, NV, last, acc[v]);
     }
 }
 
-static void sparse_linear_backward_weight(float *dweight, mnl_csr x, const int32_t *rows, int B,
-                                          const float *dout, int O, int c0, int c1,
-                                          const int32_t *first, int stride, void *scratch) {
+static void sparse_linear_backward_weight(float *dweight, mnl_columns x, const float *dout, int O,
+                                          int c0, int c1) {
     if (c1 <= c0) return;
-    int32_t *count;
-    mnl_entry *entries;
-    mnl_sparse_transpose(x, rows, B, c0, c1, first, stride, scratch, &count, &entries);
     for (int n0 = 0; n0 < O; n0 += 8 * SPARSE_NV) {
         const int width = O - n0 < 8 * SPARSE_NV ? O - n0 : 8 * SPARSE_NV;
         const int nv = (width + 7) / 8;
         const mask8 last = tail_mask(width - 8 * (nv - 1));
-        SWITCH_NV_13(nv, sparse_backward_block, dweight + (size_t)c0 * O + n0, count, entries, B,
-                     c1 - c0, dout + n0, O, last)
+        SWITCH_NV_13(nv, sparse_backward_block, dweight + n0, x, c0, c1, dout + n0, O, last)
     }
 }
 

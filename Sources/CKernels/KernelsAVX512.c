@@ -139,39 +139,83 @@ static void sparse_linear_forward(float *out, mnl_csr x, const int32_t *rows, in
     }
 }
 
-// Row c of dweight (its NV vectors of columns) stays in registers while the entries of column
-// c, sorted out of the batch by mnl_sparse_transpose, each broadcast against their sample's
-// row of dout.
-ALWAYS_INLINE void sparse_backward_block(const int NV, float *dweight, const int32_t *count,
-                                         const mnl_entry *entries, int B, int C,
-                                         const float *dout, int O, __mmask16 last) {
-    for (int c = 0; c < C; c++) {
-        const mnl_entry *q = entries + (size_t)c * B;
-        const int n = count[c];
-        __m512 acc[SPARSE_NV];
-        for (int v = 0; v < NV; v++) acc[v] = _mm512_setzero_ps();
-        for (int k = 0; k < n; k++) {
-            const __m512 xv = _mm512_set1_ps(q[k].v);
-            const float *d = dout + (size_t)q[k].b * O;
-            for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(xv, load_v(d, v, NV, last), acc[v]);
+// Rows c and c + 1 of dweight (NV vectors of outputs each) stay in registers while the union of
+// the two columns' samples is walked in ascending order: each sample's row of dout is loaded
+// once for both, and a column without that sample masks its FMAs off (masked lanes are left
+// untouched), so each row's chain is exactly the one of a column on its own. Neighbouring
+// pixels are mostly lit together, so this loads ~40% fewer dout rows (dout lives in L2) for
+// ~17% more FMAs.
+ALWAYS_INLINE void sparse_backward_pair(const int NV, float *dw_a, float *dw_b, mnl_columns x,
+                                        int c, const float *dout, int O, __mmask16 last) {
+    __m512 a[SPARSE_NV / 2], b[SPARSE_NV / 2];  // the first NV are used
+    for (int v = 0; v < NV; v++) a[v] = b[v] = _mm512_setzero_ps();
+    const uint8_t *mask = x.mask + c;
+    const float *value = x.value + (size_t)c * MNL_GROUP;
+    for (int g = 0; g < x.groups; g++) {
+        const unsigned ma = mask[0], mb = mask[1];
+        const float *dg = dout + (size_t)g * MNL_GROUP * O;
+        for (unsigned u = ma | mb; u != 0; u &= u - 1) {
+            const int k = __builtin_ctz(u);
+            const __mmask16 ka = (__mmask16)(0u - (ma >> k & 1)), kb = (__mmask16)(0u - (mb >> k & 1));
+            const __m512 xa = _mm512_set1_ps(value[k]), xb = _mm512_set1_ps(value[MNL_GROUP + k]);
+            const float *d = dg + (size_t)k * O;
+            for (int v = 0; v < NV; v++) {
+                const __m512 dv = load_v(d, v, NV, last);
+                a[v] = _mm512_mask3_fmadd_ps(xa, dv, a[v], ka);
+                b[v] = _mm512_mask3_fmadd_ps(xb, dv, b[v], kb);
+            }
         }
-        for (int v = 0; v < NV; v++) store_v(dweight + (size_t)c * O, v, NV, last, acc[v]);
+        mask += x.columns;
+        value += (size_t)x.columns * MNL_GROUP;
+    }
+    for (int v = 0; v < NV; v++) {
+        store_v(dw_a, v, NV, last, a[v]);
+        store_v(dw_b, v, NV, last, b[v]);
     }
 }
 
-static void sparse_linear_backward_weight(float *dweight, mnl_csr x, const int32_t *rows, int B,
-                                          const float *dout, int O, int c0, int c1,
-                                          const int32_t *first, int stride, void *scratch) {
+// Row c of dweight alone: its samples each broadcast their value against their row of dout.
+ALWAYS_INLINE void sparse_backward_one(const int NV, float *dw, mnl_columns x, int c,
+                                       const float *dout, int O, __mmask16 last) {
+    __m512 acc[SPARSE_NV];  // the first NV are used
+    for (int v = 0; v < NV; v++) acc[v] = _mm512_setzero_ps();
+    const uint8_t *mask = x.mask + c;
+    const float *value = x.value + (size_t)c * MNL_GROUP;
+    for (int g = 0; g < x.groups; g++) {
+        const float *dg = dout + (size_t)g * MNL_GROUP * O;
+        for (unsigned u = *mask; u != 0; u &= u - 1) {
+            const int k = __builtin_ctz(u);
+            const __m512 xv = _mm512_set1_ps(value[k]);
+            const float *d = dg + (size_t)k * O;
+            for (int v = 0; v < NV; v++) acc[v] = _mm512_fmadd_ps(xv, load_v(d, v, NV, last), acc[v]);
+        }
+        mask += x.columns;
+        value += (size_t)x.columns * MNL_GROUP;
+    }
+    for (int v = 0; v < NV; v++) store_v(dw, v, NV, last, acc[v]);
+}
+
+// Outputs n0 ..< n0 + 16·NV of rows [c0, c1) of dweight: columns in pairs while both
+// accumulator sets fit in registers (NV ≤ 8, 128 outputs), else one at a time.
+ALWAYS_INLINE void sparse_backward_block(const int NV, float *dweight, mnl_columns x, int c0,
+                                         int c1, const float *dout, int O, __mmask16 last) {
+    int c = c0;
+    if (NV <= SPARSE_NV / 2)
+        for (; c + 1 < c1; c += 2)
+            sparse_backward_pair(NV < SPARSE_NV / 2 ? NV : SPARSE_NV / 2, dweight + (size_t)c * O,
+                                 dweight + (size_t)(c + 1) * O, x, c, dout, O, last);
+    for (; c < c1; c++) sparse_backward_one(NV, dweight + (size_t)c * O, x, c, dout, O, last);
+}
+
+static void sparse_linear_backward_weight(float *dweight, mnl_columns x, const float *dout, int O,
+                                          int c0, int c1) {
     if (c1 <= c0) return;
-    int32_t *count;
-    mnl_entry *entries;
-    mnl_sparse_transpose(x, rows, B, c0, c1, first, stride, scratch, &count, &entries);
-    for (int n0 = 0; n0 < O; n0 += 16 * SPARSE_NV) {
-        const int width = O - n0 < 16 * SPARSE_NV ? O - n0 : 16 * SPARSE_NV;
+    // Blocks of 128 outputs, so that two rows' accumulators fit in registers.
+    for (int n0 = 0; n0 < O; n0 += 8 * SPARSE_NV) {
+        const int width = O - n0 < 8 * SPARSE_NV ? O - n0 : 8 * SPARSE_NV;
         const int nv = (width + 15) / 16;
         const __mmask16 last = tail_mask(width - 16 * (nv - 1));
-        SWITCH_NV_16(nv, sparse_backward_block, dweight + (size_t)c0 * O + n0, count, entries, B,
-                     c1 - c0, dout + n0, O, last)
+        SWITCH_NV_16(nv, sparse_backward_block, dweight + n0, x, c0, c1, dout + n0, O, last)
     }
 }
 

@@ -5,8 +5,8 @@
 //   forward   weight_t, the transposed weights the backward-input kernel reads, in blocks of
 //             TRANSPOSE_BLOCK rows; then blocks of SAMPLE_BLOCK samples, each taken all the way:
 //             layer by layer linear and activation, softmax + loss, and with a gradient the
-//             deltas back through the layers (after waiting for weight_t) and where each
-//             sample's entries of every MNL_COLUMN_BLOCK columns start, for the backward pass.
+//             deltas back through the layers (after waiting for weight_t) and its samples'
+//             pixels regrouped by column (mnl_columns_fill), for the backward pass.
 //   backward  dW1 and the SGD update of its rows in blocks of MNL_COLUMN_BLOCK columns; the
 //             same for later layers in blocks of ROW_BLOCK rows; then per layer db and its
 //             update. Every dW and db element sums over the whole batch in ascending b.
@@ -36,12 +36,12 @@ typedef struct {
     float learning_rate, momentum;
     int transpose_chunks;      // forward: the first chunks make weight_t
     _Atomic int transposed;    // forward: how many of them are done
-    int32_t *first;            // (B, blocks + 1): entry where each column block of a sample starts
+    mnl_columns columns;       // the batch by column, in net->scratch
     int blocks;                // column blocks of the first layer
-    void *sort_scratch;        // the rest of net->scratch
 } step;
 
-#define SAMPLE_BLOCK 8
+// A forward chunk's samples are one group of the batch's mnl_columns.
+#define SAMPLE_BLOCK MNL_GROUP
 #define TRANSPOSE_BLOCK 64
 #define ROW_BLOCK 16
 
@@ -154,13 +154,11 @@ static void softmax_loss(const mnl_mlp *net, float *probs, float *dlogits, const
 
 // MARK: - Forward
 
-// Where s->first and the sort scratch live in net->scratch (see mnl_mlp_scratch_bytes).
+// The batch's mnl_columns live in net->scratch (see mnl_mlp_scratch_bytes).
 static void place_scratch(step *s) {
     const int I = s->net->sizes[0];
     s->blocks = blocks_of(I, MNL_COLUMN_BLOCK);
-    s->first = s->net->scratch;
-    const size_t index_bytes = ((size_t)s->B * (s->blocks + 1) * 4 + 7) / 8 * 8;
-    s->sort_scratch = (char *)s->net->scratch + index_bytes;
+    s->columns = mnl_columns_in(s->net->scratch, s->B, I);
 }
 
 // Transposes rows [i0, i0 + TRANSPOSE_BLOCK) of the weights of the layer that chunk c falls in.
@@ -178,23 +176,6 @@ static void transpose_chunk(const step *s, int c) {
             for (int o = 0; o < y.O; o++)
                 y.weight_t[(size_t)o * y.I + i] = y.weight[(size_t)i * y.O + o];
         return;
-    }
-}
-
-// For samples b0 ..< b0 + nb: f[k] = the first entry of column block k (f[blocks] = the row's
-// end). Branch-free: each entry writes itself + 1 as the end of its block (the last write of a
-// block wins), then a running max carries ends over empty blocks.
-static void index_column_blocks(step *s, int b0, int nb) {
-    const mnl_csr x = s->x;
-    const int S = s->blocks + 1;
-    for (int b = b0; b < b0 + nb; b++) {
-        const int r = s->rows[b];
-        const int e0 = x.row_start[r], e1 = x.row_start[r + 1];
-        int32_t *f = s->first + (size_t)b * S;
-        f[0] = e0;
-        for (int k = 1; k < S; k++) f[k] = -1;
-        for (int e = e0; e < e1; e++) f[(unsigned)x.column[e] / MNL_COLUMN_BLOCK + 1] = e + 1;
-        for (int k = 1; k < S; k++) f[k] = f[k] < f[k - 1] ? f[k - 1] : f[k];
     }
 }
 
@@ -227,7 +208,7 @@ static void forward_chunk(void *context, int chunk) {
                  s->loss + b0, s->predicted + b0);
     if (!s->want_gradient) return;
 
-    index_column_blocks(s, b0, nb);
+    mnl_columns_fill(s->columns, b0 / SAMPLE_BLOCK, s->x, s->rows + b0, nb);
     // The transpose chunks come first, so each was claimed by a running thread before this one:
     // waiting for them cannot deadlock.
     int spins = 0;
@@ -279,9 +260,7 @@ static void backward_chunk(void *context, int chunk) {
     if (chunk < s->blocks) {
         const layer y = layer_at(net, 0);
         const int c0 = chunk * MNL_COLUMN_BLOCK, c1 = min_int(y.I, c0 + MNL_COLUMN_BLOCK);
-        k->sparse_linear_backward_weight(
-            y.dweight, s->x, s->rows, s->B, net->delta[0], y.O, c0, c1, s->first + chunk,
-            s->blocks + 1, (char *)s->sort_scratch + mnl_sparse_scratch_bytes(s->B, c0));
+        k->sparse_linear_backward_weight(y.dweight, s->columns, net->delta[0], y.O, c0, c1);
         const size_t r0 = (size_t)c0 * y.O;
         update(s, y.weight + r0, y.vweight + r0, y.dweight + r0, (size_t)(c1 - c0) * y.O);
         return;

@@ -112,7 +112,10 @@ struct BenchmarkDriverTests {
         let dout = randomFloats(B * O, &random)
         var dw1 = [Float](repeating: 0, count: I * H)
         var dw2 = [Float](repeating: 0, count: H * O)
-        var scratch = [UInt8](repeating: 0, count: Int(mnl_sparse_scratch_bytes(Int32(B), Int32(I))))
+        let columnsBuffer = UnsafeMutableRawPointer.allocate(
+            byteCount: Int(mnl_columns_bytes(Int32(B), Int32(I))), alignment: 64)
+        defer { columnsBuffer.deallocate() }
+        let columns = mnl_columns_in(columnsBuffer, Int32(B), Int32(I))
         var params = randomFloats(79_510, &random)
         var velocity = [Float](repeating: 0, count: 79_510)
         let grad = randomFloats(79_510, &random)
@@ -141,12 +144,17 @@ struct BenchmarkDriverTests {
                 time("dW2 dense 100×10") { _ in
                     k.linear_backward_weight(&dw2, hidden, dout, Int32(B), Int32(H), Int32(O), 0, Int32(H))
                 }
-                time("dW1 sparse 784×100") { rows in
-                    rows.withUnsafeBufferPointer {
-                        k.sparse_linear_backward_weight(
-                            &dw1, x, $0.baseAddress, Int32(B), dhidden, Int32(H), 0, Int32(I),
-                            nil, 0, &scratch)
+                time("regroup by column") { rows in
+                    rows.withUnsafeBufferPointer { r in
+                        for g in 0..<Int(columns.groups) {
+                            mnl_columns_fill(
+                                columns, Int32(g), x, r.baseAddress! + g * Int(MNL_GROUP),
+                                Int32(min(Int(MNL_GROUP), B - g * Int(MNL_GROUP))))
+                        }
                     }
+                }
+                time("dW1 sparse 784×100") { _ in
+                    k.sparse_linear_backward_weight(&dw1, columns, dhidden, Int32(H), 0, Int32(I))
                 }
                 time("SGD update 79 510") { _ in
                     k.sgd_update(&params, &velocity, grad, 79_510, 1e-9, 0)

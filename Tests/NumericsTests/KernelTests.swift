@@ -54,42 +54,36 @@ struct KernelTests {
     func sparseLinearBackwardWeightMatchesNaiveAndPathsAgree(O: Int) {
         var random = SplitMix64(seed: UInt64(O) + 100)
         let (x, _) = randomBatch(rows: 9, columns: 37, seed: UInt64(O) + 7)
-        let rows: [Int32] = [3, 3, 0, 8, 5, 6, 1, 2]
+        // 13 samples: a full group of 8 and a ragged one of 5, rows repeated
+        let rows: [Int32] = [3, 3, 0, 8, 5, 6, 1, 2, 7, 4, 4, 0, 8]
         let dout = randomFloats(rows.count * O, &random)
-        var scratch = [UInt8](
-            repeating: 0xFF, count: Int(mnl_sparse_scratch_bytes(Int32(rows.count), 37)))
 
-        // Where each row's entries of the column ranges start, as the MLP's forward pass
-        // indexes them: (c0 of each range..., end of row) per sample
-        let ranges = [(0, 15), (15, 22), (22, 37)]
-        var first: [Int32] = []
-        for r in rows.map(Int.init) {
-            let entries = Int(x.rowStart[r])..<Int(x.rowStart[r + 1])
-            for (c0, _) in ranges {
-                first.append(Int32(entries.first { Int(x.column[$0]) >= c0 } ?? entries.upperBound))
-            }
-            first.append(Int32(entries.upperBound))
-        }
-        let stride = Int32(ranges.count + 1)
-
-        // Each path in three column ranges, as chunks split the rows of dweight, once finding
-        // the entries itself and once from `first`; the kernel overwrites its rows, so they
-        // start as NaN
-        let results = Self.paths.flatMap { k in
-            [false, true].map { indexed in
-                var dweight = [Float](repeating: .nan, count: 37 * O)
-                withCSR(x) { csr in
-                    for (j, (c0, c1)) in ranges.enumerated() {
-                        first.withUnsafeBufferPointer { f in
-                            k.pointee.sparse_linear_backward_weight(
-                                &dweight, csr, rows, Int32(rows.count), dout, Int32(O),
-                                Int32(c0), Int32(c1), indexed ? f.baseAddress! + j : nil, stride,
-                                &scratch)
-                        }
-                    }
+        // The batch regrouped by column, as the MLP's forward pass builds it: group by group
+        let B = Int32(rows.count)
+        let buffer = UnsafeMutableRawPointer.allocate(
+            byteCount: Int(mnl_columns_bytes(B, 37)), alignment: 64)
+        defer { buffer.deallocate() }
+        buffer.initializeMemory(as: UInt8.self, repeating: 0xFF, count: Int(mnl_columns_bytes(B, 37)))
+        let columns = mnl_columns_in(buffer, B, 37)
+        withCSR(x) { csr in
+            for g in 0..<Int(columns.groups) {
+                let n = min(Int(MNL_GROUP), rows.count - g * Int(MNL_GROUP))
+                rows.withUnsafeBufferPointer { r in
+                    mnl_columns_fill(columns, Int32(g), csr, r.baseAddress! + g * Int(MNL_GROUP), Int32(n))
                 }
-                return dweight
             }
+        }
+
+        // Each path in three column ranges of odd and even widths, as chunks split the rows of
+        // dweight; the kernel overwrites its rows, so they start as NaN
+        let ranges = [(0, 15), (15, 22), (22, 37)]
+        let results = Self.paths.map { k in
+            var dweight = [Float](repeating: .nan, count: 37 * O)
+            for (c0, c1) in ranges {
+                k.pointee.sparse_linear_backward_weight(
+                    &dweight, columns, dout, Int32(O), Int32(c0), Int32(c1))
+            }
+            return dweight
         }
 
         var naive = [Float](repeating: 0, count: 37 * O)

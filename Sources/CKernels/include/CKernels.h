@@ -22,6 +22,44 @@ typedef struct {
     const float *value;
 } mnl_csr;
 
+/// Samples per group of `mnl_columns` (the bits of a byte).
+enum { MNL_GROUP = 8 };
+
+/// A batch's sparse rows regrouped by column, for the first layer's weight gradient. Samples
+/// come in groups of MNL_GROUP (group g = samples 8g ..< 8g + 8 of the batch); for column c,
+/// bit k of mask[g·columns + c] says that sample 8g + k has an entry in column c, and
+/// value[(g·columns + c)·8 + k] is its value (other slots hold garbage). Each group is written
+/// by itself (`mnl_columns_fill`), so the forward pass can build it chunk by chunk, and a
+/// column's samples are read in ascending order by walking the groups and their bits.
+typedef struct {
+    const uint8_t *mask;
+    const float *value;
+    int groups;   // ⌈B / 8⌉
+    int columns;  // I
+} mnl_columns;
+
+/// Bytes of the buffer behind an mnl_columns of B samples and I columns (64-aligned pieces).
+static inline uint64_t mnl_columns_bytes(int B, int I) {
+    const uint64_t groups = (uint64_t)(B + MNL_GROUP - 1) / MNL_GROUP;
+    return (groups * I + 63) / 64 * 64 + groups * I * MNL_GROUP * 4;
+}
+
+/// The mnl_columns of a batch of B samples and I columns in `buffer` (64-aligned,
+/// mnl_columns_bytes(B, I) bytes).
+static inline mnl_columns mnl_columns_in(void *buffer, int B, int I) {
+    const uint64_t groups = (uint64_t)(B + MNL_GROUP - 1) / MNL_GROUP;
+    mnl_columns t;
+    t.mask = (const uint8_t *)buffer;
+    t.value = (const float *)((char *)buffer + (groups * I + 63) / 64 * 64);
+    t.groups = (int)groups;
+    t.columns = I;
+    return t;
+}
+
+/// Writes group g of t (in `buffer`, see mnl_columns_in) from rows[0 ..< n] (n ≤ 8), the
+/// batch's samples 8g ..< 8g + n.
+void mnl_columns_fill(mnl_columns t, int g, mnl_csr x, const int32_t *rows, int n);
+
 // MARK: - Kernels
 
 /// One instruction-set path: every kernel the MLP step uses.
@@ -33,15 +71,10 @@ typedef struct {
     void (*sparse_linear_forward)(float *out, mnl_csr x, const int32_t *rows, int B,
                                   const float *weight, const float *bias, int O);
 
-    /// dweight[c, :] = Σ value · dout[b, :] over the entries (c, value) of rows[b], b ascending
-    /// from +0, for every c in [c0, c1) (rows without entries become 0). `scratch` holds
-    /// mnl_sparse_scratch_bytes(B, c1 − c0) bytes, 4-aligned (the SIMD paths sort the entries
-    /// by column there first, so that a row of dweight stays in registers). `first` is NULL, or
-    /// says where those entries are: for rows[b], first[b·stride] ..< first[b·stride + 1] (saves
-    /// two binary searches per row when a batch is cut into many column ranges).
-    void (*sparse_linear_backward_weight)(float *dweight, mnl_csr x, const int32_t *rows, int B,
-                                          const float *dout, int O, int c0, int c1,
-                                          const int32_t *first, int stride, void *scratch);
+    /// dweight[c, :] = Σ value · dout[b, :] over the entries (b, value) of column c of x, b
+    /// ascending from +0, for every c in [c0, c1) (columns without entries become 0).
+    void (*sparse_linear_backward_weight)(float *dweight, mnl_columns x, const float *dout,
+                                          int O, int c0, int c1);
 
     /// out (B, O) = bias + inp (B, I) · weight (I, O)
     void (*linear_forward)(float *out, const float *inp, const float *weight, const float *bias,
@@ -68,11 +101,6 @@ typedef struct {
     /// momentum == 0: p −= lr·g; otherwise v = momentum·v + g, p −= lr·v. No fused ops.
     void (*sgd_update)(float *p, float *v, const float *g, int n, float lr, float momentum);
 } mnl_kernels;
-
-/// Scratch bytes `sparse_linear_backward_weight` needs for B rows and C columns.
-static inline uint64_t mnl_sparse_scratch_bytes(int B, int C) {
-    return (uint64_t)C * (4 + 8 * (uint64_t)B);
-}
 
 /// The path called `name` ("scalar", "avx2", "avx512"), or NULL if unknown or if this CPU
 /// cannot run it.
@@ -128,19 +156,15 @@ typedef struct {
     float *const *act;           // act[l]: output of layer l, (maxB, sizes[l + 1])
     float *const *delta;         // delta[l]: dLoss/d(pre-activation of layer l), same shape
     float *weight_t;             // Σ_{l ≥ 1} sizes[l]·sizes[l + 1] floats: transposed weights
-    void *scratch;               // mnl_mlp_scratch_bytes(maxB, sizes[0]) bytes, 8-aligned
+    void *scratch;               // mnl_mlp_scratch_bytes(maxB, sizes[0]) bytes, 64-aligned
 } mnl_mlp;
 
 /// Columns of the first layer per chunk of the backward region (rows of dW1 and its update).
 enum { MNL_COLUMN_BLOCK = 64 };
 
-/// Scratch bytes an mnl_mlp needs for batches of up to B rows of I inputs: where each sample's
-/// entries of every column block start (the forward pass writes it, the backward pass reads
-/// it), then the per-column sort of the first layer's weight gradient.
-static inline uint64_t mnl_mlp_scratch_bytes(int B, int I) {
-    const uint64_t blocks = (uint64_t)(I + MNL_COLUMN_BLOCK - 1) / MNL_COLUMN_BLOCK;
-    return ((uint64_t)B * (blocks + 1) * 4 + 7) / 8 * 8 + mnl_sparse_scratch_bytes(B, I);
-}
+/// Scratch bytes an mnl_mlp needs for batches of up to B rows of I inputs: the batch's
+/// mnl_columns, which the forward pass writes and the backward pass reads.
+static inline uint64_t mnl_mlp_scratch_bytes(int B, int I) { return mnl_columns_bytes(B, I); }
 
 /// Forward pass over the batch rows[0 ..< B] of x: per sample, `loss[b]` (cross-entropy
 /// −log p[label], or MSE ½‖p − t‖²) and `predicted[b]` (first argmax). labels is indexed by row.
