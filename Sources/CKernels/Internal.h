@@ -22,6 +22,20 @@
 #define MNL_EXP_P4 1.6666665459e-1f
 #define MNL_EXP_P5 5.0000001201e-1f
 
+/// Asks for row r's entries (columns and values) to be brought into the cache. A batch's rows
+/// are scattered over the whole data set (tens of MB), so without this each sample's entries
+/// come from DRAM just as the kernel needs them: the loads of weight rows wait on the columns.
+static inline void mnl_prefetch_row(mnl_csr x, int r) {
+    const int e0 = x.row_start[r], e1 = x.row_start[r + 1];
+    const char *c = (const char *)(x.column + e0), *c1 = (const char *)(x.column + e1);
+    const char *v = (const char *)(x.value + e0), *v1 = (const char *)(x.value + e1);
+    for (; c < c1; c += 64) __builtin_prefetch(c);
+    for (; v < v1; v += 64) __builtin_prefetch(v);
+}
+
+/// How many samples ahead the sparse forward kernels prefetch their rows (one pair).
+#define MNL_PREFETCH_AHEAD 2
+
 extern const mnl_kernels mnl_kernels_scalar;
 #if defined(__x86_64__)
 extern const mnl_kernels mnl_kernels_avx2;

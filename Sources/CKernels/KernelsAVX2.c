@@ -63,7 +63,9 @@ ALWAYS_INLINE void store_v(float *p, int v, int NV, mask8 last, __m256 x) {
 ALWAYS_INLINE void sparse_forward_block(const int NV, float *out, mnl_csr x, const int32_t *rows,
                                         int B, const float *weight, const float *bias, int O,
                                         mask8 last) {
+    for (int p = 0; p < MNL_PREFETCH_AHEAD && p < B; p++) mnl_prefetch_row(x, rows[p]);
     for (int b = 0; b < B; b++) {
+        if (b + MNL_PREFETCH_AHEAD < B) mnl_prefetch_row(x, rows[b + MNL_PREFETCH_AHEAD]);
         __m256 acc[SPARSE_NV];  // the first NV are used
         for (int v = 0; v < NV; v++) acc[v] = load_v(bias, v, NV, last);
         const int r = rows[b];

@@ -120,11 +120,15 @@ ALWAYS_INLINE void sparse_forward_block(const int NV, float *out, mnl_csr x, con
                                         int B, const float *weight, const float *bias, int O,
                                         __mmask16 last) {
     int b = 0;
+    for (int p = 0; p < MNL_PREFETCH_AHEAD && p < B; p++) mnl_prefetch_row(x, rows[p]);
     if (NV <= SPARSE_NV / 2)
-        for (; b + 1 < B; b += 2)
+        for (; b + 1 < B; b += 2) {
+            for (int p = b + MNL_PREFETCH_AHEAD; p < b + MNL_PREFETCH_AHEAD + 2 && p < B; p++)
+                mnl_prefetch_row(x, rows[p]);
             sparse_forward_pair(NV < SPARSE_NV / 2 ? NV : SPARSE_NV / 2, out + (size_t)b * O,
                                 out + (size_t)(b + 1) * O, x, rows[b], rows[b + 1], weight, bias,
                                 O, last);
+        }
     for (; b < B; b++) sparse_forward_one(NV, out + (size_t)b * O, x, rows[b], weight, bias, O, last);
 }
 
