@@ -62,8 +62,8 @@ public final class Network {
     private let sampleLoss: UnsafeMutableBufferPointer<Float>
     private let predicted: UnsafeMutableBufferPointer<Int32>
     private let rowScratch: UnsafeMutableBufferPointer<Int32>
-    /// Where the forward pass indexes each sample's pixels by column block and the first
-    /// layer's weight-gradient kernel sorts a batch's pixels by column.
+    /// Where the forward pass regroups each batch's pixels by column (`mnl_columns`) for the
+    /// first layer's weight-gradient kernel.
     private let sparseScratch: UnsafeMutableRawPointer
 
     public init(
