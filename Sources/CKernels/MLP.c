@@ -1,6 +1,7 @@
 // One SGD step of the MLP in two parallel regions. Each region is a fixed list of chunks that
 // depends on the batch and the network only, never on the thread count; threads take chunks
-// from a shared counter (ThreadPool.c), so a descheduled thread holds nothing up:
+// from a shared claim word (ThreadPool.c: the caller from the front, workers from the back),
+// so a descheduled thread holds nothing up:
 //
 //   forward   weight_t, the transposed weights the backward-input kernel reads, in blocks of
 //             TRANSPOSE_BLOCK rows; then blocks of SAMPLE_BLOCK samples, each taken all the way:
@@ -9,7 +10,8 @@
 //             pixels regrouped by column (mnl_columns_fill), for the backward pass.
 //   backward  dW1 and the SGD update of its rows in blocks of MNL_COLUMN_BLOCK columns; the
 //             same for later layers in blocks of ROW_BLOCK rows; then per layer db and its
-//             update. Every dW and db element sums over the whole batch in ascending b.
+//             update (these small chunks are listed between dW1's two halves). Every dW and
+//             db element sums over the whole batch in ascending b.
 //
 // No element's chain of operations ever spans two chunks, so 1, 2 or n threads, and any order
 // the chunks happen to run in, give the same bits. B = batch size, I = inputs, O = outputs of a
@@ -210,8 +212,9 @@ static void forward_chunk(void *context, int chunk) {
     if (!s->want_gradient) return;
 
     mnl_columns_fill(s->columns, b0 / SAMPLE_BLOCK, s->x, s->rows + b0, nb);
-    // The transpose chunks come first, so each was claimed by a running thread before this one:
-    // waiting for them cannot deadlock.
+    // The transpose chunks come first and the caller claims from the front (workers from the
+    // back), so by the time anyone waits here each was claimed by a running thread or will be
+    // by the caller, which waits for nothing before it has claimed them: no deadlock.
     int spins = 0;
     while (L > 1 &&
            atomic_load_explicit(&s->transposed, memory_order_acquire) < s->transpose_chunks)

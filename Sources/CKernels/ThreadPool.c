@@ -1,17 +1,21 @@
 // A persistent pool of worker threads for `mnl_parallel_for`. The caller takes part in every
 // region; workers are started on first use and live for the process.
 //
-// A region is a fixed list of chunks. Threads claim chunks in ascending order from one shared
-// word, `claim` = generation << 32 | next chunk, with a compare-and-swap that names the
-// generation, so a worker that wakes up late can never claim a chunk of a later region. The
-// caller waits only for chunks that have been claimed and not yet finished: a worker that is
+// A region is a fixed list of chunks. Threads claim chunks from one shared word, `claim` =
+// generation << 32 | lo << 16 | hi (chunks lo ..< hi are unclaimed), with a compare-and-swap
+// that names the generation, so a worker that wakes up late can never claim a chunk of a later
+// region. The caller claims from the front (lo), the workers from the back (hi − 1): with two
+// threads that both keep up, each runs the same chunks batch after batch, so what a chunk
+// writes (gradient rows, velocity, regrouped columns) stays in one core's cache instead of
+// moving between cores. The caller waits only for chunks that have been claimed and not yet
+// finished (each worker counts its finished chunks on its own cache line): a worker that is
 // descheduled (the machine is shared) before it claims anything costs the region nothing, its
 // chunks are simply taken by whoever is running. Which thread runs a chunk depends on timing;
 // what a chunk computes must not (the task's business, see MLP.c).
 //
-// Between regions `claim` holds the generation with next = CLOSED. A worker spins on the word
-// for ~100 µs after its last chunk (an epoch issues a few regions per batch, microseconds apart)
-// and then sleeps on a condition variable.
+// Between regions `claim` holds the generation with lo = hi = 0. A worker polls the word (one
+// pause between polls) for ~100 µs after its last chunk (an epoch issues a few regions per
+// batch, microseconds apart) and then sleeps on a condition variable.
 #include <pthread.h>
 #include <sched.h>
 #include <stdatomic.h>

@@ -123,9 +123,11 @@ const char *mnl_kernel_path(void);
 typedef void (*mnl_chunk_task)(void *context, int chunk);
 
 /// Runs task(context, c) once for every c in 0 ..< chunks on up to n threads, the calling
-/// thread included (n ≤ 0: the default), and returns when all are done. Threads claim chunks in
-/// ascending order from a shared counter, so which thread runs a chunk depends on timing, and a
-/// thread that is not scheduled holds nothing up: what a chunk computes must depend only on c.
+/// thread included (n ≤ 0: the default), and returns when all are done. Threads claim chunks
+/// from a shared word (the caller ascending from the front, workers descending from the back,
+/// so with 2 threads a chunk usually runs on the same core every time), but which thread runs
+/// a chunk depends on timing, and a thread that is not scheduled holds nothing up: what a chunk
+/// computes must depend only on c.
 /// One region runs at a time (concurrent callers queue).
 void mnl_parallel_for(mnl_chunk_task task, void *context, int chunks, int n);
 
