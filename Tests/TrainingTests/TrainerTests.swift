@@ -47,6 +47,22 @@ struct TrainerTests {
         #expect(metrics[3].valAccuracy > 0.6)  // chance is 0.1
     }
 
+    @Test func tenSeedEpochsReachNinetyPercentValidationAccuracy() throws {
+        // Given the seed's configuration on the full standard split (50,000 / 10,000)
+        let (train, validation) = try mnist.split(validationSize: 10_000)
+        var h = Hyperparameters()
+        h.epochs = 10
+        let trainer = Trainer(hyperparameters: h, train: train, validation: validation)
+
+        // When it trains ten epochs
+        var last: EpochMetrics?
+        #expect(trainer.run(epochs: 1...10) { last = $0 } == .completed)
+
+        // Then validation accuracy is at least 90%
+        let accuracy = try #require(last?.valAccuracy)
+        #expect(accuracy >= 0.90, "validation accuracy after 10 epochs: \(accuracy)")
+    }
+
     @Test func sameSeedGivesBitIdenticalWeights() {
         let (train, validation) = subset(train: 500)
         let runs = (0..<2).map { _ in
