@@ -3,8 +3,4 @@ struct MNISTLabError: Error, CustomStringConvertible {
     let description: String
 
     init(_ description: String) { self.description = description }
-
-    static func unknownRun(_ id: Int64) -> MNISTLabError {
-        MNISTLabError("No run with id \(id) in this database; `mnistlab runs` lists the runs.")
-    }
 }

@@ -169,7 +169,8 @@ private func processCPUSeconds() -> Double {
     return Double(ts.tv_sec) + Double(ts.tv_nsec) * 1e-9
 }
 
-private func median(_ xs: [Double]) -> Double {
+/// The middle value (the mean of the two middle ones for an even count); NaN when empty.
+public func median(_ xs: [Double]) -> Double {
     guard !xs.isEmpty else { return .nan }
     let sorted = xs.sorted()
     let mid = sorted.count / 2

@@ -172,8 +172,6 @@ struct StoreCost {
     var recordedEpochSeconds: Double
 }
 
-private func median(_ values: [Double]) -> Double { values.sorted()[values.count / 2] }
-
 struct NumpyResult: Codable {
     var numpy: String
     var blas: String

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Store
+import Training
 
 extension MNISTLab {
     struct Best: ParsableCommand {
@@ -33,7 +34,7 @@ extension MNISTLab {
             let store = try database.openExisting()
             let ids = runs.isEmpty ? try bestRunOverall(store) : runs
             let rows = try ids.map { id -> BestEpoch in
-                guard let run = try store.run(id: id) else { throw MNISTLabError.unknownRun(id) }
+                guard let run = try store.run(id: id) else { throw SessionError.unknownRun(id) }
                 let epochs = try store.epochs(runID: id)
                 guard let best = bestEpoch(epochs) else {
                     throw MNISTLabError("Run \(id) has no recorded epochs yet.")

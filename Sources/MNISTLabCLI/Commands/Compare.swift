@@ -1,5 +1,6 @@
 import ArgumentParser
 import Store
+import Training
 
 extension MNISTLab {
     struct Compare: ParsableCommand {
@@ -24,7 +25,7 @@ extension MNISTLab {
         func run() throws {
             let store = try database.openExisting()
             let summaries = try runs.map { id in
-                guard let s = try store.summary(runID: id) else { throw MNISTLabError.unknownRun(id) }
+                guard let s = try store.summary(runID: id) else { throw SessionError.unknownRun(id) }
                 return s
             }
             if output.json { return try printJSON(summaries) }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import Training
 
 extension MNISTLab {
     struct Export: ParsableCommand {
@@ -35,7 +36,7 @@ extension MNISTLab {
         func run() throws {
             let store = try database.openExisting()
             guard let summary = try store.summary(runID: runID) else {
-                throw MNISTLabError.unknownRun(runID)
+                throw SessionError.unknownRun(runID)
             }
             let epochs = try store.epochs(runID: runID)
             let text: String

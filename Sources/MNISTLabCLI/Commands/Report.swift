@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Reports
 import Store
+import Training
 
 extension MNISTLab {
     struct Report: ParsableCommand {
@@ -52,7 +53,7 @@ extension MNISTLab {
             } else {
                 summaries = try runs.map { id in
                     guard let s = try store.summary(runID: id) else {
-                        throw MNISTLabError.unknownRun(id)
+                        throw SessionError.unknownRun(id)
                     }
                     return s
                 }

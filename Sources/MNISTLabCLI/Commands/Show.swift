@@ -1,5 +1,6 @@
 import ArgumentParser
 import Store
+import Training
 
 extension MNISTLab {
     struct Show: ParsableCommand {
@@ -20,7 +21,7 @@ extension MNISTLab {
         func run() throws {
             let store = try database.openExisting()
             try? reconcileAbandonedRuns(in: store)
-            guard let summary = try store.summary(runID: runID) else { throw MNISTLabError.unknownRun(runID) }
+            guard let summary = try store.summary(runID: runID) else { throw SessionError.unknownRun(runID) }
             let epochs = try store.epochs(runID: runID)
             let kept = try store.checkpointEpochs(runID: runID)
             let children = try store.summaries().map(\.run).filter { $0.parentRunID == runID }
