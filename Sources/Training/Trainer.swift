@@ -73,18 +73,19 @@ public final class Trainer {
     public static let progressInterval = 0.1
 
     /// Trains epochs `epochs`, calling `onEpoch` after each; `shouldStop` is polled between
-    /// batches, `progress` called every `progressInterval` seconds within an epoch. Errors
-    /// thrown by `onEpoch` end the loop and propagate.
+    /// batches, `progress` called every `progressInterval` seconds of `clock` within an
+    /// epoch. Errors thrown by `onEpoch` end the loop and propagate.
     public func run(
         epochs: ClosedRange<Int>, shouldStop: () -> Bool = { false },
         progress: (EpochProgress) -> Void = { _ in },
+        clock: () -> Double = monotonicSeconds,
         onEpoch: (EpochMetrics) throws -> Void
     ) rethrows -> TrainingOutcome {
         // A batch larger than the training set is the whole set (and no sum overflows).
         let batchSize = min(hyperparameters.batchSize, train.count)
         let batchCount = (train.count + batchSize - 1) / batchSize
         for epoch in epochs {
-            let started = monotonicSeconds()
+            let started = clock()
             var reported = started
             var batchesDone = 0
             let order = epochOrder(
@@ -106,7 +107,7 @@ public final class Trainer {
                 stats += batch
                 start = end
                 batchesDone += 1
-                let now = monotonicSeconds()
+                let now = clock()
                 if now - reported >= Trainer.progressInterval {
                     reported = now
                     progress(
@@ -123,7 +124,7 @@ public final class Trainer {
                 EpochMetrics(
                     epoch: epoch, trainLoss: stats.meanLoss, trainAccuracy: stats.accuracy,
                     valLoss: validated.meanLoss, valAccuracy: validated.accuracy,
-                    seconds: monotonicSeconds() - started))
+                    seconds: clock() - started))
         }
         return .completed
     }
