@@ -32,15 +32,23 @@ public final class Store: Sendable {
     /// Opens (and, read-write, creates and migrates) the database at `path`.
     ///
     /// Read-write: a missing or empty (0-byte) file is created; an older schema is migrated.
-    /// Read-only: the file must exist and be at this build's schema version, because a
-    /// read-only open never writes, not even a migration (the error's kind is `.olderSchema`,
-    /// and opening read-write once upgrades it).
+    /// Read-only: nothing is ever written, created or migrated. The file must exist and hold
+    /// an mnistlab database at this build's schema (an older one is refused with
+    /// `.olderSchema` unless `allowOlderSchema`, which only `status` can read). A file the
+    /// user may only read works: when SQLite could not create the `-shm` beside it (a
+    /// directory or file of another user, a read-only mount) and no writer has one open, the
+    /// file is opened immutable, which needs no `-shm`.
     ///
-    /// Refuses, leaving the file byte-identical, when the path is a directory, the file is
-    /// not SQLite, is SQLite of another application, was written by a newer mnistlab, or
-    /// (read-write) when the file or its directory is not writable.
-    public static func open(path: String, readOnly: Bool = false) throws -> Store {
-        try attempt("Cannot open database at \(path)") {
+    /// Refuses, leaving the file byte-identical, when the path is empty or a directory, the
+    /// file is not SQLite, is SQLite of another application, was written by a newer mnistlab,
+    /// or (read-write) when the file or its directory is not writable.
+    public static func open(
+        path: String, readOnly: Bool = false, allowOlderSchema: Bool = false
+    ) throws -> Store {
+        try attempt("Cannot open database at \(path.isEmpty ? "''" : path)") {
+            guard !path.isEmpty else {
+                throw StoreError(.emptyPath, "the path is empty.")
+            }
             // Everything that can refuse runs before a writable connection exists: opening
             // read-write would already switch the journal to WAL and migrate.
             // A regular file is checked for writing first: on a read-only mount, `inspect`'s
@@ -54,7 +62,7 @@ public final class Store: Sendable {
             }
             let found = try inspect(path)
             if readOnly {
-                try requireReadable(found)
+                try requireReadable(found, allowOlderSchema: allowOlderSchema)
             } else {
                 try requireWritable(path, exists: found != .missing)
             }
@@ -79,18 +87,41 @@ public final class Store: Sendable {
                     // halves the time an epoch's commit takes. It only applies to a new file.
                     try db.execute(sql: "PRAGMA page_size = 16384")
                     try db.execute(sql: "PRAGMA journal_mode = WAL")
+                    // With WAL, NORMAL syncs only at checkpoints, not every commit: a power
+                    // loss may lose the last few commits but never corrupts the file, and a
+                    // process crash loses nothing committed. FULL would fsync every epoch for
+                    // no gain.
+                    try db.execute(sql: "PRAGMA synchronous = NORMAL")
                 }
-                // With WAL, NORMAL syncs only at checkpoints, not every commit: a power loss
-                // may lose the last few commits but never corrupts the file, and a process
-                // crash loses nothing committed. FULL would fsync every epoch for no gain.
-                try db.execute(sql: "PRAGMA synchronous = NORMAL")
             }
-            let writer = try DatabaseQueue(path: path, configuration: config)
+            let location = readOnly ? readOnlyLocation(path) : path
+            let writer = try DatabaseQueue(path: location, configuration: config)
             if !readOnly {
                 try Migrations.migrate(writer)
             }
             return Store(path: path, writer: writer, isReadOnly: readOnly)
         }
+    }
+
+    /// What a read-only connection opens: the path itself, or, when SQLite could not create
+    /// the `-shm` it needs for a WAL file (the directory isn't ours to write, or the file
+    /// belongs to another user, whose later writes a `-shm` of ours would break) and no
+    /// writer has one open, the file as an immutable URI. No `-shm` means no process is
+    /// writing it now; a writer that starts later makes its own, which the next open sees.
+    static func readOnlyLocation(_ path: String) -> String {
+        let fileManager = FileManager.default
+        if fileManager.fileExists(atPath: path + "-shm") { return path }
+        let owner = (try? fileManager.attributesOfItem(atPath: path))?[.ownerAccountID]
+        let ours = (owner as? NSNumber)?.uint32Value == geteuid()
+        if ours && access(directoryOf(path), W_OK) == 0 { return path }
+        let absolute = URL(fileURLWithPath: path).standardizedFileURL
+        var components = URLComponents()
+        components.scheme = "file"
+        components.path = absolute.path
+        components.queryItems = [URLQueryItem(name: "immutable", value: "1")]
+        // URLComponents leaves '?' and '#' of a path encoded, and '%' as %25: what SQLite's
+        // URI parser decodes back.
+        return components.string ?? path
     }
 
     // MARK: - Checks before opening
@@ -117,8 +148,7 @@ public final class Store: Sendable {
             return .missing
         }
         if isDirectory.boolValue {
-            throw StoreError(
-                .notOurDatabase, "it is a directory. Use --db to pick a database file.")
+            throw StoreError(.notOurDatabase, "it is a directory, not a database file.")
         }
         guard let file = FileHandle(forReadingAtPath: path) else {
             throw StoreError(.notWritable, "the file can't be read (permission denied).")
@@ -127,15 +157,13 @@ public final class Store: Sendable {
         try file.close()
         if header.isEmpty { return .empty }
         guard header == Data("SQLite format 3\0".utf8) else {
-            throw StoreError(
-                .notOurDatabase,
-                "file is not a database (not SQLite). Use --db to pick another file.")
+            throw StoreError(.notOurDatabase, "the file is not a database (not SQLite).")
         }
 
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(30)
-        let reader = try DatabaseQueue(path: path, configuration: config)
+        let reader = try DatabaseQueue(path: readOnlyLocation(path), configuration: config)
         return try reader.read { db in
             let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
             let objectCount = try Int.fetchOne(db, sql: "SELECT count(*) FROM sqlite_schema") ?? 0
@@ -143,8 +171,7 @@ public final class Store: Sendable {
                 if objectCount == 0 { return .empty }
                 throw StoreError(
                     .notOurDatabase,
-                    "it is an SQLite database of another application, not mnistlab. "
-                        + "Use --db to pick another file.")
+                    "it is an SQLite database of another application, not mnistlab.")
             }
             let applied = try Migrations.appliedVersions(db)
             if let newer = Migrations.unknownVersion(in: applied) {
@@ -154,19 +181,16 @@ public final class Store: Sendable {
         }
     }
 
-    /// A read-only open needs an mnistlab database at this build's schema.
-    private static func requireReadable(_ found: FileState) throws {
+    /// A read-only open needs an mnistlab database at this build's schema (or an older one,
+    /// when the caller only reads what every schema has).
+    private static func requireReadable(_ found: FileState, allowOlderSchema: Bool) throws {
         switch found {
         case .missing, .empty:
             throw StoreError(.missing, "there is no mnistlab database there yet.")
         case .ours(let applied):
             let current = applied.max() ?? 0
-            if current < Migrations.latestVersion {
-                throw StoreError(
-                    .olderSchema,
-                    "it has schema \(current) and this build reads schema "
-                        + "\(Migrations.latestVersion); a read-only open doesn't migrate, "
-                        + "so open it read-write once to upgrade it.")
+            if current < Migrations.latestVersion && !allowOlderSchema {
+                throw StoreError.olderSchema(version: current)
             }
         }
     }

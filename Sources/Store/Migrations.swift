@@ -8,8 +8,8 @@
 /// Why not GRDB's `DatabaseMigrator`: it records applied migrations in its own
 /// `grdb_migrations(identifier)` table, while `schema_migrations(version, name, applied_at)`
 /// is part of our public schema (`mnistlab db status`, `sqlite3` users). Keeping both would
-/// mean two logs that can disagree. The loop below is the part of `DatabaseMigrator` we need:
-/// one IMMEDIATE transaction per file, foreign keys checked before commit, newer schemas
+/// mean two logs that can disagree. `migrate` below is the part of `DatabaseMigrator` we need:
+/// the pending files in one IMMEDIATE transaction, foreign keys checked before commit, newer schemas
 /// refused.
 import Foundation
 import GRDB
@@ -33,6 +33,8 @@ enum Migrations {
         Migration(2, "0002_run_summary_view", PackageResources._002_run_summary_view_sql),
         Migration(3, "0003_evaluations", PackageResources._003_evaluations_sql),
         Migration(4, "0004_sweeps", PackageResources._004_sweeps_sql),
+        Migration(
+            5, "0005_leases_and_run_stats", PackageResources._005_leases_and_run_stats_sql),
     ]
 
     /// The schema version this build writes: the last migration's number.
@@ -51,10 +53,12 @@ enum Migrations {
         return applied.filter { !known.contains($0) }.max()
     }
 
-    /// Applies, in order, every migration up to `target` that isn't recorded yet.
+    /// Applies, in order, every migration up to `target` that isn't recorded yet, all in one
+    /// IMMEDIATE transaction: a reader (which never migrates) sees the schema before or after
+    /// the whole upgrade, never halfway, and a crash midway leaves the file as it was.
     ///
-    /// Safe against a second process migrating at the same time: each step re-reads the log
-    /// inside its IMMEDIATE transaction, so a migration applied meanwhile is skipped.
+    /// Safe against a second process migrating at the same time: the log is re-read inside
+    /// the transaction, so migrations applied meanwhile are skipped.
     static func migrate(_ writer: DatabaseQueue, upTo target: Int = latestVersion) throws {
         let pending = try writer.read { db in
             let applied = try appliedVersions(db)
@@ -63,21 +67,20 @@ enum Migrations {
             }
             return all.filter { $0.version <= target && !applied.contains($0.version) }
         }
-        for migration in pending {
-            try writer.writeWithoutTransaction { db in
-                // Like DatabaseMigrator: a future migration may rebuild a table (create new,
-                // copy, drop old, rename), which foreign keys would block midway. They are
-                // off during the transaction and checked as a whole before it commits.
-                try db.execute(sql: "PRAGMA foreign_keys = OFF")
-                defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
-                try db.inTransaction(.immediate) {
-                    // Another process may have migrated since the read above, and GRDB caches
-                    // what it knew of the schema then ("no schema_migrations table"): forget
-                    // it, so the check below sees that process's work and skips it.
-                    db.clearSchemaCache()
-                    guard try !appliedVersions(db).contains(migration.version) else {
-                        return .commit
-                    }
+        guard !pending.isEmpty else { return }
+        try writer.writeWithoutTransaction { db in
+            // Like DatabaseMigrator: a future migration may rebuild a table (create new,
+            // copy, drop old, rename), which foreign keys would block midway. They are
+            // off during the transaction and checked as a whole before it commits.
+            try db.execute(sql: "PRAGMA foreign_keys = OFF")
+            defer { try? db.execute(sql: "PRAGMA foreign_keys = ON") }
+            try db.inTransaction(.immediate) {
+                // Another process may have migrated since the read above, and GRDB caches
+                // what it knew of the schema then ("no schema_migrations table"): forget it,
+                // so the check below sees that process's work and skips it.
+                db.clearSchemaCache()
+                let applied = try appliedVersions(db)
+                for migration in pending where !applied.contains(migration.version) {
                     try db.execute(sql: migration.sql)
                     try db.execute(
                         sql: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
@@ -85,9 +88,10 @@ enum Migrations {
                     // Mirrors the schema version where `sqlite3 x.sqlite 'PRAGMA user_version'`
                     // shows it. PRAGMA can't bind; the value is our own integer.
                     try db.execute(sql: "PRAGMA user_version = \(migration.version)")
-                    try db.checkForeignKeys()
-                    return .commit
+                    db.clearSchemaCache()
                 }
+                try db.checkForeignKeys()
+                return .commit
             }
         }
     }

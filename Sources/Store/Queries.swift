@@ -9,34 +9,24 @@ public enum SummaryOrder: Sendable {
     case newestFirst
     /// Lowest best_val_loss first; runs without epochs last.
     case bestValLoss
+    /// Highest max_val_accuracy first; runs without epochs last.
+    case maxValAccuracy
 }
 
 extension Store {
+    /// The run as it really is: its status is `run_summary`'s (see `Store.live`).
     public func run(id: Int64) throws -> Run? {
-        try attempt("Cannot read run \(id) from \(path)") {
-            try writer.read { db in try Run.fetchOne(db, key: id) }
-        }
+        try summary(runID: id)?.run
     }
 
     /// The most recently created run with this name.
     public func run(named name: String) throws -> Run? {
         try attempt("Cannot read run \"\(name)\" from \(path)") {
             try writer.read { db in
-                try Run.fetchOne(
-                    db, sql: "SELECT * FROM runs WHERE name = ? ORDER BY id DESC LIMIT 1",
+                try RunSummary.fetchOne(
+                    db, sql: "SELECT * FROM run_summary WHERE name = ? ORDER BY id DESC LIMIT 1",
                     arguments: [name])
-            }
-        }
-    }
-
-    /// Runs whose status is 'running', oldest first; the CLI checks their pid/host/heartbeat
-    /// and marks dead ones interrupted.
-    public func runningRuns() throws -> [Run] {
-        try attempt("Cannot list running runs in \(path)") {
-            try writer.read { db in
-                try Run.fetchAll(
-                    db, sql: "SELECT * FROM runs WHERE status = 'running' ORDER BY id")
-            }
+            }.map(Self.live)?.run
         }
     }
 
@@ -78,7 +68,7 @@ extension Store {
             try writer.read { db in
                 try RunSummary.fetchOne(
                     db, sql: "SELECT * FROM run_summary WHERE id = ?", arguments: [runID])
-            }
+            }.map(Self.live)
         }
     }
 
@@ -99,11 +89,16 @@ extension Store {
                     SELECT * FROM run_summary WHERE ?1 IS NULL OR status = ?1
                     ORDER BY best_val_loss IS NULL, best_val_loss, id LIMIT ?2
                     """
+            case .maxValAccuracy:
+                sql = """
+                    SELECT * FROM run_summary WHERE ?1 IS NULL OR status = ?1
+                    ORDER BY max_val_accuracy IS NULL, max_val_accuracy DESC, id LIMIT ?2
+                    """
             }
             // SQLite reads a negative LIMIT as "no limit".
             return try writer.read { db in
                 try RunSummary.fetchAll(db, sql: sql, arguments: [status, limit ?? -1])
-            }
+            }.map(Self.live).filter { status == nil || $0.run.status == status }
         }
     }
 

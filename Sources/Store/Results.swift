@@ -105,7 +105,7 @@ extension Store {
                         ORDER BY best_val_loss IS NULL, best_val_loss, id
                         """,
                     arguments: [sweepID])
-            }
+            }.map(Self.live)
         }
     }
 }

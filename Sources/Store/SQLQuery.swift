@@ -42,7 +42,8 @@ extension Store {
             var config = Configuration()
             config.readonly = true
             config.busyMode = .timeout(30)
-            let reader = try DatabaseQueue(path: path, configuration: config)
+            let reader = try DatabaseQueue(
+                path: Self.readOnlyLocation(path), configuration: config)
             // inDatabase: no transaction around the statement, so GRDB runs no statement of
             // its own while our authorizer replaces its one on this throwaway connection.
             return try reader.inDatabase { db in try ReadOnlyStatement.run(sql, in: db) }

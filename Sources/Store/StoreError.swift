@@ -2,23 +2,30 @@
 import GRDB
 
 /// A Store failure: one line, prefixed with what was attempted, e.g.
-/// "Cannot open database at ./x.sqlite: file is not a database (not SQLite). Use --db to pick
-/// another file."
+/// "Cannot open database at ./x.sqlite: file is not a database (not SQLite)." The reason
+/// names no command or flag: the CLI adds what to do from `kind`, which carries the facts.
 public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// What went wrong, for callers that react differently (exit codes, retries).
     public enum Kind: Sendable, Equatable {
         /// The path is a directory, not SQLite, or SQLite of another application.
         case notOurDatabase
+        /// The path is empty (an unset variable, an empty argument).
+        case emptyPath
         /// The file was written by a newer mnistlab.
-        case newerSchema
+        case newerSchema(found: Int, known: Int)
         /// A read-only open found a schema that needs migrating first.
-        case olderSchema
+        case olderSchema(found: Int, known: Int)
         /// A read-only open found no database at the path.
         case missing
         /// The file or its directory can't be written.
         case notWritable
         /// A run, epoch or checkpoint that was asked for does not exist.
         case notFound
+        /// Another live process holds the run (its lease has not expired).
+        case runHeld(RunHolder)
+        /// This process no longer holds the run: another one claimed it after its lease
+        /// expired. Nothing was written.
+        case leaseLost(runID: Int64)
         /// A checkpoint's bytes don't match their stored checksum.
         case checksumMismatch
         /// `query` was given a statement that writes.
@@ -47,10 +54,26 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
 
     static func newerSchema(version: Int) -> StoreError {
         StoreError(
-            .newerSchema,
-            "it was written by a newer mnistlab (schema \(version), this build knows "
-                + "\(Migrations.latestVersion)); upgrade mnistlab.")
+            .newerSchema(found: version, known: Migrations.latestVersion),
+            "it was written by a newer mnistlab (schema \(version); this build knows "
+                + "\(Migrations.latestVersion)).")
     }
+
+    static func olderSchema(version: Int) -> StoreError {
+        StoreError(
+            .olderSchema(found: version, known: Migrations.latestVersion),
+            "it has schema \(version) and this build reads schema \(Migrations.latestVersion); "
+                + "a read-only open does not migrate.")
+    }
+}
+
+/// The process holding a run, as its row records it.
+public struct RunHolder: Sendable, Equatable {
+    public var runID: Int64
+    public var pid: Int64?
+    public var host: String?
+    /// When its lease ends unless renewed (database clock).
+    public var leaseExpiresAt: String?
 }
 
 /// Runs `body`, turning any error into a `StoreError` prefixed with `action` (an inner

@@ -18,16 +18,17 @@ final class EpochWriter: Sendable {
     init(store: Store) { self.store = store }
 
     /// Queues the epoch's commit; returns the seconds spent waiting for the previous one.
-    func submit(_ epoch: EpochRecord, checkpoint: CheckpointRecord?, keepEvery: Int) throws
-        -> Double
-    {
+    func submit(
+        _ epoch: EpochRecord, checkpoint: CheckpointRecord?, keepEvery: Int, lease: Lease
+    ) throws -> Double {
         let started = monotonicSeconds()
         try finish()
         let waited = monotonicSeconds() - started
         pending.enter()
         queue.async { [self] in
             do {
-                try store.recordEpoch(epoch, checkpoint: checkpoint, keepEvery: keepEvery)
+                try store.recordEpoch(
+                    epoch, checkpoint: checkpoint, keepEvery: keepEvery, lease: lease)
             } catch {
                 failure.withLock { $0 = $0 ?? error }
             }

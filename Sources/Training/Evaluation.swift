@@ -19,9 +19,9 @@ public struct LoadedCheckpoint: Sendable {
         for k in 1..<widths.count { rest += (widths[k - 1] + 1) * widths[k] }
         let firstLayer = checkpoint.weights.count - rest
         guard firstLayer > 0, firstLayer % widths[0] == 0, firstLayer / widths[0] > 1 else {
-            throw SessionError(
-                "Run \(run.id)'s checkpoint at epoch \(epoch) has \(checkpoint.weights.count) parameters, which fits no network with hidden layers \(run.hidden)."
-            )
+            throw TrainingError.checkpointShape(
+                runID: run.id, epoch: epoch, parameterCount: checkpoint.weights.count,
+                hidden: run.hidden)
         }
         return h.architecture(inputs: firstLayer / widths[0] - 1, outputs: outputs)
     }
@@ -41,11 +41,9 @@ extension Store {
     /// The checkpoint of run `runID` at `point`. Fails in one line for an unknown run, a run
     /// without epochs, or an epoch whose checkpoint was not kept (listing those that were).
     public func checkpoint(runID: Int64, at point: ResumePoint) throws -> LoadedCheckpoint {
-        guard let summary = try summary(runID: runID) else { throw SessionError.unknownRun(runID) }
+        guard let summary = try summary(runID: runID) else { throw TrainingError.unknownRun(runID) }
         guard let last = summary.lastEpoch, let best = summary.bestEpoch else {
-            throw SessionError(
-                "Run \(runID) has no recorded epoch yet, so no checkpoint; start a new run with `mnistlab train`."
-            )
+            throw TrainingError.noRecordedEpoch(runID: runID)
         }
         let epoch: Int
         switch point {
@@ -53,11 +51,12 @@ extension Store {
         case .last: epoch = last
         case .epoch(let n): epoch = n
         }
+        if epoch > last || epoch < (summary.run.parentEpoch ?? 0) + 1 {
+            throw TrainingError.noSuchEpoch(runID: runID, epoch: epoch, lastEpoch: last)
+        }
         guard let checkpoint = try checkpoint(runID: runID, epoch: epoch) else {
-            let kept = try checkpointEpochs(runID: runID).map(String.init)
-            throw SessionError(
-                "Run \(runID) has no checkpoint at epoch \(epoch); epochs that can be resumed: \(kept.joined(separator: ", "))."
-            )
+            throw TrainingError.noCheckpoint(
+                runID: runID, epoch: epoch, kept: try checkpointEpochs(runID: runID))
         }
         return LoadedCheckpoint(summary: summary, checkpoint: checkpoint)
     }
@@ -66,9 +65,9 @@ extension Store {
 /// Refuses a dataset other than the one `run` trained on (by checksum).
 public func requireDataset(_ mnist: MNIST, of run: Run) throws {
     guard mnist.checksum == run.datasetChecksum else {
-        throw SessionError(
-            "The dataset in \(mnist.directory) (\(mnist.checksum)) is not the one run \(run.id) trained on (\(run.datasetChecksum)); pass --data with the original files."
-        )
+        throw TrainingError.otherDataset(
+            directory: mnist.directory, checksum: mnist.checksum, runID: run.id,
+            expected: run.datasetChecksum)
     }
 }
 
@@ -77,9 +76,8 @@ extension LoadedCheckpoint {
     public func test(on images: LabeledImages, batchSize: Int = 500) throws -> TestResult {
         let architecture = try architecture()
         guard architecture.inputs == images.images.columnCount else {
-            throw SessionError(
-                "Run \(run.id) takes \(architecture.inputs)-pixel images, but the test images have \(images.images.columnCount)."
-            )
+            throw TrainingError.imageWidth(
+                runID: run.id, inputs: architecture.inputs, columns: images.images.columnCount)
         }
         let network = Network(
             architecture: architecture, parameters: checkpoint.weights,

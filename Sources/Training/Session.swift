@@ -22,28 +22,6 @@ public struct DataSource: Equatable, Sendable {
     }
 }
 
-/// Which epoch of a run to resume from.
-public enum ResumePoint: Equatable, Sendable {
-    case best
-    case last
-    case epoch(Int)
-}
-
-/// Changes asked for when resuming; nil inherits the run's value.
-public struct ResumeChanges: Equatable, Sendable {
-    public var learningRate: Double?
-    public var batchSize: Int?
-    public var momentum: Double?
-    /// The last epoch to reach (a total, as in `train`).
-    public var epochs: Int?
-    public var keepEvery: Int?
-    public var name: String?
-    /// Where the run's dataset is now, if it moved.
-    public var dataDirectory: String?
-
-    public init() {}
-}
-
 /// What the session reports while it works.
 public struct SessionEvents {
     public var started: (Run, _ resumedFrom: Int?) -> Void = { _, _ in }
@@ -62,17 +40,34 @@ public struct SessionEvents {
 public enum SessionResult: Equatable, Sendable {
     case completed(runID: Int64)
     case interrupted(runID: Int64, lastEpoch: Int?)
-    case failed(runID: Int64, reason: String)
+    /// Training diverged or recording failed; `lastEpoch` is the last one recorded, if any.
+    case failed(runID: Int64, reason: String, lastEpoch: Int?)
+    /// Another process claimed the run after this one's lease expired (it was paused, or
+    /// cut off from the database); nothing more was written to it.
+    case leaseLost(runID: Int64, lastEpoch: Int?)
+    /// A resume with nothing left to do: every epoch through `through` is recorded with the
+    /// run's settings. Nothing was created or changed.
+    case nothingToDo(runID: Int64, lastEpoch: Int, through: Int)
 }
 
 /// Trains a new run or resumes one, recording every epoch and checkpoint in the store.
+///
+/// The session holds the run it trains through a lease (see `Store.claimRun`): renewed by
+/// every epoch commit and, between commits, every `leaseSeconds / 3`. If another process
+/// takes the run over, the session stops writing to it at once.
 public struct Session {
     public let store: Store
     public var events: SessionEvents
+    /// How long the run stays held without a sign of life from this process.
+    public var leaseSeconds: Double
 
-    public init(store: Store, events: SessionEvents = SessionEvents()) {
+    public init(
+        store: Store, events: SessionEvents = SessionEvents(),
+        leaseSeconds: Double = Defaults.leaseSeconds
+    ) {
         self.store = store
         self.events = events
+        self.leaseSeconds = leaseSeconds
     }
 
     // MARK: - Train
@@ -80,7 +75,7 @@ public struct Session {
     /// Trains a new run; `sweepID` tags it as part of a `mnistlab sweep`.
     public func train(
         _ hyperparameters: Hyperparameters, data: DataSource, name: String? = nil,
-        keepEvery: Int = 50, sweepID: Int64? = nil
+        keepEvery: Int = Defaults.keepEvery, sweepID: Int64? = nil
     ) throws -> SessionResult {
         let mnist = try MNIST.load(directory: data.directory)
         let (train, validation) = try mnist.split(
@@ -89,115 +84,125 @@ public struct Session {
             hyperparameters, name: name, keepEvery: keepEvery, dataset: mnist,
             trainSize: train.count, valSize: validation.count)
         new.sweepID = sweepID
-        let run = try store.createRun(new)
+        let (run, lease) = try store.createRun(new, leaseSeconds: leaseSeconds)
         let trainer = Trainer(hyperparameters: hyperparameters, train: train, validation: validation)
         events.started(run, nil)
-        return try record(trainer, runID: run.id, epochs: 1...hyperparameters.epochs, keepEvery: keepEvery)
+        return try record(trainer, lease: lease, epochs: 1...hyperparameters.epochs, keepEvery: keepEvery)
     }
 
     // MARK: - Resume
 
-    /// Continues run `runID` from `point`. From the run's last epoch with unchanged
-    /// hyperparameters it continues in place; otherwise it forks a child run that starts from
-    /// that epoch's checkpoint, leaving the parent untouched.
+    /// Continues run `runID` as `ResumePlan` decides: in place (claiming the run, which fails
+    /// with `StoreError.runHeld` while another process holds it), as a fork from one of its
+    /// checkpoints (the parent untouched), or not at all when there is nothing left to do.
     public func resume(runID: Int64, from point: ResumePoint?, changes: ResumeChanges)
         throws -> SessionResult
     {
-        guard let run = try store.run(id: runID) else { throw SessionError.unknownRun(runID) }
-        if run.status == .running {
-            throw SessionError(
-                "Run \(runID) is still running (pid \(run.pid.map(String.init) ?? "?") on \(run.host ?? "?")); stop it before resuming.")
+        guard let summary = try store.summary(runID: runID) else {
+            throw TrainingError.unknownRun(runID)
         }
-        let start = try startingPoint(of: run, at: point)
-        let from = start.epoch
+        let run = summary.run
+        let plan = try ResumePlan.decide(
+            .init(run: run, lastEpoch: summary.lastEpoch, bestEpoch: summary.bestEpoch),
+            from: point, changes: changes)
+        let start: Int, through: Int
+        switch plan {
+        case .nothingToDo(let last, let through):
+            return .nothingToDo(runID: runID, lastEpoch: last, through: through)
+        case .inPlace(let after, let end), .fork(let after, let end):
+            (start, through) = (after, end)
+        }
+        // Refused before loading anything; `claimRun` below is what makes it atomic.
+        if case .inPlace = plan, run.status == .running {
+            throw StoreError.held(run)
+        }
 
         var hyperparameters = try Hyperparameters(run)
         hyperparameters.learningRate = changes.learningRate ?? run.learningRate
         hyperparameters.batchSize = changes.batchSize ?? run.batchSize
         hyperparameters.momentum = changes.momentum ?? run.momentum
-        hyperparameters.epochs = changes.epochs ?? run.epochs
+        hyperparameters.epochs = through
         let keepEvery = changes.keepEvery ?? run.keepEvery
-        guard hyperparameters.epochs > from else {
-            throw SessionError(
-                "Run \(runID) would resume after epoch \(from), but its planned last epoch is \(hyperparameters.epochs); pass a larger --epochs (a total, as in train).")
-        }
 
         let mnist = try MNIST.load(directory: changes.dataDirectory ?? run.datasetPath)
         try requireDataset(mnist, of: run)
         let (train, validation) = try mnist.split(
             validationSize: run.valSize, trainLimit: run.trainSize)
+        // The weights after `start`: the run's own checkpoint, else (a run that recorded no
+        // epoch) its parent's at the fork point, else the seed's initial weights.
+        let origin: (run: Int64, epoch: Int)? =
+            summary.lastEpoch != nil ? (runID, start) : run.parentRunID.map { ($0, start) }
+        let loaded: LoadedCheckpoint?
+        do {
+            loaded = try origin.map { try store.checkpoint(runID: $0.run, at: .epoch($0.epoch)) }
+        } catch {
+            // Another process may have claimed the run meanwhile and pruned that checkpoint.
+            if case .inPlace = plan, let now = try store.run(id: runID), now.status == .running {
+                throw StoreError.held(now)
+            }
+            throw error
+        }
         if run.kernelPath != Network.kernelPath {
             events.note(
                 "Run \(runID) trained with \(run.kernelPath) kernels and resumes with \(Network.kernelPath); every kernel path computes the same fused multiply-adds in the same order, so it continues bit for bit.")
         }
+        if case .inPlace = plan, summary.lastEpoch != nil, point != nil, point != .last {
+            events.note(
+                "Run \(runID) recorded epochs through \(start) with these settings, so it continues in place after epoch \(start); a fork from an earlier epoch would recompute the same epochs bit for bit.")
+        }
         let trainer = Trainer(
             hyperparameters: hyperparameters, train: train, validation: validation,
-            parameters: start.weights,
-            velocity: start.weights.map { start.velocity ?? [Float](repeating: 0, count: $0.count) })
+            parameters: loaded?.checkpoint.weights,
+            velocity: loaded.map {
+                $0.checkpoint.velocity ?? [Float](repeating: 0, count: $0.checkpoint.weights.count)
+            })
 
-        let sameSettings =
-            hyperparameters.learningRate == run.learningRate
-            && hyperparameters.batchSize == run.batchSize
-            && hyperparameters.momentum == run.momentum && changes.name == nil
-        let target: Run
-        if start.continuesRun && sameSettings {
-            try store.markRunning(id: runID, plannedEpochs: hyperparameters.epochs)
-            target = try store.run(id: runID) ?? run
-        } else {
+        let target: Run, lease: Lease
+        switch plan {
+        case .inPlace:
+            var update = RunUpdate(
+                epochs: through, keepEvery: keepEvery, datasetPath: absolutePath(mnist.directory))
+            if summary.lastEpoch == nil {
+                update.learningRate = changes.learningRate
+                update.batchSize = changes.batchSize
+                update.momentum = changes.momentum
+                update.name = changes.name
+            }
+            (target, lease) = try store.claimRun(
+                id: runID, update: update, leaseSeconds: leaseSeconds)
+        default:
             var child = newRun(
                 hyperparameters, name: changes.name, keepEvery: keepEvery, dataset: mnist,
                 trainSize: train.count, valSize: validation.count)
-            child.parentRunID = start.parent?.run
-            child.parentEpoch = start.parent?.epoch
-            target = try store.createRun(child)
+            child.parentRunID = runID
+            child.parentEpoch = start
+            (target, lease) = try store.createRun(child, leaseSeconds: leaseSeconds)
         }
-        events.started(target, from)
+        events.started(target, start)
         return try record(
-            trainer, runID: target.id, epochs: (from + 1)...hyperparameters.epochs,
-            keepEvery: keepEvery)
-    }
-
-    /// Where resuming `run` starts: a kept checkpoint of its own, or — for a run stopped
-    /// before its first epoch — where it began (its parent's checkpoint, or the seed's
-    /// initial weights).
-    private func startingPoint(of run: Run, at point: ResumePoint?) throws -> StartingPoint {
-        guard try store.summary(runID: run.id)?.lastEpoch == nil else {
-            let loaded = try store.checkpoint(
-                runID: run.id, at: point ?? (run.status == .completed ? .best : .last))
-            return StartingPoint(
-                epoch: loaded.epoch, weights: loaded.checkpoint.weights,
-                velocity: loaded.checkpoint.velocity, parent: (run.id, loaded.epoch),
-                continuesRun: loaded.epoch == loaded.summary.lastEpoch)
-        }
-        guard point == nil || point == .last else {
-            throw SessionError(
-                "Run \(run.id) has no recorded epoch, so it can only restart from where it began; leave out --from.")
-        }
-        guard let parentID = run.parentRunID, let parentEpoch = run.parentEpoch else {
-            return StartingPoint(
-                epoch: 0, weights: nil, velocity: nil, parent: nil, continuesRun: true)
-        }
-        let loaded = try store.checkpoint(runID: parentID, at: .epoch(parentEpoch))
-        return StartingPoint(
-            epoch: parentEpoch, weights: loaded.checkpoint.weights,
-            velocity: loaded.checkpoint.velocity, parent: (parentID, parentEpoch),
-            continuesRun: true)
+            trainer, lease: lease, epochs: (start + 1)...through, keepEvery: keepEvery)
     }
 
     // MARK: - Recording
 
     /// Runs the trainer, committing each epoch with its checkpoint, and closes the run with
-    /// the status the loop ended in. A failure to record marks the run failed and rethrows.
+    /// the status the loop ended in. A failure to record marks the run failed and rethrows;
+    /// a lost lease stops at once and writes nothing more.
     private func record(
-        _ trainer: Trainer, runID: Int64, epochs: ClosedRange<Int>, keepEvery: Int
+        _ trainer: Trainer, lease: Lease, epochs: ClosedRange<Int>, keepEvery: Int
     ) throws -> SessionResult {
+        let runID = lease.runID
         var lastEpoch: Int? = epochs.lowerBound > 1 ? epochs.lowerBound - 1 : nil
         let keepsVelocity = trainer.hyperparameters.momentum != 0
         let writer = EpochWriter(store: store)
+        let keeper = LeaseKeeper(store: store, lease: lease)
+        defer { keeper.stop() }
+        let shouldStop = events.shouldStop
         let outcome: TrainingOutcome
         do {
             outcome = try trainer.run(
-                epochs: epochs, shouldStop: events.shouldStop, progress: events.progress
+                epochs: epochs, shouldStop: { shouldStop() || keeper.isLost },
+                progress: events.progress
             ) { metrics in
                 let waited = try writer.submit(
                     EpochRecord(
@@ -207,27 +212,39 @@ public struct Session {
                     checkpoint: CheckpointRecord(
                         runID: runID, epoch: metrics.epoch, weights: trainer.network.parameters,
                         velocity: keepsVelocity ? trainer.network.velocity : nil),
-                    keepEvery: keepEvery)
+                    keepEvery: keepEvery, lease: lease)
                 lastEpoch = metrics.epoch
                 events.epoch(metrics, waited)
             }
             try writer.finish()
+        } catch let error as StoreError where error.kind == .leaseLost(runID: runID) {
+            return .leaseLost(runID: runID, lastEpoch: committed(lastEpoch, runID))
         } catch {
             try? writer.finish()
-            try? store.finishRun(id: runID, status: .failed, reason: "\(error)")
+            try? store.finishRun(lease, status: .failed, reason: "\(error)")
             throw error
         }
-        switch outcome {
-        case .completed:
-            try store.finishRun(id: runID, status: .completed)
-            return .completed(runID: runID)
-        case .interrupted:
-            try store.finishRun(id: runID, status: .interrupted)
-            return .interrupted(runID: runID, lastEpoch: lastEpoch)
-        case .diverged(_, let reason):
-            try store.finishRun(id: runID, status: .failed, reason: reason)
-            return .failed(runID: runID, reason: reason)
+        if keeper.isLost { return .leaseLost(runID: runID, lastEpoch: lastEpoch) }
+        do {
+            switch outcome {
+            case .completed:
+                try store.finishRun(lease, status: .completed)
+                return .completed(runID: runID)
+            case .interrupted:
+                try store.finishRun(lease, status: .interrupted)
+                return .interrupted(runID: runID, lastEpoch: lastEpoch)
+            case .diverged(_, let reason):
+                try store.finishRun(lease, status: .failed, reason: reason)
+                return .failed(runID: runID, reason: reason, lastEpoch: lastEpoch)
+            }
+        } catch let error as StoreError where error.kind == .leaseLost(runID: runID) {
+            return .leaseLost(runID: runID, lastEpoch: lastEpoch)
         }
+    }
+
+    /// The last epoch of the run actually committed, after a commit may have been refused.
+    private func committed(_ reported: Int?, _ runID: Int64) -> Int? {
+        (try? store.summary(runID: runID))?.lastEpoch ?? reported
     }
 
     private func newRun(
@@ -253,8 +270,8 @@ extension Hyperparameters {
             let activation = Activation(rawValue: run.activation),
             let loss = Loss(rawValue: run.loss)
         else {
-            throw SessionError(
-                "Run \(run.id) records an architecture this build cannot rebuild (hidden '\(run.hidden)', \(run.activation), \(run.loss)).")
+            throw TrainingError.unknownArchitecture(
+                runID: run.id, hidden: run.hidden, activation: run.activation, loss: run.loss)
         }
         self.hidden = hidden
         self.activation = activation
@@ -264,30 +281,6 @@ extension Hyperparameters {
         momentum = run.momentum
         epochs = run.epochs
         seed = UInt64(bitPattern: run.seed)
-    }
-}
-
-/// The state a resumed run starts from.
-private struct StartingPoint {
-    /// The last epoch already trained: 0 when starting from the initial weights.
-    var epoch: Int
-    /// nil: the seed's initial weights.
-    var weights: [Float]?
-    var velocity: [Float]?
-    /// What a fork from here records as its parent; nil for a run that had none.
-    var parent: (run: Int64, epoch: Int)?
-    /// Whether this is the run's own latest state, so it can continue in place.
-    var continuesRun: Bool
-}
-
-/// A session that cannot go on, in one line.
-public struct SessionError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-
-    public init(_ description: String) { self.description = description }
-
-    public static func unknownRun(_ id: Int64) -> SessionError {
-        SessionError("No run with id \(id) in this database; `mnistlab runs` lists the runs.")
     }
 }
 

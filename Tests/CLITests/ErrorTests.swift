@@ -35,7 +35,7 @@ struct ErrorTests {
         try sandbox.train(["--epochs", "1"])
         for command in [["show", "9"], ["best", "9"], ["resume", "9"], ["compare", "1", "9"]] {
             let output = try sandbox.run(command)
-            expectOneLineError(output, status: 1, startingWith: "No run with id 9 in this database")
+            expectOneLineError(output, status: 1, startingWith: "There is no run 9 in this database")
         }
     }
 

@@ -80,9 +80,9 @@ import Testing
 
     @Test func refusalsAreOneLine() throws {
         for (arguments, message) in [
-            (["export", "9"], "Error: No run with id 9"),
+            (["export", "9"], "Error: There is no run 9"),
             (["export", "1", "--format", "xml"], "Error: The value 'xml' is invalid for '--format <format>'"),
-            (["export-weights", "1", "--epoch", "7", "-o", "x.bin"], "Error: Run 1 has no checkpoint at epoch 7; epochs that can be resumed: 1, 2, 3."),
+            (["export-weights", "1", "--epoch", "7", "-o", "x.bin"], "Error: Run 1 has no epoch 7; its last recorded epoch is 3."),
             (["export-weights", "1"], "Error: Missing expected argument '--output <output>'"),
         ] {
             let output = try sandbox.run(arguments)

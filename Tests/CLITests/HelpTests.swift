@@ -54,7 +54,7 @@ private let rootHelp = """
                               Float32 file.
       sql                     Run a read-only SQL query on the database and print
                               the rows.
-      db                      Inspect the database file.
+      db                      Inspect or upgrade the database file.
       bench                   Time training epochs, the store and the same epoch in
                               numpy, side by side.
 

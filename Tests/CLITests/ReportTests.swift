@@ -39,7 +39,7 @@ import Testing
         let missing = try sandbox.run(["report", "--sweep", "4"])
         #expect(missing.status == 1 && missing.stderr == "Error: No sweep with id 4 in this database.\n")
         let unknown = try sandbox.run(["report", "1", "7"])
-        #expect(unknown.stderr.hasPrefix("Error: No run with id 7 in this database"))
+        #expect(unknown.stderr.hasPrefix("Error: There is no run 7 in this database"))
     }
 
     @Test(.enabled(if: chromium != nil || ProcessInfo.processInfo.environment["CI"] != nil,

@@ -28,6 +28,9 @@ struct ConcurrencyTests {
             let query = Self.queries[reads % Self.queries.count]
             let output = try sandbox.run(query)
             reads += 1
+            // A reader never creates or migrates: until the first trainer's migration commits
+            // (all of it at once), the file holds no database yet, and saying so is right.
+            if output.stderr.contains("there is no mnistlab database there yet") { continue }
             if output.status != 0 || !output.stderr.isEmpty {
                 failures.append("\(query): \(output.status) \(output.stderr)")
             }

@@ -29,13 +29,15 @@ struct DivergenceTests {
             "SELECT parent_run_id, parent_epoch, learning_rate, status, epochs_done, last_epoch FROM run_summary WHERE id = 3"
         ) == ["1,3,0.05,completed,3,6"])
 
-        // And so does the failed run itself, as its error message advises
+        // And so does the failed run itself, as its error message advises: it recorded no
+        // epoch, so it restarts in place from its fork point with the new rate in its row
         do {
             let recovered = try sandbox.run(["resume", "2", "--learning-rate", "0.05"])
             #expect(recovered.status == 0, "\(recovered.stderr)")
             #expect(try sandbox.rows(
-                "SELECT parent_run_id, parent_epoch, learning_rate, status, last_epoch FROM run_summary WHERE id = 4"
+                "SELECT parent_run_id, parent_epoch, learning_rate, status, last_epoch FROM run_summary WHERE id = 2"
             ) == ["1,3,0.05,completed,6"])
+            #expect(try sandbox.value("SELECT count(*) FROM runs") == "3")
         }
         #expect(try sandbox.value("PRAGMA integrity_check") == "ok")
     }
@@ -53,13 +55,15 @@ struct DivergenceTests {
         expectCleanRefusal(again, "resume a diverging run in place")
         #expect(try sandbox.status(runID: 1) == "failed")
 
-        // And resumed with a smaller rate, as the error advises, it starts over as a new run
-        // (there is no epoch to fork from), leaving the failed one as it was
+        #expect(again.stderr.contains("No epoch was recorded; `mnistlab resume 1 --learning-rate <smaller>` restarts it."))
+
+        // And resumed with a smaller rate, as the error advises, it starts over in place (it
+        // has no epoch to fork from, and a new run would have no parent), its row saying so
         let retry = try sandbox.run(["resume", "1", "--learning-rate", "0.05"])
         #expect(retry.status == 0, "\(retry.stderr)")
         #expect(try sandbox.rows(
-            "SELECT id, parent_run_id IS NULL, learning_rate, status, epochs_done FROM run_summary ORDER BY id"
-        ) == ["1,1,1e+30,failed,0", "2,1,0.05,completed,2"])
+            "SELECT id, parent_run_id IS NULL, learning_rate, status, epochs_done, failure_reason IS NULL FROM run_summary ORDER BY id"
+        ) == ["1,1,0.05,completed,2,1"])
         #expect(try sandbox.value("PRAGMA integrity_check") == "ok")
     }
 

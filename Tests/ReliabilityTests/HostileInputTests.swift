@@ -414,20 +414,20 @@ struct HostileInputTests {
 
         // When resume gets each bad run id, epoch or setting
         let cases: [([String], String)] = [
-            (["resume", "0"], "No run with id 0"),
-            (["resume", "9223372036854775807"], "No run with id 9223372036854775807"),
+            (["resume", "0"], "There is no run 0"),
+            (["resume", "9223372036854775807"], "There is no run 9223372036854775807"),
             (["resume", "99999999999999999999"], ""), (["resume", "--", "-1"], ""),
             (["resume", "abc"], ""), (["resume", "nan"], ""), (["resume", "1.0"], ""),
             (["resume", "1", "--from", "0"], ""), (["resume", "1", "--from=-1"], ""),
             (["resume", "1", "--from", "nan"], ""),
             (["resume", "1", "--from", "99999999999999999999"], ""),
-            (["resume", "1", "--from", "9223372036854775807"], "no checkpoint at epoch 9223372036854775807"),
-            (["resume", "1", "--from", "2", "--epochs", "2"], "pass a larger --epochs"),
+            (["resume", "1", "--from", "9223372036854775807"], "has no epoch 9223372036854775807"),
+            (["resume", "1", "--from", "2", "--epochs", "2", "--momentum", "0.5"], "Pass a larger --epochs"),
             (["resume", "1", "--epochs", "-3"], ""), (["resume", "1", "--learning-rate", "inf"], ""),
             (["resume", "1", "--learning-rate", "0"], ""), (["resume", "1", "--momentum", "1"], ""),
             (["resume", "1", "--batch-size", "0"], ""), (["resume", "1", "--keep-every", "0"], ""),
             (["resume", "1", "--name", ""], ""), (["resume", "1", "--epochs", "5", "--data", "/nonexistent"], "Cannot find"),
-            (["show", "0"], "No run with id 0"), (["best", "--", "-1"], ""),
+            (["show", "0"], "There is no run 0"), (["best", "--", "-1"], ""),
             (["compare", "1", "99999999999999999999"], ""),
         ]
         for (command, message) in cases {

@@ -8,13 +8,13 @@ import Testing
     // MARK: - Refusals leave the file byte-identical
 
     @Test func newerSchemaIsRefusedAndFileUntouched() throws {
-        // Given: a database that a future mnistlab migrated to schema 5
+        // Given: a database that a future mnistlab migrated to schema 99
         let directory = try TemporaryDirectory()
         let path = directory.path("future.sqlite")
         _ = try Store.open(path: path)
         try rawDatabase(path).write { db in
             try db.execute(
-                sql: "INSERT INTO schema_migrations VALUES (5, '0005_future', '2027-01-01T00:00:00.000Z')")
+                sql: "INSERT INTO schema_migrations VALUES (99, '0099_future', '2027-01-01T00:00:00.000Z')")
         }
         let before = try fileBytes(path)
 
@@ -22,10 +22,10 @@ import Testing
         let error = #expect(throws: StoreError.self) { try Store.open(path: path) }
 
         // Then
-        #expect(error?.kind == .newerSchema)
+        #expect(error?.kind == .newerSchema(found: 99, known: Migrations.latestVersion))
         #expect(
             error?.description == "Cannot open database at \(path): it was written by a newer "
-                + "mnistlab (schema 5, this build knows \(Migrations.latestVersion)); upgrade mnistlab.")
+                + "mnistlab (schema 99; this build knows \(Migrations.latestVersion)).")
         #expect(try fileBytes(path) == before)
         #expect(throws: StoreError.self) { try Store.open(path: path, readOnly: true) }
         #expect(try fileBytes(path) == before)
@@ -43,8 +43,8 @@ import Testing
 
         // Then
         #expect(
-            error?.description == "Cannot open database at \(path): file is not a database "
-                + "(not SQLite). Use --db to pick another file.")
+            error?.description == "Cannot open database at \(path): the file is not a database "
+                + "(not SQLite).")
         #expect(try fileBytes(path) == before)
         #expect(!FileManager.default.fileExists(atPath: path + "-wal"))
     }
@@ -148,10 +148,31 @@ import Testing
 
         // When
         let error = #expect(throws: StoreError.self) { try Store.open(path: path, readOnly: true) }
+        let status = try Store.open(path: path, readOnly: true, allowOlderSchema: true).status()
+
+        // Then: refused, except for reading its status, which reports the old schema
+        #expect(error?.kind == .olderSchema(found: 1, known: Migrations.latestVersion))
+        #expect(status.schemaVersion == 1)
+        #expect(try fileBytes(path) == before)
+    }
+
+    @Test func readOnlyOpenOfAnEmptyFileLeavesItEmpty() throws {
+        // Given: a 0-byte file, as `touch` makes
+        let directory = try TemporaryDirectory()
+        let path = directory.path("empty.sqlite")
+        FileManager.default.createFile(atPath: path, contents: nil)
+
+        // When
+        let error = #expect(throws: StoreError.self) { try Store.open(path: path, readOnly: true) }
 
         // Then
-        #expect(error?.kind == .olderSchema)
-        #expect(try fileBytes(path) == before)
+        #expect(error?.kind == .missing)
+        #expect(try fileBytes(path).isEmpty)
+    }
+
+    @Test func emptyPathIsRefused() throws {
+        let error = #expect(throws: StoreError.self) { try Store.open(path: "") }
+        #expect(error?.kind == .emptyPath)
     }
 
     @Test func readOnlyStoreReadsButRefusesWrites() throws {

@@ -93,6 +93,7 @@ extension Run {
     fileprivate func withHeartbeat(of other: Run) -> Run {
         var run = self
         run.heartbeatAt = other.heartbeatAt
+        run.leaseExpiresAt = other.leaseExpiresAt
         return run
     }
 }

@@ -1,6 +1,7 @@
 /// Shared fixtures: a temporary directory per test, a sample run, raw file access.
 import Foundation
 import GRDB
+import Synchronization
 
 @testable import Store
 
@@ -34,6 +35,32 @@ extension NewRun {
             loss: "cross-entropy", momentum: momentum, seed: 42, trainSize: 50_000,
             valSize: 10_000, datasetPath: "Data/mnist", datasetChecksum: "sha256:abc",
             codeVersion: "test", kernelPath: "scalar", keepEvery: keepEvery)
+    }
+}
+
+/// The leases of the runs these tests create, so that tests about something else than
+/// ownership can write as the holder without threading a lease through every call.
+private let heldLeases = Mutex<[String: Lease]>([:])
+
+extension Store {
+    /// `createRun` holding the lease for the calls below (30 s, more than any test needs).
+    func createRun(_ new: NewRun) throws -> Run {
+        let (run, lease) = try createRun(new, leaseSeconds: 30)
+        heldLeases.withLock { $0["\(path)#\(run.id)"] = lease }
+        return run
+    }
+
+    /// The lease `createRun` took for `runID`; an unknown run gets a lease no run has.
+    func lease(_ runID: Int64) -> Lease {
+        heldLeases.withLock { $0["\(path)#\(runID)"] } ?? Lease(runID: runID, seconds: 30)
+    }
+
+    func recordEpoch(_ epoch: EpochRecord, checkpoint: CheckpointRecord?, keepEvery: Int) throws {
+        try recordEpoch(epoch, checkpoint: checkpoint, keepEvery: keepEvery, lease: lease(epoch.runID))
+    }
+
+    func finishRun(id: Int64, status: Run.Status, reason: String? = nil) throws {
+        try finishRun(lease(id), status: status, reason: reason)
     }
 }
 

@@ -22,7 +22,7 @@ import Testing
         #expect(first.createdAt.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z/) != nil)
         #expect(try store.run(id: first.id) == first)
         #expect(try store.run(named: "wide") == named)
-        #expect(try store.runningRuns().map(\.id) == [first.id, named.id])
+        #expect(try store.summaries(status: .running).map(\.run.id) == [named.id, first.id])
     }
 
     @Test func finishThenResumeInPlace() throws {
@@ -34,7 +34,9 @@ import Testing
         // When
         try store.finishRun(id: run.id, status: .failed, reason: "loss became NaN at epoch 7")
         let failed = try store.run(id: run.id)
-        try store.markRunning(id: run.id, plannedEpochs: 20)
+        _ = try store.claimRun(
+            id: run.id, update: RunUpdate(epochs: 20, keepEvery: 5, datasetPath: "/moved"),
+            leaseSeconds: 30)
         let resumed = try store.run(id: run.id)
 
         // Then
@@ -45,6 +47,8 @@ import Testing
         #expect(resumed?.finishedAt == nil)
         #expect(resumed?.failureReason == nil)
         #expect(resumed?.epochs == 20)
+        #expect(resumed?.keepEvery == 5)
+        #expect(resumed?.datasetPath == "/moved")
     }
 
     @Test func unknownRunIsReported() throws {

@@ -52,7 +52,9 @@ struct EvaluationTests {
         let loaded = LoadedCheckpoint(
             summary: run(hyperparameters(epochs: 1)),
             checkpoint: CheckpointRecord(runID: 1, epoch: 1, weights: [Float](repeating: 0, count: 1_234)))
-        #expect(throws: SessionError.self) { try loaded.architecture() }
+        #expect(throws: TrainingError.checkpointShape(runID: 1, epoch: 1, parameterCount: 1_234, hidden: "100")) {
+            try loaded.architecture()
+        }
     }
 
     @Test func progressIsReportedWithinLongEpochsOnly() {

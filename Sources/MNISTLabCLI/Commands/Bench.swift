@@ -88,13 +88,14 @@ extension MNISTLab {
             _ = try Session(store: store, events: events).train(h, data: DataSource(directory: data))
             let recorded = zip(epochEnds.dropFirst(), epochEnds).map { $0 - $1 }
 
-            let run = try store.createRun(
+            let (run, lease) = try store.createRun(
                 NewRun(
                     learningRate: 0.1, batchSize: 200, epochs: 1000, hidden: hidden,
                     activation: activation.rawValue, loss: Loss.crossEntropy.rawValue, seed: 1,
                     trainSize: 50_000, valSize: 10_000, datasetPath: data,
                     datasetChecksum: "-", codeVersion: MNISTLabVersion.current,
-                    kernelPath: Network.kernelPath))
+                    kernelPath: Network.kernelPath, keepEvery: Defaults.keepEvery),
+                leaseSeconds: Defaults.leaseSeconds)
             var weights = [Float](repeating: 0.25, count: parameterCount)
             var commits: [Double] = []
             for epoch in 1...60 {
@@ -106,7 +107,7 @@ extension MNISTLab {
                         trainAccuracy: 0.9, valLoss: 1 / Double(epoch), valAccuracy: 0.9,
                         seconds: 0.1),
                     checkpoint: CheckpointRecord(runID: run.id, epoch: epoch, weights: weights),
-                    keepEvery: 50)
+                    keepEvery: Defaults.keepEvery, lease: lease)
                 commits.append(monotonicSeconds() - started)
             }
             return StoreCost(commitSeconds: median(commits), recordedEpochSeconds: median(recorded))

@@ -31,16 +31,18 @@ extension MNISTLab {
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            let store = try database.openExisting()
+            let store = try database.openForReading()
             let ids = runs.isEmpty ? try bestRunOverall(store) : runs
             let rows = try ids.map { id -> BestEpoch in
-                guard let run = try store.run(id: id) else { throw SessionError.unknownRun(id) }
+                guard let summary = try store.summary(runID: id) else {
+                    throw TrainingError.unknownRun(id)
+                }
                 let epochs = try store.epochs(runID: id)
-                guard let best = bestEpoch(epochs) else {
+                guard let best = bestEpoch(summary, epochs) else {
                     throw MNISTLabError("Run \(id) has no recorded epochs yet.")
                 }
                 return BestEpoch(
-                    run_id: id, name: run.name, by: by.rawValue, epoch: best.epoch,
+                    run_id: id, name: summary.run.name, by: by.rawValue, epoch: best.epoch,
                     epochs_done: epochs.count, train_loss: best.trainLoss,
                     train_accuracy: best.trainAccuracy, val_loss: best.valLoss,
                     val_accuracy: best.valAccuracy)
@@ -58,24 +60,20 @@ extension MNISTLab {
             print(table.render())
         }
 
-        /// Lowest val_loss or highest val_accuracy; the earliest epoch wins ties.
-        func bestEpoch(_ epochs: [EpochRecord]) -> EpochRecord? {
-            epochs.min { a, b in
-                switch by {
-                case .valLoss: (a.valLoss, a.epoch) < (b.valLoss, b.epoch)
-                case .valAccuracy: (-a.valAccuracy, a.epoch) < (-b.valAccuracy, b.epoch)
-                }
+        /// By val_loss, the store's best epoch (`run_summary.best_epoch`, the rule retention
+        /// and reports use too); by val_accuracy, the highest, the earliest epoch on ties.
+        func bestEpoch(_ summary: RunSummary, _ epochs: [EpochRecord]) -> EpochRecord? {
+            switch by {
+            case .valLoss:
+                epochs.first { $0.epoch == summary.bestEpoch }
+            case .valAccuracy:
+                epochs.min { a, b in (-a.valAccuracy, a.epoch) < (-b.valAccuracy, b.epoch) }
             }
         }
 
         func bestRunOverall(_ store: Store) throws -> [Int64] {
-            let candidates = try store.summaries().filter { $0.lastEpoch != nil }
-            let best = candidates.min { a, b in
-                switch by {
-                case .valLoss: (a.bestValLoss ?? .infinity, a.run.id) < (b.bestValLoss ?? .infinity, b.run.id)
-                case .valAccuracy: (-(a.maxValAccuracy ?? 0), a.run.id) < (-(b.maxValAccuracy ?? 0), b.run.id)
-                }
-            }
+            let order: SummaryOrder = by == .valLoss ? .bestValLoss : .maxValAccuracy
+            let best = try store.summaries(limit: 1, order: order).first { $0.lastEpoch != nil }
             guard let best else { throw MNISTLabError("No run has recorded an epoch yet; `mnistlab train` starts one.") }
             return [best.run.id]
         }

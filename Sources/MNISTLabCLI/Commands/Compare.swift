@@ -23,9 +23,9 @@ extension MNISTLab {
         }
 
         func run() throws {
-            let store = try database.openExisting()
+            let store = try database.openForReading()
             let summaries = try runs.map { id in
-                guard let s = try store.summary(runID: id) else { throw SessionError.unknownRun(id) }
+                guard let s = try store.summary(runID: id) else { throw TrainingError.unknownRun(id) }
                 return s
             }
             if output.json { return try printJSON(summaries) }

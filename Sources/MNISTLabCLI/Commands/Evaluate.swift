@@ -1,5 +1,6 @@
 import ArgumentParser
 import Datasets
+import Foundation
 import Store
 import Training
 
@@ -33,23 +34,16 @@ extension MNISTLab {
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            let store = try database.openExisting()
-            // Closed explicitly so the WAL is folded back before the process exits.
-            defer { try? store.close() }
-            let loaded = try store.checkpoint(runID: runID, at: epoch)
+            // The reads (run, checkpoint) need no write access; only storing the result does.
+            let loaded = try database.openForReading().checkpoint(runID: runID, at: epoch)
             let mnist = try MNIST.load(directory: data ?? loaded.run.datasetPath)
             try requireDataset(mnist, of: loaded.run)
             let result = try loaded.test(on: mnist.test)
-            try store.recordEvaluation(
-                EvaluationRecord(
-                    runID: runID, epoch: loaded.epoch, datasetChecksum: mnist.checksum,
-                    testSize: result.count, testLoss: result.loss, testAccuracy: result.accuracy,
-                    confusion: result.confusion))
-            guard
-                let stored = try store.evaluations(runID: runID).first(where: {
-                    $0.epoch == loaded.epoch
-                })
-            else { throw MNISTLabError("The evaluation of run \(runID) was not stored.") }
+            let evaluation = EvaluationRecord(
+                runID: runID, epoch: loaded.epoch, datasetChecksum: mnist.checksum,
+                testSize: result.count, testLoss: result.loss, testAccuracy: result.accuracy,
+                confusion: result.confusion)
+            let stored = try record(evaluation)
             if output.json { return try printJSON(EvaluationJSON(stored)) }
 
             print(
@@ -69,6 +63,28 @@ extension MNISTLab {
             }
             print(table.render())
         }
+    }
+}
+
+extension MNISTLab.Evaluate {
+    /// Stores the evaluation and returns it as stored. A database the user may only read
+    /// still gets the result printed, with a note that it was not stored.
+    private func record(_ evaluation: EvaluationRecord) throws -> EvaluationRecord {
+        let store: Store
+        do {
+            store = try database.openExisting()
+        } catch let error as StoreError where error.kind == .notWritable {
+            FileHandle.standardError.write(
+                Data("note: not stored: \(error.description)\n".utf8))
+            return evaluation
+        }
+        // Closed explicitly so the WAL is folded back before the process exits.
+        defer { try? store.close() }
+        try store.recordEvaluation(evaluation)
+        let stored = try store.evaluations(runID: evaluation.runID).first {
+            $0.epoch == evaluation.epoch
+        }
+        return stored ?? evaluation
     }
 }
 

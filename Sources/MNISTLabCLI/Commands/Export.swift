@@ -34,9 +34,9 @@ extension MNISTLab {
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            let store = try database.openExisting()
+            let store = try database.openForReading()
             guard let summary = try store.summary(runID: runID) else {
-                throw SessionError.unknownRun(runID)
+                throw TrainingError.unknownRun(runID)
             }
             let epochs = try store.epochs(runID: runID)
             let text: String

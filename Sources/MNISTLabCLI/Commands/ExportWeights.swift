@@ -36,7 +36,7 @@ extension MNISTLab {
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            let store = try database.openExisting()
+            let store = try database.openForReading()
             let loaded = try store.checkpoint(runID: runID, at: epoch)
             let layout = WeightLayout(try loaded.architecture())
             let bytes = loaded.checkpoint.weights.map(\.bitPattern.littleEndian).withUnsafeBytes {

@@ -40,8 +40,7 @@ extension MNISTLab {
         }
 
         func run() throws {
-            let store = try database.openExisting()
-            try? reconcileAbandonedRuns(in: store)
+            let store = try database.openForReading()
             let summaries: [RunSummary]
             if let sweep {
                 guard try store.sweep(id: sweep) != nil else {
@@ -53,7 +52,7 @@ extension MNISTLab {
             } else {
                 summaries = try runs.map { id in
                     guard let s = try store.summary(runID: id) else {
-                        throw SessionError.unknownRun(id)
+                        throw TrainingError.unknownRun(id)
                     }
                     return s
                 }
@@ -75,7 +74,7 @@ extension MNISTLab {
                 }
             }
             let html = Reports.Report(
-                runs: reported, lineage: lineage, source: database.path,
+                runs: reported, lineage: lineage, source: try database.path,
                 generatedAt: ISO8601DateFormatter().string(from: Date())
             ).html()
             try write(html, to: output)

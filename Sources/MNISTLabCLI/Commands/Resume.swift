@@ -58,9 +58,11 @@ extension MNISTLab {
             let store = try database.openExisting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
-            try reconcileAbandonedRuns(in: store)
+            try store.releaseAbandonedRuns()
             let result = try StopSignal.whileTrapped {
-                try Session(store: store, events: .console).resume(
+                try Session(
+                    store: store, events: .console, leaseSeconds: database.leaseSeconds
+                ).resume(
                     runID: runID, from: from, changes: changes)
             }
             try finish(result)

@@ -26,8 +26,7 @@ extension MNISTLab {
         }
 
         func run() throws {
-            let store = try database.openExisting()
-            try? reconcileAbandonedRuns(in: store)
+            let store = try database.openForReading()
             let summaries = try store.summaries(status: status, limit: limit)
             if output.json { return try printJSON(summaries) }
             var table = Table(

@@ -32,7 +32,7 @@ extension MNISTLab {
         }
 
         func run() throws {
-            let result = try database.openExisting().query(query)
+            let result = try database.openForReading().query(query)
             if output.json {
                 let objects = result.rows.map { row in
                     Dictionary(uniqueKeysWithValues: zip(result.columns, row.map(JSONValue.init)))

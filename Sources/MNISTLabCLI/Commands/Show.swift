@@ -19,9 +19,8 @@ extension MNISTLab {
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            let store = try database.openExisting()
-            try? reconcileAbandonedRuns(in: store)
-            guard let summary = try store.summary(runID: runID) else { throw SessionError.unknownRun(runID) }
+            let store = try database.openForReading()
+            guard let summary = try store.summary(runID: runID) else { throw TrainingError.unknownRun(runID) }
             let epochs = try store.epochs(runID: runID)
             let kept = try store.checkpointEpochs(runID: runID)
             let children = try store.summaries().map(\.run).filter { $0.parentRunID == runID }

@@ -77,13 +77,13 @@ extension MNISTLab {
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
-            try reconcileAbandonedRuns(in: store)
+            try store.releaseAbandonedRuns()
             let sweep = try store.createSweep(grid: try grid.json(), size: grid.count)
-            let launches = grid.combinations.enumerated().map { k, settings in
+            let launches = try grid.combinations.enumerated().map { k, settings in
                 let name = "sweep-\(sweep.id)/\(grid.label(settings))"
                 return Launch(
                     index: k + 1, label: grid.label(settings), name: name,
-                    arguments: arguments(settings, sweep: sweep.id, name: name))
+                    arguments: try arguments(settings, sweep: sweep.id, name: name))
             }
             if !output.json {
                 print(
@@ -113,9 +113,9 @@ extension MNISTLab {
         }
 
         /// `mnistlab train` arguments for one combination.
-        private func arguments(_ s: Grid.Settings, sweep: Int64, name: String) -> [String] {
+        private func arguments(_ s: Grid.Settings, sweep: Int64, name: String) throws -> [String] {
             var a = [
-                "train", "--db", database.path, "--sweep", "\(sweep)", "--name", name,
+                "train", "--db", try database.path, "--sweep", "\(sweep)", "--name", name,
                 "--epochs", "\(epochs)", "--learning-rate", "\(s.learningRate)",
                 "--hidden", s.hidden, "--activation", s.activation.rawValue, "--loss",
                 s.loss.rawValue,

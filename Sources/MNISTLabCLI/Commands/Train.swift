@@ -41,9 +41,11 @@ extension MNISTLab {
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
-            try reconcileAbandonedRuns(in: store)
+            try store.releaseAbandonedRuns()
             let result = try StopSignal.whileTrapped {
-                try Session(store: store, events: .console).train(
+                try Session(
+                    store: store, events: .console, leaseSeconds: database.leaseSeconds
+                ).train(
                     h, data: data, name: training.name, keepEvery: training.keepEvery ?? 50,
                     sweepID: sweep)
             }
@@ -57,8 +59,8 @@ var defaultDataDirectory: String {
     ProcessInfo.processInfo.environment["MNISTLAB_DATA"] ?? "Data/mnist"
 }
 
-/// Prints how a session ended and exits as the outcome requires: 0, 130/143 after a signal,
-/// 1 after divergence.
+/// Prints how a session ended and exits as the outcome requires: 0 (also when a resume had
+/// nothing left to do), 130/143 after a signal, 1 after divergence or a lost lease.
 func finish(_ result: SessionResult) throws {
     switch result {
     case .completed(let id):
@@ -67,8 +69,17 @@ func finish(_ result: SessionResult) throws {
         let resumable = lastEpoch.map { "after epoch \($0); `mnistlab resume \(id)` continues it" }
         print(ProgressLine.clear + "run \(id) interrupted \(resumable ?? "before its first epoch")")
         throw ExitCode(128 + StopSignal.received)
-    case .failed(let id, let reason):
+    case .failed(let id, let reason, let lastEpoch?):
         throw MNISTLabError(
-            "Run \(id) failed: \(reason). Its earlier checkpoints are kept; resume it with a smaller --learning-rate.")
+            "Run \(id) failed: \(reason). Its checkpoints up to epoch \(lastEpoch) are kept; `mnistlab resume \(id) --from <epoch> --learning-rate <smaller>` forks it from one of them.")
+    case .failed(let id, let reason, nil):
+        throw MNISTLabError(
+            "Run \(id) failed: \(reason). No epoch was recorded; `mnistlab resume \(id) --learning-rate <smaller>` restarts it.")
+    case .leaseLost(let id, let lastEpoch):
+        throw MNISTLabError(
+            "Run \(id) was taken over by another process after this one's lease expired\(lastEpoch.map { " (its epochs up to \($0) are recorded)" } ?? ""); this process wrote nothing more to it.")
+    case .nothingToDo(let id, let lastEpoch, let through):
+        print(
+            "run \(id): nothing to do; its epochs through \(max(lastEpoch, through)) are recorded with these settings. Pass --epochs N (a total above \(lastEpoch)) to train further, or change a setting (--learning-rate, --batch-size, --momentum, --keep-every, --name) to fork.")
     }
 }

@@ -4,7 +4,7 @@ extension MNISTLab {
     struct DB: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "db",
-            abstract: "Inspect the database file.",
-            subcommands: [DBStatus.self])
+            abstract: "Inspect or upgrade the database file.",
+            subcommands: [DBStatus.self, DBMigrate.self])
     }
 }

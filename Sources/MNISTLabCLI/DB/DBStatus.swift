@@ -16,7 +16,7 @@ extension MNISTLab {
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            let status = try database.openExisting().status()
+            let status = try database.openForReading(allowOlderSchema: true).status()
             if output.json { return try printJSON(StatusJSON(status)) }
             print("""
                 path            \(status.path)

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import Training
 
 /// `--db`, shared by every subcommand.
 struct DatabaseOptions: ParsableArguments {
@@ -9,23 +10,65 @@ struct DatabaseOptions: ParsableArguments {
         help: "SQLite file that holds the runs (default: $MNISTLAB_DB, else ./mnistlab.sqlite).")
     var db: String?
 
+    /// The path given, else $MNISTLAB_DB, else ./mnistlab.sqlite. An empty one (`--db ""`, or
+    /// MNISTLAB_DB set but empty) is refused rather than read as SQLite's temporary database.
     var path: String {
-        db ?? ProcessInfo.processInfo.environment["MNISTLAB_DB"] ?? "mnistlab.sqlite"
+        get throws {
+            if let db {
+                guard !db.isEmpty else { throw MNISTLabError("--db is empty; give a file path.") }
+                return db
+            }
+            if let variable = ProcessInfo.processInfo.environment["MNISTLAB_DB"] {
+                guard !variable.isEmpty else {
+                    throw MNISTLabError(
+                        "MNISTLAB_DB is set but empty; give it a file path, or unset it to use ./mnistlab.sqlite."
+                    )
+                }
+                return variable
+            }
+            return "mnistlab.sqlite"
+        }
     }
 
-    /// Opens (creating and migrating if needed) for commands that record runs.
+    /// Opens (creating and migrating if needed) for commands that record new runs.
     func openForWriting() throws -> Store {
-        try Store.open(path: path)
+        try Store.open(path: try path)
     }
 
-    /// Opens an existing database for commands that only read; a missing file is an error
-    /// rather than a new empty database.
+    /// Opens an existing database to write to (resume, evaluate's record): a missing file is
+    /// an error rather than a new empty database.
     func openExisting() throws -> Store {
+        try Store.open(path: try existingPath())
+    }
+
+    /// Opens read-only for commands that only read: nothing is created, migrated or locked,
+    /// and a file the user may only read works.
+    func openForReading(allowOlderSchema: Bool = false) throws -> Store {
+        try Store.open(path: try existingPath(), readOnly: true, allowOlderSchema: allowOlderSchema)
+    }
+
+    /// How long a run this process trains stays held without a sign of life: the default
+    /// unless $MNISTLAB_LEASE_SECONDS says otherwise (a slow network file system, or tests).
+    var leaseSeconds: Double {
+        get throws {
+            guard let text = ProcessInfo.processInfo.environment["MNISTLAB_LEASE_SECONDS"] else {
+                return Defaults.leaseSeconds
+            }
+            guard let seconds = Double(text), seconds >= 0.1, seconds <= 86_400 else {
+                throw MNISTLabError(
+                    "MNISTLAB_LEASE_SECONDS must be a number of seconds from 0.1 to 86400; got '\(text)'.")
+            }
+            return seconds
+        }
+    }
+
+    private func existingPath() throws -> String {
+        let path = try path
         guard FileManager.default.fileExists(atPath: path) else {
             throw MNISTLabError(
                 "No database at \(path); train a run first (`mnistlab train`) or pass --db.")
         }
-        return try Store.open(path: path)
+        return path
     }
 }
 

@@ -1,4 +1,5 @@
 /// A row of `runs`, and `NewRun`, what a caller supplies to create one.
+import Foundation
 import GRDB
 
 /// One training run: its hyperparameters, provenance and lifecycle. Mirrors `runs`.
@@ -38,6 +39,10 @@ public struct Run: Codable, Sendable, Equatable {
     public var heartbeatAt: String?
     /// The sweep (`mnistlab sweep`) that started the run, nil otherwise.
     public var sweepID: Int64?
+    /// The token of the process holding the run while it is running (see `Lease`).
+    public var ownerToken: String? = nil
+    /// When the holder's lease ends unless renewed, on the database's clock.
+    public var leaseExpiresAt: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, name, status
@@ -59,6 +64,8 @@ public struct Run: Codable, Sendable, Equatable {
         case pid, host
         case heartbeatAt = "heartbeat_at"
         case sweepID = "sweep_id"
+        case ownerToken = "owner_token"
+        case leaseExpiresAt = "lease_expires_at"
     }
 }
 
@@ -100,7 +107,7 @@ public struct NewRun: Sendable, Equatable {
         learningRate: Double, batchSize: Int, epochs: Int, hidden: String, activation: String,
         loss: String, momentum: Double = 0, seed: Int64, trainSize: Int, valSize: Int,
         datasetPath: String, datasetChecksum: String, codeVersion: String, kernelPath: String,
-        keepEvery: Int = 50, sweepID: Int64? = nil
+        keepEvery: Int, sweepID: Int64? = nil
     ) {
         self.name = name
         self.parentRunID = parentRunID
@@ -125,8 +132,8 @@ public struct NewRun: Sendable, Equatable {
 }
 
 extension Run {
-    /// The row `createRun` inserts for `new`: running since `now`, in this process.
-    init(id: Int64, new: NewRun, now: String, pid: Int64, host: String) {
+    /// The row `createRun` inserts for `new`: running since `now`, held by `lease`.
+    init(id: Int64, new: NewRun, now: String, lease: Lease, expiresAt: String) {
         self.init(
             id: id, name: new.name ?? "run-\(id)", status: .running,
             parentRunID: new.parentRunID, parentEpoch: new.parentEpoch,
@@ -138,6 +145,7 @@ extension Run {
             datasetPath: new.datasetPath, datasetChecksum: new.datasetChecksum,
             codeVersion: new.codeVersion, kernelPath: new.kernelPath,
             keepEvery: new.keepEvery, failureReason: nil,
-            pid: pid, host: host, heartbeatAt: now, sweepID: new.sweepID)
+            pid: Int64(getpid()), host: Lease.hostName, heartbeatAt: now, sweepID: new.sweepID,
+            ownerToken: lease.token, leaseExpiresAt: expiresAt)
     }
 }

@@ -1,0 +1,56 @@
+import Foundation
+import Store
+import Training
+
+/// The one place where the lower layers' typed errors get the commands and flags that fix
+/// them: Store and Training say what is wrong, the CLI says what to do.
+enum ErrorWording {
+    /// The line printed after "Error: " for `error`, or nil to let argument-parser word it.
+    static func message(for error: any Error) -> String? {
+        switch error {
+        case let error as StoreError: store(error)
+        case let error as TrainingError: training(error)
+        default: nil
+        }
+    }
+
+    static func store(_ error: StoreError) -> String {
+        switch error.kind {
+        case .notOurDatabase, .emptyPath:
+            return "\(error) Use --db to pick a database file."
+        case .missing:
+            return "\(error) Train a run first (`mnistlab train`) or pass --db."
+        case .newerSchema:
+            return "\(error) Upgrade mnistlab to read it."
+        case .olderSchema:
+            return "\(error) `mnistlab db migrate` upgrades it (it needs write access)."
+        case .notWritable:
+            return "\(error) Query commands (runs, show, sql, …) can still read it."
+        case .runHeld(let holder):
+            return
+                "Run \(holder.runID) is being trained by process \(holder.pid.map(String.init) ?? "?") on \(holder.host ?? "?") (lease until \(holder.leaseExpiresAt ?? "?")); wait for it to finish, or stop that process (Ctrl-C, or kill \(holder.pid.map(String.init) ?? "<pid>") on \(holder.host ?? "its host")); a run whose process died is free once its lease expires."
+        case .leaseLost(let runID):
+            return
+                "Run \(runID) was taken over by another process after this one's lease expired; this process wrote nothing more to it."
+        case .notFound, .checksumMismatch, .notReadOnly, .invalidArgument, .sqlite:
+            return error.description
+        }
+    }
+
+    static func training(_ error: TrainingError) -> String {
+        switch error {
+        case .unknownRun:
+            return "\(error) `mnistlab runs` lists the runs."
+        case .noRecordedEpoch(let id):
+            return "\(error) `mnistlab resume \(id)` restarts it from where it began."
+        case .noSuchEpoch, .noCheckpoint:
+            return error.description
+        case .nothingAfter:
+            return "\(error) Pass a larger --epochs (a total, as in train)."
+        case .otherDataset:
+            return "\(error) Pass --data with the original files."
+        case .unknownArchitecture, .checkpointShape, .imageWidth:
+            return error.description
+        }
+    }
+}

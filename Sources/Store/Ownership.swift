@@ -1,0 +1,261 @@
+/// One owner per run: the lease. A process that trains a run holds it through a random owner
+/// token and a lease expiry written with the database's clock; it renews the lease with every
+/// epoch commit and in between, and every write it makes to the run checks the token in the
+/// same transaction. A run whose lease has expired is not running, whatever its status column
+/// says: `run_summary` shows it interrupted (a read, no write), and anyone may claim it.
+///
+/// On the same machine a dead owner is found sooner: its pid no longer exists. Readers apply
+/// that to what they return; writers record it (`releaseAbandonedRuns`).
+import Foundation
+import GRDB
+
+/// A process's hold on a run, from `createRun` or `claimRun` until `finishRun`.
+public struct Lease: Sendable, Equatable {
+    public let runID: Int64
+    /// Random, unique to this claim: a later claim by anyone (this process included) differs.
+    public let token: String
+    /// How long the run stays held without a renewal.
+    public let seconds: Double
+
+    init(runID: Int64, seconds: Double) {
+        self.runID = runID
+        self.token = UUID().uuidString.lowercased()
+        self.seconds = seconds
+    }
+
+    /// How often a holder should renew: three renewals fit in one lease.
+    public var renewalInterval: Double { seconds / 3 }
+
+    /// The host name written beside the pid of the process holding a run.
+    static let hostName = ProcessInfo.processInfo.hostName
+
+    /// SQLite's clock, now and at the end of this lease, in the timestamp format.
+    fileprivate static let nowSQL = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    fileprivate var expirySQL: String {
+        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+\(String(format: "%.3f", seconds)) seconds')"
+    }
+}
+
+/// What a claim may change in the run's row besides its ownership: what the run will do is
+/// what its row says.
+public struct RunUpdate: Sendable, Equatable {
+    /// The planned last epoch.
+    public var epochs: Int
+    public var keepEvery: Int
+    public var datasetPath: String
+    /// Settings that only a run without recorded epochs may change (nothing was computed
+    /// with the old ones); nil keeps the recorded value.
+    public var learningRate: Double?
+    public var batchSize: Int?
+    public var momentum: Double?
+    public var name: String?
+
+    public init(epochs: Int, keepEvery: Int, datasetPath: String) {
+        self.epochs = epochs
+        self.keepEvery = keepEvery
+        self.datasetPath = datasetPath
+    }
+}
+
+extension StoreError {
+    /// `.runHeld` for a run that a live process holds.
+    public static func held(_ run: Run) -> StoreError {
+        StoreError(
+            .runHeld(
+                RunHolder(
+                    runID: run.id, pid: run.pid, host: run.host,
+                    leaseExpiresAt: run.leaseExpiresAt)),
+            "it is being trained by process \(run.pid.map(String.init) ?? "?") on "
+                + "\(run.host ?? "?") (lease until \(run.leaseExpiresAt ?? "?")).",
+            action: "Cannot claim run \(run.id)")
+    }
+}
+
+extension Store {
+    /// Starts a run held by this process: status 'running', created now. A fork
+    /// (`parentRunID` and `parentEpoch`) needs the parent's checkpoint at that epoch.
+    public func createRun(_ new: NewRun, leaseSeconds: Double) throws -> (Run, Lease) {
+        try attempt("Cannot create run in \(path)") {
+            try writeTransaction { db in
+                if let parent = new.parentRunID {
+                    try requireForkPoint(db, runID: parent, epoch: new.parentEpoch)
+                }
+                if let sweep = new.sweepID, try !SweepRecord.exists(db, key: sweep) {
+                    throw StoreError(.notFound, "there is no sweep \(sweep).")
+                }
+                // The id is chosen here rather than by SQLite so that the default name can
+                // use it; the IMMEDIATE transaction makes max + 1 safe across processes.
+                let id = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM runs") ?? 1
+                let lease = Lease(runID: id, seconds: leaseSeconds)
+                let clock = try Row.fetchOne(
+                    db, sql: "SELECT \(Lease.nowSQL) AS now, \(lease.expirySQL) AS expiry")
+                let run = Run(
+                    id: id, new: new, now: clock?["now"] ?? Timestamp.now(), lease: lease,
+                    expiresAt: clock?["expiry"] ?? Timestamp.now())
+                try run.insert(db)
+                return (run, lease)
+            }
+        }
+    }
+
+    /// Takes run `id` for this process, atomically: only if no live process holds it (its
+    /// status is not 'running', or its lease has expired). Applies `update` in the same
+    /// transaction. Throws `.runHeld` naming the holder otherwise, changing nothing.
+    public func claimRun(id: Int64, update: RunUpdate, leaseSeconds: Double) throws -> (Run, Lease) {
+        try attempt("Cannot claim run \(id) in \(path)") {
+            let lease = Lease(runID: id, seconds: leaseSeconds)
+            return try writeTransaction { db in
+                try db.execute(
+                    sql: """
+                        UPDATE runs SET status = 'running', finished_at = NULL,
+                            failure_reason = NULL, owner_token = :token, pid = :pid, host = :host,
+                            heartbeat_at = \(Lease.nowSQL), lease_expires_at = \(lease.expirySQL),
+                            epochs = :epochs, keep_every = :keepEvery, dataset_path = :dataset,
+                            learning_rate = coalesce(:learningRate, learning_rate),
+                            batch_size = coalesce(:batchSize, batch_size),
+                            momentum = coalesce(:momentum, momentum),
+                            name = coalesce(:name, name)
+                        WHERE id = :id
+                          AND NOT (status = 'running' AND lease_expires_at >= \(Lease.nowSQL))
+                        """,
+                    arguments: [
+                        "token": lease.token, "pid": Int64(getpid()), "host": Lease.hostName,
+                        "epochs": update.epochs, "keepEvery": update.keepEvery,
+                        "dataset": update.datasetPath, "learningRate": update.learningRate,
+                        "batchSize": update.batchSize, "momentum": update.momentum,
+                        "name": update.name, "id": id,
+                    ])
+                guard db.changesCount > 0 else {
+                    guard let held = try Run.fetchOne(db, key: id) else {
+                        throw StoreError(.notFound, "there is no run \(id).")
+                    }
+                    throw StoreError.held(held)
+                }
+                guard let run = try Run.fetchOne(db, key: id) else {
+                    throw StoreError(.notFound, "there is no run \(id).")
+                }
+                return (run, lease)
+            }
+        }
+    }
+
+    /// Extends the lease from now, as a sign of life between epoch commits.
+    /// Throws `.leaseLost` if another process has claimed the run since.
+    public func renewLease(_ lease: Lease) throws {
+        try attempt("Cannot renew the lease on run \(lease.runID) in \(path)") {
+            try writeTransaction { db in try renew(lease, db) }
+        }
+    }
+
+    /// Ends the run this process holds: its status, finished_at (none for `.running`), failure
+    /// reason, and no holder any more. Throws `.leaseLost` (writing nothing) if another
+    /// process has claimed it since.
+    public func finishRun(_ lease: Lease, status: Run.Status, reason: String? = nil) throws {
+        try attempt("Cannot mark run \(lease.runID) \(status.rawValue) in \(path)") {
+            try writeTransaction { db in
+                try db.execute(
+                    sql: """
+                        UPDATE runs SET status = ?, finished_at = CASE WHEN ? THEN NULL
+                            ELSE \(Lease.nowSQL) END, failure_reason = ?,
+                            heartbeat_at = \(Lease.nowSQL), owner_token = NULL,
+                            lease_expires_at = NULL
+                        WHERE id = ? AND owner_token = ?
+                        """,
+                    arguments: [status, status == .running, reason, lease.runID, lease.token])
+                try requireHeld(db, lease)
+            }
+        }
+    }
+
+    /// Records, for every run shown as running on this machine whose process is gone, what
+    /// became of it: `completed` when its last planned epoch was committed (only the status
+    /// update was lost), else `interrupted`. Each update checks the holder's token, so a run
+    /// claimed again meanwhile is left alone. Returns the ids released.
+    @discardableResult
+    public func releaseAbandonedRuns() throws -> [Int64] {
+        try attempt("Cannot release abandoned runs in \(path)") {
+            let abandoned = try writer.read { db in
+                try Run.fetchAll(db, sql: "SELECT * FROM runs WHERE status = 'running'")
+            }.filter(Self.diedOnThisHost)
+            return try abandoned.compactMap { run in
+                try writeTransaction { db -> Int64? in
+                    try db.execute(
+                        sql: """
+                            UPDATE runs SET
+                                status = CASE WHEN (SELECT last_epoch FROM run_stats
+                                                    WHERE run_id = runs.id) >= epochs
+                                         THEN 'completed' ELSE 'interrupted' END,
+                                failure_reason = CASE WHEN (SELECT last_epoch FROM run_stats
+                                                    WHERE run_id = runs.id) >= epochs
+                                         THEN NULL ELSE ? END,
+                                finished_at = \(Lease.nowSQL), owner_token = NULL,
+                                lease_expires_at = NULL
+                            WHERE id = ? AND status = 'running' AND owner_token IS ?
+                            """,
+                        arguments: [
+                            "process \(run.pid.map(String.init) ?? "?") ended without closing the run",
+                            run.id, run.ownerToken,
+                        ])
+                    return db.changesCount > 0 ? run.id : nil
+                }
+            }
+        }
+    }
+
+    // MARK: - Inside transactions
+
+    /// Renews `lease` in the current transaction, or throws `.leaseLost`.
+    func renew(_ lease: Lease, _ db: Database) throws {
+        try db.execute(
+            sql: """
+                UPDATE runs SET heartbeat_at = \(Lease.nowSQL), lease_expires_at = \(lease.expirySQL)
+                WHERE id = ? AND owner_token = ? AND status = 'running'
+                """,
+            arguments: [lease.runID, lease.token])
+        try requireHeld(db, lease)
+    }
+
+    private func requireHeld(_ db: Database, _ lease: Lease) throws {
+        guard db.changesCount > 0 else {
+            guard try Run.exists(db, key: lease.runID) else {
+                throw StoreError(.notFound, "there is no run \(lease.runID).")
+            }
+            throw StoreError(
+                .leaseLost(runID: lease.runID),
+                "another process has claimed run \(lease.runID) since this one's lease expired.")
+        }
+    }
+
+    func requireForkPoint(_ db: Database, runID: Int64, epoch: Int?) throws {
+        guard try Run.exists(db, key: runID) else {
+            throw StoreError(.notFound, "there is no run \(runID).")
+        }
+        guard let epoch else {
+            throw StoreError(.invalidArgument, "a fork of run \(runID) needs a parent epoch.")
+        }
+        guard try CheckpointRow.exists(db, key: ["run_id": runID, "epoch": epoch]) else {
+            throw StoreError(.notFound, "run \(runID) has no checkpoint at epoch \(epoch) to fork from.")
+        }
+    }
+
+    // MARK: - Liveness as readers see it
+
+    /// Whether `run` is recorded as running by a process of this machine that no longer
+    /// exists (EPERM from kill means it exists, owned by someone else).
+    static func diedOnThisHost(_ run: Run) -> Bool {
+        guard run.status == .running, run.host == Lease.hostName, let pid = run.pid, pid > 0
+        else { return false }
+        return !(kill(pid_t(pid), 0) == 0 || errno == EPERM)
+    }
+
+    /// `summary` as it really is: `run_summary` already shows a run whose lease expired as
+    /// interrupted (or completed); this also shows one whose process on this machine died
+    /// before its lease ran out.
+    static func live(_ summary: RunSummary) -> RunSummary {
+        guard diedOnThisHost(summary.run) else { return summary }
+        var shown = summary
+        let finished = summary.lastEpoch.map { $0 >= summary.run.epochs } ?? false
+        shown.run.status = finished ? .completed : .interrupted
+        return shown
+    }
+}

@@ -1,0 +1,105 @@
+import Store
+
+/// Which epoch of a run to resume from.
+public enum ResumePoint: Equatable, Sendable {
+    case best
+    case last
+    case epoch(Int)
+}
+
+/// Changes asked for when resuming; nil inherits the run's value.
+public struct ResumeChanges: Equatable, Sendable {
+    public var learningRate: Double?
+    public var batchSize: Int?
+    public var momentum: Double?
+    /// The last epoch to reach (a total, as in `train`).
+    public var epochs: Int?
+    public var keepEvery: Int?
+    public var name: String?
+    /// Where the run's dataset is now, if it moved.
+    public var dataDirectory: String?
+
+    public init() {}
+}
+
+/// What resuming a run does: the resume policy as a pure value, decided from the run's row,
+/// its recorded epochs and what was asked, before anything is loaded or written.
+///
+/// The rules, in order:
+/// - A run with no recorded epoch restarts in place from where it began (its parent's
+///   checkpoint, or the seed's initial weights), with the asked settings written to its row:
+///   nothing was computed with the old ones. `--from` other than `last` is refused.
+/// - With the run's own settings (learning rate, batch size, momentum) and no new name, epochs
+///   already recorded would only be recomputed bit for bit. So: past the last recorded epoch,
+///   the run continues in place after it, whatever `--from` said; up to it, nothing is done,
+///   unless a different checkpoint retention asks for the recomputed epochs' checkpoints,
+///   which forks.
+/// - Otherwise (a changed setting or a name) a new run is forked from the chosen epoch: by
+///   default the best of a completed run, else the last.
+public enum ResumePlan: Equatable, Sendable {
+    /// Train the run itself after epoch `after` (0, or the parent's epoch, when it recorded
+    /// none) through epoch `through`.
+    case inPlace(after: Int, through: Int)
+    /// Fork a child from the run's checkpoint at `from`, training through epoch `through`.
+    case fork(from: Int, through: Int)
+    /// Every epoch asked for is recorded already with these settings.
+    case nothingToDo(lastEpoch: Int, through: Int)
+
+    /// The run's recorded facts that the policy needs.
+    public struct Facts: Equatable, Sendable {
+        public var run: Run
+        public var lastEpoch: Int?
+        public var bestEpoch: Int?
+
+        public init(run: Run, lastEpoch: Int?, bestEpoch: Int?) {
+            self.run = run
+            self.lastEpoch = lastEpoch
+            self.bestEpoch = bestEpoch
+        }
+    }
+
+    public static func decide(
+        _ facts: Facts, from point: ResumePoint?, changes: ResumeChanges
+    ) throws -> ResumePlan {
+        let run = facts.run
+        let through = changes.epochs ?? run.epochs
+
+        guard let last = facts.lastEpoch, let best = facts.bestEpoch else {
+            guard point == nil || point == .last else {
+                throw TrainingError.noRecordedEpoch(runID: run.id)
+            }
+            let start = run.parentEpoch ?? 0
+            guard through > start else {
+                throw TrainingError.nothingAfter(runID: run.id, epoch: start, planned: through)
+            }
+            return .inPlace(after: start, through: through)
+        }
+
+        let from: Int
+        switch point ?? (run.status == .completed ? .best : .last) {
+        case .best: from = best
+        case .last: from = last
+        case .epoch(let n):
+            guard n <= last else {
+                throw TrainingError.noSuchEpoch(runID: run.id, epoch: n, lastEpoch: last)
+            }
+            from = n
+        }
+
+        let sameSettings =
+            (changes.learningRate ?? run.learningRate) == run.learningRate
+            && (changes.batchSize ?? run.batchSize) == run.batchSize
+            && (changes.momentum ?? run.momentum) == run.momentum
+            && changes.name == nil
+        if sameSettings {
+            if through > last { return .inPlace(after: last, through: through) }
+            let retentionChanged = (changes.keepEvery ?? run.keepEvery) != run.keepEvery
+            if retentionChanged && from < through { return .fork(from: from, through: through) }
+            return .nothingToDo(lastEpoch: last, through: through)
+        }
+        guard through > from else {
+            throw TrainingError.nothingAfter(runID: run.id, epoch: from, planned: through)
+        }
+        return .fork(from: from, through: through)
+    }
+}

@@ -1,0 +1,184 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Store
+
+/// One owner per run: claims are atomic, leases expire on the database's clock, a holder that
+/// lost its lease writes nothing, and readers see a dead run as it is without writing.
+@Suite struct OwnershipTests {
+    @Test func claimIsRefusedWhileAnotherProcessHoldsTheRun() throws {
+        // Given: a run held by a live lease
+        let directory = try TemporaryDirectory()
+        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let (run, _) = try store.createRun(.sample(), leaseSeconds: 30)
+        let before = try store.run(id: run.id)
+
+        // When
+        let error = #expect(throws: StoreError.self) {
+            try store.claimRun(
+                id: run.id, update: RunUpdate(epochs: 99, keepEvery: 1, datasetPath: "/x"),
+                leaseSeconds: 30)
+        }
+
+        // Then: refused, naming the holder, and nothing changed
+        guard case .runHeld(let holder)? = error?.kind else {
+            Issue.record("expected runHeld, got \(String(describing: error))")
+            return
+        }
+        #expect(holder.pid == Int64(getpid()))
+        #expect(holder.leaseExpiresAt == before?.leaseExpiresAt)
+        #expect(try store.run(id: run.id) == before)
+    }
+
+    @Test func expiredLeaseShowsInterruptedAndCanBeClaimed() throws {
+        // Given: a run whose holder stopped renewing (its lease is in the past) and whose pid
+        // belongs to no process, so only the lease tells
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let store = try Store.open(path: path)
+        let (run, oldLease) = try store.createRun(.sample(), leaseSeconds: 30)
+        try store.recordEpoch(
+            .sample(runID: run.id, epoch: 1), checkpoint: nil, keepEvery: 1, lease: oldLease)
+        try expireLease(path, runID: run.id, host: "another-machine")
+
+        // When
+        let shown = try Store.open(path: path, readOnly: true).run(id: run.id)
+        let (claimed, newLease) = try store.claimRun(
+            id: run.id, update: RunUpdate(epochs: 10, keepEvery: 1, datasetPath: "/x"),
+            leaseSeconds: 30)
+
+        // Then: readers saw it interrupted without any write; the claim took it
+        #expect(shown?.status == .interrupted)
+        #expect(claimed.status == .running)
+        #expect(claimed.ownerToken == newLease.token)
+        #expect(newLease.token != oldLease.token)
+    }
+
+    @Test func holderThatLostItsLeaseWritesNothing() throws {
+        // Given: a run taken over after its first holder's lease expired
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let store = try Store.open(path: path)
+        let (run, oldLease) = try store.createRun(.sample(), leaseSeconds: 30)
+        try expireLease(path, runID: run.id, host: "another-machine")
+        _ = try store.claimRun(
+            id: run.id, update: RunUpdate(epochs: 10, keepEvery: 1, datasetPath: "/x"),
+            leaseSeconds: 30)
+
+        // When: the old holder wakes up and goes on
+        let recording = #expect(throws: StoreError.self) {
+            try store.recordEpoch(
+                .sample(runID: run.id, epoch: 1),
+                checkpoint: CheckpointRecord(runID: run.id, epoch: 1, weights: [1]),
+                keepEvery: 1, lease: oldLease)
+        }
+        let renewing = #expect(throws: StoreError.self) { try store.renewLease(oldLease) }
+        let finishing = #expect(throws: StoreError.self) {
+            try store.finishRun(oldLease, status: .failed, reason: "late")
+        }
+
+        // Then: each is refused as a lost lease, and no row was written
+        for error in [recording, renewing, finishing] {
+            #expect(error?.kind == .leaseLost(runID: run.id))
+        }
+        #expect(try store.epochs(runID: run.id).isEmpty)
+        #expect(try store.checkpointEpochs(runID: run.id).isEmpty)
+        #expect(try store.run(id: run.id)?.status == .running)
+    }
+
+    @Test func expiredRunWhoseLastPlannedEpochWasCommittedShowsCompleted() throws {
+        // Given: a 2-epoch run that recorded both epochs, then died before closing
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let store = try Store.open(path: path)
+        var new = NewRun.sample()
+        new.epochs = 2
+        let (run, lease) = try store.createRun(new, leaseSeconds: 30)
+        for epoch in 1...2 {
+            try store.recordEpoch(
+                .sample(runID: run.id, epoch: epoch), checkpoint: nil, keepEvery: 1, lease: lease)
+        }
+        try expireLease(path, runID: run.id, host: "another-machine")
+
+        // Then
+        #expect(try store.run(id: run.id)?.status == .completed)
+        #expect(try store.summaries(status: .completed).map(\.run.id) == [run.id])
+    }
+
+    @Test func deadProcessOnThisHostIsSeenAtOnceAndReleased() throws {
+        // Given: a run recorded as held, with a live lease, by a process that has exited
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let store = try Store.open(path: path)
+        let (dead, _) = try store.createRun(.sample(), leaseSeconds: 30)
+        let (alive, _) = try store.createRun(.sample(), leaseSeconds: 30)
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        try rawDatabase(path).write { db in
+            try db.execute(
+                sql: "UPDATE runs SET pid = ? WHERE id = ?",
+                arguments: [exited.processIdentifier, dead.id])
+        }
+
+        // When
+        let shown = try Store.open(path: path, readOnly: true).run(id: dead.id)
+        let released = try store.releaseAbandonedRuns()
+
+        // Then: readers saw it interrupted; the writer recorded it; the live one is untouched
+        #expect(shown?.status == .interrupted)
+        #expect(released == [dead.id])
+        let row = try rawDatabase(path).read { db in try Run.fetchOne(db, key: dead.id) }
+        #expect(row?.status == .interrupted)
+        #expect(row?.ownerToken == nil)
+        #expect(try store.run(id: alive.id)?.status == .running)
+    }
+
+    @Test func racingClaimsHaveOneWinner() async throws {
+        // Given: an interrupted run and eight connections, as eight processes would have
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let store = try Store.open(path: path)
+        let run = try store.createRun(.sample())
+        try store.finishRun(id: run.id, status: .interrupted)
+        let stores = try (0..<8).map { _ in try Store.open(path: path) }
+
+        // When: all claim it at once
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for contender in stores {
+                group.addTask {
+                    do {
+                        _ = try contender.claimRun(
+                            id: run.id,
+                            update: RunUpdate(epochs: 10, keepEvery: 1, datasetPath: "/x"),
+                            leaseSeconds: 30)
+                        return "won"
+                    } catch let error as StoreError {
+                        if case .runHeld = error.kind { return "held" }
+                        return "\(error)"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            return await group.reduce(into: [String]()) { $0.append($1) }
+        }
+
+        // Then
+        #expect(outcomes.sorted() == ["held", "held", "held", "held", "held", "held", "held", "won"])
+    }
+}
+
+/// Puts the run's lease in the past, as if its holder on `host` had stopped renewing it.
+func expireLease(_ path: String, runID: Int64, host: String) throws {
+    try rawDatabase(path).write { db in
+        try db.execute(
+            sql: """
+                UPDATE runs SET host = ?, lease_expires_at = '2000-01-01T00:00:00.000Z'
+                WHERE id = ?
+                """,
+            arguments: [host, runID])
+    }
+}
