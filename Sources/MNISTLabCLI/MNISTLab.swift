@@ -32,7 +32,7 @@ extension MNISTLab {
             try command.run()
         } catch {
             let code = exitCode(for: error)
-            let message = message(for: error)
+            let message = datasetMessage(for: error) ?? message(for: error)
             if code == .success || isHelpRequest(error) { exit(withError: error) }
             if !message.isEmpty {
                 FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
