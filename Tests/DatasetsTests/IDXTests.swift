@@ -67,7 +67,8 @@ struct IDXTests {
         let magic = DatasetError.malformed(path: "/d/x", .notUnsignedBytes(magic: [0, 0, 9, 1]))
         #expect(
             magic.description
-                == "Cannot read dataset file /d/x: not an IDX file of unsigned bytes (magic 0 0 9 1).")
+                == "Cannot read dataset file /d/x: not an IDX file of unsigned bytes (magic 0 0 9 1)."
+        )
     }
 
     @Test func truncatedGzipIsRefused() throws {
@@ -85,7 +86,9 @@ struct IDXTests {
         #expect {
             try IDXArray.read(path: path, rank: 1)
         } throws: { error in
-            guard case .malformed(path, .gzipCorrupt)? = error as? DatasetError else { return false }
+            guard case .malformed(path, .gzipCorrupt)? = error as? DatasetError else {
+                return false
+            }
             return true
         }
     }

@@ -38,7 +38,9 @@ struct MNISTTests {
         #expect(throws: DatasetError.trainLimitOutOfRange(requested: 50_001, available: 50_000)) {
             try mnist.split(validationSize: 10_000, trainLimit: 50_001)
         }
-        #expect(throws: DatasetError.validationSizeOutOfRange(requested: 0, trainingImages: 60_000)) {
+        #expect(
+            throws: DatasetError.validationSizeOutOfRange(requested: 0, trainingImages: 60_000)
+        ) {
             try mnist.split(validationSize: 0)
         }
     }

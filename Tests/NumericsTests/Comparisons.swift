@@ -34,9 +34,8 @@ func differingBits(_ a: [Float], _ b: [Float], allowingNaN: Bool = false) -> Int
 func expectPathsAgree(_ results: [[Float]], _ what: String, allowingNaN: Bool = false) {
     for (p, result) in results.enumerated().dropFirst() {
         let differing = differingBits(results[0], result, allowingNaN: allowingNaN)
-        #expect(
-            differing == 0,
-            "\(what): path \(p) differs from scalar in \(differing.map(String.init) ?? "NaN") elements")
+        let count = differing.map(String.init) ?? "NaN"
+        #expect(differing == 0, "\(what): path \(p) differs from scalar in \(count) elements")
     }
 }
 

@@ -43,7 +43,8 @@ struct GradientCheckTests {
     /// ReLU, a saturated sigmoid) do not divide by nothing; NaN if any entry is NaN.
     func maxRelativeError(_ a: [Float], _ b: [Double]) -> Double {
         guard a.count == b.count else { return .nan }
-        return largest(zip(a, b).map { abs(Double($0) - $1) / max(abs(Double($0)) + abs($1), 1e-4) })
+        return largest(
+            zip(a, b).map { abs(Double($0) - $1) / max(abs(Double($0)) + abs($1), 1e-4) })
     }
 
     func finiteDifferenceGradient(

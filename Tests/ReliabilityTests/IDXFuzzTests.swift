@@ -50,7 +50,8 @@ struct IDXFuzzTests {
                 }
                 #expect(error.description == "Cannot read dataset file \(path): \(problem).")
                 #expect(!error.description.contains("\n"))
-                kinds[String("\(problem)".prefix(while: { $0 != "(" && !$0.isNumber })), default: 0] += 1
+                let kind = "\(problem)".prefix(while: { $0 != "(" && !$0.isNumber })
+                kinds[String(kind), default: 0] += 1
             }
         }
         print("IDXFuzzTests (\(compressed ? "gzip" : "raw")): \(iterations) mutations, \(accepted) read, \(refused) refused: \(kinds.sorted { $0.value > $1.value }.map { "\($0.value)× \($0.key)" }.joined(separator: "; "))")
