@@ -4,6 +4,7 @@
 // Dependencies point one way:
 //   CKernels ← Numerics ← Datasets ← Training ← MNISTLabCLI ← mnistlab
 //                          Store (GRDB) ↗      Reports ↗
+//                        Numerics ← Benchmarking ↗
 import PackageDescription
 
 let package = Package(
@@ -30,10 +31,12 @@ let package = Package(
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
         .target(name: "Reports", dependencies: ["Store"]),
+        // The engine's epoch timed for `mnistlab bench`: measuring code kept out of Numerics.
+        .target(name: "Benchmarking", dependencies: ["Numerics", "CKernels"]),
         .target(
             name: "MNISTLabCLI",
             dependencies: [
-                "Training", "Store", "Datasets", "Numerics", "Reports",
+                "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
@@ -43,6 +46,7 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Numerics"]),
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
         // Sandbox, so they depend on the executable to have it built.
         .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),

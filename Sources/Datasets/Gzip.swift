@@ -9,23 +9,23 @@ enum Gzip {
 
     /// The decompressed content of a whole gzip member; throws on corrupt or truncated input.
     /// `limit` bounds the output so that a hostile file cannot exhaust memory.
-    static func decompress(_ input: [UInt8], limit: Int = 1 << 31) throws(GzipError) -> [UInt8] {
+    static func decompress(_ input: [UInt8], limit: Int = 1 << 31) throws(IDXProblem) -> [UInt8] {
         var stream = z_stream()
         // 15 + 32: the largest window, with gzip/zlib header detection.
         guard inflateInit2_(&stream, 15 + 32, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
-        else { throw GzipError("zlib could not start") }
+        else { throw .zlibFailed }
         defer { inflateEnd(&stream) }
 
         var output = [UInt8](repeating: 0, count: max(expectedSize(of: input), 1 << 16))
         var produced = 0
         var status: Int32 = Z_OK
         var mutableInput = input
-        try mutableInput.withUnsafeMutableBufferPointer { (source) throws(GzipError) in
+        try mutableInput.withUnsafeMutableBufferPointer { (source) throws(IDXProblem) in
             stream.next_in = source.baseAddress
             stream.avail_in = UInt32(source.count)
             while status != Z_STREAM_END {
                 if produced == output.count {
-                    guard output.count < limit else { throw GzipError("data exceeds \(limit) bytes") }
+                    guard output.count < limit else { throw .gzipTooLarge(limit: limit) }
                     output.append(contentsOf: repeatElement(0, count: min(output.count, limit - output.count)))
                 }
                 status = output.withUnsafeMutableBufferPointer { target in
@@ -38,11 +38,11 @@ enum Gzip {
                 switch status {
                 case Z_OK, Z_STREAM_END: continue
                 case Z_BUF_ERROR where stream.avail_in == 0:
-                    throw GzipError("gzip data is truncated")
+                    throw .gzipTruncated
                 case Z_BUF_ERROR: continue
                 default:
                     let reason = stream.msg.map { String(cString: $0) } ?? "error \(status)"
-                    throw GzipError("gzip data is corrupt (\(reason))")
+                    throw .gzipCorrupt(reason: reason)
                 }
             }
         }
@@ -59,11 +59,6 @@ enum Gzip {
         let claimed = tail[0] | tail[1] << 8 | tail[2] << 16 | tail[3] << 24
         return min(claimed, input.count * 1032, 1 << 28)
     }
-}
-
-struct GzipError: Error {
-    let reason: String
-    init(_ reason: String) { self.reason = reason }
 }
 
 /// zlib's CRC-32 of `bytes`, continuing from `crc`.

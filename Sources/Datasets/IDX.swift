@@ -26,37 +26,31 @@ public struct IDXArray: Equatable, Sendable {
             let content = Gzip.isCompressed(raw) ? try Gzip.decompress(raw) : raw
             return try parse(content, rank: rank)
         } catch {
-            throw DatasetError.file(path, error.reason)
+            throw .malformed(path: path, error)
         }
     }
 
     /// Parses decompressed IDX content.
-    static func parse(_ data: [UInt8], rank: Int) throws(GzipError) -> IDXArray {
-        guard data.count >= 4 else { throw GzipError("file is empty or too short for an IDX header") }
+    static func parse(_ data: [UInt8], rank: Int) throws(IDXProblem) -> IDXArray {
+        guard data.count >= 4 else { throw .tooShort }
         guard data[0] == 0, data[1] == 0, data[2] == 0x08 else {
-            let magic = data.prefix(4).map { String($0, radix: 16) }.joined(separator: " ")
-            throw GzipError("not an IDX file of unsigned bytes (magic \(magic))")
+            throw .notUnsignedBytes(magic: Array(data.prefix(4)))
         }
-        guard Int(data[3]) == rank else {
-            throw GzipError("expected \(rank) dimensions, found \(data[3])")
-        }
+        guard Int(data[3]) == rank else { throw .wrongRank(expected: rank, found: Int(data[3])) }
         let headerSize = 4 + 4 * rank
-        guard data.count >= headerSize else { throw GzipError("header is truncated") }
+        guard data.count >= headerSize else { throw .truncatedHeader }
         let dimensions = (0..<rank).map { k in
             (0..<4).reduce(0) { $0 << 8 | Int(data[4 + 4 * k + $1]) }
         }
-        let shape = dimensions.map(String.init).joined(separator: "×")
         // Three 32-bit dimensions can multiply past Int.max; such a header can't match a file.
         let (expected, overflow) = dimensions.reduce((1, false)) { product, d in
             let next = product.0.multipliedReportingOverflow(by: d)
             return (next.partialValue, product.1 || next.overflow)
         }
-        guard !overflow else { throw GzipError("dimensions \(shape) are too large") }
+        guard !overflow else { throw .dimensionsTooLarge(dimensions) }
         let actual = data.count - headerSize
         guard actual == expected else {
-            throw GzipError(
-                "dimensions \(shape) need \(expected) bytes of data, found \(actual)"
-                    + (actual < expected ? " (truncated)" : ""))
+            throw .wrongLength(dimensions: dimensions, expected: expected, found: actual)
         }
         return IDXArray(dimensions: dimensions, bytes: Array(data[headerSize...]))
     }
@@ -64,14 +58,14 @@ public struct IDXArray: Equatable, Sendable {
 
 private func readFile(_ path: String) throws(DatasetError) -> [UInt8] {
     var status = stat()
-    guard stat(path, &status) == 0 else { throw DatasetError.file(path, "no such file") }
-    guard (status.st_mode & S_IFMT) == S_IFREG else { throw DatasetError.file(path, "not a regular file") }
+    guard stat(path, &status) == 0 else { throw .noSuchFile(path: path) }
+    guard (status.st_mode & S_IFMT) == S_IFREG else { throw .notARegularFile(path: path) }
     guard let file = fopen(path, "rb") else {
-        throw DatasetError.file(path, String(cString: strerror(errno)))
+        throw .unreadable(path: path, reason: String(cString: strerror(errno)))
     }
     defer { fclose(file) }
     var bytes = [UInt8](repeating: 0, count: Int(status.st_size))
     let read = bytes.withUnsafeMutableBytes { fread($0.baseAddress, 1, $0.count, file) }
-    guard read == bytes.count else { throw DatasetError.file(path, "read failed") }
+    guard read == bytes.count else { throw .unreadable(path: path, reason: "read failed") }
     return bytes
 }

@@ -51,8 +51,9 @@ public struct MNIST: Sendable {
         let training = try loadPair(directory, prefix: "train", crc: &crc)
         let test = try loadPair(directory, prefix: "t10k", crc: &crc)
         guard training.images.columnCount == test.images.columnCount else {
-            throw DatasetError(
-                "Cannot use dataset in \(directory): training images have \(training.images.columnCount) pixels, test images \(test.images.columnCount).")
+            throw .pixelCountMismatch(
+                directory: directory, training: training.images.columnCount,
+                test: test.images.columnCount)
         }
         let hex = String(crc, radix: 16)
         return MNIST(
@@ -67,13 +68,11 @@ public struct MNIST: Sendable {
     {
         let total = training.count
         guard validationSize >= 1, validationSize < total else {
-            throw DatasetError(
-                "Validation size must be between 1 and \(total - 1) for \(total) training images; got \(validationSize).")
+            throw .validationSizeOutOfRange(requested: validationSize, trainingImages: total)
         }
         let available = total - validationSize
         if let trainLimit, trainLimit < 1 || trainLimit > available {
-            throw DatasetError(
-                "Train limit must be between 1 and \(available) (training images not held out for validation); got \(trainLimit).")
+            throw .trainLimitOutOfRange(requested: trainLimit, available: available)
         }
         return (training.slice(0..<(trainLimit ?? available)), training.slice(available..<total))
     }
@@ -91,21 +90,20 @@ public struct MNIST: Sendable {
         let labels = try IDXArray.read(path: labelsPath, rank: 1)
         crc = crc32(images.bytes, continuing: crc32(labels.bytes, continuing: crc))
         guard images.dimensions[0] == labels.dimensions[0] else {
-            throw DatasetError(
-                "Cannot use dataset in \(directory): \(imagesPath) has \(images.dimensions[0]) images but \(labelsPath) has \(labels.dimensions[0]) labels.")
+            throw .countMismatch(
+                imagesPath: imagesPath, images: images.dimensions[0], labelsPath: labelsPath,
+                labels: labels.dimensions[0])
         }
         guard images.dimensions[0] > 0, images.dimensions[1] * images.dimensions[2] > 0 else {
-            throw DatasetError.file(imagesPath, "holds no pixels")
+            throw .noPixels(path: imagesPath)
         }
         // Sparse rows index a pixel with a UInt16.
         guard images.dimensions[1] * images.dimensions[2] <= Int(UInt16.max) + 1 else {
-            throw DatasetError.file(
-                imagesPath,
-                "images of \(images.dimensions[1])×\(images.dimensions[2]) pixels exceed the 65,536 pixels an image can have")
+            throw .imagesTooLarge(
+                path: imagesPath, height: images.dimensions[1], width: images.dimensions[2])
         }
         if let bad = labels.bytes.firstIndex(where: { $0 >= classCount }) {
-            throw DatasetError.file(
-                labelsPath, "label \(labels.bytes[bad]) at index \(bad) is not a digit 0–9")
+            throw .labelOutOfRange(path: labelsPath, label: labels.bytes[bad], index: bad)
         }
         return LabeledImages(
             images: sparsePixels(images), labels: labels.bytes)
@@ -141,7 +139,6 @@ public struct MNIST: Sendable {
         for candidate in [base + ".gz", base] where access(candidate, F_OK) == 0 {
             return candidate
         }
-        throw DatasetError(
-            "Cannot find \(name).gz (or \(name)) in \(directory); --data must name a directory holding the four MNIST IDX files.")
+        throw .missingFile(name: name, directory: directory)
     }
 }

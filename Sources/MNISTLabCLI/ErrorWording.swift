@@ -1,15 +1,17 @@
+import Datasets
 import Foundation
 import Store
 import Training
 
 /// The one place where the lower layers' typed errors get the commands and flags that fix
-/// them: Store and Training say what is wrong, the CLI says what to do.
+/// them: Store, Training and Datasets say what is wrong, the CLI says what to do.
 enum ErrorWording {
     /// The line printed after "Error: " for `error`, or nil to let argument-parser word it.
     static func message(for error: any Error) -> String? {
         switch error {
         case let error as StoreError: store(error)
         case let error as TrainingError: training(error)
+        case let error as DatasetError: dataset(error)
         default: nil
         }
     }
@@ -34,6 +36,16 @@ enum ErrorWording {
                 "Run \(runID) was taken over by another process after this one's lease expired; this process wrote nothing more to it."
         case .notFound, .checksumMismatch, .notReadOnly, .invalidArgument, .sqlite:
             return error.description
+        }
+    }
+
+    static func dataset(_ error: DatasetError) -> String {
+        switch error {
+        case .missingFile(let name, let directory):
+            "Cannot find \(name).gz (or \(name)) in \(directory); --data must name a "
+                + "directory holding the four MNIST IDX files."
+        default:
+            error.description
         }
     }
 

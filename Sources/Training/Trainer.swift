@@ -69,8 +69,15 @@ public final class Trainer {
     }
 
     /// Seconds between two `progress` calls: often enough for a live line, rare enough to
-    /// cost nothing (one clock read per batch).
-    public static let progressInterval = 0.1
+    /// cost nothing (one clock read per batch). MNISTLAB_PROGRESS_INTERVAL=S (read once)
+    /// overrides it, so that tests can have a progress call after every batch (0) whatever
+    /// the machine's speed.
+    public static let progressInterval: Double = {
+        guard let text = getenv("MNISTLAB_PROGRESS_INTERVAL"),
+            let seconds = Double(String(cString: text)), seconds >= 0, seconds.isFinite
+        else { return 0.1 }
+        return seconds
+    }()
 
     /// Trains epochs `epochs`, calling `onEpoch` after each; `shouldStop` is polled between
     /// batches, `progress` called every `progressInterval` seconds of `clock` within an

@@ -36,27 +36,45 @@ struct IDXTests {
     }
 
     @Test(arguments: [
-        ([UInt8](), "file is empty"),
-        ([0, 0, 8, 1, 0, 0, 0], "header is truncated"),
-        ([0, 0, 9, 1, 0, 0, 0, 1, 5], "not an IDX file of unsigned bytes (magic 0 0 9 1)"),
-        ([0, 0, 8, 3, 0, 0, 0, 1, 5], "expected 1 dimensions, found 3"),
-        ([0, 0, 8, 1, 0, 0, 0, 3, 5, 6], "dimensions 3 need 3 bytes of data, found 2 (truncated)"),
-        ([0, 0, 8, 1, 0, 0, 0, 1, 5, 6], "dimensions 1 need 1 bytes of data, found 2"),
+        ([UInt8](), IDXProblem.tooShort),
+        ([0, 0, 8, 1, 0, 0, 0], .truncatedHeader),
+        ([0, 0, 9, 1, 0, 0, 0, 1, 5], .notUnsignedBytes(magic: [0, 0, 9, 1])),
+        ([0, 0, 8, 3, 0, 0, 0, 1, 5], .wrongRank(expected: 1, found: 3)),
+        ([0, 0, 8, 1, 0, 0, 0, 3, 5, 6], .wrongLength(dimensions: [3], expected: 3, found: 2)),
+        ([0, 0, 8, 1, 0, 0, 0, 1, 5, 6], .wrongLength(dimensions: [1], expected: 1, found: 2)),
     ])
-    func malformedFileIsRefusedWithItsReason(bytes: [UInt8], reason: String) throws {
+    func malformedFileIsRefusedWithItsReason(bytes: [UInt8], problem: IDXProblem) throws {
         let path = try write(bytes, "bad")
-        #expect {
+        #expect(throws: DatasetError.malformed(path: path, problem)) {
             try IDXArray.read(path: path, rank: 1)
-        } throws: { error in
-            let message = "\(error)"
-            return message.hasPrefix("Cannot read dataset file \(path): ") && message.contains(reason)
         }
+    }
+
+    @Test func dimensionsWhoseProductOverflowsAreRefused() throws {
+        let path = try write([0, 0, 8, 3] + [UInt8](repeating: 0xff, count: 12) + [1, 2], "huge")
+        let huge = [0xffff_ffff, 0xffff_ffff, 0xffff_ffff]
+        #expect(throws: DatasetError.malformed(path: path, .dimensionsTooLarge(huge))) {
+            try IDXArray.read(path: path, rank: 3)
+        }
+    }
+
+    @Test func malformedFileIsOneSentenceNamingTheFile() {
+        let error = DatasetError.malformed(
+            path: "/d/x", .wrongLength(dimensions: [3, 2], expected: 6, found: 2))
+        #expect(
+            error.description == "Cannot read dataset file /d/x: "
+                + "dimensions 3×2 need 6 bytes of data, found 2 (truncated).")
+        let magic = DatasetError.malformed(path: "/d/x", .notUnsignedBytes(magic: [0, 0, 9, 1]))
+        #expect(
+            magic.description
+                == "Cannot read dataset file /d/x: not an IDX file of unsigned bytes (magic 0 0 9 1)."
+        )
     }
 
     @Test func truncatedGzipIsRefused() throws {
         let zipped = try gzip(idx(dimensions: [1000], bytes: (0..<1000).map { UInt8($0 % 251) }))
         let path = try write(Array(zipped.prefix(zipped.count / 2)), "cut.gz")
-        #expect(throws: DatasetError.file(path, "gzip data is truncated")) {
+        #expect(throws: DatasetError.malformed(path: path, .gzipTruncated)) {
             try IDXArray.read(path: path, rank: 1)
         }
     }
@@ -67,15 +85,20 @@ struct IDXTests {
         let path = try write(zipped, "crc.gz")
         #expect {
             try IDXArray.read(path: path, rank: 1)
-        } throws: { "\($0)".contains("gzip data is corrupt") }
+        } throws: { error in
+            guard case .malformed(path, .gzipCorrupt)? = error as? DatasetError else {
+                return false
+            }
+            return true
+        }
     }
 
     @Test func missingFileAndDirectoryAreRefused() throws {
         let missing = directory.appendingPathComponent("nope").path
-        #expect(throws: DatasetError.file(missing, "no such file")) {
+        #expect(throws: DatasetError.noSuchFile(path: missing)) {
             try IDXArray.read(path: missing, rank: 1)
         }
-        #expect(throws: DatasetError.file(directory.path, "not a regular file")) {
+        #expect(throws: DatasetError.notARegularFile(path: directory.path)) {
             try IDXArray.read(path: directory.path, rank: 1)
         }
     }

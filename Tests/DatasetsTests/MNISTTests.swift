@@ -35,8 +35,14 @@ struct MNISTTests {
         #expect(train.count == 500)
         #expect(train.labels == Array(mnist.training.labels.prefix(500)))
         #expect(train.images.denseRow(499) == mnist.training.images.denseRow(499))
-        #expect(throws: DatasetError.self) { try mnist.split(validationSize: 10_000, trainLimit: 50_001) }
-        #expect(throws: DatasetError.self) { try mnist.split(validationSize: 0) }
+        #expect(throws: DatasetError.trainLimitOutOfRange(requested: 50_001, available: 50_000)) {
+            try mnist.split(validationSize: 10_000, trainLimit: 50_001)
+        }
+        #expect(
+            throws: DatasetError.validationSizeOutOfRange(requested: 0, trainingImages: 60_000)
+        ) {
+            try mnist.split(validationSize: 0)
+        }
     }
 
     @Test func imageAndLabelCountMismatchIsRefused() throws {
@@ -44,11 +50,13 @@ struct MNISTTests {
         let directory = try makeDataset(trainImages: 4, trainLabels: 3)
 
         // Then loading names both files and both counts
-        #expect {
-            try MNIST.load(directory: directory)
-        } throws: { error in
-            "\(error)".contains("has 4 images but") && "\(error)".contains("has 3 labels")
-        }
+        let mismatch = DatasetError.countMismatch(
+            imagesPath: directory + "/train-images-idx3-ubyte", images: 4,
+            labelsPath: directory + "/train-labels-idx1-ubyte", labels: 3)
+        #expect(throws: mismatch) { try MNIST.load(directory: directory) }
+        #expect(
+            mismatch.description == "Cannot use the dataset: \(directory)/train-images-idx3-ubyte "
+                + "has 4 images but \(directory)/train-labels-idx1-ubyte has 3 labels.")
     }
 
     @Test func smallDatasetInAnyDirectoryLoads() throws {
@@ -60,9 +68,11 @@ struct MNISTTests {
     @Test func missingFileIsNamed() throws {
         let directory = try makeDataset(trainImages: 2, trainLabels: 2)
         try FileManager.default.removeItem(atPath: directory + "/t10k-labels-idx1-ubyte")
-        #expect {
+        #expect(
+            throws: DatasetError.missingFile(name: "t10k-labels-idx1-ubyte", directory: directory)
+        ) {
             try MNIST.load(directory: directory)
-        } throws: { "\($0)".contains("Cannot find t10k-labels-idx1-ubyte.gz") }
+        }
     }
 }
 

@@ -40,9 +40,11 @@ struct GradientCheckTests {
     }
 
     /// Relative error per entry, with an absolute floor so that near-zero gradients (a dead
-    /// ReLU, a saturated sigmoid) do not divide by nothing.
+    /// ReLU, a saturated sigmoid) do not divide by nothing; NaN if any entry is NaN.
     func maxRelativeError(_ a: [Float], _ b: [Double]) -> Double {
-        zip(a, b).map { abs(Double($0) - $1) / max(abs(Double($0)) + abs($1), 1e-4) }.max() ?? 0
+        guard a.count == b.count else { return .nan }
+        return largest(
+            zip(a, b).map { abs(Double($0) - $1) / max(abs(Double($0)) + abs($1), 1e-4) })
     }
 
     func finiteDifferenceGradient(

@@ -172,7 +172,7 @@ struct KernelTests {
         }
 
         // Then paths agree bit for bit, NaN propagates, and the error is a few ulp at most
-        expectPathsAgree(results, "sigmoid")
+        expectPathsAgree(results, "sigmoid", allowingNaN: true)
         let scalar = results[0]
         for (input, output) in zip(z, scalar) {
             if input.isNaN {
@@ -191,7 +191,7 @@ struct KernelTests {
             k.pointee.sigmoid_backward(&d, scalar, Int32(d.count))
             return d
         }
-        expectPathsAgree(derivatives, "sigmoid backward")
+        expectPathsAgree(derivatives, "sigmoid backward", allowingNaN: true)
     }
 
     // MARK: - SGD
@@ -219,19 +219,4 @@ struct KernelTests {
 
 func randomFloats(_ count: Int, _ random: inout SplitMix64) -> [Float] {
     (0..<count).map { _ in random.nextUnitFloat() - 0.5 }
-}
-
-/// Same bits on every path as on the first (scalar).
-func expectPathsAgree(_ results: [[Float]], _ what: String) {
-    for (p, result) in results.enumerated().dropFirst() {
-        let differing = differingBits(results[0], result)
-        #expect(differing == 0, "\(what): path \(p) differs from scalar in \(differing) elements")
-    }
-}
-
-/// Equal up to fp32 rounding of sums of a few hundred terms of size ≤ 1.
-func expectClose(_ a: [Float], _ b: [Float], _ what: String) {
-    #expect(a.count == b.count)
-    let error = zip(a, b).map { abs($0 - $1) }.max() ?? 0
-    #expect(error <= 1e-4, "\(what): max abs error \(error)")
 }

@@ -81,3 +81,27 @@ struct PinnedBitsTests {
         }
     }
 }
+
+/// Random images shaped like MNIST's: 28×28, with about 19% of the pixels nonzero (each pixel
+/// of the central 20×16 box with probability 0.47, value uniform in (0, 1]), and uniform
+/// labels 0…9. `expectedSeed` was computed on them: change nothing here.
+func syntheticDigits(count: Int, seed: UInt64) -> (images: SparseRows, labels: [UInt8]) {
+    var generator = SplitMix64(seed: seed, stream: 0x5EED)
+    var rowStart: [Int32] = [0]
+    var column: [UInt16] = []
+    var value: [Float] = []
+    var labels: [UInt8] = []
+    for _ in 0..<count {
+        for y in 4..<24 {
+            for x in 6..<22 where generator.nextUnitFloat() < 0.47 {
+                column.append(UInt16(y * 28 + x))
+                value.append(1 - generator.nextUnitFloat())
+            }
+        }
+        rowStart.append(Int32(column.count))
+        labels.append(UInt8(generator.next(below: 10)))
+    }
+    let images = SparseRows(
+        rowCount: count, columnCount: 784, rowStart: rowStart, column: column, value: value)
+    return (images, labels)
+}

@@ -4,7 +4,8 @@ import TestSupport
 import Testing
 
 /// Random mutations of small valid IDX files, raw and gzip, read in-process: the reader never
-/// crashes; it either throws a DatasetError or returns data whose size matches its header.
+/// crashes; it either throws DatasetError.malformed for that file or returns data whose size
+/// matches its header.
 struct IDXFuzzTests {
     enum Mutation: CaseIterable {
         case flipBits, truncate, extend, editHeader, overwriteRun, splice
@@ -41,13 +42,16 @@ struct IDXFuzzTests {
                 #expect(array.dimensions.count == seed.rank)
                 #expect(array.dimensions.reduce(1, *) == array.bytes.count, "iteration \(iteration)")
             } catch {
-                // Or it is refused with a one-line reason naming the file
+                // Or it is refused as a malformed file, with a one-line reason naming the file
                 refused += 1
-                let message = error.description
-                #expect(message.hasPrefix("Cannot read dataset file \(path): "), "\(message)")
-                #expect(!message.contains("\n"))
-                let reason = message.dropFirst("Cannot read dataset file \(path): ".count)
-                kinds[String(reason.prefix(while: { $0 != "(" && !$0.isNumber })), default: 0] += 1
+                guard case .malformed(path, let problem) = error else {
+                    Issue.record("iteration \(iteration): \(error)")
+                    continue
+                }
+                #expect(error.description == "Cannot read dataset file \(path): \(problem).")
+                #expect(!error.description.contains("\n"))
+                let kind = "\(problem)".prefix(while: { $0 != "(" && !$0.isNumber })
+                kinds[String(kind), default: 0] += 1
             }
         }
         print("IDXFuzzTests (\(compressed ? "gzip" : "raw")): \(iterations) mutations, \(accepted) read, \(refused) refused: \(kinds.sorted { $0.value > $1.value }.map { "\($0.value)× \($0.key)" }.joined(separator: "; "))")

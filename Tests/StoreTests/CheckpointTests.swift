@@ -74,22 +74,25 @@ import Testing
                     + "the checkpoint is corrupt") == true)
     }
 
-    @Test func blobConversionIsFast() {
-        // Given: the MLP's 80k parameters
-        let weights = (0..<80_000).map { Float($0) }
-
-        // When: best of 5, so a busy machine doesn't fail the test
-        var best = Duration.seconds(1)
-        for _ in 0..<5 {
-            let clock = ContinuousClock()
-            let elapsed = clock.measure {
-                let blob = FloatBlob.encode(weights)
-                #expect(FloatBlob.decode(blob).count == weights.count)
-            }
-            best = min(best, elapsed)
+    @Test func blobConversionRoundTripsEveryBit() {
+        // Given: the MLP's 80k parameters: −0, ±∞, then scattered bit patterns (both signs,
+        // subnormals and NaN payloads among them)
+        let weights = [-0.0, .infinity, -.infinity] + (3..<80_000).map { k in
+            Float(bitPattern: UInt32(truncatingIfNeeded: k &* 2_654_435_761))
         }
 
-        // Then
-        #expect(best < .milliseconds(1))
+        // When
+        let blob = FloatBlob.encode(weights)
+
+        // Then: little-endian Float32, four bytes each, and back to the same bits, also from a
+        // slice of the blob whose indices do not start at zero
+        let expected = weights.flatMap { w in
+            (0..<4).map { UInt8(truncatingIfNeeded: w.bitPattern >> (8 * $0)) }
+        }
+        #expect(blob == Data(expected))
+        #expect(FloatBlob.decode(blob).map(\.bitPattern) == weights.map(\.bitPattern))
+        #expect(
+            FloatBlob.decode(blob.dropFirst(8)).map(\.bitPattern)
+                == weights.dropFirst(2).map(\.bitPattern))
     }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Benchmarking
 import Datasets
 import Foundation
 import Numerics
@@ -14,8 +15,9 @@ extension MNISTLab {
                 validation) for one warm-up and --epochs measured epochs and prints the median \
                 seconds per epoch, the matmul GFLOP/s, the store's time per epoch and peak RSS. \
                 Then it runs Benchmarks/numpy_epoch.py on the same data in the same session and \
-                prints the speed-up. Timings on a shared machine are noisy: compare only within \
-                one run. See BENCHMARKS.md.
+                prints the speed-up; that needs python3 with numpy, which bench does not install \
+                (without it, bench says so and skips the baseline). Timings on a shared machine \
+                are noisy: compare only within one run. See BENCHMARKS.md.
 
                 Examples:
                   mnistlab bench
@@ -113,8 +115,9 @@ extension MNISTLab {
             return StoreCost(commitSeconds: median(commits), recordedEpochSeconds: median(recorded))
         }
 
-        /// Runs the numpy script on the same data and shape; nil (with a note) when python3 or
-        /// numpy is missing and `pip install numpy` cannot fix it.
+        /// Runs the numpy script on the same data and shape; nil (with a note) when the script,
+        /// python3 or numpy is missing. Installing numpy is left to the user: bench never
+        /// changes their Python environment.
         func numpyBaseline(directory: String) -> NumpyResult? {
             let script = numpyScript ?? "Benchmarks/numpy_epoch.py"
             guard FileManager.default.fileExists(atPath: script) else {
@@ -122,8 +125,8 @@ extension MNISTLab {
                 return nil
             }
             if (try? shell(["python3", "-c", "import numpy"])) == nil {
-                note("numpy is missing; installing it with pip")
-                _ = try? shell(["python3", "-m", "pip", "install", "--quiet", "numpy"])
+                note("numpy baseline skipped: python3 cannot import numpy; install it (python3 -m pip install numpy) or pass --no-numpy")
+                return nil
             }
             do {
                 let text = try shell([
@@ -188,6 +191,9 @@ private struct BenchReport: Encodable {
     var epochs: Int
     var median_train_seconds: Double
     var median_evaluate_seconds: Double
+    /// Process CPU time per training epoch: with MNISTLAB_THREADS=1, the figure to compare
+    /// variants with on a loaded machine.
+    var median_train_cpu_seconds: Double
     var dense_gflops: Double
     var executed_gflops: Double
     var store_commit_seconds: Double
@@ -205,6 +211,7 @@ private struct BenchReport: Encodable {
         epochs = engine.trainSeconds.count
         median_train_seconds = engine.medianTrainSeconds
         median_evaluate_seconds = engine.medianEvaluateSeconds
+        median_train_cpu_seconds = engine.medianTrainCPUSeconds
         dense_gflops = engine.denseGFLOPS
         executed_gflops = engine.executedGFLOPS
         let epoch = engine.medianTrainSeconds + engine.medianEvaluateSeconds

@@ -1,4 +1,7 @@
+// The engine's epoch, timed for `mnistlab bench` (see Benchmarks/README.md): the measuring
+// code lives here, beside the command, rather than in Numerics, which only computes.
 import CKernels
+import Numerics
 
 #if canImport(Glibc)
     import Glibc
@@ -39,6 +42,22 @@ public struct EpochBenchmark: Sendable {
     public var medianTrainSeconds: Double { median(trainSeconds) }
     public var medianEvaluateSeconds: Double { median(evaluateSeconds) }
     public var medianTrainCPUSeconds: Double { median(trainCPUSeconds) }
+    /// FLOPs of one training epoch over `samples` rows holding `nonzeros` pixels in all:
+    /// (dense-equivalent, executed), as `denseFLOPsPerEpoch` and `executedFLOPsPerEpoch` count.
+    public static func flopsPerEpoch(
+        _ architecture: Architecture, samples: Int, nonzeros: Int
+    ) -> (dense: Double, executed: Double) {
+        let widths = architecture.layerSizes
+        let later = (1..<architecture.layerCount).reduce(0.0) {
+            $0 + Double(widths[$1] * widths[$1 + 1])
+        }
+        let perSampleRest = 6 * later  // layers ≥ 1: forward, dW, dinp
+        let dense = Double(samples) * (4 * Double(widths[0] * widths[1]) + perSampleRest)
+        let executed =
+            4 * Double(nonzeros) * Double(widths[1]) + Double(samples) * perSampleRest
+        return (dense, executed)
+    }
+
     /// Dense-equivalent GFLOP/s at the median epoch.
     public var denseGFLOPS: Double { denseFLOPsPerEpoch / medianTrainSeconds / 1e9 }
     /// Executed GFLOP/s at the median epoch.
@@ -71,17 +90,16 @@ public struct EpochBenchmark: Sendable {
 
 /// Trains `architecture` from `seed` for one warm-up epoch and then `epochs` measured ones
 /// (plain SGD, each epoch shuffled as `epochOrder` does), evaluating `validation` after each.
-/// `threads` = 0 uses the engine's default.
+/// The engine runs on its default threads and kernel path (MNISTLAB_THREADS, MNISTLAB_KERNELS).
 public func benchmarkEpochs(
     architecture: Architecture = Architecture(), train: SparseRows, trainLabels: [UInt8],
     validation: SparseRows, validationLabels: [UInt8], epochs: Int = 5, batchSize: Int = 200,
-    learningRate: Float = 0.1, momentum: Float = 0, seed: UInt64 = 1, threads: Int = 0
+    learningRate: Float = 0.1, momentum: Float = 0, seed: UInt64 = 1
 ) -> EpochBenchmark {
     precondition(epochs >= 1 && batchSize >= 1)
     let network = Network(
         architecture: architecture, parameters: architecture.initialParameters(seed: seed),
         maxBatchSize: batchSize)
-    network.threads = threads
     var trainSeconds: [Double] = []
     var evaluateSeconds: [Double] = []
     var trainCPUSeconds: [Double] = []
@@ -109,13 +127,8 @@ public func benchmarkEpochs(
         }
     }
 
-    let widths = architecture.layerSizes
-    let later = (1..<architecture.layerCount).reduce(0.0) { $0 + Double(widths[$1] * widths[$1 + 1]) }
-    let perSampleRest = 6 * later  // layers ≥ 1: forward, dW, dinp
-    let samples = Double(train.rowCount)
-    let dense = samples * (4 * Double(widths[0] * widths[1]) + perSampleRest)
-    let executed = 4 * Double(train.value.count) * Double(widths[1]) + samples * perSampleRest
-
+    let flops = EpochBenchmark.flopsPerEpoch(
+        architecture, samples: train.rowCount, nonzeros: train.value.count)
     var usage = rusage()
     #if canImport(Glibc)
         getrusage(RUSAGE_SELF.rawValue, &usage)
@@ -125,36 +138,11 @@ public func benchmarkEpochs(
         let peak = Int(usage.ru_maxrss)  // bytes on Darwin
     #endif
     return EpochBenchmark(
-        kernelPath: network.kernels.map { String(cString: $0.pointee.name) } ?? Network.kernelPath,
-        threads: threads > 0 ? threads : Int(mnl_threads()), architecture: architecture,
+        kernelPath: Network.kernelPath, threads: Int(mnl_threads()), architecture: architecture,
         batchSize: batchSize, trainSamples: train.rowCount, validationSamples: validation.rowCount,
         trainSeconds: trainSeconds, evaluateSeconds: evaluateSeconds,
-        trainCPUSeconds: trainCPUSeconds, denseFLOPsPerEpoch: dense,
-        executedFLOPsPerEpoch: executed, peakRSSBytes: peak, validation: validationStats)
-}
-
-/// Random images shaped like MNIST's for benchmarking without the data: 28×28, with about
-/// 19% of the pixels nonzero (each pixel of the central 20×16 box with probability 0.47, value
-/// uniform in (0, 1]), and uniform labels 0…9.
-public func syntheticDigits(count: Int, seed: UInt64) -> (images: SparseRows, labels: [UInt8]) {
-    var generator = SplitMix64(seed: seed, stream: 0x5EED)
-    var rowStart: [Int32] = [0]
-    var column: [UInt16] = []
-    var value: [Float] = []
-    var labels: [UInt8] = []
-    for _ in 0..<count {
-        for y in 4..<24 {
-            for x in 6..<22 where generator.nextUnitFloat() < 0.47 {
-                column.append(UInt16(y * 28 + x))
-                value.append(1 - generator.nextUnitFloat())
-            }
-        }
-        rowStart.append(Int32(column.count))
-        labels.append(UInt8(generator.next(below: 10)))
-    }
-    let images = SparseRows(
-        rowCount: count, columnCount: 784, rowStart: rowStart, column: column, value: value)
-    return (images, labels)
+        trainCPUSeconds: trainCPUSeconds, denseFLOPsPerEpoch: flops.dense,
+        executedFLOPsPerEpoch: flops.executed, peakRSSBytes: peak, validation: validationStats)
 }
 
 private func monotonicSeconds() -> Double {
