@@ -147,8 +147,11 @@ final class Background {
     let stdoutPath: String
     let stderrPath: String
 
-    init(_ sandbox: Sandbox, _ arguments: [String], label: String) throws {
-        process = sandbox.launch(arguments)
+    init(
+        _ sandbox: Sandbox, _ arguments: [String], label: String,
+        environment: [String: String] = [:]
+    ) throws {
+        process = sandbox.launch(arguments, environment: environment)
         stdoutPath = sandbox.path("\(label).out")
         stderrPath = sandbox.path("\(label).err")
         FileManager.default.createFile(atPath: stdoutPath, contents: nil)
