@@ -71,6 +71,43 @@ import Testing
         #expect(try parentState(sandbox) == parentBefore)
     }
 
+    @Test func resumeWithNothingLeftToDoCreatesNothingAndSucceeds() throws {
+        // Given a finished run whose best epoch is (or is not) its last
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "4", "--keep-every", "1"])
+        let before = try parentState(sandbox)
+
+        // When it is resumed without a flag that asks for more, from its default, best or an
+        // earlier epoch with its own settings
+        for arguments in [["resume", "1"], ["resume", "1", "--from", "best"], ["resume", "1", "--from", "2", "--epochs", "3"]] {
+            let output = try sandbox.run(arguments)
+
+            // Then each exits 0 with one line saying what to pass, and nothing is created
+            #expect(output.status == 0, "\(arguments): \(output.stderr)")
+            #expect(output.lines.count == 1, "\(arguments): \(output.stdout)")
+            #expect(output.stdout.hasPrefix("run 1: nothing to do"), "\(output.stdout)")
+            #expect(output.stdout.contains("--epochs"), "\(output.stdout)")
+        }
+        #expect(try parentState(sandbox) == before)
+        #expect(try sandbox.run(["sql", "--csv", "SELECT count(*) FROM runs"]).lines.last == "1")
+    }
+
+    @Test func inPlaceResumeRecordsItsNewRetentionAndDataDirectory() throws {
+        // Given an interrupted-length run and its dataset copied elsewhere
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "2"])
+        let moved = sandbox.directory.appendingPathComponent("moved-data").path
+        try FileManager.default.copyItem(atPath: smallMNIST, toPath: moved)
+
+        // When it is resumed in place with another retention and the moved data
+        let output = try sandbox.run(["resume", "1", "--epochs", "4", "--keep-every", "3", "--data", moved])
+
+        // Then the run's row says what it now does
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(try sandbox.run(["sql", "--csv", "SELECT count(*), keep_every, dataset_path, epochs FROM runs"]).lines.last == "1,3,\(moved),4")
+        #expect(try sandbox.run(["sql", "--csv", "SELECT count(*) FROM checkpoints WHERE epoch IN (3, 4)"]).lines.last == "2")
+    }
+
     /// Every row of run 1, its epochs and its checkpoints.
     func parentState(_ sandbox: Sandbox) throws -> [String] {
         try [

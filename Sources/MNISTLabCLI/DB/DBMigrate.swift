@@ -9,7 +9,8 @@ extension MNISTLab {
             discussion: """
                 Query commands open the database read-only and never migrate it; a database \
                 of an older schema is upgraded here, or by the next command that writes \
-                (train, resume, sweep, evaluate). Each migration is one transaction.
+                (train, resume, sweep, evaluate). A missing or empty file is created. All \
+                pending migrations apply in one transaction.
 
                 Examples:
                   mnistlab db migrate
@@ -19,10 +20,10 @@ extension MNISTLab {
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
-            // An empty file (or none, with openExisting refusing) has schema 0.
+            // A missing or empty file has schema 0, and is created.
             let before =
                 (try? database.openForReading(allowOlderSchema: true).status())?.schemaVersion ?? 0
-            let store = try database.openExisting()
+            let store = try database.openForWriting()
             defer { try? store.close() }
             let after = try store.status()
             if before == after.schemaVersion {
