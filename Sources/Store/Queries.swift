@@ -30,6 +30,17 @@ extension Store {
         }
     }
 
+    /// The runs forked from run `runID`, by id (through the runs_by_parent index).
+    public func forks(of runID: Int64) throws -> [Run] {
+        try attempt("Cannot list the forks of run \(runID) in \(path)") {
+            try writer.read { db in
+                try RunSummary.fetchAll(
+                    db, sql: "SELECT * FROM run_summary WHERE parent_run_id = ? ORDER BY id",
+                    arguments: [runID])
+            }.map { Self.live($0).run }
+        }
+    }
+
     /// The run's epochs in order.
     public func epochs(runID: Int64) throws -> [EpochRecord] {
         try attempt("Cannot read the epochs of run \(runID) from \(path)") {

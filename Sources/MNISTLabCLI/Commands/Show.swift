@@ -23,7 +23,7 @@ extension MNISTLab {
             guard let summary = try store.summary(runID: runID) else { throw TrainingError.unknownRun(runID) }
             let epochs = try store.epochs(runID: runID)
             let kept = try store.checkpointEpochs(runID: runID)
-            let children = try store.summaries().map(\.run).filter { $0.parentRunID == runID }
+            let children = try store.forks(of: runID)
             if output.json {
                 return try printJSON(
                     ShowJSON(run: summary, epochs: epochs, checkpoints: kept, children: children.map(\.id)))
