@@ -26,7 +26,9 @@ CREATE TABLE run_stats (
     max_val_accuracy REAL,                        -- highest val_accuracy of any epoch
     total_seconds    REAL NOT NULL DEFAULT 0      -- summed wall time of the run's epochs
 );
+-- Rankings (`best`, ORDER BY best_val_loss) read these instead of sorting every run.
 CREATE INDEX run_stats_by_best_val_loss ON run_stats(best_val_loss, run_id);
+CREATE INDEX run_stats_by_max_val_accuracy ON run_stats(max_val_accuracy, run_id);
 
 -- Recomputes one run's row from its epochs (after a delete or an update, which are rare:
 -- an insert, the common case, is folded in incrementally by epochs_insert_stats).

@@ -95,15 +95,30 @@ extension Store {
                     SELECT * FROM run_summary WHERE ?1 IS NULL OR status = ?1
                     ORDER BY id DESC LIMIT ?2
                     """
+            // Runs with epochs in the order of run_stats' index, then those without: one
+            // ORDER BY with "IS NULL" first would sort every run instead of reading the index.
             case .bestValLoss:
                 sql = """
-                    SELECT * FROM run_summary WHERE ?1 IS NULL OR status = ?1
-                    ORDER BY best_val_loss IS NULL, best_val_loss, id LIMIT ?2
+                    SELECT * FROM (SELECT * FROM run_summary
+                                   WHERE best_val_loss IS NOT NULL AND (?1 IS NULL OR status = ?1)
+                                   ORDER BY best_val_loss, id LIMIT ?2)
+                    UNION ALL
+                    SELECT * FROM (SELECT * FROM run_summary
+                                   WHERE best_val_loss IS NULL AND (?1 IS NULL OR status = ?1)
+                                   ORDER BY id LIMIT ?2)
+                    LIMIT ?2
                     """
             case .maxValAccuracy:
                 sql = """
-                    SELECT * FROM run_summary WHERE ?1 IS NULL OR status = ?1
-                    ORDER BY max_val_accuracy IS NULL, max_val_accuracy DESC, id LIMIT ?2
+                    SELECT * FROM (SELECT * FROM run_summary
+                                   WHERE max_val_accuracy IS NOT NULL
+                                     AND (?1 IS NULL OR status = ?1)
+                                   ORDER BY max_val_accuracy DESC, id LIMIT ?2)
+                    UNION ALL
+                    SELECT * FROM (SELECT * FROM run_summary
+                                   WHERE max_val_accuracy IS NULL AND (?1 IS NULL OR status = ?1)
+                                   ORDER BY id LIMIT ?2)
+                    LIMIT ?2
                     """
             }
             // SQLite reads a negative LIMIT as "no limit".
