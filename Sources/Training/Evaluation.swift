@@ -56,7 +56,7 @@ extension Store {
         guard let checkpoint = try checkpoint(runID: runID, epoch: epoch) else {
             let kept = try checkpointEpochs(runID: runID).map(String.init)
             throw SessionError(
-                "Run \(runID) has no checkpoint at epoch \(epoch); epochs that can be resumed: \(kept.joined(separator: ", "))."
+                "Run \(runID) has no checkpoint at epoch \(epoch); epochs with a checkpoint: \(kept.joined(separator: ", "))."
             )
         }
         return LoadedCheckpoint(summary: summary, checkpoint: checkpoint)
