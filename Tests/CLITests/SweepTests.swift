@@ -116,17 +116,17 @@ import Testing
 
         // When they train at once
         let output = try sandbox.run([
-            "sweep", "--seed", "1,1", "--parallel", "2", "--epochs", "1", "--val-size", "200",
+            "sweep", "--seed", "1,1", "--parallel", "2", "--epochs", "4", "--val-size", "200",
             "--batch-size", "100",
         ])
 
-        // Then each grid point reports its own run
+        // Then each grid point reports its own run, completed
         #expect(output.status == 0, "\(output.stderr)")
         let reported = output.lines.compactMap { line -> String? in
             guard let range = line.range(of: ": run ") else { return nil }
-            return line[range.upperBound...].split(separator: " ").first.map(String.init)
+            return line[range.upperBound...].split(separator: ",").first.map(String.init)
         }
-        #expect(reported.sorted() == ["1", "2"], "\(output.stdout)")
+        #expect(reported.sorted() == ["1 completed", "2 completed"], "\(output.stdout)")
     }
 
     @Test func closedOutputDoesNotStopTheSweep() throws {

@@ -26,7 +26,7 @@ extension MNISTLab {
         // Lists are parsed `.unconditional`ly, so that `--learning-rate -1,0.1` reaches the
         // same checks as `train` instead of looking like a flag.
         @Option(name: .long, parsing: .unconditional, help: "Learning rates, e.g. 0.05,0.1,0.2.")
-        var learningRate = Format.number(Defaults.hyperparameters.learningRate)
+        var learningRate = Format.typed(Defaults.hyperparameters.learningRate)
 
         @Option(
             name: .long, parsing: .unconditional,
@@ -44,7 +44,7 @@ extension MNISTLab {
         var loss = Defaults.hyperparameters.loss.rawValue
 
         @Option(name: .long, parsing: .unconditional, help: "SGD momenta in [0, 1), e.g. 0,0.9.")
-        var momentum = Format.number(Defaults.hyperparameters.momentum)
+        var momentum = Format.typed(Defaults.hyperparameters.momentum)
 
         @Option(name: .long, parsing: .unconditional, help: "Mini-batch sizes, e.g. 50,200.")
         var batchSize = "\(Defaults.hyperparameters.batchSize)"

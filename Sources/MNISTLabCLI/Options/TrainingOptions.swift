@@ -54,7 +54,7 @@ struct TrainingOptions<Wording: DefaultsWording>: ParsableArguments {
     @Option(
         name: .long, parsing: .unconditional,
         help: Wording.help(
-            "SGD momentum in [0, 1)", default: Format.number(Defaults.hyperparameters.momentum)))
+            "SGD momentum in [0, 1)", default: Format.typed(Defaults.hyperparameters.momentum)))
     var momentum: Double?
 
     @Option(
@@ -109,7 +109,7 @@ struct DataOptions: ParsableArguments {
         name: .long,
         help: """
             Directory with the four MNIST IDX files, .gz or raw (default: $MNISTLAB_DATA, else \
-            ./Data/mnist, else the Data/mnist beside the mnistlab binary's build folder).
+            ./Data/mnist, else Data/mnist in a folder above the mnistlab binary).
             """)
     var data: String?
 

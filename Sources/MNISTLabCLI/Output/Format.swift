@@ -30,4 +30,9 @@ enum Format {
 
     /// Shortest text that reads back as the same Double ("0.1", "1e-05").
     static func number(_ value: Double) -> String { "\(value)" }
+
+    /// As `number`, but a whole number without its ".0" ("0", "0.9"), as a user types it.
+    static func typed(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : number(value)
+    }
 }
