@@ -63,7 +63,7 @@ import Testing
         // Then each refusal names the problem
         let cases: [([String], String)] = [
             (["evaluate", "9"], "Error: No run with id 9 in this database"),
-            (["evaluate", "1", "--epoch", "1"], "Error: Run 1 has no checkpoint at epoch 1; epochs that can be resumed: 2, 3."),
+            (["evaluate", "1", "--epoch", "1"], "Error: Run 1 has no checkpoint at epoch 1; epochs with a checkpoint: 2, 3."),
             (["evaluate", "1", "--epoch", "soon"], "Error: The value 'soon' is invalid for '--epoch <epoch>'"),
         ]
         for (arguments, message) in cases {

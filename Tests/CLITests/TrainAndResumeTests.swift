@@ -85,7 +85,7 @@ import Testing
         try sandbox.train(["--epochs", "5", "--keep-every", "2"])
         let output = try sandbox.run(["resume", "1", "--from", "1"])
         #expect(output.status == 1)
-        #expect(output.stderr.hasPrefix("Error: Run 1 has no checkpoint at epoch 1; epochs that can be resumed: "))
+        #expect(output.stderr.hasPrefix("Error: Run 1 has no checkpoint at epoch 1; epochs with a checkpoint: "))
         #expect(output.stderr.split(separator: "\n").count == 1)
     }
 
