@@ -26,6 +26,7 @@ struct ErrorTests {
         ),
         (["--hidden", "100000000"], "Hidden widths must be at most 65536 each; got '100000000'."),
         (["--hidden", "-5"], "Hidden widths must be positive integers"),
+        (["--hidden", "100,99999999999999999999"], "Hidden widths must be at most 65536 each; got '100,99999999999999999999'."),
         (["--batch-size", "0"], "Batch size must be at least 1; got 0."),
         (["--batch-size", "-5"], "Batch size must be at least 1; got -5."),
         (["--epochs", "-3"], "Epochs must be at least 1; got -3."),

@@ -98,7 +98,7 @@ extension MNISTLab {
             }
             if !output.json {
                 print(
-                    "sweep \(sweep.id): \(grid.count) run\(grid.count == 1 ? "" : "s") of \(epochs) epochs, \(min(parallel, grid.count)) at a time"
+                    "sweep \(sweep.id): \(grid.count) run\(grid.count == 1 ? "" : "s") of \(epochs) epoch\(epochs == 1 ? "" : "s"), \(min(parallel, grid.count)) at a time"
                 )
                 flushStandardOutput()
             }

@@ -180,6 +180,13 @@ enum Check {
     /// parameters (for MNIST's 28×28 images) within one checkpoint.
     static func hidden(_ text: String) -> String? {
         guard let widths = Hyperparameters.parseHidden(text) else {
+            // Every width digits only and none zero, yet no Int: one is beyond Int's range.
+            let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+            let tooWide = parts.allSatisfy { part in
+                !part.isEmpty && part.allSatisfy { $0.isASCII && $0.isNumber }
+                    && (Int(part).map { $0 > 0 } ?? true)
+            }
+            if tooWide { return "must be at most \(maxWidth) each" }
             return "must be positive integers separated by commas, e.g. 100 or 256,128"
         }
         if widths.contains(where: { $0 > maxWidth }) {
