@@ -30,7 +30,9 @@ extension MNISTLab {
 
         @Option(
             name: .shortAndLong,
-            help: "File to write ('-' for standard output; the layout then goes to standard error).")
+            help: """
+                File to write ('-' for standard output; the layout then goes to standard error).
+                """)
         var output: String
 
         @Flag(name: .long, help: "Print the layout as JSON for scripts instead of a table.")
@@ -48,7 +50,8 @@ extension MNISTLab {
             try write(bytes, to: output)
             // With the weights on standard output, the layout goes to standard error.
             let toStandardOutput = output == "-"
-            let say: (String) -> Void = toStandardOutput ? { printStandardError($0) } : { print($0) }
+            let say: (String) -> Void =
+                toStandardOutput ? { printStandardError($0) } : { print($0) }
             if json {
                 return say(
                     try jsonText(

@@ -57,7 +57,10 @@ extension MNISTLab {
 
         @Option(
             name: .long, parsing: .unconditional,
-            help: "Keep a checkpoint every N epochs, besides the best and the last (default: \(Defaults.keepEvery)).")
+            help: """
+                Keep a checkpoint every N epochs, besides the best and the last \
+                (default: \(Defaults.keepEvery)).
+                """)
         var keepEvery: Int?
 
         @Option(
@@ -74,7 +77,9 @@ extension MNISTLab {
         func validate() throws {
             _ = try grid()
             try Check.require(.epochs, epochs, Check.epochs(epochs))
-            if let keepEvery { try Check.require(.keepEvery, keepEvery, Check.keepEvery(keepEvery)) }
+            if let keepEvery {
+                try Check.require(.keepEvery, keepEvery, Check.keepEvery(keepEvery))
+            }
             if parallel < 1 {
                 throw ValidationError("--parallel must be at least 1; got \(parallel).")
             }

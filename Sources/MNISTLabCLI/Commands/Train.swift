@@ -45,7 +45,8 @@ extension MNISTLab {
             try reconcileAbandonedRuns(in: store)
             let result = try StopSignal.whileTrapped {
                 try Session(store: store, events: .console).train(
-                    h, data: data, name: training.name, keepEvery: training.keepEvery ?? Defaults.keepEvery,
+                    h, data: data, name: training.name,
+                    keepEvery: training.keepEvery ?? Defaults.keepEvery,
                     sweepID: sweep)
             }
             try finish(result)
