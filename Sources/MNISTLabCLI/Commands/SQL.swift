@@ -7,6 +7,7 @@ extension MNISTLab {
         static let configuration = CommandConfiguration(
             commandName: "sql",
             abstract: "Run a read-only SQL query on the database and print the rows.",
+            usage: "mnistlab sql <statement> [--csv] [--json] [--db <db>]",
             discussion: """
                 The database is opened read-only: INSERT, UPDATE, DELETE, ATTACH and writing \
                 PRAGMAs are refused. Tables: runs, epochs, checkpoints, evaluations, \
@@ -38,6 +39,14 @@ extension MNISTLab {
         func validate() throws {
             if csv && output.json { throw ValidationError("Choose one of --csv and --json.") }
             if statement.isEmpty { throw ValidationError("Give one SQL statement, in quotes.") }
+            // An unknown flag is collected with the statement: name it as argument-parser would.
+            if statement.count > 1,
+                let flag = statement.first(where: {
+                    $0.hasPrefix("-") && !$0.contains(where: \.isWhitespace)
+                })
+            {
+                throw ValidationError("Unknown option '\(flag)'")
+            }
             if statement.count > 1 {
                 let parts = statement.map(Check.quoted).joined(separator: ", ")
                 throw ValidationError(
