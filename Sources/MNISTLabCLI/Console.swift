@@ -2,6 +2,12 @@ import Foundation
 import Store
 import Training
 
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
+
 extension SessionEvents {
     /// One line per epoch on standard output; notes on standard error.
     static var console: SessionEvents {
@@ -16,7 +22,7 @@ extension SessionEvents {
             case let epoch?: origin = "resumed after epoch \(epoch)"
             }
             print(
-                "run \(run.id) (\(run.name)): \(origin); hidden \(run.hidden) \(run.activation), \(run.loss), lr \(run.learningRate), batch \(run.batchSize), momentum \(run.momentum), epochs \(run.epochs), seed \(run.seed), \(run.trainSize) train / \(run.valSize) val, kernels \(run.kernelPath)"
+                "run \(run.id) (\(run.name.controlCharactersEscaped)): \(origin); hidden \(run.hidden) \(run.activation), \(run.loss), lr \(run.learningRate), batch \(run.batchSize), momentum \(run.momentum), epochs \(run.epochs), seed \(Format.seed(run.seed)), \(run.trainSize) train / \(run.valSize) val, kernels \(run.kernelPath)"
             )
             flushStandardOutput()
         }
@@ -29,7 +35,7 @@ extension SessionEvents {
         if Terminal.isInteractive {
             events.progress = { print(ProgressLine.text($0), terminator: ""); flushStandardOutput() }
         }
-        events.note = { FileHandle.standardError.write(Data("note: \($0)\n".utf8)) }
+        events.note = { printStandardError("note: \($0)") }
         events.shouldStop = { StopSignal.received != 0 }
         return events
     }
@@ -55,3 +61,24 @@ private func pad(_ n: Int, _ width: Int) -> String {
 
 // fflush(nil) flushes every output stream, which avoids touching the global `stdout`.
 func flushStandardOutput() { fflush(nil) }
+
+/// Writes `line` and a newline to standard error. A closed standard error (`2>&1 | head`)
+/// loses the line: SIGPIPE is ignored (see `StopSignal.ignoreClosedOutput`), so the write
+/// fails with EPIPE and is dropped, and the run goes on.
+func printStandardError(_ line: String) {
+    writeAll(STDERR_FILENO, Array((line + "\n").utf8))
+}
+
+/// Writes `bytes` to file descriptor `fd`, retrying partial writes; false when a write fails
+/// (EPIPE once the reader has gone).
+@discardableResult
+func writeAll(_ fd: Int32, _ bytes: [UInt8]) -> Bool {
+    var written = 0
+    while written < bytes.count {
+        let n = bytes[written...].withUnsafeBytes { Glibc.write(fd, $0.baseAddress, $0.count) }
+        if n < 0 && errno == EINTR { continue }
+        guard n > 0 else { return false }
+        written += n
+    }
+    return true
+}

@@ -27,17 +27,37 @@ extension MNISTLab {
     /// is one line on standard error ("Error: …") with argument-parser's exit code (64 for a
     /// bad flag, 1 for a runtime failure), never a stack trace or a usage dump.
     public static func main() {
+        StopSignal.ignoreClosedOutput()
         do {
+            try checkHelpTopic(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot()
             try command.run()
         } catch {
             let code = exitCode(for: error)
             let message = ErrorWording.message(for: error) ?? message(for: error)
             if code == .success || isHelpRequest(error) { exit(withError: error) }
-            if !message.isEmpty {
-                FileHandle.standardError.write(Data("Error: \(message)\n".utf8))
-            }
+            if !message.isEmpty { printStandardError("Error: \(message)") }
             Foundation.exit(code.rawValue)
+        }
+    }
+
+    /// `mnistlab help nosuch` would print the root help and exit 0; an unknown subcommand
+    /// is an error, as it is without `help`.
+    static func checkHelpTopic(_ arguments: [String]) throws {
+        guard arguments.first == "help" else { return }
+        var command: ParsableCommand.Type = MNISTLab.self
+        for name in arguments.dropFirst() where !name.hasPrefix("-") {
+            guard
+                let subcommand = command.configuration.subcommands.first(where: {
+                    $0._commandName == name
+                })
+            else {
+                let path = (["mnistlab"] + arguments.dropFirst().prefix { $0 != name })
+                    .joined(separator: " ")
+                throw ValidationError(
+                    "No subcommand '\(name)' in `\(path)`; `\(path) --help` lists them.")
+            }
+            command = subcommand
         }
     }
 

@@ -6,17 +6,33 @@ import Synchronization
     import Darwin
 #endif
 
-/// SIGINT/SIGTERM while training: the first one asks the loop to stop between batches, so the
-/// run is marked interrupted and stays resumable; a second one kills the process at once
-/// (the database is consistent at any instant, so that is safe too).
+/// What signals do to a run, in one place (README: "Signals and exit codes").
+///
+/// - SIGINT, SIGTERM and SIGHUP (Ctrl-C, `kill`, the terminal closing) while training: the
+///   first one asks the loop to stop between batches, so the run is marked interrupted and
+///   stays resumable, and the process exits 128 + the signal (130, 143, 129); a second one
+///   kills the process at once (the database is consistent at any instant, so that is safe
+///   too).
+/// - SIGPIPE is ignored for the whole process: a closed output (`mnistlab train | head -2`)
+///   makes writes fail with EPIPE, the lost lines are dropped, and training goes on to the
+///   end, so no run is left `running` by a reader that stopped reading.
 enum StopSignal {
     private static let signal = Atomic<Int32>(0)
 
-    /// The signal received (SIGINT = 2, SIGTERM = 15), or 0.
+    /// The signals that stop a run cleanly.
+    static let stopping = [SIGINT, SIGTERM, SIGHUP]
+
+    /// The signal received (SIGINT = 2, SIGTERM = 15, SIGHUP = 1), or 0.
     static var received: Int32 { signal.load(ordering: .relaxed) }
 
+    /// Ignores SIGPIPE from here on, in this process and in the children it starts (a
+    /// sweep's runs, which print to the same output).
+    static func ignoreClosedOutput() {
+        Glibc.signal(SIGPIPE, SIG_IGN)
+    }
+
     static func whileTrapped<T>(_ body: () throws -> T) rethrows -> T {
-        for number in [SIGINT, SIGTERM] {
+        for number in stopping {
             Glibc.signal(number) { caught in
                 StopSignal.signal.store(caught, ordering: .relaxed)
                 Glibc.signal(caught, SIG_DFL)
@@ -24,12 +40,12 @@ enum StopSignal {
         }
         // The signal mask is inherited: a parent that spawns us from a thread blocking
         // signals (a Dispatch worker, as in Foundation's Process) would otherwise leave
-        // SIGINT/SIGTERM pending forever and the run deaf to Ctrl-C.
+        // the stop signals pending forever and the run deaf to Ctrl-C.
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
-        for number in [SIGINT, SIGTERM] { sigaddset(&stopSignals, number) }
+        for number in stopping { sigaddset(&stopSignals, number) }
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-        defer { for number in [SIGINT, SIGTERM] { Glibc.signal(number, SIG_DFL) } }
+        defer { for number in stopping { Glibc.signal(number, SIG_DFL) } }
         return try body()
     }
 }

@@ -23,6 +23,10 @@ struct Launch {
 /// terminal reaches only this process, which passes it on to every child exactly once: each
 /// stops between batches and marks its run interrupted. No new child starts after that, nor
 /// after a child that failed before creating its run (a bad --data would fail them all).
+///
+/// A child's run is found by identity, not by name (two grid points can share a name, as
+/// with `--seed 1,1`): the run of this sweep whose `pid` is the child's process id, which
+/// the store records when the child creates it.
 struct SweepRunner {
     var launches: [Launch]
     var parallel: Int
@@ -41,12 +45,13 @@ struct SweepRunner {
     }
 
     func run() throws -> Outcome {
-        let executable = URL(fileURLWithPath: currentExecutable())
+        let executable = URL(fileURLWithPath: executablePath())
         let finished = DispatchSemaphore(value: 0)
         var pending = launches[...]
         var running: [(launch: Launch, process: Process)] = []
         var notStarted = 0
         var forwarded = false
+        var claimed = Set<Int64>()
         while !pending.isEmpty || !running.isEmpty {
             let stopping = StopSignal.received != 0
             if stopping && !forwarded {
@@ -73,25 +78,43 @@ struct SweepRunner {
             }
             if running.isEmpty { break }
             _ = finished.wait(timeout: .now() + 0.1)
-            for child in running where !child.process.isRunning {
-                if try !report(child.launch, child.process) { notStarted += 1 }
+            // Each child is asked once whether it is still running, so one that exits during
+            // this loop is kept for the next round rather than dropped uncounted.
+            var stillRunning: [(launch: Launch, process: Process)] = []
+            for child in running {
+                guard !child.process.isRunning else {
+                    stillRunning.append(child)
+                    continue
+                }
+                if let run = try report(child.launch, child.process, claimed: claimed) {
+                    claimed.insert(run)
+                } else {
+                    notStarted += 1
+                }
             }
-            running.removeAll { !$0.process.isRunning }
+            running = stillRunning
         }
         return Outcome(stopped: StopSignal.received != 0, notStarted: notStarted)
     }
 
-    /// Prints how a child ended (when its own lines were not shown); false if it never
-    /// created its run.
-    private func report(_ launch: Launch, _ process: Process) throws -> Bool {
-        let run = try store.run(named: launch.name).flatMap { $0.sweepID == sweepID ? $0 : nil }
+    /// Prints how a child ended (when its own lines were not shown); returns the id of the run
+    /// it created, or nil if it never created one.
+    private func report(_ launch: Launch, _ process: Process, claimed: Set<Int64>) throws
+        -> Int64?
+    {
+        let pid = Int64(process.processIdentifier)
+        // The newest, should a pid be reused within one sweep; a run already matched to an
+        // earlier child is never matched again.
+        let run = try store.summaries(sweepID: sweepID).map(\.run)
+            .filter { $0.pid == pid && !claimed.contains($0.id) }
+            .max { $0.id < $1.id }
         guard let run else {
             say(
                 "[\(launch.index)/\(launches.count)] \(launch.label): did not start (exit status \(process.terminationStatus))"
             )
-            return false
+            return nil
         }
-        guard quiet else { return true }
+        guard quiet else { return run.id }
         let summary = try store.summary(runID: run.id)
         let best =
             summary?.bestEpoch.map {
@@ -100,21 +123,15 @@ struct SweepRunner {
         say(
             "[\(launch.index)/\(launches.count)] \(launch.label): run \(run.id) \(run.status.rawValue)\(best)"
         )
-        return true
+        return run.id
     }
 
     private func say(_ line: String) {
         if json {
-            FileHandle.standardError.write(Data((line + "\n").utf8))
+            printStandardError(line)
         } else {
             print(line)
             flushStandardOutput()
         }
     }
-}
-
-/// This binary's path, so that children run the same build.
-private func currentExecutable() -> String {
-    (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe"))
-        ?? CommandLine.arguments[0]
 }

@@ -106,7 +106,7 @@ public struct Report: Sendable {
             out +=
                 "<td>\(escape(network(run)))<br><span class=\"sub\">\(escape(run.loss))</span></td>"
             out +=
-                "<td>lr \(run.learningRate), batch \(run.batchSize)<br><span class=\"sub\">momentum \(run.momentum), seed \(run.seed)</span></td>"
+                "<td>lr \(run.learningRate), batch \(run.batchSize)<br><span class=\"sub\">momentum \(run.momentum), seed \(UInt64(bitPattern: run.seed))</span></td>"
             out += "<td class=\"num\">\(run.trainSize) / \(run.valSize)</td>"
             out += "<td class=\"num\">\(s.lastEpoch ?? 0) / \(run.epochs)</td>"
             out += "<td class=\"num\">\(s.bestEpoch.map(String.init) ?? "–")</td>"
@@ -296,7 +296,7 @@ public struct Report: Sendable {
             (
                 "SGD",
                 escape(
-                    "learning rate \(run.learningRate), batch \(run.batchSize), momentum \(run.momentum), seed \(run.seed)"
+                    "learning rate \(run.learningRate), batch \(run.batchSize), momentum \(run.momentum), seed \(UInt64(bitPattern: run.seed))"
                 )
             ),
             (

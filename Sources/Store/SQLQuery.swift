@@ -89,11 +89,18 @@ enum ReadOnlyStatement {
     /// What the authorizer refused, for the error message. SQLite reports CREATE and DROP
     /// as a write to sqlite_schema first, and stops compiling at the first denial; so such a
     /// write is only noted, compilation goes on to the CREATE/DROP action, which is denied
-    /// and names the refusal. The note alone still refuses the statement after compiling.
+    /// and names the refusal. The note alone still refuses the statement after compiling,
+    /// except in a statement that reads a table-valued pragma function
+    /// (`pragma_table_info('runs')`): SQLite reports the same write to sqlite_schema when it
+    /// sets such a function up, and those functions exist only for pragmas without side
+    /// effects. `sqlite3_stmt_readonly` and the read-only connection still stop any write.
     final class Refusal {
         private var statementAction: String?
         private var schemaTableAction: String?
-        var action: String? { statementAction ?? schemaTableAction }
+        var readsPragmaFunction = false
+        var action: String? {
+            statementAction ?? (readsPragmaFunction ? nil : schemaTableAction)
+        }
 
         /// Notes a refused action; returns what the authorizer answers SQLite.
         func record(_ action: String, table: String?) -> Int32 {
@@ -170,10 +177,13 @@ private let readOnlyAuthorizer: @convention(c) (
     UnsafePointer<CChar>?, UnsafePointer<CChar>?
 ) -> Int32 = { context, action, argument1, argument2, _, _ in
     guard let context else { return SQLITE_DENY }
+    let refusal = Unmanaged<ReadOnlyStatement.Refusal>.fromOpaque(context).takeUnretainedValue()
+    if action == SQLITE_READ, let table = argument1, String(cString: table).hasPrefix("pragma_") {
+        refusal.readsPragmaFunction = true
+    }
     let denied = ReadOnlyStatement.refusedAction(
         action, argument1.map { String(cString: $0) }, argument2.map { String(cString: $0) })
     guard let denied else { return SQLITE_OK }
-    let refusal = Unmanaged<ReadOnlyStatement.Refusal>.fromOpaque(context).takeUnretainedValue()
     return refusal.record(denied, table: argument1.map { String(cString: $0) })
 }
 

@@ -1,8 +1,15 @@
-/// Settings every command shares unless told otherwise, in one place. The seed network's own
-/// settings (hidden 100, sigmoid, lr 0.1, batch 200, 1000 epochs) are `Hyperparameters()`.
+/// The default of every setting, in one place. `train`, `sweep`, `bench` and the help texts
+/// read them from here; the seed configuration itself is `Hyperparameters()`.
 public enum Defaults {
-    /// Keep a checkpoint every this many epochs, besides the best and the last.
+    /// The seed's experiment: 784-100-10 sigmoid, cross-entropy, lr 0.1, batch 200,
+    /// momentum 0, 1000 epochs, seed 1.
+    public static let hyperparameters = Hyperparameters()
+    /// A checkpoint is kept every this many epochs, besides the best and the last.
     public static let keepEvery = 50
+    /// Training images held out, from the end of the training set, for validation.
+    public static let validationSize = 10_000
+    /// Epochs each run of a `sweep` trains (shorter than a single run's 1000).
+    public static let sweepEpochs = 20
     /// Seconds a run stays held by its process without a sign of life (see `Lease`).
     public static let leaseSeconds: Double = 30
 }

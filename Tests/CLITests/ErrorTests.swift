@@ -11,9 +11,25 @@ struct ErrorTests {
     }
 
     @Test(arguments: [
-        (["--learning-rate=-0.1"], "Learning rate must be a positive number; got -0.1."),
+        (["--learning-rate=-0.1"], "Learning rate must be positive; got -0.1."),
+        // A negative number is a value, not a flag.
+        (["--learning-rate", "-0.1"], "Learning rate must be positive; got -0.1."),
         (["--learning-rate", "nan"], "Learning rate must be a positive number; got nan."),
+        // Each limit says which limit.
+        (
+            ["--learning-rate", "1e308"],
+            "Learning rate is too large for Float32, whose largest value is 3.4028235e+38; got 1e+308."
+        ),
+        (
+            ["--learning-rate", "1e-50"],
+            "Learning rate is too small for Float32: it rounds to 0 (the smallest positive Float32 is 1e-45); got 1e-50."
+        ),
+        (["--hidden", "100000000"], "Hidden widths must be at most 65536 each; got '100000000'."),
+        (["--hidden", "-5"], "Hidden widths must be positive integers"),
+        (["--hidden", "100,99999999999999999999"], "Hidden widths must be at most 65536 each; got '100,99999999999999999999'."),
         (["--batch-size", "0"], "Batch size must be at least 1; got 0."),
+        (["--batch-size", "-5"], "Batch size must be at least 1; got -5."),
+        (["--epochs", "-3"], "Epochs must be at least 1; got -3."),
         (["--epochs", "0"], "Epochs must be at least 1; got 0."),
         (["--momentum", "1"], "Momentum must be in [0, 1); got 1.0."),
         (["--hidden", "100,0"], "Hidden widths must be positive integers"),
@@ -21,6 +37,9 @@ struct ErrorTests {
         (["--keep-every", "0"], "--keep-every must be at least 1; got 0."),
         (["--val-size", "0"], "--val-size must be at least 1; got 0."),
         (["--train-limit", "0"], "--train-limit must be at least 1; got 0."),
+        (["--name", ""], "A run name cannot be empty; got ''."),
+        (["--name", "a\nb"], "A run name cannot contain control characters such as a newline or a tab; got 'a\\nb'."),
+        (["--data", ""], "--data cannot be empty"),
         (["--bogus"], "Unknown option '--bogus'"),
     ])
     func badTrainOptionIsRefusedBeforeAnythingIsWritten(arguments: [String], message: String) throws {
@@ -86,5 +105,69 @@ struct ErrorTests {
         }
         #expect(fileBytes(sandbox.database) == before)
         #expect(!FileManager.default.fileExists(atPath: "\(sandbox.directory.path)/other.sqlite"))
+    }
+
+    @Test func largestSeedIsShownAsGivenAndCanBePassedBack() throws {
+        // Given a run with the largest seed (stored as its Int64 bit pattern, -1)
+        let sandbox = try Sandbox()
+        let seed = "18446744073709551615"
+        #expect(try sandbox.train(["--epochs", "1", "--seed", seed]).status == 0)
+
+        // Then every command that prints the seed prints it as given
+        let show = try sandbox.run(["show", "1"])
+        #expect(show.lines.contains { $0.hasPrefix("seed") && $0.hasSuffix(seed) }, "\(show.stdout)")
+        let runs = try sandbox.run(["runs", "--json"])
+        #expect(runs.stdout.contains("\"seed\" : \(seed)"), "\(runs.stdout)")
+        let export = try sandbox.run(["export", "1"])
+        #expect(export.lines.count == 2 && export.lines[1].contains(",\(seed),"), "\(export.stdout)")
+        #expect(try sandbox.run(["export", "1", "--format", "json"]).stdout.contains("\"seed\" : \(seed)"))
+
+        // And passing it back trains the same run
+        #expect(try sandbox.train(["--epochs", "1", "--seed", seed]).status == 0)
+        let compare = try sandbox.run(["compare", "1", "2"])
+        #expect(!compare.lines.contains { $0.hasPrefix("seed") }, "\(compare.stdout)")
+        let weights = try sandbox.run(["sql", "--csv", "SELECT count(DISTINCT weights) FROM checkpoints"])
+        #expect(weights.lines.last == "1")
+    }
+
+    @Test func helpForAnUnknownSubcommandIsAnError() throws {
+        let sandbox = try Sandbox()
+        expectOneLineError(
+            try sandbox.run(["help", "nosuch"]), status: 64,
+            startingWith: "No subcommand 'nosuch' in `mnistlab`; `mnistlab --help` lists them.")
+        expectOneLineError(
+            try sandbox.run(["help", "db", "nosuch"]), status: 64,
+            startingWith: "No subcommand 'nosuch' in `mnistlab db`")
+        #expect(try sandbox.run(["help", "db", "status"]).status == 0)
+    }
+
+    @Test func unwritableOutputIsNamedInOneLine() throws {
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "1"])
+        let directory = sandbox.directory.path
+        for command in [
+            ["export", "1", "-o", directory], ["report", "1", "-o", directory],
+            ["export-weights", "1", "-o", directory],
+        ] {
+            expectOneLineError(
+                try sandbox.run(command), status: 1,
+                startingWith: "Cannot write \(directory): Is a directory")
+        }
+        expectOneLineError(
+            try sandbox.run(["export", "1", "-o", "\(directory)/no/such/file.csv"]), status: 1,
+            startingWith: "Cannot write \(directory)/no/such/file.csv: No such file or directory")
+    }
+
+    @Test func checkpointThatWasNotKeptListsThoseThatWere() throws {
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "4", "--keep-every", "100"])
+        let kept = try sandbox.run(["sql", "--csv", "SELECT group_concat(epoch, ', ') FROM checkpoints"])
+        let pruned = try sandbox.run([
+            "sql", "--csv", "SELECT min(epoch) FROM epochs WHERE epoch NOT IN (SELECT epoch FROM checkpoints)",
+        ]).lines[1]
+        let output = try sandbox.run(["evaluate", "1", "--epoch", pruned])
+        expectOneLineError(
+            output, status: 1,
+            startingWith: "Run 1 has no checkpoint at epoch \(pruned); epochs with a checkpoint: \(kept.lines[1]).")
     }
 }

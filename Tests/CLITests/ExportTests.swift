@@ -78,6 +78,28 @@ import Testing
         #expect(tensors.map { $0["shape"] as? [Int] } == [[784, 100], [100], [100, 10], [10]])
     }
 
+    @Test func dashWritesTheWeightsToStandardOutput() throws {
+        // When the weights are exported with -o -, as export and report take it
+        let process = sandbox.launch(["export-weights", "1", "--epoch", "2", "-o", "-"])
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let weights = stdout.fileHandleForReading.readDataToEndOfFile()
+        let layout = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+
+        // Then standard output is the blob, the layout is on standard error, and no file
+        // named '-' is written
+        #expect(process.terminationStatus == 0, "\(layout)")
+        let blob = try sandbox.run(["sql", "--csv", "SELECT weights FROM checkpoints WHERE run_id = 1 AND epoch = 2"]).lines[1]
+        #expect(weights.map { String(format: "%02X", $0) }.joined() == blob)
+        #expect(layout.hasPrefix("Wrote run 1's weights after epoch 2 to standard output: 79510 little-endian Float32 values"))
+        #expect(layout.contains("W1 = p[0:78400].reshape(784, 100)"))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.directory.appendingPathComponent("-").path))
+    }
+
     @Test func refusalsAreOneLine() throws {
         for (arguments, message) in [
             (["export", "9"], "Error: There is no run 9"),

@@ -16,6 +16,13 @@ struct HelpTests {
         // A subcommand's help ends with a blank line, as argument-parser prints it.
         #expect(output.stdout == trainHelp + "\n\n")
     }
+
+    @Test func resumeHelpSaysSettingsDefaultToTheRunsOwn() throws {
+        let output = try Sandbox().run(["resume", "--help"])
+        #expect(output.status == 0)
+        #expect(output.stdout.contains(resumeSharedOptions), "\(output.stdout)")
+        #expect(!output.stdout.contains("(default: 0.1)") && !output.stdout.contains("train default"))
+    }
 }
 
 private let rootHelp = """
@@ -77,16 +84,16 @@ private let trainHelp = """
     OPTIONS:
       --db <db>               SQLite file that holds the runs (default:
                               $MNISTLAB_DB, else ./mnistlab.sqlite).
-      --epochs <epochs>       Last epoch to train to, counted from 1 (train
-                              default: 1000).
+      --epochs <epochs>       Last epoch to train to, counted from 1 (default:
+                              1000).
       --learning-rate <learning-rate>
-                              Learning rate for SGD (train default: 0.1).
+                              Learning rate for SGD (default: 0.1).
       --batch-size <batch-size>
-                              Examples per mini-batch (train default: 200).
-      --momentum <momentum>   SGD momentum in [0, 1) (train default: 0).
+                              Examples per mini-batch (default: 200).
+      --momentum <momentum>   SGD momentum in [0, 1) (default: 0).
       --keep-every <keep-every>
                               Keep a checkpoint every N epochs, besides the best
-                              and the last (train default: 50).
+                              and the last (default: 50).
       --name <name>           A name for the run (default: run-<id>).
       --hidden <hidden>       Hidden layer widths, e.g. 100 or 256,128. (default:
                               100)
@@ -96,9 +103,10 @@ private let trainHelp = """
       --loss <loss>           Loss on the softmax output. (values: cross-entropy,
                               mse; default: cross-entropy)
       --seed <seed>           Seed for the initial weights and the per-epoch
-                              shuffles. (default: 1)
+                              shuffles (0 to 2^64 - 1). (default: 1)
       --data <data>           Directory with the four MNIST IDX files, .gz or raw
-                              (default: $MNISTLAB_DATA, else ./Data/mnist).
+                              (default: $MNISTLAB_DATA, else ./Data/mnist, else
+                              Data/mnist in a folder above the mnistlab binary).
       --val-size <val-size>   Training images held out, from the end, for
                               validation. (default: 10000)
       --train-limit <train-limit>
@@ -106,4 +114,21 @@ private let trainHelp = """
                               runs).
       --version               Show the version.
       -h, --help              Show help information.
+    """
+
+/// The options resume shares with train, as resume words their defaults (the rest of its
+/// help is its own).
+private let resumeSharedOptions = """
+      --epochs <epochs>       Last epoch to train to, counted from 1 (default: the
+                              run's own).
+      --learning-rate <learning-rate>
+                              Learning rate for SGD (default: the run's own).
+      --batch-size <batch-size>
+                              Examples per mini-batch (default: the run's own).
+      --momentum <momentum>   SGD momentum in [0, 1) (default: the run's own).
+      --keep-every <keep-every>
+                              Keep a checkpoint every N epochs, besides the best
+                              and the last (default: the run's own).
+      --name <name>           A name for a new run forked from this one (giving one
+                              forks; default: run-<id>).
     """

@@ -68,6 +68,84 @@ import Testing
         #expect(rows.map { $0["name"] as? String } == ["slow", "fast"])
     }
 
+    @Test func sqlStatementMayStartWithAComment() throws {
+        let query = "-- the runs, oldest first\nSELECT id, name FROM runs ORDER BY id"
+        for flags in [[], ["--csv"], ["--db", sandbox.database, "--csv"]] {
+            let output = try sandbox.run(["sql"] + flags + [query])
+            #expect(output.status == 0, "\(flags): \(output.stderr)")
+            #expect(output.lines.last?.contains("fast") == true, "\(flags): \(output.stdout)")
+        }
+        let unquoted = try sandbox.run(["sql", "SELECT", "1"])
+        #expect(unquoted.status == 64)
+        #expect(unquoted.stderr == "Error: Give the SQL statement as one argument, in quotes; got 2: 'SELECT', '1'.\n")
+    }
+
+    @Test func sqlJSONKeepsEveryColumnInOrder() throws {
+        // Given the README's join, which repeats run_summary's and evaluations' column names
+        let query = "SELECT s.id, s.name, e.epoch, s.id, s.name, 1e999 AS big, x'00ff' AS b FROM run_summary s JOIN epochs e ON e.run_id = s.id WHERE s.id = 1 AND e.epoch = 1"
+
+        // When it is printed as JSON, CSV and a table
+        let json = try sandbox.run(["sql", "--json", query])
+        let csv = try sandbox.run(["sql", "--csv", query])
+        let table = try sandbox.run(["sql", query])
+
+        // Then every column is there in SELECT order, a repeat suffixed, infinity null, the
+        // blob in hexadecimal
+        #expect(json.status == 0, "\(json.stderr)")
+        #expect(json.stdout == """
+            [
+              {
+                "id" : 1,
+                "name" : "slow",
+                "epoch" : 1,
+                "id_2" : 1,
+                "name_2" : "slow",
+                "big" : null,
+                "b" : "00FF"
+              }
+            ]
+
+            """)
+        #expect(csv.lines == ["id,name,epoch,id,name,big,b", "1,slow,1,1,slow,inf,00FF"])
+        #expect(table.lines.last?.hasSuffix("inf  00FF") == true, "\(table.stdout)")
+        let all = try sandbox.run([
+            "sql", "--json", "SELECT * FROM run_summary s JOIN epochs e ON e.run_id = s.id",
+        ])
+        #expect(all.status == 0, "\(all.stderr)")
+        #expect(try JSONSerialization.jsonObject(with: Data(all.stdout.utf8)) is [[String: Any]])
+    }
+
+    @Test func pragmaFunctionsCanBeQueried() throws {
+        let output = try sandbox.run(["sql", "--csv", "SELECT name FROM pragma_table_info('runs') LIMIT 2"])
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.lines == ["name", "id", "name"])
+    }
+
+    @Test func controlCharactersInANameDoNotBreakTables() throws {
+        // Given a run renamed by another program to a name with a newline and a tab
+        guard let sqlite3 = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first(where: {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }) else { return }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: sqlite3)
+        process.arguments = [
+            sandbox.database,
+            "UPDATE runs SET name = 'two' || char(10) || 'lines' || char(9) || 'x' WHERE id = 1",
+        ]
+        try process.run()
+        process.waitUntilExit()
+        #expect(process.terminationStatus == 0)
+
+        // Then every table keeps one line per row, with the characters escaped
+        let runs = try sandbox.run(["runs"])
+        #expect(runs.lines.count == 3, "\(runs.stdout)")
+        #expect(runs.stdout.contains("two\\nlines\\tx"))
+        let show = try sandbox.run(["show", "1"])
+        #expect(show.lines.first?.hasSuffix(" 1 (two\\nlines\\tx)") == true, "\(show.stdout)")
+        let sql = try sandbox.run(["sql", "SELECT id, name FROM runs"])
+        #expect(sql.lines.count == 3, "\(sql.stdout)")
+    }
+
     @Test func dbStatusCountsWhatIsStored() throws {
         let status = try #require(try json(["db", "status"]) as? [String: Any])
         #expect(status["runs"] as? Int == 2 && status["epochs"] as? Int == 6)

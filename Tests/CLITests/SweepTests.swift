@@ -52,6 +52,26 @@ import Testing
             (["--hidden", "100,0"], "Error: --hidden has an invalid value '0'"),
             (["--activation", "relu,tanh"], "Error: --activation has an invalid value 'tanh'"),
             (["--parallel", "0"], "Error: --parallel must be at least 1; got 0."),
+            // The checks `train` makes, with the same words.
+            (
+                ["--learning-rate", "0.1,1e-50"],
+                "Error: --learning-rate has an invalid value '1e-50': learning rate is too small for Float32"
+            ),
+            (
+                ["--learning-rate", "-1,0.1"],
+                "Error: --learning-rate has an invalid value '-1': learning rate must be positive."
+            ),
+            (
+                ["--hidden", "100,100000000"],
+                "Error: --hidden has an invalid value '100000000': hidden widths must be at most 65536 each."
+            ),
+            (
+                ["--momentum", "0.99999999"],
+                "Error: --momentum has an invalid value '0.99999999': momentum must be in [0, 1), and 0.99999999 rounds to 1"
+            ),
+            (["--batch-size", "-5"], "Error: --batch-size has an invalid value '-5': batch size must be at least 1."),
+            (["--epochs", "-1"], "Error: Epochs must be at least 1; got -1."),
+            (["--keep-every", "0"], "Error: --keep-every must be at least 1; got 0."),
         ] {
             let output = try sandbox.run(["sweep"] + arguments)
             #expect(output.status == 64)
@@ -60,12 +80,76 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))
     }
 
-    @Test func runThatCannotStartStopsTheSweep() throws {
+    @Test func missingDataIsRefusedBeforeTheSweepIsWritten() throws {
         let sandbox = try Sandbox()
         let output = try sandbox.run(["sweep", "--learning-rate", "0.1,0.2", "--epochs", "1", "--data", "/nonexistent"])
         #expect(output.status == 1)
+        #expect(output.stderr.hasPrefix("Error: Cannot find train-images-idx3-ubyte.gz"), "\(output.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+
+    @Test func runThatCannotStartStopsTheSweep() throws {
+        // Given a split the small dataset cannot make (each run fails before creating its run)
+        let sandbox = try Sandbox()
+        let output = try sandbox.run(["sweep", "--learning-rate", "0.1,0.2", "--epochs", "1", "--val-size", "5000"])
+        #expect(output.status == 1)
         #expect(output.stderr.hasSuffix("Error: 1 of 2 runs of sweep 1 did not start; see the errors above.\n"), "\(output.stderr)")
         #expect(output.stdout.contains("[1/2] lr=0.1") && !output.stdout.contains("[2/2]"))
+    }
+
+    @Test func everyChildThatEndsIsCounted() throws {
+        // Given four runs started at once that all fail within moments of each other
+        let sandbox = try Sandbox()
+        let output = try sandbox.run([
+            "sweep", "--seed", "1,2,3,4", "--parallel", "4", "--epochs", "1", "--val-size", "5000",
+        ])
+
+        // Then each is counted, however their exits fall between the runner's checks
+        #expect(output.status == 1)
+        #expect(output.stderr.hasSuffix("Error: 4 of 4 runs of sweep 1 did not start; see the errors above.\n"), "\(output.stderr)")
+        #expect(output.stdout.components(separatedBy: ": did not start").count == 5, "\(output.stdout)")
+    }
+
+    @Test func childrenOfTheSameNameAreToldApart() throws {
+        // Given a sweep whose two grid points share a name (the same seed twice)
+        let sandbox = try Sandbox()
+
+        // When they train at once
+        let output = try sandbox.run([
+            "sweep", "--seed", "1,1", "--parallel", "2", "--epochs", "4", "--val-size", "200",
+            "--batch-size", "100",
+        ])
+
+        // Then each grid point reports its own run, completed
+        #expect(output.status == 0, "\(output.stderr)")
+        let reported = output.lines.compactMap { line -> String? in
+            guard let range = line.range(of: ": run ") else { return nil }
+            return line[range.upperBound...].split(separator: ",").first.map(String.init)
+        }
+        #expect(reported.sorted() == ["1 completed", "2 completed"], "\(output.stdout)")
+    }
+
+    @Test func closedOutputDoesNotStopTheSweep() throws {
+        // Given a sweep of three runs one after the other, read by a reader that stops after
+        // its first line (`mnistlab sweep … | head -1`)
+        let sandbox = try Sandbox()
+        let process = sandbox.launch([
+            "sweep", "--seed", "1,2,3", "--epochs", "2", "--val-size", "200", "--batch-size", "100",
+        ])
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        _ = stdout.fileHandleForReading.availableData
+        try stdout.fileHandleForReading.close()
+
+        // When it goes on writing into the closed pipe
+        process.waitUntilExit()
+
+        // Then every grid point still trained to the end
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        let statuses = try sandbox.run(["sql", "--csv", "SELECT status FROM runs ORDER BY id"])
+        #expect(statuses.lines.dropFirst() == ["completed", "completed", "completed"])
     }
 
     @Test func interruptStopsEveryRunCleanly() throws {

@@ -8,8 +8,9 @@ import Testing
     import Darwin
 #endif
 
-/// SIGINT and SIGTERM stop a run cleanly at any point: status `interrupted`, exit 128 + signal,
-/// and a resume that ends exactly where an uninterrupted run ends.
+/// SIGINT, SIGTERM and SIGHUP stop a run cleanly at any point: status `interrupted`, exit
+/// 128 + signal, and a resume that ends exactly where an uninterrupted run ends. A closed
+/// output (SIGPIPE) never stops one.
 struct SignalTests {
     enum Moment: String, CaseIterable, CustomTestStringConvertible {
         /// Just after the run row exists, before any epoch finished.
@@ -103,5 +104,49 @@ struct SignalTests {
         #expect(try sandbox.run(["resume", "1"]).status == 0)
         #expect(try sandbox.finalWeights(runID: 1) == expected.weights)
         #expect(try sandbox.metrics(runID: 1) == expected.metrics)
+    }
+
+    @Test func hangUpStopsCleanlyLikeInterrupt() throws {
+        // Given a training run past its first epoch
+        let sandbox = try Sandbox()
+        let process = try Background(sandbox, Plan.train, label: "train")
+        #expect(process.waitForLines("epoch "))
+
+        // When its terminal goes away
+        #expect(process.send(SIGHUP))
+        let ending = process.wait()
+
+        // Then it stops between batches: exit 129, the run interrupted and resumable
+        #expect(ending == .exit(128 + SIGHUP), "\(ending): \(process.stderr)")
+        #expect(process.stdout.contains("run 1 interrupted"))
+        #expect(try sandbox.status(runID: 1) == "interrupted")
+        try expectConsistentAfterCrash(sandbox, runID: 1, context: "SIGHUP")
+        #expect(try sandbox.run(["resume", "1"]).status == 0)
+        #expect(try sandbox.status(runID: 1) == "completed")
+    }
+
+    @Test func closedOutputDoesNotStopTraining() throws {
+        // Given a training run whose output is read by a reader that stops after one line,
+        // as `mnistlab train | head -1` does
+        let sandbox = try Sandbox()
+        let process = sandbox.launch(Plan.train)
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        let firstLine = stdout.fileHandleForReading.availableData
+        try stdout.fileHandleForReading.close()
+        // Standard error closed as well, as `2>&1 | head -1` would.
+        try stderr.fileHandleForReading.close()
+
+        // When the run writes its next lines into the closed pipes
+        process.waitUntilExit()
+
+        // Then it trained to the end, dropping its output: exit 0 and the run completed
+        #expect(String(decoding: firstLine, as: UTF8.self).hasPrefix("run 1 ("))
+        #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+        #expect(try sandbox.status(runID: 1) == "completed")
+        #expect(try sandbox.value("SELECT max(epoch) FROM epochs") == "\(Plan.epochs)")
     }
 }

@@ -42,6 +42,39 @@ import Testing
         #expect(blob.rows == [[.blob([0, 0, 0x80, 0x3F])]])
     }
 
+    @Test func tableValuedPragmaFunctionsAreAllowed() throws {
+        // Given
+        let directory = try TemporaryDirectory()
+        let store = try storeWithARun(directory)
+
+        // When
+        let columns = try store.query("SELECT name FROM pragma_table_info('runs') LIMIT 2")
+        let version = try store.query("SELECT user_version FROM pragma_user_version")
+
+        // Then
+        #expect(columns.rows == [[.text("id")], [.text("name")]])
+        #expect(version.rows == [[.integer(Int64(Migrations.latestVersion))]])
+    }
+
+    @Test func writesThatReadAPragmaFunctionAreStillRefused() throws {
+        // Given
+        let directory = try TemporaryDirectory()
+        let store = try storeWithARun(directory)
+
+        // When
+        let update = #expect(throws: StoreError.self) {
+            try store.query("UPDATE runs SET name = (SELECT name FROM pragma_table_info('runs'))")
+        }
+        let create = #expect(throws: StoreError.self) {
+            try store.query("CREATE TABLE t AS SELECT * FROM pragma_table_info('runs')")
+        }
+
+        // Then
+        #expect(update?.kind == .notReadOnly)
+        #expect(create?.kind == .notReadOnly)
+        #expect(try store.run(id: 1)?.name == "baseline")
+    }
+
     @Test(arguments: [
         ("DELETE FROM runs", "DELETE"),
         ("INSERT INTO schema_migrations VALUES (9, 'x', 'y')", "INSERT"),

@@ -53,9 +53,9 @@ extension MNISTLab {
         }
 
         func run() throws {
-            let directory = data ?? defaultDataDirectory
+            let directory = try DataLocation.resolve(data)
             let mnist = try MNIST.load(directory: directory)
-            let (train, validation) = try mnist.split(validationSize: 10_000)
+            let (train, validation) = try mnist.split(validationSize: Defaults.validationSize)
             let architecture = Architecture(
                 hidden: Hyperparameters.parseHidden(hidden) ?? [100], activation: activation)
             let engine = benchmarkEpochs(
@@ -80,22 +80,26 @@ extension MNISTLab {
             let store = try Store.open(path: scratch.appendingPathComponent("bench.sqlite").path)
             defer { try? store.close() }
 
-            var h = Hyperparameters()
-            h.hidden = Hyperparameters.parseHidden(hidden) ?? [100]
+            var h = Defaults.hyperparameters
+            h.hidden = Hyperparameters.parseHidden(hidden) ?? Defaults.hyperparameters.hidden
             h.activation = activation
             h.epochs = epochs + 1
             var events = SessionEvents()
             var epochEnds: [Double] = []
             events.epoch = { _, _ in epochEnds.append(monotonicSeconds()) }
-            _ = try Session(store: store, events: events).train(h, data: DataSource(directory: data))
+            _ = try Session(store: store, events: events).train(
+                h, data: DataSource(directory: data, validationSize: Defaults.validationSize),
+                keepEvery: Defaults.keepEvery)
             let recorded = zip(epochEnds.dropFirst(), epochEnds).map { $0 - $1 }
 
+            let seed = Defaults.hyperparameters
             let (run, lease) = try store.createRun(
                 NewRun(
-                    learningRate: 0.1, batchSize: 200, epochs: 1000, hidden: hidden,
-                    activation: activation.rawValue, loss: Loss.crossEntropy.rawValue, seed: 1,
-                    trainSize: 50_000, valSize: 10_000, datasetPath: data,
-                    datasetChecksum: "-", codeVersion: MNISTLabVersion.current,
+                    learningRate: seed.learningRate, batchSize: seed.batchSize,
+                    epochs: seed.epochs, hidden: hidden, activation: activation.rawValue,
+                    loss: seed.loss.rawValue, seed: Int64(bitPattern: seed.seed),
+                    trainSize: 60_000 - Defaults.validationSize, valSize: Defaults.validationSize,
+                    datasetPath: data, datasetChecksum: "-", codeVersion: MNISTLabVersion.current,
                     kernelPath: Network.kernelPath, keepEvery: Defaults.keepEvery),
                 leaseSeconds: Defaults.leaseSeconds)
             var weights = [Float](repeating: 0.25, count: parameterCount)
@@ -143,7 +147,7 @@ extension MNISTLab {
 }
 
 private func note(_ text: String) {
-    FileHandle.standardError.write(Data("note: \(text)\n".utf8))
+    printStandardError("note: \(text)")
 }
 
 /// Runs a command and returns its standard output; throws on a non-zero exit.

@@ -35,7 +35,7 @@ extension MNISTLab {
                 ("hidden", \.hidden), ("activation", \.activation), ("loss", \.loss),
                 ("learning rate", { Format.number($0.learningRate) }),
                 ("batch size", { "\($0.batchSize)" }), ("momentum", { Format.number($0.momentum) }),
-                ("planned epochs", { "\($0.epochs)" }), ("seed", { "\($0.seed)" }),
+                ("planned epochs", { "\($0.epochs)" }), ("seed", { Format.seed($0.seed) }),
                 ("train size", { "\($0.trainSize)" }), ("val size", { "\($0.valSize)" }),
                 ("dataset", \.datasetChecksum), ("code version", \.codeVersion), ("kernels", \.kernelPath),
             ]

@@ -74,8 +74,7 @@ extension MNISTLab.Evaluate {
         do {
             store = try database.openExisting()
         } catch let error as StoreError where error.kind == .notWritable {
-            FileHandle.standardError.write(
-                Data("note: not stored: \(error.description)\n".utf8))
+            printStandardError("note: not stored: \(error.description)")
             return evaluation
         }
         // Closed explicitly so the WAL is folded back before the process exits.

@@ -3,6 +3,12 @@ import Foundation
 import Store
 import Training
 
+#if canImport(Glibc)
+    import Glibc
+#else
+    import Darwin
+#endif
+
 extension MNISTLab {
     struct Export: ParsableCommand {
         static let configuration = CommandConfiguration(
@@ -28,7 +34,7 @@ extension MNISTLab {
         @Option(name: .long, help: "csv or json.")
         var format = Format.csv
 
-        @Option(name: .shortAndLong, help: "File to write (default: standard output).")
+        @Option(name: .shortAndLong, help: "File to write ('-' or none: standard output).")
         var output: String?
 
         @OptionGroup var database: DatabaseOptions
@@ -59,7 +65,8 @@ extension MNISTLab {
                 ("sweep_id", run.sweepID.map(String.init) ?? ""),
                 ("learning_rate", "\(run.learningRate)"), ("batch_size", "\(run.batchSize)"),
                 ("momentum", "\(run.momentum)"), ("hidden", run.hidden),
-                ("activation", run.activation), ("loss", run.loss), ("seed", "\(run.seed)"),
+                ("activation", run.activation), ("loss", run.loss),
+                ("seed", MNISTLabCLI.Format.seed(run.seed)),
                 ("planned_epochs", "\(run.epochs)"), ("train_size", "\(run.trainSize)"),
                 ("val_size", "\(run.valSize)"), ("dataset_checksum", run.datasetChecksum),
                 ("code_version", run.codeVersion), ("kernel_path", run.kernelPath),
@@ -91,13 +98,29 @@ private struct ExportJSON: Encodable {
 
 /// Writes `text` to the file at `path`, or to standard output when `path` is nil or "-".
 func write(_ text: String, to path: String?) throws {
+    try write(Array(text.utf8), to: path)
+}
+
+/// Writes `bytes` to the file at `path` (created or replaced), or to standard output when
+/// `path` is nil or "-". A failure is one line with the system's reason: "Cannot write
+/// /root: Is a directory." A reader of standard output that stops early (`| head`) is not
+/// an error.
+func write(_ bytes: [UInt8], to path: String?) throws {
     guard let path, path != "-" else {
-        print(text, terminator: "")
+        flushStandardOutput()
+        if !writeAll(STDOUT_FILENO, bytes) && errno != EPIPE {
+            throw MNISTLabError("Cannot write to standard output: \(systemError(errno)).")
+        }
         return
     }
-    do {
-        try Data(text.utf8).write(to: URL(fileURLWithPath: path))
-    } catch {
-        throw MNISTLabError("Cannot write \(path): \(error.localizedDescription)")
+    let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw MNISTLabError("Cannot write \(path): \(systemError(errno)).") }
+    let written = writeAll(fd, bytes)
+    let failure = errno
+    guard close(fd) == 0, written else {
+        throw MNISTLabError("Cannot write \(path): \(systemError(written ? errno : failure)).")
     }
 }
+
+/// The system's words for an errno value: "Permission denied".
+func systemError(_ code: Int32) -> String { String(cString: strerror(code)) }

@@ -19,6 +19,7 @@ extension MNISTLab {
                   mnistlab export-weights 1 -o model.bin
                   mnistlab export-weights 1 --epoch 250 -o epoch250.bin
                   mnistlab export-weights 2 --epoch last -o model.bin --json
+                  mnistlab export-weights 1 -o - > model.bin
                 """)
 
         @Argument(help: "Id of the run.")
@@ -27,7 +28,11 @@ extension MNISTLab {
         @Option(name: .long, help: "Checkpoint to export: best, last or an epoch number.")
         var epoch = ResumePoint.best
 
-        @Option(name: .shortAndLong, help: "File to write.")
+        @Option(
+            name: .shortAndLong,
+            help: """
+                File to write ('-' for standard output; the layout then goes to standard error).
+                """)
         var output: String
 
         @Flag(name: .long, help: "Print the layout as JSON for scripts instead of a table.")
@@ -40,21 +45,24 @@ extension MNISTLab {
             let loaded = try store.checkpoint(runID: runID, at: epoch)
             let layout = WeightLayout(try loaded.architecture())
             let bytes = loaded.checkpoint.weights.map(\.bitPattern.littleEndian).withUnsafeBytes {
-                Data($0)
+                [UInt8]($0)
             }
-            do {
-                try bytes.write(to: URL(fileURLWithPath: output))
-            } catch {
-                throw MNISTLabError("Cannot write \(output): \(error.localizedDescription)")
-            }
+            try write(bytes, to: output)
+            // With the weights on standard output, the layout goes to standard error.
+            let toStandardOutput = output == "-"
+            let say: (String) -> Void =
+                toStandardOutput ? { printStandardError($0) } : { print($0) }
             if json {
-                return try printJSON(
-                    WeightsJSON(
-                        file: output, run_id: runID, epoch: loaded.epoch, dtype: "<f4",
-                        parameter_count: layout.count, bytes: bytes.count, tensors: layout.tensors))
+                return say(
+                    try jsonText(
+                        WeightsJSON(
+                            file: output, run_id: runID, epoch: loaded.epoch, dtype: "<f4",
+                            parameter_count: layout.count, bytes: bytes.count,
+                            tensors: layout.tensors)))
             }
-            print(
-                "Wrote run \(runID)'s weights after epoch \(loaded.epoch) to \(output): \(layout.count) little-endian Float32 values (\(bytes.count) bytes).\n"
+            let destination = toStandardOutput ? "standard output" : output
+            say(
+                "Wrote run \(runID)'s weights after epoch \(loaded.epoch) to \(destination): \(layout.count) little-endian Float32 values (\(bytes.count) bytes).\n"
             )
             var table = Table(
                 ["tensor", "shape", "offset", "count", "byte offset"], numeric: [2, 3, 4])
@@ -64,10 +72,12 @@ extension MNISTLab {
                     "\(t.count)", "\(t.offset * 4)",
                 ])
             }
-            print(table.render())
-            print(
+            say(table.render(styled: !toStandardOutput && Terminal.isInteractive))
+            say(
                 "\nLoad it with numpy:\n"
-                    + layout.numpy(file: output, activation: loaded.run.activation))
+                    + layout.numpy(
+                        file: toStandardOutput ? "model.bin" : output,
+                        activation: loaded.run.activation))
         }
     }
 }

@@ -26,6 +26,7 @@ extension MNISTLab {
                 rate, batch size or momentum, a new run is forked with parent_run_id and \
                 parent_epoch set; the parent is never changed. --epochs is a total, as in train.
                 A finished run resumes from its best epoch by default, any other from its last.
+                A setting left out keeps the run's own value.
 
                 Examples:
                   mnistlab resume 3
@@ -39,7 +40,7 @@ extension MNISTLab {
         @Option(name: .long, help: "Epoch to resume from: best, last or an epoch number.")
         var from: ResumePoint?
 
-        @OptionGroup var training: TrainingOptions
+        @OptionGroup var training: TrainingOptions<ResumeWording>
 
         @Option(name: .long, help: "Directory of the run's dataset, if it has moved.")
         var data: String?

@@ -56,7 +56,7 @@ extension MNISTLab {
                 ("network", "784 → \(r.hidden.replacingOccurrences(of: ",", with: " → ")) → 10, \(r.activation), softmax, \(r.loss)"),
                 ("learning rate", Format.number(r.learningRate)), ("batch size", "\(r.batchSize)"),
                 ("momentum", Format.number(r.momentum)), ("epochs", "\(s.lastEpoch ?? 0) of \(r.epochs)"),
-                ("seed", "\(r.seed)"), ("data", "\(r.trainSize) train / \(r.valSize) val from \(r.datasetPath) (\(r.datasetChecksum))"),
+                ("seed", Format.seed(r.seed)), ("data", "\(r.trainSize) train / \(r.valSize) val from \(r.datasetPath) (\(r.datasetChecksum))"),
                 ("code", "mnistlab \(r.codeVersion), \(r.kernelPath) kernels"),
                 ("best", s.bestEpoch.map { "epoch \($0): val loss \(Format.loss(s.bestValLoss)), val acc \(Format.percent(s.bestValAccuracy))" } ?? "-"),
                 ("checkpoints", kept.map(String.init).joined(separator: ", ")),
@@ -68,7 +68,10 @@ extension MNISTLab {
                 lines.append(("forks", children.map { "run \($0.id) at epoch \($0.parentEpoch ?? 0)" }.joined(separator: ", ")))
             }
             let width = lines.map(\.0.count).max() ?? 0
-            return lines.map { $0.0 + String(repeating: " ", count: width - $0.0.count) + "  " + $0.1 }
+            return lines.map {
+                $0.0 + String(repeating: " ", count: width - $0.0.count) + "  "
+                    + $0.1.controlCharactersEscaped
+            }
                 .joined(separator: "\n")
         }
     }

@@ -23,49 +23,62 @@ extension MNISTLab {
                   mnistlab sweep --learning-rate 0.1,0.5 --seed 1,2,3 --train-limit 5000 --epochs 5
                 """)
 
-        @Option(name: .long, help: "Learning rates, e.g. 0.05,0.1,0.2.")
-        var learningRate = "0.1"
+        // Lists are parsed `.unconditional`ly, so that `--learning-rate -1,0.1` reaches the
+        // same checks as `train` instead of looking like a flag.
+        @Option(name: .long, parsing: .unconditional, help: "Learning rates, e.g. 0.05,0.1,0.2.")
+        var learningRate = Format.typed(Defaults.hyperparameters.learningRate)
 
-        @Option(name: .long, help: "Hidden layer widths, e.g. 100,300 or 100,256-128.")
-        var hidden = "100"
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "Hidden layer widths, e.g. 100,300 or 100,256-128.")
+        var hidden = Defaults.hyperparameters.hiddenDescription.replacingOccurrences(
+            of: ",", with: "-")
 
         @Option(
             name: .long,
             help: "Activations: \(Activation.allCases.map(\.rawValue).joined(separator: ", ")).")
-        var activation = "sigmoid"
+        var activation = Defaults.hyperparameters.activation.rawValue
 
         @Option(
             name: .long, help: "Losses: \(Loss.allCases.map(\.rawValue).joined(separator: ", ")).")
-        var loss = "cross-entropy"
+        var loss = Defaults.hyperparameters.loss.rawValue
 
-        @Option(name: .long, help: "SGD momenta in [0, 1), e.g. 0,0.9.")
-        var momentum = "0"
+        @Option(name: .long, parsing: .unconditional, help: "SGD momenta in [0, 1), e.g. 0,0.9.")
+        var momentum = Format.typed(Defaults.hyperparameters.momentum)
 
-        @Option(name: .long, help: "Mini-batch sizes, e.g. 50,200.")
-        var batchSize = "200"
+        @Option(name: .long, parsing: .unconditional, help: "Mini-batch sizes, e.g. 50,200.")
+        var batchSize = "\(Defaults.hyperparameters.batchSize)"
 
-        @Option(name: .long, help: "Seeds, e.g. 1,2,3.")
-        var seed = "1"
+        @Option(name: .long, parsing: .unconditional, help: "Seeds, e.g. 1,2,3.")
+        var seed = "\(Defaults.hyperparameters.seed)"
 
-        @Option(name: .long, help: "Epochs each run trains.")
-        var epochs = 20
+        @Option(name: .long, parsing: .unconditional, help: "Epochs each run trains.")
+        var epochs = Defaults.sweepEpochs
 
         @Option(
-            name: .long, help: "Keep a checkpoint every N epochs, besides the best and the last.")
+            name: .long, parsing: .unconditional,
+            help: """
+                Keep a checkpoint every N epochs, besides the best and the last \
+                (default: \(Defaults.keepEvery)).
+                """)
         var keepEvery: Int?
 
-        @Option(name: .long, help: "Runs to train at once, each in its own process.")
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "Runs to train at once, each in its own process.")
         var parallel = 1
 
         @OptionGroup var dataOptions: DataOptions
         @OptionGroup var output: OutputOptions
         @OptionGroup var database: DatabaseOptions
 
+        /// Every value passes the checks `train` makes (the same functions), before anything
+        /// is written: a sweep either starts whole or not at all.
         func validate() throws {
             _ = try grid()
-            if epochs < 1 { throw ValidationError("Epochs must be at least 1; got \(epochs).") }
-            if let keepEvery, keepEvery < 1 {
-                throw ValidationError("--keep-every must be at least 1; got \(keepEvery).")
+            try Check.require(.epochs, epochs, Check.epochs(epochs))
+            if let keepEvery {
+                try Check.require(.keepEvery, keepEvery, Check.keepEvery(keepEvery))
             }
             if parallel < 1 {
                 throw ValidationError("--parallel must be at least 1; got \(parallel).")
@@ -74,6 +87,8 @@ extension MNISTLab {
 
         func run() throws {
             let grid = try grid()
+            // Found before the store is opened, and passed to every run as --data.
+            let dataDirectory = try DataLocation.resolve(dataOptions.data)
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
@@ -83,11 +98,12 @@ extension MNISTLab {
                 let name = "sweep-\(sweep.id)/\(grid.label(settings))"
                 return Launch(
                     index: k + 1, label: grid.label(settings), name: name,
-                    arguments: try arguments(settings, sweep: sweep.id, name: name))
+                    arguments: try arguments(
+                        settings, sweep: sweep.id, name: name, data: dataDirectory))
             }
             if !output.json {
                 print(
-                    "sweep \(sweep.id): \(grid.count) run\(grid.count == 1 ? "" : "s") of \(epochs) epochs, \(min(parallel, grid.count)) at a time"
+                    "sweep \(sweep.id): \(grid.count) run\(grid.count == 1 ? "" : "s") of \(epochs) epoch\(epochs == 1 ? "" : "s"), \(min(parallel, grid.count)) at a time"
                 )
                 flushStandardOutput()
             }
@@ -113,7 +129,9 @@ extension MNISTLab {
         }
 
         /// `mnistlab train` arguments for one combination.
-        private func arguments(_ s: Grid.Settings, sweep: Int64, name: String) throws -> [String] {
+        private func arguments(
+            _ s: Grid.Settings, sweep: Int64, name: String, data: String
+        ) throws -> [String] {
             var a = [
                 "train", "--db", try database.path, "--sweep", "\(sweep)", "--name", name,
                 "--epochs", "\(epochs)", "--learning-rate", "\(s.learningRate)",
@@ -121,9 +139,8 @@ extension MNISTLab {
                 s.loss.rawValue,
                 "--momentum", "\(s.momentum)", "--batch-size", "\(s.batchSize)", "--seed",
                 "\(s.seed)",
-                "--val-size", "\(dataOptions.valSize)",
+                "--val-size", "\(dataOptions.valSize)", "--data", data,
             ]
-            if let data = dataOptions.data { a += ["--data", data] }
             if let limit = dataOptions.trainLimit { a += ["--train-limit", "\(limit)"] }
             if let keepEvery { a += ["--keep-every", "\(keepEvery)"] }
             return a
@@ -151,36 +168,43 @@ extension MNISTLab {
         // MARK: - Grid
 
         func grid() throws -> Grid {
+            /// Each item parsed, then checked by `check` (one of `train`'s checks).
             func list<T>(
                 _ text: String, _ option: String, _ parse: (String) -> T?,
-                _ valid: (T) -> Bool = { _ in true }
+                _ check: (T) -> String? = { _ in nil }, setting: Check.Setting? = nil
             ) throws -> [T] {
                 let items = text.split(separator: ",", omittingEmptySubsequences: false).map {
                     String($0).trimmingCharacters(in: .whitespaces)
                 }
                 return try items.map { item in
-                    guard let value = parse(item), valid(value) else {
+                    guard let value = parse(item) else {
                         throw ValidationError(
-                            "--\(option) has an invalid value '\(item)'; give a comma-separated list, e.g. \(Grid.example[option] ?? "1,2")."
+                            "--\(option) has an invalid value \(Check.quoted(item)); give a comma-separated list, e.g. \(Grid.example[option] ?? "1,2")."
                         )
+                    }
+                    if let problem = check(value) {
+                        let subject = (setting?.rawValue ?? option).lowercased()
+                        throw ValidationError(
+                            "--\(option) has an invalid value \(Check.quoted(item)): \(subject) \(problem).")
                     }
                     return value
                 }
             }
             let grid = Grid(
-                learningRate: try list(learningRate, "learning-rate", Double.init) {
-                    $0 > 0 && $0.isFinite
-                },
+                learningRate: try list(
+                    learningRate, "learning-rate", Double.init, Check.learningRate,
+                    setting: .learningRate),
                 hidden: try list(
                     hidden, "hidden",
-                    { Hyperparameters.parseHidden($0.replacingOccurrences(of: "-", with: ",")) }
-                ) {
-                    $0.allSatisfy { $0 <= 65_536 }
-                }.map { $0.map(String.init).joined(separator: ",") },
+                    { Hyperparameters.parseHidden($0.replacingOccurrences(of: "-", with: ",")) },
+                    { Check.hidden($0.map(String.init).joined(separator: ",")) }, setting: .hidden
+                ).map { $0.map(String.init).joined(separator: ",") },
                 activation: try list(activation, "activation", Activation.init(rawValue:)),
                 loss: try list(loss, "loss", Loss.init(rawValue:)),
-                momentum: try list(momentum, "momentum", Double.init) { $0 >= 0 && $0 < 1 },
-                batchSize: try list(batchSize, "batch-size", Int.init) { $0 >= 1 },
+                momentum: try list(
+                    momentum, "momentum", Double.init, Check.momentum, setting: .momentum),
+                batchSize: try list(
+                    batchSize, "batch-size", Int.init, Check.batchSize, setting: .batchSize),
                 seed: try list(seed, "seed", UInt64.init))
             if grid.count > 1_000 {
                 throw ValidationError(
@@ -248,7 +272,7 @@ struct Grid {
         if loss.count > 1 { columns.append(("loss", \.loss)) }
         if momentum.count > 1 { columns.append(("momentum", { Format.number($0.momentum) })) }
         if batchSize.count > 1 { columns.append(("batch", { "\($0.batchSize)" })) }
-        if seed.count > 1 { columns.append(("seed", { "\($0.seed)" })) }
+        if seed.count > 1 { columns.append(("seed", { Format.seed($0.seed) })) }
         return columns
     }
 

@@ -17,7 +17,7 @@ extension MNISTLab {
                 """)
 
         @OptionGroup var database: DatabaseOptions
-        @OptionGroup var training: TrainingOptions
+        @OptionGroup var training: TrainingOptions<TrainWording>
         @OptionGroup var model: ModelOptions
         @OptionGroup var dataOptions: DataOptions
 
@@ -25,7 +25,7 @@ extension MNISTLab {
         var sweep: Int64?
 
         func run() throws {
-            var h = Hyperparameters()
+            var h = Defaults.hyperparameters
             h.hidden = model.hiddenWidths
             h.activation = model.activation
             h.loss = model.loss
@@ -34,8 +34,9 @@ extension MNISTLab {
             h.batchSize = training.batchSize ?? h.batchSize
             h.momentum = training.momentum ?? h.momentum
             h.epochs = training.epochs ?? h.epochs
+            // Found before the store is opened: a run without data leaves no database behind.
             let data = DataSource(
-                directory: dataOptions.data ?? defaultDataDirectory,
+                directory: try DataLocation.resolve(dataOptions.data),
                 validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit)
 
             let store = try database.openForWriting()
@@ -46,7 +47,8 @@ extension MNISTLab {
                 try Session(
                     store: store, events: .console, leaseSeconds: database.leaseSeconds
                 ).train(
-                    h, data: data, name: training.name, keepEvery: training.keepEvery ?? 50,
+                    h, data: data, name: training.name,
+                    keepEvery: training.keepEvery ?? Defaults.keepEvery,
                     sweepID: sweep)
             }
             try finish(result)
@@ -54,13 +56,8 @@ extension MNISTLab {
     }
 }
 
-/// ./Data/mnist (the bundled copy, from the repository root) unless $MNISTLAB_DATA says else.
-var defaultDataDirectory: String {
-    ProcessInfo.processInfo.environment["MNISTLAB_DATA"] ?? "Data/mnist"
-}
-
 /// Prints how a session ended and exits as the outcome requires: 0 (also when a resume had
-/// nothing left to do), 130/143 after a signal, 1 after divergence or a lost lease.
+/// nothing left to do), 128 + the signal after one, 1 after divergence or a lost lease.
 func finish(_ result: SessionResult) throws {
     switch result {
     case .completed(let id):

@@ -5,86 +5,101 @@ import Training
 extension Activation: ExpressibleByArgument {}
 extension Loss: ExpressibleByArgument {}
 
-/// Options that `train` and `resume` share. Left out, `train` uses the seed's values and
-/// `resume` inherits the run's.
-struct TrainingOptions: ParsableArguments {
-    @Option(name: .long, help: "Last epoch to train to, counted from 1 (train default: 1000).")
+/// How `--help` words the defaults of the options `train` and `resume` share: `train` shows
+/// the seed's values, `resume` says that a setting left out keeps the run's own.
+protocol DefaultsWording {
+    static func help(_ text: String, default value: String) -> ArgumentHelp
+    static var nameHelp: ArgumentHelp { get }
+}
+
+enum TrainWording: DefaultsWording {
+    static func help(_ text: String, default value: String) -> ArgumentHelp {
+        "\(text) (default: \(value))."
+    }
+    static var nameHelp: ArgumentHelp { "A name for the run (default: run-<id>)." }
+}
+
+enum ResumeWording: DefaultsWording {
+    static func help(_ text: String, default value: String) -> ArgumentHelp {
+        "\(text) (default: the run's own)."
+    }
+    static var nameHelp: ArgumentHelp {
+        "A name for a new run forked from this one (giving one forks; default: run-<id>)."
+    }
+}
+
+/// Options that `train` and `resume` share. Left out, `train` uses the seed's values
+/// (`Defaults`) and `resume` keeps the run's. Numbers are parsed `.unconditional`ly, so that
+/// `--learning-rate -0.1` reaches the range check instead of looking like a flag.
+struct TrainingOptions<Wording: DefaultsWording>: ParsableArguments {
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: Wording.help(
+            "Last epoch to train to, counted from 1",
+            default: "\(Defaults.hyperparameters.epochs)"))
     var epochs: Int?
 
-    @Option(name: .long, help: "Learning rate for SGD (train default: 0.1).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: Wording.help(
+            "Learning rate for SGD", default: "\(Defaults.hyperparameters.learningRate)"))
     var learningRate: Double?
 
-    @Option(name: .long, help: "Examples per mini-batch (train default: 200).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: Wording.help(
+            "Examples per mini-batch", default: "\(Defaults.hyperparameters.batchSize)"))
     var batchSize: Int?
 
-    @Option(name: .long, help: "SGD momentum in [0, 1) (train default: 0).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: Wording.help(
+            "SGD momentum in [0, 1)", default: Format.typed(Defaults.hyperparameters.momentum)))
     var momentum: Double?
 
     @Option(
-        name: .long,
-        help: "Keep a checkpoint every N epochs, besides the best and the last (train default: 50).")
+        name: .long, parsing: .unconditional,
+        help: Wording.help(
+            "Keep a checkpoint every N epochs, besides the best and the last",
+            default: "\(Defaults.keepEvery)"))
     var keepEvery: Int?
 
-    @Option(name: .long, help: "A name for the run (default: run-<id>).")
+    @Option(name: .long, help: Wording.nameHelp)
     var name: String?
 
     func validate() throws {
-        if let epochs, epochs < 1 {
-            throw ValidationError("Epochs must be at least 1; got \(epochs).")
+        if let epochs { try Check.require(.epochs, epochs, Check.epochs(epochs)) }
+        if let learningRate {
+            try Check.require(.learningRate, learningRate, Check.learningRate(learningRate))
         }
-        // Training runs in Float32: 1e-300 would round to 0 and 1e39 to infinity.
-        if let learningRate, !(Float(learningRate) > 0 && Float(learningRate).isFinite) {
-            throw ValidationError("Learning rate must be a positive number; got \(learningRate).")
-        }
-        if let batchSize, batchSize < 1 {
-            throw ValidationError("Batch size must be at least 1; got \(batchSize).")
-        }
-        // 0.99999999 is below 1 as a Double but rounds to 1 (no decay) as a Float.
-        if let momentum, !(momentum >= 0 && Float(momentum) < 1) {
-            throw ValidationError("Momentum must be in [0, 1); got \(momentum).")
-        }
-        if let keepEvery, keepEvery < 1 {
-            throw ValidationError("--keep-every must be at least 1; got \(keepEvery).")
-        }
-        if let name, name.isEmpty {
-            throw ValidationError("A run name cannot be empty.")
-        }
+        if let batchSize { try Check.require(.batchSize, batchSize, Check.batchSize(batchSize)) }
+        if let momentum { try Check.require(.momentum, momentum, Check.momentum(momentum)) }
+        if let keepEvery { try Check.require(.keepEvery, keepEvery, Check.keepEvery(keepEvery)) }
+        if let name { try Check.require(.name, Check.quoted(name), Check.runName(name)) }
     }
 }
 
 /// The shape of the network and the seed: fixed for a run and its forks.
 struct ModelOptions: ParsableArguments {
-    @Option(name: .long, help: "Hidden layer widths, e.g. 100 or 256,128.")
-    var hidden = "100"
+    @Option(
+        name: .long, parsing: .unconditional, help: "Hidden layer widths, e.g. 100 or 256,128.")
+    var hidden = Defaults.hyperparameters.hiddenDescription
 
     @Option(name: .long, help: "Activation of the hidden layers.")
-    var activation = Activation.sigmoid
+    var activation = Defaults.hyperparameters.activation
 
     @Option(name: .long, help: "Loss on the softmax output.")
-    var loss = Loss.crossEntropy
+    var loss = Defaults.hyperparameters.loss
 
-    @Option(name: .long, help: "Seed for the initial weights and the per-epoch shuffles.")
-    var seed: UInt64 = 1
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Seed for the initial weights and the per-epoch shuffles (0 to 2^64 - 1).")
+    var seed = Defaults.hyperparameters.seed
 
     var hiddenWidths: [Int] { Hyperparameters.parseHidden(hidden) ?? [] }
 
-    /// A checkpoint is one SQLite blob of Float32s, and SQLite's blobs stop at 1 GB.
-    static let maxParameters = 250_000_000
-
     func validate() throws {
-        guard let widths = Hyperparameters.parseHidden(hidden), widths.allSatisfy({ $0 <= 65_536 })
-        else {
-            throw ValidationError(
-                "Hidden widths must be positive integers separated by commas, e.g. 100 or 256,128; got '\(hidden)'.")
-        }
-        // Checked for MNIST's 28×28 images, before allocating anything.
-        var h = Hyperparameters()
-        h.hidden = widths
-        let parameters = h.architecture(inputs: 784, outputs: 10).parameterCount
-        if parameters > Self.maxParameters {
-            throw ValidationError(
-                "Hidden widths \(hidden) need \(parameters) parameters for 28×28 images; a checkpoint holds at most \(Self.maxParameters).")
-        }
+        try Check.require(.hidden, Check.quoted(hidden), Check.hidden(hidden))
     }
 }
 
@@ -92,13 +107,20 @@ struct ModelOptions: ParsableArguments {
 struct DataOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "Directory with the four MNIST IDX files, .gz or raw (default: $MNISTLAB_DATA, else ./Data/mnist).")
+        help: """
+            Directory with the four MNIST IDX files, .gz or raw (default: $MNISTLAB_DATA, else \
+            ./Data/mnist, else Data/mnist in a folder above the mnistlab binary).
+            """)
     var data: String?
 
-    @Option(name: .long, help: "Training images held out, from the end, for validation.")
-    var valSize = 10_000
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Training images held out, from the end, for validation.")
+    var valSize = Defaults.validationSize
 
-    @Option(name: .long, help: "Train on the first N training images only (quick runs).")
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Train on the first N training images only (quick runs).")
     var trainLimit: Int?
 
     func validate() throws {
@@ -106,5 +128,99 @@ struct DataOptions: ParsableArguments {
         if let trainLimit, trainLimit < 1 {
             throw ValidationError("--train-limit must be at least 1; got \(trainLimit).")
         }
+        if data?.isEmpty == true {
+            throw ValidationError("--data cannot be empty; give the directory of the MNIST files.")
+        }
+    }
+}
+
+/// The checks every training setting passes, in one place: `train`, `resume` and `sweep`
+/// call the same functions, so a value one of them refuses none of them accepts. Each returns
+/// what is wrong ("must be positive"), or nil; `require` words it for `train` and `resume`,
+/// and `sweep` words it for one item of its lists.
+enum Check {
+    enum Setting: String {
+        case epochs = "Epochs", learningRate = "Learning rate", batchSize = "Batch size"
+        case momentum = "Momentum", keepEvery = "--keep-every", name = "A run name"
+        case hidden = "Hidden widths"
+    }
+
+    /// Widest hidden layer accepted.
+    static let maxWidth = 65_536
+    /// A checkpoint is one SQLite blob of Float32s, and SQLite's blobs stop at 1 GB.
+    static let maxParameters = 250_000_000
+
+    static func epochs(_ n: Int) -> String? { n >= 1 ? nil : "must be at least 1" }
+
+    /// Training runs in Float32: 1e-50 would round to 0 and 1e39 to infinity.
+    static func learningRate(_ x: Double) -> String? {
+        if x.isNaN { return "must be a positive number" }
+        if x <= 0 { return "must be positive" }
+        if Float(x).isInfinite {
+            return "is too large for Float32, whose largest value is \(Float.greatestFiniteMagnitude)"
+        }
+        if Float(x) == 0 {
+            return "is too small for Float32: it rounds to 0 (the smallest positive Float32 is \(Float.leastNonzeroMagnitude))"
+        }
+        return nil
+    }
+
+    static func batchSize(_ n: Int) -> String? { n >= 1 ? nil : "must be at least 1" }
+
+    /// 0.99999999 is below 1 as a Double but rounds to 1 (no decay) as a Float.
+    static func momentum(_ m: Double) -> String? {
+        if !(m >= 0 && m < 1) { return "must be in [0, 1)" }
+        if Float(m) >= 1 { return "must be in [0, 1), and \(m) rounds to 1 in Float32" }
+        return nil
+    }
+
+    static func keepEvery(_ n: Int) -> String? { n >= 1 ? nil : "must be at least 1" }
+
+    /// "100" or "256,128": each width positive and at most `maxWidth`, and the whole network's
+    /// parameters (for MNIST's 28×28 images) within one checkpoint.
+    static func hidden(_ text: String) -> String? {
+        guard let widths = Hyperparameters.parseHidden(text) else {
+            // Every width digits only and none zero, yet no Int: one is beyond Int's range.
+            let parts = text.split(separator: ",", omittingEmptySubsequences: false)
+            let tooWide = parts.allSatisfy { part in
+                !part.isEmpty && part.allSatisfy { $0.isASCII && $0.isNumber }
+                    && (Int(part).map { $0 > 0 } ?? true)
+            }
+            if tooWide { return "must be at most \(maxWidth) each" }
+            return "must be positive integers separated by commas, e.g. 100 or 256,128"
+        }
+        if widths.contains(where: { $0 > maxWidth }) {
+            return "must be at most \(maxWidth) each"
+        }
+        var h = Hyperparameters()
+        h.hidden = widths
+        let parameters = h.architecture(inputs: 784, outputs: 10).parameterCount
+        if parameters > maxParameters {
+            return "need \(parameters) parameters for 28×28 images, but a checkpoint holds at most \(maxParameters)"
+        }
+        return nil
+    }
+
+    /// Names appear in every table and in `sweep-<id>/…`: no empty name, no control
+    /// characters (a newline would break each table it is printed in).
+    static func runName(_ name: String) -> String? {
+        if name.isEmpty { return "cannot be empty" }
+        if name.unicodeScalars.contains(where: isControl) {
+            return "cannot contain control characters such as a newline or a tab"
+        }
+        return nil
+    }
+
+    /// Throws "<Setting> <problem>; got <value>." when there is a problem.
+    static func require(_ setting: Setting, _ value: Any, _ problem: String?) throws {
+        guard let problem else { return }
+        throw ValidationError("\(setting.rawValue) \(problem); got \(value).")
+    }
+
+    /// `text` in single quotes with control characters escaped, for messages.
+    static func quoted(_ text: String) -> String { "'\(text.controlCharactersEscaped)'" }
+
+    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .control
     }
 }

@@ -24,6 +24,15 @@ enum Format {
 
     static func seconds(_ value: Double?) -> String { fixed(value, digits: 2) + "s" }
 
+    /// A seed as `--seed` takes it: the store keeps the UInt64 seed's Int64 bit pattern, so
+    /// 18446744073709551615 is stored as -1 and shown as given.
+    static func seed(_ stored: Int64) -> String { String(UInt64(bitPattern: stored)) }
+
     /// Shortest text that reads back as the same Double ("0.1", "1e-05").
     static func number(_ value: Double) -> String { "\(value)" }
+
+    /// As `number`, but a whole number without its ".0" ("0", "0.9"), as a user types it.
+    static func typed(_ value: Double) -> String {
+        value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : number(value)
+    }
 }

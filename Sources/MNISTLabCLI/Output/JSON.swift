@@ -21,8 +21,13 @@ extension RunSummary: Encodable {
         case last_val_accuracy, total_seconds
     }
 
+    /// The seed as `--seed` takes it, in place of the stored Int64 bit pattern.
+    enum SeedKey: String, CodingKey { case seed }
+
     public func encode(to encoder: Encoder) throws {
         try run.encode(to: encoder)
+        var seed = encoder.container(keyedBy: SeedKey.self)
+        try seed.encode(UInt64(bitPattern: run.seed), forKey: .seed)
         var c = encoder.container(keyedBy: SummaryKeys.self)
         try c.encode(epochsDone, forKey: .epochs_done)
         try c.encode(lastEpoch, forKey: .last_epoch)

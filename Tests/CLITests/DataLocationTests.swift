@@ -1,0 +1,82 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The bundled MNIST is found wherever `mnistlab` runs from, and a `train` that cannot find
+/// its data says where it looked and creates no database.
+@Suite(.serialized) struct DataLocationTests {
+    /// `mnistlab <arguments>` in the sandbox without MNISTLAB_DATA, through `executable`.
+    func runWithoutDataVariable(
+        _ sandbox: Sandbox, _ arguments: [String], executable: String = mnistlabBinary,
+        environment: [String: String] = [:]
+    ) throws -> (status: Int32, stderr: String) {
+        let process = sandbox.launch(arguments, executable: executable)
+        process.environment?.removeValue(forKey: "MNISTLAB_DATA")
+        process.environment?.merge(environment) { $1 }
+        let stdout = Pipe()
+        let stderr = Pipe()
+        process.standardOutput = stdout
+        process.standardError = stderr
+        try process.run()
+        _ = stdout.fileHandleForReading.readDataToEndOfFile()
+        let err = stderr.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return (process.terminationStatus, String(decoding: err, as: UTF8.self))
+    }
+
+    @Test func trainFindsTheBundledDataFromAnotherDirectory() throws {
+        // Given a link to the built binary in a directory with no Data/mnist, and no
+        // MNISTLAB_DATA or --data
+        let sandbox = try Sandbox()
+        let link = sandbox.directory.appendingPathComponent("mnistlab-link").path
+        try FileManager.default.createSymbolicLink(atPath: link, withDestinationPath: mnistlabBinary)
+
+        // When it trains a quick run
+        let output = try runWithoutDataVariable(
+            sandbox,
+            ["train", "--epochs", "1", "--train-limit", "100", "--val-size", "100", "--hidden", "8"],
+            executable: link)
+
+        // Then it found the repository's Data/mnist above the binary's real path
+        #expect(output.status == 0, "\(output.stderr)")
+        let recorded = try sandbox.run(["sql", "--csv", "SELECT dataset_path FROM runs"])
+        #expect(recorded.lines.last == repositoryRoot.appendingPathComponent("Data/mnist").path)
+    }
+
+    @Test func trainWithoutDataSaysWhereItLookedAndCreatesNoDatabase() throws {
+        // Given a copy of the binary outside the repository, run from a directory without data
+        let sandbox = try Sandbox()
+        let copy = sandbox.directory.appendingPathComponent("mnistlab-copy").path
+        try FileManager.default.copyItem(atPath: mnistlabBinary, toPath: copy)
+
+        // When it is asked to train
+        let output = try runWithoutDataVariable(sandbox, ["train", "--epochs", "1"], executable: copy)
+
+        // Then one line says where it looked and how to point it at the data
+        #expect(output.status == 1)
+        #expect(output.stderr.split(separator: "\n").count == 1, "\(output.stderr)")
+        #expect(
+            output.stderr.hasPrefix(
+                "Error: Cannot find the MNIST files: looked in ./Data/mnist (\(sandbox.directory.appendingPathComponent("Data/mnist").path)) and in Data/mnist in every folder above \(copy)"),
+            "\(output.stderr)")
+        #expect(output.stderr.hasSuffix("pass --data DIR or set MNISTLAB_DATA to a directory with the four MNIST IDX files.\n"))
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+
+    @Test func namedDirectoryWithoutTheFilesCreatesNoDatabase() throws {
+        let sandbox = try Sandbox()
+        for (arguments, environment, named) in [
+            (["train", "--data", "/nonexistent"], [String: String](), "--data"),
+            (["train"], ["MNISTLAB_DATA": "/nonexistent"], "MNISTLAB_DATA"),
+        ] {
+            let output = try runWithoutDataVariable(sandbox, arguments, environment: environment)
+            #expect(output.status == 1)
+            #expect(
+                output.stderr == "Error: Cannot find train-images-idx3-ubyte.gz (or train-images-idx3-ubyte) in /nonexistent; \(named) must name a directory holding the four MNIST IDX files.\n")
+            #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+        }
+        let empty = try runWithoutDataVariable(sandbox, ["train"], environment: ["MNISTLAB_DATA": ""])
+        #expect(empty.stderr == "Error: MNISTLAB_DATA is set but empty; unset it or set it to the directory of the MNIST files.\n")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+}
