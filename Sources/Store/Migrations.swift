@@ -33,6 +33,7 @@ enum Migrations {
         Migration(2, "0002_run_summary_view", PackageResources._002_run_summary_view_sql),
         Migration(3, "0003_evaluations", PackageResources._003_evaluations_sql),
         Migration(4, "0004_sweeps", PackageResources._004_sweeps_sql),
+        Migration(6, "0006_training_controls", PackageResources._006_training_controls_sql),
     ]
 
     /// The schema version this build writes: the last migration's number.

@@ -40,6 +40,12 @@ public struct ResumeChanges: Equatable, Sendable {
     public var name: String?
     /// Where the run's dataset is now, if it moved.
     public var dataDirectory: String?
+    public var weightDecay: Double?
+    public var lrSchedule: LearningRateSchedule.Kind?
+    public var minLearningRate: Double?
+    /// Epochs without improvement before stopping; 0 turns early stopping off.
+    public var patience: Int?
+    public var minDelta: Double?
 
     public init() {}
 }
@@ -92,7 +98,9 @@ public struct Session {
         let run = try store.createRun(new)
         let trainer = Trainer(hyperparameters: hyperparameters, train: train, validation: validation)
         events.started(run, nil)
-        return try record(trainer, runID: run.id, epochs: 1...hyperparameters.epochs, keepEvery: keepEvery)
+        return try record(
+            trainer, runID: run.id, epochs: 1...hyperparameters.epochs, history: [],
+            keepEvery: keepEvery)
     }
 
     // MARK: - Resume
@@ -116,6 +124,12 @@ public struct Session {
         hyperparameters.batchSize = changes.batchSize ?? run.batchSize
         hyperparameters.momentum = changes.momentum ?? run.momentum
         hyperparameters.epochs = changes.epochs ?? run.epochs
+        hyperparameters.weightDecay = changes.weightDecay ?? hyperparameters.weightDecay
+        hyperparameters.lrSchedule = changes.lrSchedule ?? hyperparameters.lrSchedule
+        hyperparameters.minLearningRate = changes.minLearningRate ?? hyperparameters.minLearningRate
+        if let patience = changes.patience { hyperparameters.patience = patience > 0 ? patience : nil }
+        hyperparameters.minDelta = changes.minDelta ?? hyperparameters.minDelta
+        try hyperparameters.requireScheduleFloorBelowRate()
         let keepEvery = changes.keepEvery ?? run.keepEvery
         guard hyperparameters.epochs > from else {
             throw SessionError(
@@ -135,10 +149,12 @@ public struct Session {
             parameters: start.weights,
             velocity: start.weights.map { start.velocity ?? [Float](repeating: 0, count: $0.count) })
 
+        let recorded = try Hyperparameters(run)
         let sameSettings =
             hyperparameters.learningRate == run.learningRate
             && hyperparameters.batchSize == run.batchSize
             && hyperparameters.momentum == run.momentum && changes.name == nil
+            && hyperparameters.sameControls(as: recorded)
         let target: Run
         if start.continuesRun && sameSettings {
             try store.markRunning(id: runID, plannedEpochs: hyperparameters.epochs)
@@ -152,9 +168,12 @@ public struct Session {
             target = try store.createRun(child)
         }
         events.started(target, from)
+        let history = try start.parent.map {
+            try store.lineageHistory(runID: $0.run, through: $0.epoch)
+        }
         return try record(
             trainer, runID: target.id, epochs: (from + 1)...hyperparameters.epochs,
-            keepEvery: keepEvery)
+            history: history ?? [], keepEvery: keepEvery)
     }
 
     /// Where resuming `run` starts: a kept checkpoint of its own, or — for a run stopped
@@ -189,7 +208,8 @@ public struct Session {
     /// Runs the trainer, committing each epoch with its checkpoint, and closes the run with
     /// the status the loop ended in. A failure to record marks the run failed and rethrows.
     private func record(
-        _ trainer: Trainer, runID: Int64, epochs: ClosedRange<Int>, keepEvery: Int
+        _ trainer: Trainer, runID: Int64, epochs: ClosedRange<Int>, history: [RecordedEpoch],
+        keepEvery: Int
     ) throws -> SessionResult {
         var lastEpoch: Int? = epochs.lowerBound > 1 ? epochs.lowerBound - 1 : nil
         let keepsVelocity = trainer.hyperparameters.momentum != 0
@@ -197,13 +217,15 @@ public struct Session {
         let outcome: TrainingOutcome
         do {
             outcome = try trainer.run(
-                epochs: epochs, shouldStop: events.shouldStop, progress: events.progress
+                epochs: epochs, history: history, shouldStop: events.shouldStop,
+                progress: events.progress
             ) { metrics in
                 let waited = try writer.submit(
                     EpochRecord(
                         runID: runID, epoch: metrics.epoch, trainLoss: metrics.trainLoss,
                         trainAccuracy: metrics.trainAccuracy, valLoss: metrics.valLoss,
-                        valAccuracy: metrics.valAccuracy, seconds: metrics.seconds),
+                        valAccuracy: metrics.valAccuracy, seconds: metrics.seconds,
+                        learningRate: metrics.learningRate),
                     checkpoint: CheckpointRecord(
                         runID: runID, epoch: metrics.epoch, weights: trainer.network.parameters,
                         velocity: keepsVelocity ? trainer.network.velocity : nil),
@@ -220,6 +242,11 @@ public struct Session {
         switch outcome {
         case .completed:
             try store.finishRun(id: runID, status: .completed)
+            return .completed(runID: runID)
+        case .stoppedEarly(let epoch, let best):
+            try store.finishRun(id: runID, status: .completed)
+            events.note(
+                "Run \(runID) stopped early after epoch \(epoch): validation loss has not improved for \(epoch - best) epochs since epoch \(best).")
             return .completed(runID: runID)
         case .interrupted:
             try store.finishRun(id: runID, status: .interrupted)
@@ -241,7 +268,9 @@ public struct Session {
             seed: Int64(bitPattern: h.seed), trainSize: trainSize, valSize: valSize,
             datasetPath: absolutePath(dataset.directory), datasetChecksum: dataset.checksum,
             codeVersion: MNISTLabVersion.current, kernelPath: Network.kernelPath,
-            keepEvery: keepEvery)
+            keepEvery: keepEvery, patience: h.patience, minDelta: h.minDelta,
+            lrSchedule: h.lrSchedule.description, minLearningRate: h.minLearningRate,
+            weightDecay: h.weightDecay)
     }
 }
 
@@ -264,6 +293,15 @@ extension Hyperparameters {
         momentum = run.momentum
         epochs = run.epochs
         seed = UInt64(bitPattern: run.seed)
+        guard let schedule = try? LearningRateSchedule.Kind.parse(run.lrSchedule) else {
+            throw SessionError(
+                "Run \(run.id) records a learning-rate schedule this build cannot read ('\(run.lrSchedule)').")
+        }
+        lrSchedule = schedule
+        minLearningRate = run.minLearningRate
+        weightDecay = run.weightDecay
+        patience = run.patience
+        minDelta = run.minDelta
     }
 }
 
