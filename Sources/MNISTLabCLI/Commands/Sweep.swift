@@ -57,12 +57,14 @@ extension MNISTLab {
         @Option(name: .long, help: "Runs to train at once, each in its own process.")
         var parallel = 1
 
+        @OptionGroup var controls: SweepControlOptions
         @OptionGroup var dataOptions: DataOptions
         @OptionGroup var output: OutputOptions
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
             _ = try grid()
+            try controlGrid().validate(learningRates: try grid().learningRate)
             if epochs < 1 { throw ValidationError("Epochs must be at least 1; got \(epochs).") }
             if let keepEvery, keepEvery < 1 {
                 throw ValidationError("--keep-every must be at least 1; got \(keepEvery).")
@@ -74,20 +76,29 @@ extension MNISTLab {
 
         func run() throws {
             let grid = try grid()
+            let controlGrid = try controlGrid()
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
             try reconcileAbandonedRuns(in: store)
-            let sweep = try store.createSweep(grid: try grid.json(), size: grid.count)
-            let launches = grid.combinations.enumerated().map { k, settings in
-                let name = "sweep-\(sweep.id)/\(grid.label(settings))"
+            let size = grid.count * controlGrid.count
+            let sweep = try store.createSweep(
+                grid: try json(grid, controlGrid), size: size)
+            let combinations = grid.combinations.flatMap { settings in
+                controlGrid.combinations.map { (settings, $0) }
+            }
+            let launches = combinations.enumerated().map { k, combination in
+                let (settings, control) = combination
+                let label = label(grid, settings, controlGrid, control)
+                let name = "sweep-\(sweep.id)/\(label)"
                 return Launch(
-                    index: k + 1, label: grid.label(settings), name: name,
-                    arguments: arguments(settings, sweep: sweep.id, name: name))
+                    index: k + 1, label: label, name: name,
+                    arguments: arguments(settings, sweep: sweep.id, name: name)
+                        + controlGrid.arguments(control))
             }
             if !output.json {
                 print(
-                    "sweep \(sweep.id): \(grid.count) run\(grid.count == 1 ? "" : "s") of \(epochs) epochs, \(min(parallel, grid.count)) at a time"
+                    "sweep \(sweep.id): \(size) run\(size == 1 ? "" : "s") of \(epochs) epochs, \(min(parallel, size)) at a time"
                 )
                 flushStandardOutput()
             }
@@ -102,12 +113,12 @@ extension MNISTLab {
                 try printJSON(ranking)
             } else {
                 print("\nsweep \(sweep.id) ranked by best validation loss:")
-                print(rankingTable(ranking, grid: grid).render())
+                print(rankingTable(ranking, grid: grid, controls: controlGrid).render())
             }
             if outcome.stopped { throw ExitCode(128 + StopSignal.received) }
             if outcome.notStarted > 0 {
                 throw MNISTLabError(
-                    "\(outcome.notStarted) of \(grid.count) runs of sweep \(sweep.id) did not start; see the errors above."
+                    "\(outcome.notStarted) of \(size) runs of sweep \(sweep.id) did not start; see the errors above."
                 )
             }
         }
@@ -129,17 +140,21 @@ extension MNISTLab {
             return a
         }
 
-        private func rankingTable(_ ranking: [RunSummary], grid: Grid) -> Table {
-            let varied = grid.variedColumns
+        private func rankingTable(_ ranking: [RunSummary], grid: Grid, controls: ControlGrid)
+            -> Table
+        {
+            let varied =
+                grid.variedColumns.map { c in (c.title, { (s: RunSummary) in c.value(s.run) }) }
+                + controls.variedColumns
             var table = Table(
-                ["rank", "run", "status"] + varied.map(\.title) + [
+                ["rank", "run", "status"] + varied.map(\.0) + [
                     "best epoch", "best val loss", "best val acc",
                 ],
                 numeric: Set([0, 1] + (0..<3).map { 3 + varied.count + $0 }))
             for (k, s) in ranking.enumerated() {
                 table.append(
                     ["\(k + 1)", "\(s.run.id)", s.run.status.rawValue]
-                        + varied.map { $0.value(s.run) }
+                        + varied.map { $0.1(s) }
                         + [
                             s.bestEpoch.map(String.init) ?? "-", Format.loss(s.bestValLoss),
                             Format.percent(s.bestValAccuracy),
@@ -149,6 +164,40 @@ extension MNISTLab {
         }
 
         // MARK: - Grid
+
+        func controlGrid() throws -> ControlGrid {
+            let controls = try controls.grid()
+            let size = try grid().count * controls.count
+            if size > 1_000 {
+                throw ValidationError("The sweep has \(size) combinations; at most 1000 are allowed.")
+            }
+            return controls
+        }
+
+        /// A run's label: the varied settings of both grids.
+        private func label(
+            _ grid: Grid, _ settings: Grid.Settings, _ controls: ControlGrid,
+            _ control: ControlGrid.Settings
+        ) -> String {
+            let parts = controls.labelParts(control)
+            if parts.isEmpty { return grid.label(settings) }
+            // Grid.label names the learning rate when nothing of its own varies.
+            return ((grid.count > 1 ? [grid.label(settings)] : []) + parts).joined(separator: ",")
+        }
+
+        /// The sweeps.grid JSON: the grid's keys and the swept control settings'.
+        private func json(_ grid: Grid, _ controls: ControlGrid) throws -> String {
+            let base = try grid.json()
+            let fields = controls.jsonFields
+            guard !fields.isEmpty,
+                var object = try JSONSerialization.jsonObject(with: Data(base.utf8))
+                    as? [String: Any]
+            else { return base }
+            object.merge(fields) { _, new in new }
+            let data = try JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            return String(decoding: data, as: UTF8.self)
+        }
 
         func grid() throws -> Grid {
             func list<T>(

@@ -14,10 +14,12 @@ extension MNISTLab {
                   mnistlab train --epochs 20
                   mnistlab train --epochs 1000 --name seed-reproduction
                   mnistlab train --hidden 256,128 --activation relu --momentum 0.9
+                  mnistlab train --epochs 1000 --patience 50 --lr-schedule cosine --weight-decay 1e-4
                 """)
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var training: TrainingOptions
+        @OptionGroup var controls: ControlOptions
         @OptionGroup var model: ModelOptions
         @OptionGroup var dataOptions: DataOptions
 
@@ -34,6 +36,7 @@ extension MNISTLab {
             h.batchSize = training.batchSize ?? h.batchSize
             h.momentum = training.momentum ?? h.momentum
             h.epochs = training.epochs ?? h.epochs
+            try controls.apply(to: &h)
             let data = DataSource(
                 directory: dataOptions.data ?? defaultDataDirectory,
                 validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit)
