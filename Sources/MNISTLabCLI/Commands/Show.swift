@@ -65,7 +65,7 @@ extension MNISTLab {
                 ("code", "mnistlab \(r.codeVersion), \(r.kernelPath) kernels"),
                 ("schedule", scheduleText(r)),
                 ("weight decay", Format.number(r.weightDecay)),
-                ("early stopping", r.patience.map { "patience \($0), min delta \(Format.number(r.minDelta))" } ?? "off"),
+                ("patience", r.patience.map { "\($0) epochs, min delta \(Format.number(r.minDelta))" } ?? "off"),
                 ("best", s.bestEpoch.map { "epoch \($0): val loss \(Format.loss(s.bestValLoss)), val acc \(Format.percent(s.bestValAccuracy))" } ?? "-"),
                 ("checkpoints", kept.map(String.init).joined(separator: ", ")),
             ]

@@ -14,7 +14,8 @@ extension MNISTLab {
                   mnistlab train --epochs 20
                   mnistlab train --epochs 1000 --name seed-reproduction
                   mnistlab train --hidden 256,128 --activation relu --momentum 0.9
-                  mnistlab train --epochs 1000 --patience 50 --lr-schedule cosine --weight-decay 1e-4
+                  mnistlab train --epochs 1000 --patience 50 --weight-decay 1e-4
+                  mnistlab train --lr-schedule step:100:0.5 --min-learning-rate 0.001
                 """)
 
         @OptionGroup var database: DatabaseOptions
