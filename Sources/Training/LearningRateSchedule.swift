@@ -57,7 +57,9 @@ public struct LearningRateSchedule: Equatable, Sendable {
 
         /// Reads `description`'s forms; the factor must be in (0, 1) and the period at least 1.
         public static func parse(_ text: String) throws(ParseError) -> Kind {
-            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map(String.init)
+            let parts = text.split(separator: ":", omittingEmptySubsequences: false).map {
+                String($0)
+            }
             switch (parts.first ?? "", parts.count) {
             case ("constant", 1): return .constant
             case ("cosine", 1): return .cosine
@@ -68,7 +70,8 @@ public struct LearningRateSchedule: Equatable, Sendable {
                     Float(factor) > 0
                 else { throw .factor(parts[2]) }
                 return parts[0] == "step"
-                    ? .step(every: period, factor: factor) : .plateau(patience: period, factor: factor)
+                    ? .step(every: period, factor: factor)
+                    : .plateau(patience: period, factor: factor)
             default: throw .unknown(text)
             }
         }

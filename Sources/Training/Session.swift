@@ -127,7 +127,9 @@ public struct Session {
         hyperparameters.weightDecay = changes.weightDecay ?? hyperparameters.weightDecay
         hyperparameters.lrSchedule = changes.lrSchedule ?? hyperparameters.lrSchedule
         hyperparameters.minLearningRate = changes.minLearningRate ?? hyperparameters.minLearningRate
-        if let patience = changes.patience { hyperparameters.patience = patience > 0 ? patience : nil }
+        if let patience = changes.patience {
+            hyperparameters.patience = patience > 0 ? patience : nil
+        }
         hyperparameters.minDelta = changes.minDelta ?? hyperparameters.minDelta
         try hyperparameters.requireScheduleFloorBelowRate()
         let keepEvery = changes.keepEvery ?? run.keepEvery
@@ -149,6 +151,10 @@ public struct Session {
             parameters: start.weights,
             velocity: start.weights.map { start.velocity ?? [Float](repeating: 0, count: $0.count) })
 
+        // What the schedule and patience read: the epochs that led to the starting point.
+        let history = try start.parent.map {
+            try store.lineageHistory(runID: $0.run, through: $0.epoch)
+        }
         let recorded = try Hyperparameters(run)
         let sameSettings =
             hyperparameters.learningRate == run.learningRate
@@ -168,9 +174,6 @@ public struct Session {
             target = try store.createRun(child)
         }
         events.started(target, from)
-        let history = try start.parent.map {
-            try store.lineageHistory(runID: $0.run, through: $0.epoch)
-        }
         return try record(
             trainer, runID: target.id, epochs: (from + 1)...hyperparameters.epochs,
             history: history ?? [], keepEvery: keepEvery)
@@ -245,8 +248,9 @@ public struct Session {
             return .completed(runID: runID)
         case .stoppedEarly(let epoch, let best):
             try store.finishRun(id: runID, status: .completed)
+            let delta = trainer.hyperparameters.minDelta
             events.note(
-                "Run \(runID) stopped early after epoch \(epoch): validation loss has not improved for \(epoch - best) epochs since epoch \(best).")
+                "Run \(runID) stopped early after epoch \(epoch): validation loss has not improved\(delta > 0 ? " by more than \(delta)" : "") for \(epoch - best) epochs since epoch \(best).")
             return .completed(runID: runID)
         case .interrupted:
             try store.finishRun(id: runID, status: .interrupted)
