@@ -21,7 +21,7 @@ extension MNISTLab {
                   mnistlab sweep --learning-rate 0.05,0.1,0.2 --hidden 100,300 --epochs 30
                   mnistlab sweep --activation sigmoid,relu --momentum 0,0.9 --parallel 2
                   mnistlab sweep --learning-rate 0.1,0.5 --seed 1,2,3 --train-limit 5000 --epochs 5
-                  mnistlab sweep --weight-decay 0,1e-4 --lr-schedule constant,cosine --patience 50
+                  mnistlab sweep --weight-decay 0,1e-4,1e-3 --lr-schedule constant,cosine
                 """)
 
         @Option(name: .long, help: "Learning rates, e.g. 0.05,0.1,0.2.")
