@@ -157,6 +157,7 @@ const mnl_kernels mnl_kernels_scalar = {
     .sigmoid_backward = sigmoid_backward_scalar,
     .bias_backward = bias_backward_scalar,
     .sgd_update = sgd_update_scalar,
+    .sgd_update_decayed = sgd_update_decayed_scalar,
 };
 
 // MARK: - Dispatch

@@ -245,6 +245,7 @@ const mnl_kernels mnl_kernels_avx2 = {
     .sigmoid_backward = sigmoid_backward_avx2,
     .bias_backward = bias_backward_avx2,
     .sgd_update = sgd_update_avx2,
+    .sgd_update_decayed = sgd_update_decayed_avx2,
 };
 
 #endif

@@ -343,6 +343,7 @@ const mnl_kernels mnl_kernels_avx512 = {
     .sigmoid_backward = sigmoid_backward_avx512,
     .bias_backward = bias_backward_avx512,
     .sgd_update = sgd_update_avx512,
+    .sgd_update_decayed = sgd_update_decayed_avx512,
 };
 
 #endif

@@ -35,7 +35,7 @@ typedef struct {
     float *loss;
     int32_t *predicted;
     int update;
-    float learning_rate, momentum;
+    float learning_rate, momentum, weight_decay;
     int transpose_chunks;      // forward: the first chunks make weight_t
     _Atomic int transposed;    // forward: how many of them are done
     mnl_columns columns;       // the batch by column, in net->scratch
@@ -256,6 +256,17 @@ static void update(const step *s, float *p, float *v, const float *g, size_t n) 
     if (s->update) s->k->sgd_update(p, v, g, (int)n, s->learning_rate, s->momentum);
 }
 
+// The update of weights (not biases): with weight decay, the decayed copy of the kernel;
+// without, the plain one, so that decay 0 computes exactly what it always has.
+static void update_weights(const step *s, float *p, float *v, const float *g, size_t n) {
+    if (!s->update) return;
+    if (s->weight_decay == 0)
+        s->k->sgd_update(p, v, g, (int)n, s->learning_rate, s->momentum);
+    else
+        s->k->sgd_update_decayed(p, v, g, (int)n, s->learning_rate, s->momentum,
+                                 s->weight_decay);
+}
+
 static void backward_chunk(void *context, int chunk) {
     const step *s = context;
     const mnl_mlp *net = s->net;
@@ -272,7 +283,8 @@ static void backward_chunk(void *context, int chunk) {
         const int c0 = chunk * MNL_COLUMN_BLOCK, c1 = min_int(y.I, c0 + MNL_COLUMN_BLOCK);
         k->sparse_linear_backward_weight(y.dweight, s->columns, net->delta[0], y.O, c0, c1);
         const size_t r0 = (size_t)c0 * y.O;
-        update(s, y.weight + r0, y.vweight + r0, y.dweight + r0, (size_t)(c1 - c0) * y.O);
+        update_weights(s, y.weight + r0, y.vweight + r0, y.dweight + r0,
+                       (size_t)(c1 - c0) * y.O);
         return;
     }
     chunk -= s->blocks;
@@ -288,7 +300,8 @@ static void backward_chunk(void *context, int chunk) {
         k->linear_backward_weight(y.dweight, net->act[l - 1], net->delta[l], s->B, y.I, y.O, i0,
                                   i1);
         const size_t r0 = (size_t)i0 * y.O;
-        update(s, y.weight + r0, y.vweight + r0, y.dweight + r0, (size_t)(i1 - i0) * y.O);
+        update_weights(s, y.weight + r0, y.vweight + r0, y.dweight + r0,
+                       (size_t)(i1 - i0) * y.O);
         return;
     }
     // db of layer `chunk`.
@@ -299,7 +312,7 @@ static void backward_chunk(void *context, int chunk) {
 }
 
 void mnl_mlp_backward(const mnl_mlp *net, mnl_csr x, const int32_t *rows, int B, int update,
-                      float learning_rate, float momentum) {
+                      float learning_rate, float momentum, float weight_decay) {
     step s = {
         .net = net,
         .k = net->kernels != NULL ? net->kernels : mnl_active_kernels(),
@@ -309,6 +322,7 @@ void mnl_mlp_backward(const mnl_mlp *net, mnl_csr x, const int32_t *rows, int B,
         .update = update,
         .learning_rate = learning_rate,
         .momentum = momentum,
+        .weight_decay = weight_decay,
     };
     place_scratch(&s);
     int chunks = s.blocks + net->layers;

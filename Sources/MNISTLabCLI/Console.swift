@@ -12,7 +12,9 @@ extension SessionEvents {
     /// One line per epoch on standard output; notes on standard error.
     static var console: SessionEvents {
         var events = SessionEvents()
+        let schedule = ScheduleShown()
         events.started = { run, from in
+            schedule.varies = run.lrSchedule != "constant"
             let origin: String
             switch from {
             case nil: origin = "new"
@@ -22,13 +24,13 @@ extension SessionEvents {
             case let epoch?: origin = "resumed after epoch \(epoch)"
             }
             print(
-                "run \(run.id) (\(run.name.controlCharactersEscaped)): \(origin); hidden \(run.hidden) \(run.activation), \(run.loss), lr \(run.learningRate), batch \(run.batchSize), momentum \(run.momentum), epochs \(run.epochs), seed \(Format.seed(run.seed)), \(run.trainSize) train / \(run.valSize) val, kernels \(run.kernelPath)"
+                "run \(run.id) (\(run.name.controlCharactersEscaped)): \(origin); hidden \(run.hidden) \(run.activation), \(run.loss), lr \(run.learningRate), batch \(run.batchSize), momentum \(run.momentum), epochs \(run.epochs), seed \(Format.seed(run.seed)), \(run.trainSize) train / \(run.valSize) val, kernels \(run.kernelPath)\(controlsText(run))"
             )
             flushStandardOutput()
         }
         events.epoch = { m, _ in
             print(
-                ProgressLine.clear + "epoch \(pad(m.epoch, 4))  train loss \(Format.loss(m.trainLoss)) acc \(Format.percent(m.trainAccuracy))  val loss \(Format.loss(m.valLoss)) acc \(Format.percent(m.valAccuracy))  \(Format.fixed(m.seconds, digits: 3))s"
+                ProgressLine.clear + "epoch \(pad(m.epoch, 4))  train loss \(Format.loss(m.trainLoss)) acc \(Format.percent(m.trainAccuracy))  val loss \(Format.loss(m.valLoss)) acc \(Format.percent(m.valAccuracy))  \(Format.fixed(m.seconds, digits: 3))s\(schedule.varies ? "  lr \(Format.number(m.learningRate))" : "")"
             )
             flushStandardOutput()
         }
@@ -39,6 +41,29 @@ extension SessionEvents {
         events.shouldStop = { StopSignal.received != 0 }
         return events
     }
+}
+
+/// Whether the run's learning rate varies, so that each epoch line shows it.
+private final class ScheduleShown: @unchecked Sendable {
+    var varies = false
+}
+
+/// The run's schedule, weight decay and early stopping, where they differ from train's
+/// defaults: ", schedule cosine to 0.001, weight decay 0.0001, patience 50".
+func controlsText(_ run: Run) -> String {
+    var parts: [String] = []
+    if run.lrSchedule != "constant" {
+        parts.append(
+            "schedule \(run.lrSchedule)"
+                + (run.minLearningRate > 0 ? " to \(Format.number(run.minLearningRate))" : ""))
+    }
+    if run.weightDecay != 0 { parts.append("weight decay \(Format.number(run.weightDecay))") }
+    if let patience = run.patience {
+        parts.append(
+            "patience \(patience)"
+                + (run.minDelta > 0 ? " (min delta \(Format.number(run.minDelta)))" : ""))
+    }
+    return parts.map { ", " + $0 }.joined()
 }
 
 /// The line redrawn in place while an epoch trains, on a terminal only: piped output keeps

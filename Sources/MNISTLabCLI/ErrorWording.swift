@@ -61,7 +61,8 @@ enum ErrorWording {
             return "\(error) Pass a larger --epochs (a total, as in train)."
         case .otherDataset:
             return "\(error) Pass --data with the original files."
-        case .unknownArchitecture, .checkpointShape, .imageWidth:
+        case .unknownArchitecture, .checkpointShape, .imageWidth, .unknownSchedule,
+            .scheduleFloorAboveRate:
             return error.description
         }
     }

@@ -39,7 +39,8 @@ public final class Network {
     public let maxBatchSize: Int
     /// All weights and biases, laid out as `Architecture` documents.
     public private(set) var parameters: [Float]
-    /// SGD momentum buffer `v` (same layout), updated as `v = μv + g`, `w -= lr·v`.
+    /// SGD momentum buffer `v` (same layout), updated as `v = μv + g`, `w -= lr·v`; with
+    /// weight decay λ, weights use `g + λw` for `g` (biases never decay).
     public private(set) var velocity: [Float]
 
     /// Threads per parallel region; 0 means CKernels' default (`MNISTLAB_THREADS`, else the
@@ -127,14 +128,18 @@ public final class Network {
 
     // MARK: - Training
 
-    /// One SGD step on the batch `rows` of `inputs`: forward, backward, update.
+    /// One SGD step on the batch `rows` of `inputs`: forward, backward, update. `weightDecay`
+    /// λ adds λ·w to each weight's gradient (L2 regularisation of ½λ‖W‖²; biases are not
+    /// decayed) before momentum; 0 is exactly the update without decay.
     @discardableResult
     public func train(
         rows: ArraySlice<Int32>, of inputs: SparseRows, labels: [UInt8],
-        learningRate: Float, momentum: Float = 0
+        learningRate: Float, momentum: Float = 0, weightDecay: Float = 0
     ) -> BatchStats {
         rows.withUnsafeBufferPointer { r in
-            step(r, inputs, labels, wantGradient: true, update: true, learningRate, momentum)
+            step(
+                r, inputs, labels, wantGradient: true, update: true, learningRate, momentum,
+                weightDecay)
         }
     }
 
@@ -189,7 +194,8 @@ public final class Network {
     @discardableResult
     private func step(
         _ rows: UnsafeBufferPointer<Int32>, _ inputs: SparseRows, _ labels: [UInt8],
-        wantGradient: Bool, update: Bool, _ learningRate: Float, _ momentum: Float
+        wantGradient: Bool, update: Bool, _ learningRate: Float, _ momentum: Float,
+        _ weightDecay: Float = 0
     ) -> BatchStats {
         let B = rows.count
         precondition(B > 0 && B <= maxBatchSize, "batch size out of range")
@@ -222,7 +228,7 @@ public final class Network {
                         if wantGradient {
                             mnl_mlp_backward(
                                 &net, x, rows.baseAddress, Int32(B), update ? 1 : 0,
-                                learningRate, momentum)
+                                learningRate, momentum, weightDecay)
                         }
                     }
                 }

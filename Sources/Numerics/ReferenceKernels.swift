@@ -154,3 +154,19 @@ public func sgdUpdateNaive(
         }
     }
 }
+
+/// `sgdUpdateNaive` with L2 weight decay: the gradient is g + decay·p.
+public func sgdUpdateDecayedNaive(
+    parameters: inout [Float], velocity: inout [Float], gradient: [Float], learningRate: Float,
+    momentum: Float, decay: Float
+) {
+    for k in parameters.indices {
+        let g = gradient[k] + decay * parameters[k]
+        if momentum == 0 {
+            parameters[k] -= learningRate * g
+        } else {
+            velocity[k] = momentum * velocity[k] + g
+            parameters[k] -= learningRate * velocity[k]
+        }
+    }
+}

@@ -100,7 +100,7 @@ public struct Report: Sendable {
             out += "<td><a href=\"#run-\(run.id)\">\(run.id)</a></td>"
             out += "<td class=\"wrap\">\(escape(run.name))</td>"
             out +=
-                "<td><span class=\"status \(escape(run.status.rawValue))\">\(escape(run.status.rawValue))</span></td>"
+                "<td><span class=\"status \(escape(run.status.rawValue))\">\(escape(run.status.rawValue))</span>\(s.stoppedEarlyAt.map { "<br><span class=\"sub\">stopped early @\($0)</span>" } ?? "")</td>"
             out +=
                 "<td>\(run.parentRunID.map { "run \($0) @ \(run.parentEpoch ?? 0)" } ?? "–")</td>"
             out +=
@@ -155,6 +155,7 @@ public struct Report: Sendable {
             out += "<div class=\"charts\">\n"
             out += "<figure>\(lossChart(r).svg())</figure>\n"
             out += "<figure>\(accuracyChart(r).svg())</figure>\n"
+            if let chart = learningRateChart(r) { out += "<figure>\(chart.svg())</figure>\n" }
             out += "</div>\n"
         }
         out += settings(r)
@@ -191,6 +192,23 @@ public struct Report: Sendable {
             series: series,
             markers: markers(r, \.valAccuracy, format: { "val acc \(percent($0))" }),
             formatY: { percent($0, digits: abs($0 * 100 - ($0 * 100).rounded()) < 1e-6 ? 0 : 1) })
+    }
+
+    /// The learning rate in effect per epoch, where it varies (a schedule moved it); nil for
+    /// a constant rate, which the settings table already gives.
+    private func learningRateChart(_ r: ReportRun) -> LineChart? {
+        let points = r.epochs.compactMap { e in e.learningRate.map { (x: Double(e.epoch), y: $0) } }
+        guard Set(points.map(\.y)).count > 1 else { return nil }
+        return LineChart(
+            name: "learning-rate", title: "Run \(r.run.id) learning rate per epoch",
+            yLabel: "learning rate",
+            series: [Series(label: "learning rate (\(r.run.lrSchedule))", points: points, color: Report.trainColor)],
+            markers: r.summary.stoppedEarlyAt.flatMap { stop in
+                points.last.map {
+                    [Marker(kind: .best, x: $0.x, y: $0.y, label: "stopped early after epoch \(stop)", color: Report.bestColor)]
+                }
+            } ?? [],
+            logY: true, formatY: tickText)
     }
 
     /// The best-epoch marker, and a fork marker where the run left its parent.
@@ -330,11 +348,27 @@ public struct Report: Sendable {
                 )
             ),
         ]
+        if run.lrSchedule != "constant" || run.weightDecay != 0 || run.patience != nil {
+            rows.insert(("Controls", escape(controls(run))), at: 2)
+        }
+        if let stop = s.stoppedEarlyAt {
+            rows.insert(
+                ("Stopped early", "after epoch \(stop), \(run.patience ?? 0) epochs without improvement"),
+                at: 3)
+        }
         if let sweep = run.sweepID { rows.append(("Sweep", "\(sweep)")) }
         if let reason = run.failureReason { rows.append(("Failure", escape(reason))) }
         return "<table class=\"settings\">\n"
             + rows.map { "<tr><th>\($0.0)</th><td>\($0.1)</td></tr>" }.joined(separator: "\n")
             + "\n</table>\n"
+    }
+
+    /// "schedule cosine to 0.001, weight decay 0.0001, patience 50 (min delta 0.0)".
+    private func controls(_ run: Run) -> String {
+        var parts = ["schedule \(run.lrSchedule)" + (run.lrSchedule != "constant" && run.minLearningRate > 0 ? " to \(run.minLearningRate)" : "")]
+        parts.append("weight decay \(run.weightDecay)")
+        parts.append(run.patience.map { "patience \($0) (min delta \(run.minDelta))" } ?? "no early stopping")
+        return parts.joined(separator: ", ")
     }
 
     // MARK: - Confusion matrix

@@ -35,6 +35,7 @@ enum Migrations {
         Migration(4, "0004_sweeps", PackageResources._004_sweeps_sql),
         Migration(
             5, "0005_leases_and_run_stats", PackageResources._005_leases_and_run_stats_sql),
+        Migration(6, "0006_training_controls", PackageResources._006_training_controls_sql),
     ]
 
     /// The schema version this build writes: the last migration's number.

@@ -11,8 +11,30 @@ public struct Hyperparameters: Equatable, Sendable {
     /// The planned last epoch (a total, also when resuming).
     public var epochs: Int = 1000
     public var seed: UInt64 = 1
+    /// L2 weight decay λ on the weights (not the biases), inside the SGD update.
+    public var weightDecay: Double = 0
+    /// How the learning rate moves from `learningRate` (see `schedule`).
+    public var lrSchedule: LearningRateSchedule.Kind = .constant
+    /// The floor of step and plateau schedules, the end point of cosine.
+    public var minLearningRate: Double = 0
+    /// Stop after this many epochs without improvement; nil trains every planned epoch.
+    public var patience: Int?
+    /// The improvement in validation loss that counts for `patience`.
+    public var minDelta: Double = 0
 
     public init() {}
+
+    /// The learning rate of every epoch, from these settings.
+    public var schedule: LearningRateSchedule {
+        LearningRateSchedule(
+            kind: lrSchedule, initial: learningRate, minimum: minLearningRate,
+            plannedEpochs: epochs)
+    }
+
+    /// Early stopping, when `patience` is set.
+    public var earlyStopping: EarlyStopping? {
+        patience.map { EarlyStopping(patience: $0, minDelta: minDelta) }
+    }
 
     public func architecture(inputs: Int, outputs: Int) -> Architecture {
         Architecture(
@@ -38,5 +60,26 @@ extension Substring {
         while s.first == set { s.removeFirst() }
         while s.last == set { s.removeLast() }
         return s
+    }
+}
+
+extension Hyperparameters {
+    /// Whether the learning-rate schedule, weight decay and early stopping are those of
+    /// `other`, so that a run with these settings continues one with `other`'s epoch for
+    /// epoch. A schedule that spreads over the planned epochs (cosine) also needs the same
+    /// planned last epoch.
+    public func sameControls(as other: Hyperparameters) -> Bool {
+        weightDecay == other.weightDecay && lrSchedule == other.lrSchedule
+            && minLearningRate == other.minLearningRate && patience == other.patience
+            && minDelta == other.minDelta
+            && (!schedule.dependsOnPlannedEpochs || epochs == other.epochs)
+    }
+
+    /// Throws unless the minimum learning rate is below the learning rate, for schedules that
+    /// move the rate towards it.
+    public func requireScheduleFloorBelowRate() throws {
+        guard lrSchedule != .constant, minLearningRate >= learningRate else { return }
+        throw TrainingError.scheduleFloorAboveRate(
+            minimum: minLearningRate, learningRate: learningRate, schedule: "\(lrSchedule)")
     }
 }

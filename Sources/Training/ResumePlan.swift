@@ -18,8 +18,39 @@ public struct ResumeChanges: Equatable, Sendable {
     public var name: String?
     /// Where the run's dataset is now, if it moved.
     public var dataDirectory: String?
+    public var weightDecay: Double?
+    public var lrSchedule: LearningRateSchedule.Kind?
+    public var minLearningRate: Double?
+    /// Epochs without improvement before stopping; 0 turns early stopping off.
+    public var patience: Int?
+    public var minDelta: Double?
 
     public init() {}
+}
+
+extension Hyperparameters {
+    /// These settings with `changes` applied: what a resume asks to train with.
+    public func applying(_ changes: ResumeChanges) throws -> Hyperparameters {
+        var h = self
+        h.learningRate = changes.learningRate ?? learningRate
+        h.batchSize = changes.batchSize ?? batchSize
+        h.momentum = changes.momentum ?? momentum
+        h.epochs = changes.epochs ?? epochs
+        h.weightDecay = changes.weightDecay ?? weightDecay
+        h.lrSchedule = changes.lrSchedule ?? lrSchedule
+        h.minLearningRate = changes.minLearningRate ?? minLearningRate
+        if let patience = changes.patience { h.patience = patience > 0 ? patience : nil }
+        h.minDelta = changes.minDelta ?? minDelta
+        try h.requireScheduleFloorBelowRate()
+        return h
+    }
+
+    /// Whether training with these settings continues a run recorded with `recorded` epoch
+    /// for epoch: the same SGD settings, schedule, decay and early stopping.
+    func continues(_ recorded: Hyperparameters) -> Bool {
+        learningRate == recorded.learningRate && batchSize == recorded.batchSize
+            && momentum == recorded.momentum && sameControls(as: recorded)
+    }
 }
 
 /// What resuming a run does: the resume policy as a pure value, decided from the run's row,
@@ -29,7 +60,8 @@ public struct ResumeChanges: Equatable, Sendable {
 /// - A run with no recorded epoch restarts in place from where it began (its parent's
 ///   checkpoint, or the seed's initial weights), with the asked settings written to its row:
 ///   nothing was computed with the old ones. `--from` other than `last` is refused.
-/// - With the run's own settings (learning rate, batch size, momentum) and no new name, epochs
+/// - With the run's own settings (learning rate, batch size, momentum, schedule, weight decay,
+///   early stopping; for cosine, also the planned epochs) and no new name, epochs
 ///   already recorded would only be recomputed bit for bit. So: past the last recorded epoch,
 ///   the run continues in place after it, whatever `--from` said; up to it, nothing is done,
 ///   unless a different checkpoint retention asks for the recomputed epochs' checkpoints,
@@ -62,7 +94,9 @@ public enum ResumePlan: Equatable, Sendable {
         _ facts: Facts, from point: ResumePoint?, changes: ResumeChanges
     ) throws -> ResumePlan {
         let run = facts.run
-        let through = changes.epochs ?? run.epochs
+        let recorded = try Hyperparameters(run)
+        let requested = try recorded.applying(changes)
+        let through = requested.epochs
 
         guard let last = facts.lastEpoch, let best = facts.bestEpoch else {
             guard point == nil || point == .last else {
@@ -86,11 +120,7 @@ public enum ResumePlan: Equatable, Sendable {
             from = n
         }
 
-        let sameSettings =
-            (changes.learningRate ?? run.learningRate) == run.learningRate
-            && (changes.batchSize ?? run.batchSize) == run.batchSize
-            && (changes.momentum ?? run.momentum) == run.momentum
-            && changes.name == nil
+        let sameSettings = requested.continues(recorded) && changes.name == nil
         if sameSettings {
             if through > last { return .inPlace(after: last, through: through) }
             let retentionChanged = (changes.keepEvery ?? run.keepEvery) != run.keepEvery

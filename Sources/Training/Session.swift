@@ -87,7 +87,9 @@ public struct Session {
         let (run, lease) = try store.createRun(new, leaseSeconds: leaseSeconds)
         let trainer = Trainer(hyperparameters: hyperparameters, train: train, validation: validation)
         events.started(run, nil)
-        return try record(trainer, lease: lease, epochs: 1...hyperparameters.epochs, keepEvery: keepEvery)
+        return try record(
+            trainer, lease: lease, epochs: 1...hyperparameters.epochs, history: [],
+            keepEvery: keepEvery)
     }
 
     // MARK: - Resume
@@ -117,11 +119,7 @@ public struct Session {
             throw StoreError.held(run)
         }
 
-        var hyperparameters = try Hyperparameters(run)
-        hyperparameters.learningRate = changes.learningRate ?? run.learningRate
-        hyperparameters.batchSize = changes.batchSize ?? run.batchSize
-        hyperparameters.momentum = changes.momentum ?? run.momentum
-        hyperparameters.epochs = through
+        let hyperparameters = try Hyperparameters(run).applying(changes)
         let keepEvery = changes.keepEvery ?? run.keepEvery
 
         let mnist = try MNIST.load(directory: changes.dataDirectory ?? run.datasetPath)
@@ -157,6 +155,10 @@ public struct Session {
                 $0.checkpoint.velocity ?? [Float](repeating: 0, count: $0.checkpoint.weights.count)
             })
 
+        // What the schedule and patience read: the epochs that led to the starting point.
+        let history = try origin.map {
+            try store.lineageHistory(runID: $0.run, through: $0.epoch)
+        }
         let target: Run, lease: Lease
         switch plan {
         case .inPlace:
@@ -180,7 +182,8 @@ public struct Session {
         }
         events.started(target, start)
         return try record(
-            trainer, lease: lease, epochs: (start + 1)...through, keepEvery: keepEvery)
+            trainer, lease: lease, epochs: (start + 1)...through, history: history ?? [],
+            keepEvery: keepEvery)
     }
 
     // MARK: - Recording
@@ -189,7 +192,8 @@ public struct Session {
     /// the status the loop ended in. A failure to record marks the run failed and rethrows;
     /// a lost lease stops at once and writes nothing more.
     private func record(
-        _ trainer: Trainer, lease: Lease, epochs: ClosedRange<Int>, keepEvery: Int
+        _ trainer: Trainer, lease: Lease, epochs: ClosedRange<Int>, history: [RecordedEpoch],
+        keepEvery: Int
     ) throws -> SessionResult {
         let runID = lease.runID
         var lastEpoch: Int? = epochs.lowerBound > 1 ? epochs.lowerBound - 1 : nil
@@ -201,14 +205,15 @@ public struct Session {
         let outcome: TrainingOutcome
         do {
             outcome = try trainer.run(
-                epochs: epochs, shouldStop: { shouldStop() || keeper.isLost },
+                epochs: epochs, history: history, shouldStop: { shouldStop() || keeper.isLost },
                 progress: events.progress
             ) { metrics in
                 let waited = try writer.submit(
                     EpochRecord(
                         runID: runID, epoch: metrics.epoch, trainLoss: metrics.trainLoss,
                         trainAccuracy: metrics.trainAccuracy, valLoss: metrics.valLoss,
-                        valAccuracy: metrics.valAccuracy, seconds: metrics.seconds),
+                        valAccuracy: metrics.valAccuracy, seconds: metrics.seconds,
+                        learningRate: metrics.learningRate),
                     checkpoint: CheckpointRecord(
                         runID: runID, epoch: metrics.epoch, weights: trainer.network.parameters,
                         velocity: keepsVelocity ? trainer.network.velocity : nil),
@@ -229,6 +234,12 @@ public struct Session {
             switch outcome {
             case .completed:
                 try store.finishRun(lease, status: .completed)
+                return .completed(runID: runID)
+            case .stoppedEarly(let epoch, let best):
+                try store.finishRun(lease, status: .completed)
+                let delta = trainer.hyperparameters.minDelta
+                events.note(
+                    "Run \(runID) stopped early after epoch \(epoch): validation loss has not improved\(delta > 0 ? " by more than \(delta)" : "") for \(epoch - best) epochs since epoch \(best).")
                 return .completed(runID: runID)
             case .interrupted:
                 try store.finishRun(lease, status: .interrupted)
@@ -258,7 +269,9 @@ public struct Session {
             seed: Int64(bitPattern: h.seed), trainSize: trainSize, valSize: valSize,
             datasetPath: absolutePath(dataset.directory), datasetChecksum: dataset.checksum,
             codeVersion: MNISTLabVersion.current, kernelPath: Network.kernelPath,
-            keepEvery: keepEvery)
+            keepEvery: keepEvery, patience: h.patience, minDelta: h.minDelta,
+            lrSchedule: h.lrSchedule.description, minLearningRate: h.minLearningRate,
+            weightDecay: h.weightDecay)
     }
 }
 
@@ -281,6 +294,14 @@ extension Hyperparameters {
         momentum = run.momentum
         epochs = run.epochs
         seed = UInt64(bitPattern: run.seed)
+        guard let schedule = try? LearningRateSchedule.Kind.parse(run.lrSchedule) else {
+            throw TrainingError.unknownSchedule(runID: run.id, schedule: run.lrSchedule)
+        }
+        lrSchedule = schedule
+        minLearningRate = run.minLearningRate
+        weightDecay = run.weightDecay
+        patience = run.patience
+        minDelta = run.minDelta
     }
 }
 

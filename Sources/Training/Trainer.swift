@@ -18,6 +18,9 @@ public struct EpochMetrics: Equatable, Sendable {
     public var valAccuracy: Double
     /// Wall time of training plus validation, without recording.
     public var seconds: Double
+    /// The learning rate in effect during the epoch (the schedule's, before rounding to
+    /// Float32 for the update).
+    public var learningRate: Double
 }
 
 /// How far the epoch being trained has got.
@@ -38,6 +41,9 @@ public enum TrainingOutcome: Equatable, Sendable {
     case interrupted(epoch: Int)
     /// The loss became NaN or infinite during `epoch`, which was not recorded.
     case diverged(epoch: Int, reason: String)
+    /// Early stopping: validation loss has not improved for `patience` epochs since
+    /// `bestEpoch`, so training ended after `epoch` (recorded), before the planned last epoch.
+    case stoppedEarly(epoch: Int, bestEpoch: Int)
 }
 
 /// The epoch loop: shuffles with (seed, epoch), steps through batches, validates.
@@ -82,8 +88,14 @@ public final class Trainer {
     /// Trains epochs `epochs`, calling `onEpoch` after each; `shouldStop` is polled between
     /// batches, `progress` called every `progressInterval` seconds of `clock` within an
     /// epoch. Errors thrown by `onEpoch` end the loop and propagate.
+    ///
+    /// `history` is what was recorded before `epochs.lowerBound` (the run's lineage): the
+    /// learning-rate schedule and early stopping read it with the epochs trained here, so a
+    /// resumed run takes the same rates and stops at the same epoch as an uninterrupted one.
+    /// If the history already meets the stopping rule, nothing is trained.
     public func run(
-        epochs: ClosedRange<Int>, shouldStop: () -> Bool = { false },
+        epochs: ClosedRange<Int>, history: [RecordedEpoch] = [],
+        shouldStop: () -> Bool = { false },
         progress: (EpochProgress) -> Void = { _ in },
         clock: () -> Double = monotonicSeconds,
         onEpoch: (EpochMetrics) throws -> Void
@@ -91,7 +103,16 @@ public final class Trainer {
         // A batch larger than the training set is the whole set (and no sum overflows).
         let batchSize = min(hyperparameters.batchSize, train.count)
         let batchCount = (train.count + batchSize - 1) / batchSize
+        let schedule = hyperparameters.schedule
+        let stopping = hyperparameters.earlyStopping
+        var history = history
+        if let stopping, stopping.shouldStop(after: history), let last = history.last?.epoch,
+            let best = stopping.bestEpoch(in: history)
+        {
+            return .stoppedEarly(epoch: last, bestEpoch: best)
+        }
         for epoch in epochs {
+            let learningRate = schedule.learningRate(epoch: epoch, history: history)
             let started = clock()
             var reported = started
             var batchesDone = 0
@@ -104,8 +125,9 @@ public final class Trainer {
                 let end = min(start + batchSize, order.count)
                 let batch = network.train(
                     rows: order[start..<end], of: train.images, labels: train.labels,
-                    learningRate: Float(hyperparameters.learningRate),
-                    momentum: Float(hyperparameters.momentum))
+                    learningRate: Float(learningRate),
+                    momentum: Float(hyperparameters.momentum),
+                    weightDecay: Float(hyperparameters.weightDecay))
                 guard batch.lossSum.isFinite else {
                     return .diverged(
                         epoch: epoch,
@@ -131,7 +153,13 @@ public final class Trainer {
                 EpochMetrics(
                     epoch: epoch, trainLoss: stats.meanLoss, trainAccuracy: stats.accuracy,
                     valLoss: validated.meanLoss, valAccuracy: validated.accuracy,
-                    seconds: clock() - started))
+                    seconds: clock() - started, learningRate: learningRate))
+            history.append(RecordedEpoch(epoch: epoch, valLoss: validated.meanLoss))
+            if let stopping, epoch < epochs.upperBound, stopping.shouldStop(after: history),
+                let best = stopping.bestEpoch(in: history)
+            {
+                return .stoppedEarly(epoch: epoch, bestEpoch: best)
+            }
         }
         return .completed
     }

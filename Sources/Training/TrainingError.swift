@@ -18,6 +18,10 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case otherDataset(directory: String, checksum: String, runID: Int64, expected: String)
     /// Test images of another width than the run's network takes.
     case imageWidth(runID: Int64, inputs: Int, columns: Int)
+    /// The run's row names a learning-rate schedule this build cannot read.
+    case unknownSchedule(runID: Int64, schedule: String)
+    /// A schedule that moves the rate towards its minimum needs the minimum below the rate.
+    case scheduleFloorAboveRate(minimum: Double, learningRate: Double, schedule: String)
 
     public var description: String {
         switch self {
@@ -44,6 +48,11 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
                 + "(\(expected))."
         case .imageWidth(let id, let inputs, let columns):
             "Run \(id) takes \(inputs)-pixel images, but the test images have \(columns)."
+        case .unknownSchedule(let id, let schedule):
+            "Run \(id) records a learning-rate schedule this build cannot read ('\(schedule)')."
+        case .scheduleFloorAboveRate(let minimum, let rate, let schedule):
+            "The minimum learning rate (\(minimum)) must be below the learning rate (\(rate)) "
+                + "for a \(schedule) schedule."
         }
     }
 }

@@ -78,6 +78,8 @@ private let trainHelp = """
       mnistlab train --epochs 20
       mnistlab train --epochs 1000 --name seed-reproduction
       mnistlab train --hidden 256,128 --activation relu --momentum 0.9
+      mnistlab train --epochs 1000 --patience 50 --weight-decay 1e-4
+      mnistlab train --lr-schedule step:100:0.5 --min-learning-rate 0.001
 
     USAGE: mnistlab train <options>
 
@@ -95,6 +97,20 @@ private let trainHelp = """
                               Keep a checkpoint every N epochs, besides the best
                               and the last (default: 50).
       --name <name>           A name for the run (default: run-<id>).
+      --patience <patience>   Stop after N epochs without improvement in validation
+                              loss; 0 turns it off (train default: off).
+      --min-delta <min-delta> Decrease in validation loss that counts as an
+                              improvement for --patience (train default: 0).
+      --lr-schedule <lr-schedule>
+                              Learning-rate schedule: constant, step:EVERY:FACTOR,
+                              cosine or plateau:PATIENCE:FACTOR (train default:
+                              constant).
+      --min-learning-rate <min-learning-rate>
+                              Floor of the step and plateau schedules, end point of
+                              cosine (train default: 0).
+      --weight-decay <weight-decay>
+                              L2 weight decay on the weights (not the biases),
+                              inside the SGD update (train default: 0).
       --hidden <hidden>       Hidden layer widths, e.g. 100 or 256,128. (default:
                               100)
       --activation <activation>

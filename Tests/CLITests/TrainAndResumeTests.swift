@@ -65,7 +65,7 @@ import Testing
         let best = try sandbox.run(["sql", "--csv", "SELECT best_epoch FROM run_summary WHERE id = 1"]).lines.last!
         let child = try sandbox.run([
             "sql", "--csv",
-            "SELECT parent_run_id, parent_epoch, learning_rate, min(e.epoch), max(e.epoch) FROM runs JOIN epochs e ON e.run_id = runs.id WHERE runs.id = 2",
+            "SELECT parent_run_id, parent_epoch, runs.learning_rate, min(e.epoch), max(e.epoch) FROM runs JOIN epochs e ON e.run_id = runs.id WHERE runs.id = 2",
         ]).lines.last
         #expect(child == "1,\(best),0.01,\(Int(best)! + 1),5")
         #expect(try parentState(sandbox) == parentBefore)

@@ -39,6 +39,55 @@ struct GradientCheckTests {
         }
     }
 
+    /// With weight decay λ the update descends L + ½λ‖W‖² (weights only, not biases): the
+    /// gradient it applies, read from the momentum buffer after one step from zero velocity
+    /// (v = 0·μ + g + λw), must match finite differences of that regularised loss.
+    @Test(arguments: Activation.allCases)
+    func weightDecayGradientMatchesFiniteDifferences(activation: Activation) {
+        // Given a small random network and batch, and a decay large enough to matter
+        let architecture = Architecture(
+            inputs: Self.sizes.inputs, hidden: Self.sizes.hidden, outputs: Self.sizes.outputs,
+            activation: activation)
+        let (inputs, labels) = randomBatch(rows: Self.sizes.batch, columns: Self.sizes.inputs)
+        let parameters = architecture.initialParameters(seed: 3)
+        let rows = (0..<Int32(Self.sizes.batch)).map { $0 }[...]
+        let lambda = 0.3
+
+        // When the engine takes one step with momentum from zero velocity
+        let network = Network(
+            architecture: architecture, parameters: parameters, maxBatchSize: Self.sizes.batch)
+        network.train(
+            rows: rows, of: inputs, labels: labels, learningRate: 0.01, momentum: 0.9,
+            weightDecay: Float(lambda))
+        let applied = network.velocity
+
+        // Then every block agrees with finite differences of loss + ½λ‖W‖²
+        var numeric = finiteDifferenceGradient(
+            architecture: architecture, parameters: parameters, inputs: inputs, labels: labels)
+        for l in 0..<architecture.layerCount {
+            let layer = architecture.layout(ofLayer: l)
+            // d(½λ‖W‖²)/dw = λw, exactly: the penalty is quadratic.
+            for k in layer.weightOffset..<layer.biasOffset {
+                numeric[k] += lambda * Double(parameters[k])
+            }
+            let blocks = [
+                ("dW\(l + 1)", layer.weightOffset..<layer.biasOffset),
+                ("db\(l + 1)", layer.biasOffset..<layer.biasOffset + layer.fanOut),
+            ]
+            for (name, range) in blocks {
+                let error = maxRelativeError(Array(applied[range]), Array(numeric[range]))
+                #expect(error < 1e-3, "\(name) with weight decay: max relative error \(error)")
+            }
+        }
+        // And the decay term is a real part of the weights' gradient (the check can fail)
+        let plain = Network(
+            architecture: architecture, parameters: parameters, maxBatchSize: Self.sizes.batch
+        ).gradient(rows: rows, of: inputs, labels: labels).gradient
+        let first = architecture.layout(ofLayer: 0)
+        let range = first.weightOffset..<first.biasOffset
+        #expect(maxRelativeError(Array(plain[range]), Array(numeric[range])) > 1e-2)
+    }
+
     /// Relative error per entry, with an absolute floor so that near-zero gradients (a dead
     /// ReLU, a saturated sigmoid) do not divide by nothing; NaN if any entry is NaN.
     func maxRelativeError(_ a: [Float], _ b: [Double]) -> Double {

@@ -100,6 +100,11 @@ typedef struct {
 
     /// momentum == 0: p −= lr·g; otherwise v = momentum·v + g, p −= lr·v. No fused ops.
     void (*sgd_update)(float *p, float *v, const float *g, int n, float lr, float momentum);
+
+    /// sgd_update with L2 weight decay: g' = g + decay·p, then as sgd_update with g'. No fused
+    /// ops. Used for weights only, and only when decay ≠ 0.
+    void (*sgd_update_decayed)(float *p, float *v, const float *g, int n, float lr,
+                               float momentum, float decay);
 } mnl_kernels;
 
 /// The path called `name` ("scalar", "avx2", "avx512"), or NULL if unknown or if this CPU
@@ -176,8 +181,9 @@ void mnl_mlp_forward(const mnl_mlp *net, mnl_csr x, const int32_t *rows, int B,
 
 /// From the deltas (and the scratch) of `mnl_mlp_forward` with want_gradient on the same
 /// batch: grad = the batch-mean gradient; then, if `update`, one SGD step on params (and
-/// velocity when momentum ≠ 0).
+/// velocity when momentum ≠ 0), with L2 weight decay `weight_decay` on the weights (not the
+/// biases); weight_decay 0 runs exactly the update without decay.
 void mnl_mlp_backward(const mnl_mlp *net, mnl_csr x, const int32_t *rows, int B, int update,
-                      float learning_rate, float momentum);
+                      float learning_rate, float momentum, float weight_decay);
 
 #endif

@@ -38,7 +38,7 @@ extension MNISTLab {
                 ("planned epochs", { "\($0.epochs)" }), ("seed", { Format.seed($0.seed) }),
                 ("train size", { "\($0.trainSize)" }), ("val size", { "\($0.valSize)" }),
                 ("dataset", \.datasetChecksum), ("code version", \.codeVersion), ("kernels", \.kernelPath),
-            ]
+            ] + controlSettings
             var table = Table([""] + summaries.map { "run \($0.run.id)" })
             for (label, value) in settings {
                 let values = summaries.map { value($0.run) }
@@ -55,7 +55,22 @@ extension MNISTLab {
                 ("seconds", { Format.fixed($0.totalSeconds, digits: 1) }),
             ]
             for (label, value) in metrics { table.append([label] + summaries.map(value)) }
+            if summaries.contains(where: { $0.stoppedEarlyAt != nil }) {
+                table.append(
+                    ["stopped early"] + summaries.map { $0.stoppedEarlyAt.map { "at epoch \($0)" } ?? "-" })
+            }
             print(table.render())
         }
     }
+}
+
+/// The schedule, weight decay and early-stopping rows of `compare` (shown where runs differ).
+private var controlSettings: [(String, (Run) -> String)] {
+    [
+        ("lr schedule", \.lrSchedule),
+        ("min learning rate", { Format.number($0.minLearningRate) }),
+        ("weight decay", { Format.number($0.weightDecay) }),
+        ("patience", { $0.patience.map(String.init) ?? "-" }),
+        ("min delta", { Format.number($0.minDelta) }),
+    ]
 }

@@ -14,8 +14,9 @@ extension MNISTLab {
         static let configuration = CommandConfiguration(
             abstract: "Export a run's per-epoch metrics with its hyperparameters as CSV or JSON.",
             discussion: """
-                CSV has one row per epoch: the epoch's metrics, then the run's settings as \
-                extra columns, so the file loads as one flat table (pandas, R, a spreadsheet). \
+                CSV has one row per epoch: the epoch's metrics (epoch_learning_rate is the \
+                rate in effect that epoch), then the run's settings as extra columns, so the \
+                file loads as one flat table (pandas, R, a spreadsheet). \
                 JSON is an object with "run" (the run_summary row) and "epochs".
 
                 Examples:
@@ -70,11 +71,15 @@ extension MNISTLab {
                 ("planned_epochs", "\(run.epochs)"), ("train_size", "\(run.trainSize)"),
                 ("val_size", "\(run.valSize)"), ("dataset_checksum", run.datasetChecksum),
                 ("code_version", run.codeVersion), ("kernel_path", run.kernelPath),
+                ("lr_schedule", run.lrSchedule), ("min_learning_rate", "\(run.minLearningRate)"),
+                ("weight_decay", "\(run.weightDecay)"),
+                ("patience", run.patience.map(String.init) ?? ""),
+                ("min_delta", "\(run.minDelta)"),
             ]
             let header =
                 [
                     "run_id", "epoch", "train_loss", "train_accuracy", "val_loss", "val_accuracy",
-                    "seconds", "recorded_at",
+                    "seconds", "recorded_at", "epoch_learning_rate",
                 ]
                 + settings.map(\.0)
             var lines = [header.joined(separator: ",")]
@@ -83,6 +88,7 @@ extension MNISTLab {
                     "\(e.runID)", "\(e.epoch)", "\(e.trainLoss)", "\(e.trainAccuracy)",
                     "\(e.valLoss)",
                     "\(e.valAccuracy)", "\(e.seconds)", e.recordedAt ?? "",
+                    e.learningRate.map { "\($0)" } ?? "",
                 ]
                 lines.append((metrics + settings.map(\.1)).map(csvField).joined(separator: ","))
             }

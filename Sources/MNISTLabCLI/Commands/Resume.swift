@@ -23,8 +23,10 @@ extension MNISTLab {
             discussion: """
                 From the run's last epoch with unchanged settings, the run continues in place \
                 (the usual case after Ctrl-C). From any other epoch, or with a new learning \
-                rate, batch size or momentum, a new run is forked with parent_run_id and \
-                parent_epoch set; the parent is never changed. --epochs is a total, as in train.
+                rate, batch size, momentum, schedule, weight decay or patience (or a new \
+                --epochs under a cosine schedule), a new run is forked with parent_run_id and \
+                parent_epoch set; the parent is never changed. --epochs is a total, as in train. \
+                The schedule and the patience counter continue from the recorded epochs.
                 A finished run resumes from its best epoch by default, any other from its last.
                 A setting left out keeps the run's own value.
 
@@ -41,6 +43,7 @@ extension MNISTLab {
         var from: ResumePoint?
 
         @OptionGroup var training: TrainingOptions<ResumeWording>
+        @OptionGroup var controls: ControlOptions
 
         @Option(name: .long, help: "Directory of the run's dataset, if it has moved.")
         var data: String?
@@ -56,6 +59,7 @@ extension MNISTLab {
             changes.keepEvery = training.keepEvery
             changes.name = training.name
             changes.dataDirectory = data
+            try controls.apply(to: &changes)
             let store = try database.openExisting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }

@@ -35,7 +35,9 @@ extension MNISTLab {
             for s in summaries {
                 let r = s.run
                 table.append([
-                    "\(r.id)", r.name, r.status.rawValue, r.hidden, r.activation,
+                    "\(r.id)", r.name,
+                    r.status.rawValue + (s.stoppedEarlyAt.map { " (stopped early at \($0))" } ?? ""),
+                    r.hidden, r.activation,
                     Format.number(r.learningRate), "\(r.batchSize)", Format.number(r.momentum),
                     "\(s.lastEpoch ?? 0)/\(r.epochs)", s.bestEpoch.map(String.init) ?? "-",
                     Format.loss(s.bestValLoss), Format.percent(s.bestValAccuracy),

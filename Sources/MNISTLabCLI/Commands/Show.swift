@@ -31,9 +31,12 @@ extension MNISTLab {
             print(settings(summary, children: children, kept: kept))
             guard !epochs.isEmpty else { return print("\nNo epochs recorded yet.") }
             print("\nval loss " + Sparkline.render(epochs.map(\.valLoss)))
+            // The rate column only where the rate moves, so constant runs read as before.
+            let showsRate = summary.run.lrSchedule != "constant"
             var table = Table(
-                ["", "epoch", "train loss", "train acc", "val loss", "val acc", "seconds", "checkpoint"],
-                numeric: [1, 2, 3, 4, 5, 6])
+                ["", "epoch", "train loss", "train acc", "val loss", "val acc", "seconds", "checkpoint"]
+                    + (showsRate ? ["lr"] : []),
+                numeric: Set([1, 2, 3, 4, 5, 6] + (showsRate ? [8] : [])))
             let keptSet = Set(kept)
             for e in epochs {
                 table.append([
@@ -41,7 +44,7 @@ extension MNISTLab {
                     Format.percent(e.trainAccuracy), Format.loss(e.valLoss),
                     Format.percent(e.valAccuracy), Format.fixed(e.seconds, digits: 3),
                     keptSet.contains(e.epoch) ? "kept" : "",
-                ])
+                ] + (showsRate ? [e.learningRate.map(Format.number) ?? "-"] : []))
             }
             print("\n" + table.render())
             print("* best epoch (lowest validation loss)")
@@ -51,13 +54,17 @@ extension MNISTLab {
             let r = s.run
             var lines: [(String, String)] = [
                 ("run", "\(r.id) (\(r.name))"),
-                ("status", r.status.rawValue + (r.failureReason.map { ": \($0)" } ?? "")),
+                ("status", r.status.rawValue + (r.failureReason.map { ": \($0)" } ?? "")
+                    + (s.stoppedEarlyAt.map { ", stopped early after epoch \($0) (patience \(r.patience ?? 0))" } ?? "")),
                 ("created", r.createdAt), ("finished", r.finishedAt ?? "-"),
                 ("network", "784 → \(r.hidden.replacingOccurrences(of: ",", with: " → ")) → 10, \(r.activation), softmax, \(r.loss)"),
                 ("learning rate", Format.number(r.learningRate)), ("batch size", "\(r.batchSize)"),
                 ("momentum", Format.number(r.momentum)), ("epochs", "\(s.lastEpoch ?? 0) of \(r.epochs)"),
                 ("seed", Format.seed(r.seed)), ("data", "\(r.trainSize) train / \(r.valSize) val from \(r.datasetPath) (\(r.datasetChecksum))"),
                 ("code", "mnistlab \(r.codeVersion), \(r.kernelPath) kernels"),
+                ("schedule", scheduleText(r)),
+                ("weight decay", Format.number(r.weightDecay)),
+                ("patience", r.patience.map { "\($0) epochs, min delta \(Format.number(r.minDelta))" } ?? "off"),
                 ("best", s.bestEpoch.map { "epoch \($0): val loss \(Format.loss(s.bestValLoss)), val acc \(Format.percent(s.bestValAccuracy))" } ?? "-"),
                 ("checkpoints", kept.map(String.init).joined(separator: ", ")),
             ]
@@ -75,6 +82,13 @@ extension MNISTLab {
                 .joined(separator: "\n")
         }
     }
+}
+
+/// "constant", or the schedule with its floor: "cosine to 0.001".
+private func scheduleText(_ r: Run) -> String {
+    r.lrSchedule
+        + (r.lrSchedule != "constant" && r.minLearningRate > 0
+            ? " to \(Format.number(r.minLearningRate))" : "")
 }
 
 private struct ShowJSON: Encodable {

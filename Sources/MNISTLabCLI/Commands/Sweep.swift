@@ -21,6 +21,7 @@ extension MNISTLab {
                   mnistlab sweep --learning-rate 0.05,0.1,0.2 --hidden 100,300 --epochs 30
                   mnistlab sweep --activation sigmoid,relu --momentum 0,0.9 --parallel 2
                   mnistlab sweep --learning-rate 0.1,0.5 --seed 1,2,3 --train-limit 5000 --epochs 5
+                  mnistlab sweep --weight-decay 0,1e-4,1e-3 --lr-schedule constant,cosine
                 """)
 
         // Lists are parsed `.unconditional`ly, so that `--learning-rate -1,0.1` reaches the
@@ -68,6 +69,7 @@ extension MNISTLab {
             help: "Runs to train at once, each in its own process.")
         var parallel = 1
 
+        @OptionGroup var controls: SweepControlOptions
         @OptionGroup var dataOptions: DataOptions
         @OptionGroup var output: OutputOptions
         @OptionGroup var database: DatabaseOptions
@@ -76,6 +78,7 @@ extension MNISTLab {
         /// is written: a sweep either starts whole or not at all.
         func validate() throws {
             _ = try grid()
+            try controlGrid().validate(learningRates: try grid().learningRate)
             try Check.require(.epochs, epochs, Check.epochs(epochs))
             if let keepEvery {
                 try Check.require(.keepEvery, keepEvery, Check.keepEvery(keepEvery))
@@ -87,23 +90,32 @@ extension MNISTLab {
 
         func run() throws {
             let grid = try grid()
+            let controlGrid = try controlGrid()
             // Found before the store is opened, and passed to every run as --data.
             let dataDirectory = try DataLocation.resolve(dataOptions.data)
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
             try store.releaseAbandonedRuns()
-            let sweep = try store.createSweep(grid: try grid.json(), size: grid.count)
-            let launches = try grid.combinations.enumerated().map { k, settings in
-                let name = "sweep-\(sweep.id)/\(grid.label(settings))"
+            let size = grid.count * controlGrid.count
+            let sweep = try store.createSweep(
+                grid: try json(grid, controlGrid), size: size)
+            let combinations = grid.combinations.flatMap { settings in
+                controlGrid.combinations.map { (settings, $0) }
+            }
+            let launches = try combinations.enumerated().map { k, combination in
+                let (settings, control) = combination
+                let label = label(grid, settings, controlGrid, control)
+                let name = "sweep-\(sweep.id)/\(label)"
                 return Launch(
-                    index: k + 1, label: grid.label(settings), name: name,
+                    index: k + 1, label: label, name: name,
                     arguments: try arguments(
-                        settings, sweep: sweep.id, name: name, data: dataDirectory))
+                        settings, sweep: sweep.id, name: name, data: dataDirectory)
+                        + controlGrid.arguments(control))
             }
             if !output.json {
                 print(
-                    "sweep \(sweep.id): \(grid.count) run\(grid.count == 1 ? "" : "s") of \(epochs) epoch\(epochs == 1 ? "" : "s"), \(min(parallel, grid.count)) at a time"
+                    "sweep \(sweep.id): \(size) run\(size == 1 ? "" : "s") of \(epochs) epoch\(epochs == 1 ? "" : "s"), \(min(parallel, size)) at a time"
                 )
                 flushStandardOutput()
             }
@@ -118,12 +130,12 @@ extension MNISTLab {
                 try printJSON(ranking)
             } else {
                 print("\nsweep \(sweep.id) ranked by best validation loss:")
-                print(rankingTable(ranking, grid: grid).render())
+                print(rankingTable(ranking, grid: grid, controls: controlGrid).render())
             }
             if outcome.stopped { throw ExitCode(128 + StopSignal.received) }
             if outcome.notStarted > 0 {
                 throw MNISTLabError(
-                    "\(outcome.notStarted) of \(grid.count) runs of sweep \(sweep.id) did not start; see the errors above."
+                    "\(outcome.notStarted) of \(size) runs of sweep \(sweep.id) did not start; see the errors above."
                 )
             }
         }
@@ -146,17 +158,21 @@ extension MNISTLab {
             return a
         }
 
-        private func rankingTable(_ ranking: [RunSummary], grid: Grid) -> Table {
-            let varied = grid.variedColumns
+        private func rankingTable(_ ranking: [RunSummary], grid: Grid, controls: ControlGrid)
+            -> Table
+        {
+            let varied =
+                grid.variedColumns.map { c in (c.title, { (s: RunSummary) in c.value(s.run) }) }
+                + controls.variedColumns
             var table = Table(
-                ["rank", "run", "status"] + varied.map(\.title) + [
+                ["rank", "run", "status"] + varied.map(\.0) + [
                     "best epoch", "best val loss", "best val acc",
                 ],
                 numeric: Set([0, 1] + (0..<3).map { 3 + varied.count + $0 }))
             for (k, s) in ranking.enumerated() {
                 table.append(
                     ["\(k + 1)", "\(s.run.id)", s.run.status.rawValue]
-                        + varied.map { $0.value(s.run) }
+                        + varied.map { $0.1(s) }
                         + [
                             s.bestEpoch.map(String.init) ?? "-", Format.loss(s.bestValLoss),
                             Format.percent(s.bestValAccuracy),
@@ -166,6 +182,40 @@ extension MNISTLab {
         }
 
         // MARK: - Grid
+
+        func controlGrid() throws -> ControlGrid {
+            let controls = try controls.grid()
+            let size = try grid().count * controls.count
+            if size > 1_000 {
+                throw ValidationError("The sweep has \(size) combinations; at most 1000 are allowed.")
+            }
+            return controls
+        }
+
+        /// A run's label: the varied settings of both grids.
+        private func label(
+            _ grid: Grid, _ settings: Grid.Settings, _ controls: ControlGrid,
+            _ control: ControlGrid.Settings
+        ) -> String {
+            let parts = controls.labelParts(control)
+            if parts.isEmpty { return grid.label(settings) }
+            // Grid.label names the learning rate when nothing of its own varies.
+            return ((grid.count > 1 ? [grid.label(settings)] : []) + parts).joined(separator: ",")
+        }
+
+        /// The sweeps.grid JSON: the grid's keys and the swept control settings'.
+        private func json(_ grid: Grid, _ controls: ControlGrid) throws -> String {
+            let base = try grid.json()
+            let fields = controls.jsonFields
+            guard !fields.isEmpty,
+                var object = try JSONSerialization.jsonObject(with: Data(base.utf8))
+                    as? [String: Any]
+            else { return base }
+            object.merge(fields) { _, new in new }
+            let data = try JSONSerialization.data(
+                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+            return String(decoding: data, as: UTF8.self)
+        }
 
         func grid() throws -> Grid {
             /// Each item parsed, then checked by `check` (one of `train`'s checks).

@@ -14,10 +14,13 @@ extension MNISTLab {
                   mnistlab train --epochs 20
                   mnistlab train --epochs 1000 --name seed-reproduction
                   mnistlab train --hidden 256,128 --activation relu --momentum 0.9
+                  mnistlab train --epochs 1000 --patience 50 --weight-decay 1e-4
+                  mnistlab train --lr-schedule step:100:0.5 --min-learning-rate 0.001
                 """)
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var training: TrainingOptions<TrainWording>
+        @OptionGroup var controls: ControlOptions
         @OptionGroup var model: ModelOptions
         @OptionGroup var dataOptions: DataOptions
 
@@ -34,6 +37,7 @@ extension MNISTLab {
             h.batchSize = training.batchSize ?? h.batchSize
             h.momentum = training.momentum ?? h.momentum
             h.epochs = training.epochs ?? h.epochs
+            try controls.apply(to: &h)
             // Found before the store is opened: a run without data leaves no database behind.
             let data = DataSource(
                 directory: try DataLocation.resolve(dataOptions.data),

@@ -18,7 +18,7 @@ extension RunSummary: Encodable {
     enum SummaryKeys: String, CodingKey {
         case epochs_done, last_epoch, best_epoch, best_val_loss, best_val_accuracy
         case max_val_accuracy, last_train_loss, last_train_accuracy, last_val_loss
-        case last_val_accuracy, total_seconds
+        case last_val_accuracy, total_seconds, stopped_early_at
     }
 
     /// The seed as `--seed` takes it, in place of the stored Int64 bit pattern.
@@ -40,5 +40,6 @@ extension RunSummary: Encodable {
         try c.encode(lastValLoss, forKey: .last_val_loss)
         try c.encode(lastValAccuracy, forKey: .last_val_accuracy)
         try c.encode(totalSeconds, forKey: .total_seconds)
+        try c.encode(stoppedEarlyAt, forKey: .stopped_early_at)
     }
 }

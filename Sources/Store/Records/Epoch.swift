@@ -14,10 +14,14 @@ public struct EpochRecord: Codable, Sendable, Equatable {
     public var seconds: Double
     /// Set by `Store.recordEpoch`; nil on a record not yet stored.
     public var recordedAt: String?
+    /// The learning rate in effect during the epoch; nil for epochs recorded before
+    /// migration 0006 (their run's `learningRate`).
+    public var learningRate: Double? = nil
 
     public init(
         runID: Int64, epoch: Int, trainLoss: Double, trainAccuracy: Double, valLoss: Double,
-        valAccuracy: Double, seconds: Double, recordedAt: String? = nil
+        valAccuracy: Double, seconds: Double, recordedAt: String? = nil,
+        learningRate: Double? = nil
     ) {
         self.runID = runID
         self.epoch = epoch
@@ -27,6 +31,7 @@ public struct EpochRecord: Codable, Sendable, Equatable {
         self.valAccuracy = valAccuracy
         self.seconds = seconds
         self.recordedAt = recordedAt
+        self.learningRate = learningRate
     }
 
     enum CodingKeys: String, CodingKey {
@@ -38,6 +43,7 @@ public struct EpochRecord: Codable, Sendable, Equatable {
         case valAccuracy = "val_accuracy"
         case seconds
         case recordedAt = "recorded_at"
+        case learningRate = "learning_rate"
     }
 }
 

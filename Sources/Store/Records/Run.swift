@@ -43,6 +43,16 @@ public struct Run: Codable, Sendable, Equatable {
     public var ownerToken: String? = nil
     /// When the holder's lease ends unless renewed, on the database's clock.
     public var leaseExpiresAt: String? = nil
+    /// Early stopping: epochs without improvement before stopping; nil: off.
+    public var patience: Int? = nil
+    /// The decrease in validation loss that counts as an improvement for `patience`.
+    public var minDelta: Double = 0
+    /// "constant", "step:EVERY:FACTOR", "cosine" or "plateau:PATIENCE:FACTOR".
+    public var lrSchedule: String = "constant"
+    /// Floor of the step and plateau schedules, end point of cosine.
+    public var minLearningRate: Double = 0
+    /// L2 weight decay on the weights (not the biases), inside the SGD update.
+    public var weightDecay: Double = 0
 
     enum CodingKeys: String, CodingKey {
         case id, name, status
@@ -66,6 +76,11 @@ public struct Run: Codable, Sendable, Equatable {
         case sweepID = "sweep_id"
         case ownerToken = "owner_token"
         case leaseExpiresAt = "lease_expires_at"
+        case patience
+        case minDelta = "min_delta"
+        case lrSchedule = "lr_schedule"
+        case minLearningRate = "min_learning_rate"
+        case weightDecay = "weight_decay"
     }
 }
 
@@ -101,13 +116,20 @@ public struct NewRun: Sendable, Equatable {
     public var keepEvery: Int
     /// The sweep this run is part of; the sweep must exist.
     public var sweepID: Int64?
+    /// See `Run`'s fields of the same names.
+    public var patience: Int?
+    public var minDelta: Double
+    public var lrSchedule: String
+    public var minLearningRate: Double
+    public var weightDecay: Double
 
     public init(
         name: String? = nil, parentRunID: Int64? = nil, parentEpoch: Int? = nil,
         learningRate: Double, batchSize: Int, epochs: Int, hidden: String, activation: String,
         loss: String, momentum: Double = 0, seed: Int64, trainSize: Int, valSize: Int,
         datasetPath: String, datasetChecksum: String, codeVersion: String, kernelPath: String,
-        keepEvery: Int, sweepID: Int64? = nil
+        keepEvery: Int, sweepID: Int64? = nil, patience: Int? = nil, minDelta: Double = 0,
+        lrSchedule: String = "constant", minLearningRate: Double = 0, weightDecay: Double = 0
     ) {
         self.name = name
         self.parentRunID = parentRunID
@@ -128,6 +150,11 @@ public struct NewRun: Sendable, Equatable {
         self.kernelPath = kernelPath
         self.keepEvery = keepEvery
         self.sweepID = sweepID
+        self.patience = patience
+        self.minDelta = minDelta
+        self.lrSchedule = lrSchedule
+        self.minLearningRate = minLearningRate
+        self.weightDecay = weightDecay
     }
 }
 
@@ -146,6 +173,8 @@ extension Run {
             codeVersion: new.codeVersion, kernelPath: new.kernelPath,
             keepEvery: new.keepEvery, failureReason: nil,
             pid: Int64(getpid()), host: Lease.hostName, heartbeatAt: now, sweepID: new.sweepID,
-            ownerToken: lease.token, leaseExpiresAt: expiresAt)
+            ownerToken: lease.token, leaseExpiresAt: expiresAt,
+            patience: new.patience, minDelta: new.minDelta, lrSchedule: new.lrSchedule,
+            minLearningRate: new.minLearningRate, weightDecay: new.weightDecay)
     }
 }

@@ -17,6 +17,9 @@ public struct RunSummary: Sendable, Equatable {
     public var lastValAccuracy: Double?
     /// Summed wall time of the run's own epochs, in seconds.
     public var totalSeconds: Double?
+    /// The epoch a completed run stopped at because of its patience, before its planned last
+    /// epoch; nil for every other run.
+    public var stoppedEarlyAt: Int? = nil
 }
 
 // MARK: - Database
@@ -35,5 +38,6 @@ extension RunSummary: FetchableRecord {
         lastValLoss = row["last_val_loss"]
         lastValAccuracy = row["last_val_accuracy"]
         totalSeconds = row["total_seconds"]
+        stoppedEarlyAt = row["stopped_early_at"]
     }
 }

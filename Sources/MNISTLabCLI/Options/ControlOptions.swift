@@ -1,0 +1,289 @@
+import ArgumentParser
+import Foundation
+import Store
+import Training
+
+/// Early stopping, the learning-rate schedule and weight decay, shared by `train` and
+/// `resume`. Left out, `train` uses no early stopping, a constant rate and no decay, and
+/// `resume` inherits the run's (a changed one forks).
+struct ControlOptions: ParsableArguments {
+    @Option(
+        name: .long,
+        help: "Stop after N epochs without improvement in validation loss; 0 turns it off (train default: off).")
+    var patience: Int?
+
+    @Option(
+        name: .long,
+        help: "Decrease in validation loss that counts as an improvement for --patience (train default: 0).")
+    var minDelta: Double?
+
+    @Option(
+        name: .long,
+        help: "Learning-rate schedule: constant, step:EVERY:FACTOR, cosine or plateau:PATIENCE:FACTOR (train default: constant).")
+    var lrSchedule: String?
+
+    @Option(
+        name: .long,
+        help: "Floor of the step and plateau schedules, end point of cosine (train default: 0).")
+    var minLearningRate: Double?
+
+    @Option(
+        name: .long,
+        help: "L2 weight decay on the weights (not the biases), inside the SGD update (train default: 0).")
+    var weightDecay: Double?
+
+    func validate() throws {
+        if let patience { try ControlLimits.patience(patience) }
+        if let minDelta { try ControlLimits.minDelta(minDelta) }
+        if let lrSchedule { _ = try ControlLimits.schedule(lrSchedule) }
+        if let minLearningRate { try ControlLimits.minLearningRate(minLearningRate) }
+        if let weightDecay { try ControlLimits.weightDecay(weightDecay) }
+    }
+
+    /// These settings on a new run's hyperparameters; throws if the schedule's floor is not
+    /// below the learning rate.
+    func apply(to h: inout Hyperparameters) throws {
+        if let patience { h.patience = patience > 0 ? patience : nil }
+        h.minDelta = minDelta ?? h.minDelta
+        if let lrSchedule { h.lrSchedule = try ControlLimits.schedule(lrSchedule) }
+        h.minLearningRate = minLearningRate ?? h.minLearningRate
+        h.weightDecay = weightDecay ?? h.weightDecay
+        try ControlLimits.floorBelowRate(h)
+    }
+
+    /// These settings as changes to a resumed run.
+    func apply(to changes: inout ResumeChanges) throws {
+        changes.patience = patience
+        changes.minDelta = minDelta
+        changes.lrSchedule = try lrSchedule.map(ControlLimits.schedule)
+        changes.minLearningRate = minLearningRate
+        changes.weightDecay = weightDecay
+    }
+}
+
+/// The limits of each control setting, checked by `train`, `resume` and `sweep` alike; each
+/// message names the limit.
+enum ControlLimits {
+    static func patience(_ value: Int) throws {
+        if value < 0 {
+            throw ValidationError("--patience must be at least 1 epoch, or 0 for none; got \(value).")
+        }
+    }
+
+    static func minDelta(_ value: Double) throws {
+        if !(value >= 0 && value.isFinite) {
+            throw ValidationError("--min-delta must be a finite number of at least 0; got \(value).")
+        }
+    }
+
+    static func schedule(_ text: String) throws -> LearningRateSchedule.Kind {
+        do {
+            return try LearningRateSchedule.Kind.parse(text)
+        } catch .unknown {
+            throw ValidationError(
+                "--lr-schedule must be constant, step:EVERY:FACTOR, cosine or plateau:PATIENCE:FACTOR; got '\(text)'.")
+        } catch .period(let period) {
+            throw ValidationError(
+                "--lr-schedule's EVERY or PATIENCE must be a whole number of at least 1 epoch; got '\(period)' in '\(text)'.")
+        } catch .factor(let factor) {
+            throw ValidationError(
+                "--lr-schedule's FACTOR must be a number between 0 and 1 (both excluded); got '\(factor)' in '\(text)'.")
+        }
+    }
+
+    static func minLearningRate(_ value: Double) throws {
+        // Training runs in Float32: a floor must survive the conversion.
+        if !(value >= 0 && Float(value).isFinite) {
+            throw ValidationError(
+                "--min-learning-rate must be a number of at least 0 that Float32 can hold (below 3.4e38); got \(value).")
+        }
+    }
+
+    static func weightDecay(_ value: Double) throws {
+        // λ·w is computed in Float32: a positive λ that rounds to 0 would silently do nothing.
+        if !(value >= 0 && Float(value).isFinite && (value == 0 || Float(value) > 0)) {
+            throw ValidationError(
+                "--weight-decay must be 0 or a positive number Float32 can hold (1e-45 to 3.4e38); got \(value).")
+        }
+    }
+
+    static func floorBelowRate(_ h: Hyperparameters) throws {
+        if h.lrSchedule != .constant && h.minLearningRate >= h.learningRate {
+            throw ValidationError(
+                "--min-learning-rate must be below the learning rate (\(h.learningRate)) for a \(h.lrSchedule) schedule; got \(h.minLearningRate).")
+        }
+    }
+}
+
+// MARK: - Sweep
+
+/// The control settings as comma-separated lists for `sweep`: every combination with the
+/// other swept settings is a run.
+struct SweepControlOptions: ParsableArguments {
+    @Option(name: .long, help: "Weight decays, e.g. 0,1e-4,1e-3.")
+    var weightDecay = "0"
+
+    @Option(name: .long, help: "Learning-rate schedules, e.g. constant,cosine,step:100:0.5.")
+    var lrSchedule = "constant"
+
+    @Option(name: .long, help: "Minimum learning rates of the schedules, e.g. 0,0.001.")
+    var minLearningRate = "0"
+
+    @Option(name: .long, help: "Early-stopping patiences in epochs, 0 for none, e.g. 0,50.")
+    var patience = "0"
+
+    @Option(name: .long, help: "Minimum improvements for the patience, e.g. 0,0.001.")
+    var minDelta = "0"
+
+    func grid() throws -> ControlGrid {
+        func list<T>(_ text: String, _ option: String, _ parse: (String) throws -> T) throws
+            -> [T]
+        {
+            try text.split(separator: ",", omittingEmptySubsequences: false).map {
+                let item = String($0).trimmingCharacters(in: .whitespaces)
+                return try parse(item)
+            }
+        }
+        func number(_ option: String, _ check: @escaping (Double) throws -> Void)
+            -> (String) throws -> Double
+        {
+            { item in
+                guard let value = Double(item) else {
+                    throw ValidationError(
+                        "--\(option) has an invalid value '\(item)'; give a comma-separated list, e.g. \(ControlGrid.example[option] ?? "0,1").")
+                }
+                try check(value)
+                return value
+            }
+        }
+        return ControlGrid(
+            weightDecay: try list(
+                weightDecay, "weight-decay", number("weight-decay", ControlLimits.weightDecay)),
+            lrSchedule: try list(lrSchedule, "lr-schedule", ControlLimits.schedule),
+            minLearningRate: try list(
+                minLearningRate, "min-learning-rate",
+                number("min-learning-rate", ControlLimits.minLearningRate)),
+            patience: try list(patience, "patience") { item in
+                guard let value = Int(item) else {
+                    throw ValidationError(
+                        "--patience has an invalid value '\(item)'; give a comma-separated list, e.g. \(ControlGrid.example["patience"] ?? "0,50").")
+                }
+                try ControlLimits.patience(value)
+                return value
+            },
+            minDelta: try list(minDelta, "min-delta", number("min-delta", ControlLimits.minDelta)))
+    }
+}
+
+/// The swept control values; `combinations` is their product, weight decay slowest.
+struct ControlGrid {
+    var weightDecay: [Double]
+    var lrSchedule: [LearningRateSchedule.Kind]
+    var minLearningRate: [Double]
+    /// 0: no early stopping.
+    var patience: [Int]
+    var minDelta: [Double]
+
+    static let example = [
+        "weight-decay": "0,1e-4", "lr-schedule": "constant,cosine",
+        "min-learning-rate": "0,0.001", "patience": "0,50", "min-delta": "0,0.001",
+    ]
+
+    struct Settings {
+        var weightDecay: Double
+        var lrSchedule: LearningRateSchedule.Kind
+        var minLearningRate: Double
+        var patience: Int
+        var minDelta: Double
+    }
+
+    var count: Int {
+        weightDecay.count * lrSchedule.count * minLearningRate.count * patience.count
+            * minDelta.count
+    }
+
+    var combinations: [Settings] {
+        var all: [Settings] = []
+        for w in weightDecay {
+            for s in lrSchedule {
+                for m in minLearningRate {
+                    for p in patience {
+                        for d in minDelta {
+                            all.append(
+                                Settings(
+                                    weightDecay: w, lrSchedule: s, minLearningRate: m, patience: p,
+                                    minDelta: d))
+                        }
+                    }
+                }
+            }
+        }
+        return all
+    }
+
+    /// Throws if a combination's floor is not below one of the swept learning rates.
+    func validate(learningRates: [Double]) throws {
+        for s in combinations {
+            for rate in learningRates {
+                var h = Hyperparameters()
+                h.learningRate = rate
+                h.lrSchedule = s.lrSchedule
+                h.minLearningRate = s.minLearningRate
+                try ControlLimits.floorBelowRate(h)
+            }
+        }
+    }
+
+    /// `mnistlab train` arguments for one combination (only those that differ from train's
+    /// defaults, so a sweep without them runs exactly as before).
+    func arguments(_ s: Settings) -> [String] {
+        var a: [String] = []
+        if s.weightDecay != 0 { a += ["--weight-decay", "\(s.weightDecay)"] }
+        if s.lrSchedule != .constant { a += ["--lr-schedule", s.lrSchedule.description] }
+        if s.minLearningRate != 0 { a += ["--min-learning-rate", "\(s.minLearningRate)"] }
+        if s.patience != 0 { a += ["--patience", "\(s.patience)"] }
+        if s.minDelta != 0 { a += ["--min-delta", "\(s.minDelta)"] }
+        return a
+    }
+
+    /// The varied settings of one combination, as run names show them: ["wd=0.0001", …].
+    func labelParts(_ s: Settings) -> [String] {
+        var parts: [String] = []
+        if weightDecay.count > 1 { parts.append("wd=\(s.weightDecay)") }
+        if lrSchedule.count > 1 { parts.append("schedule=\(s.lrSchedule)") }
+        if minLearningRate.count > 1 { parts.append("min-lr=\(s.minLearningRate)") }
+        if patience.count > 1 { parts.append("patience=\(s.patience)") }
+        if minDelta.count > 1 { parts.append("min-delta=\(s.minDelta)") }
+        return parts
+    }
+
+    /// Ranking columns for the settings that take more than one value.
+    var variedColumns: [(title: String, value: (RunSummary) -> String)] {
+        var columns: [(String, (RunSummary) -> String)] = []
+        if weightDecay.count > 1 {
+            columns.append(("weight decay", { Format.number($0.run.weightDecay) }))
+        }
+        if lrSchedule.count > 1 { columns.append(("schedule", { $0.run.lrSchedule })) }
+        if minLearningRate.count > 1 {
+            columns.append(("min lr", { Format.number($0.run.minLearningRate) }))
+        }
+        if patience.count > 1 || minDelta.count > 1 {
+            columns.append(("patience", { $0.run.patience.map(String.init) ?? "-" }))
+            columns.append(("stopped", { $0.stoppedEarlyAt.map { "at \($0)" } ?? "-" }))
+        }
+        if minDelta.count > 1 { columns.append(("min delta", { Format.number($0.run.minDelta) })) }
+        return columns
+    }
+
+    /// The grid's keys as `sweeps.grid` stores them (snake_case, like the runs columns); only
+    /// the settings that were given more than their default, so older grids read the same.
+    var jsonFields: [String: Any] {
+        var fields: [String: Any] = [:]
+        if weightDecay != [0] { fields["weight_decay"] = weightDecay }
+        if lrSchedule != [.constant] { fields["lr_schedule"] = lrSchedule.map(\.description) }
+        if minLearningRate != [0] { fields["min_learning_rate"] = minLearningRate }
+        if patience != [0] { fields["patience"] = patience }
+        if minDelta != [0] { fields["min_delta"] = minDelta }
+        return fields
+    }
+}

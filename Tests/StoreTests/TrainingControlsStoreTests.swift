@@ -1,0 +1,88 @@
+import Foundation
+import GRDB
+import Testing
+
+@testable import Store
+
+/// Migration 0006: the control settings on runs, the rate per epoch, and run_summary's
+/// stopped_early_at, on new databases and on one that existed before it.
+struct TrainingControlsStoreTests {
+    @Test func runsWrittenBefore0006ReadAsConstantUndecayedAndNeverStopped() throws {
+        // Given a database at 0004 with a run and an epoch written by that schema
+        let directory = try TemporaryDirectory()
+        let path = directory.path("old.sqlite")
+        do {
+            let old = try rawDatabase(path)
+            try Migrations.migrate(old, upTo: 4)
+            try old.write { db in
+                try db.execute(
+                    sql: """
+                        INSERT INTO runs (id, name, status, created_at, learning_rate, batch_size,
+                            epochs, hidden, activation, loss, seed, train_size, val_size,
+                            dataset_path, dataset_checksum, code_version, kernel_path)
+                        VALUES (1, 'old', 'completed', '2026-11-25T08:00:00.000Z', 0.1, 32, 10,
+                            '100', 'sigmoid', 'cross-entropy', 42, 50000, 10000, 'Data/mnist',
+                            'crc32:0', 'test', 'scalar');
+                        INSERT INTO epochs (run_id, epoch, train_loss, train_accuracy, val_loss,
+                            val_accuracy, seconds, recorded_at)
+                        VALUES (1, 1, 0.5, 0.8, 0.6, 0.79, 1.0, '2026-11-25T08:00:01.000Z');
+                        """)
+            }
+        }
+
+        // When it is opened by this build
+        let store = try Store.open(path: path)
+
+        // Then the old run has the settings that describe what it did
+        let summary = try #require(try store.summary(runID: 1))
+        #expect(summary.run.lrSchedule == "constant" && summary.run.weightDecay == 0)
+        #expect(summary.run.patience == nil && summary.run.minDelta == 0)
+        #expect(summary.run.minLearningRate == 0)
+        #expect(summary.stoppedEarlyAt == nil)
+        #expect(try store.epochs(runID: 1).map(\.learningRate) == [nil])
+    }
+
+    @Test func settingsAndRatesRoundTripAndAnEarlyStopIsDerived() throws {
+        // Given a run with patience 2 planned for 10 epochs
+        let directory = try TemporaryDirectory()
+        let store = try Store.open(path: directory.path("lab.sqlite"))
+        var new = NewRun.sample()
+        new.patience = 2
+        new.minDelta = 0.001
+        new.lrSchedule = "plateau:3:0.5"
+        new.minLearningRate = 0.001
+        new.weightDecay = 1e-4
+        let run = try store.createRun(new)
+
+        // When it records four epochs with their rates and completes
+        for epoch in 1...4 {
+            var record = EpochRecord.sample(runID: run.id, epoch: epoch)
+            record.learningRate = 0.1 / Double(epoch)
+            try store.recordEpoch(record, checkpoint: nil, keepEvery: 50)
+        }
+        let running = try #require(try store.summary(runID: run.id))
+        try store.finishRun(id: run.id, status: .completed)
+
+        // Then its row, its epochs and its summary say what it did
+        let summary = try #require(try store.summary(runID: run.id))
+        #expect(summary.run.patience == 2 && summary.run.minDelta == 0.001)
+        #expect(summary.run.lrSchedule == "plateau:3:0.5" && summary.run.minLearningRate == 0.001)
+        #expect(summary.run.weightDecay == 1e-4)
+        #expect(try store.epochs(runID: run.id).map(\.learningRate) == [0.1, 0.05, 0.1 / 3, 0.025])
+        #expect(running.stoppedEarlyAt == nil)  // still running: not stopped
+        #expect(summary.stoppedEarlyAt == 4)
+    }
+
+    @Test func theSchemaRefusesImpossibleSettings() throws {
+        let directory = try TemporaryDirectory()
+        let store = try Store.open(path: directory.path("lab.sqlite"))
+        for bad in [
+            { (n: inout NewRun) in n.patience = 0 }, { $0.weightDecay = -1 }, { $0.minDelta = -1 },
+            { $0.lrSchedule = "linear" }, { $0.minLearningRate = -0.1 },
+        ] as [(inout NewRun) -> Void] {
+            var new = NewRun.sample()
+            bad(&new)
+            #expect(throws: (any Error).self) { try store.createRun(new) }
+        }
+    }
+}
