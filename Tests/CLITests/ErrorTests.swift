@@ -168,6 +168,6 @@ struct ErrorTests {
         let output = try sandbox.run(["evaluate", "1", "--epoch", pruned])
         expectOneLineError(
             output, status: 1,
-            startingWith: "Run 1 has no checkpoint at epoch \(pruned); epochs with a checkpoint: \(kept.lines[1]).")
+            startingWith: "Run 1 kept no checkpoint at epoch \(pruned); epochs with a checkpoint: \(kept.lines[1]).")
     }
 }

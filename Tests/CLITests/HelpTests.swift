@@ -98,19 +98,18 @@ private let trainHelp = """
                               and the last (default: 50).
       --name <name>           A name for the run (default: run-<id>).
       --patience <patience>   Stop after N epochs without improvement in validation
-                              loss; 0 turns it off (train default: off).
+                              loss; 0 turns it off (default: off).
       --min-delta <min-delta> Decrease in validation loss that counts as an
-                              improvement for --patience (train default: 0).
+                              improvement for --patience (default: 0).
       --lr-schedule <lr-schedule>
                               Learning-rate schedule: constant, step:EVERY:FACTOR,
-                              cosine or plateau:PATIENCE:FACTOR (train default:
-                              constant).
+                              cosine or plateau:PATIENCE:FACTOR (default: constant).
       --min-learning-rate <min-learning-rate>
                               Floor of the step and plateau schedules, end point of
-                              cosine (train default: 0).
+                              cosine (default: 0).
       --weight-decay <weight-decay>
                               L2 weight decay on the weights (not the biases),
-                              inside the SGD update (train default: 0).
+                              inside the SGD update (default: 0).
       --hidden <hidden>       Hidden layer widths, e.g. 100 or 256,128. (default:
                               100)
       --activation <activation>

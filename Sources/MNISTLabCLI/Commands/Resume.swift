@@ -43,7 +43,7 @@ extension MNISTLab {
         var from: ResumePoint?
 
         @OptionGroup var training: TrainingOptions<ResumeWording>
-        @OptionGroup var controls: ControlOptions
+        @OptionGroup var controls: ControlOptions<ResumeWording>
 
         @Option(name: .long, help: "Directory of the run's dataset, if it has moved.")
         var data: String?

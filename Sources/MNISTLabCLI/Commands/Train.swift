@@ -20,7 +20,7 @@ extension MNISTLab {
 
         @OptionGroup var database: DatabaseOptions
         @OptionGroup var training: TrainingOptions<TrainWording>
-        @OptionGroup var controls: ControlOptions
+        @OptionGroup var controls: ControlOptions<TrainWording>
         @OptionGroup var model: ModelOptions
         @OptionGroup var dataOptions: DataOptions
 

@@ -6,30 +6,39 @@ import Training
 /// Early stopping, the learning-rate schedule and weight decay, shared by `train` and
 /// `resume`. Left out, `train` uses no early stopping, a constant rate and no decay, and
 /// `resume` inherits the run's (a changed one forks).
-struct ControlOptions: ParsableArguments {
+struct ControlOptions<Wording: DefaultsWording>: ParsableArguments {
     @Option(
         name: .long,
-        help: "Stop after N epochs without improvement in validation loss; 0 turns it off (train default: off).")
+        help: Wording.help(
+            "Stop after N epochs without improvement in validation loss; 0 turns it off",
+            default: "off"))
     var patience: Int?
 
     @Option(
         name: .long,
-        help: "Decrease in validation loss that counts as an improvement for --patience (train default: 0).")
+        help: Wording.help(
+            "Decrease in validation loss that counts as an improvement for --patience",
+            default: "0"))
     var minDelta: Double?
 
     @Option(
         name: .long,
-        help: "Learning-rate schedule: constant, step:EVERY:FACTOR, cosine or plateau:PATIENCE:FACTOR (train default: constant).")
+        help: Wording.help(
+            "Learning-rate schedule: constant, step:EVERY:FACTOR, cosine or plateau:PATIENCE:FACTOR",
+            default: "constant"))
     var lrSchedule: String?
 
     @Option(
         name: .long,
-        help: "Floor of the step and plateau schedules, end point of cosine (train default: 0).")
+        help: Wording.help(
+            "Floor of the step and plateau schedules, end point of cosine", default: "0"))
     var minLearningRate: Double?
 
     @Option(
         name: .long,
-        help: "L2 weight decay on the weights (not the biases), inside the SGD update (train default: 0).")
+        help: Wording.help(
+            "L2 weight decay on the weights (not the biases), inside the SGD update",
+            default: "0"))
     var weightDecay: Double?
 
     func validate() throws {
