@@ -64,22 +64,7 @@ import Testing
         // Given: a file that only has 0001, with a run in it
         let directory = try TemporaryDirectory()
         let path = directory.path("old.sqlite")
-        do {
-            let old = try rawDatabase(path)
-            try Migrations.migrate(old, upTo: 1)
-            // Raw SQL with 0001's columns: the Run record has columns added by later files.
-            try old.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT INTO runs (id, name, status, created_at, learning_rate, batch_size,
-                            epochs, hidden, activation, loss, seed, train_size, val_size,
-                            dataset_path, dataset_checksum, code_version, kernel_path)
-                        VALUES (1, 'old', 'completed', '2026-11-25T08:00:00.000Z', 0.1, 32, 10,
-                            '100', 'sigmoid', 'cross-entropy', 42, 50000, 10000, 'Data/mnist',
-                            'crc32:0', 'test', 'scalar')
-                        """)
-            }
-        }
+        try writeOldDatabase(path, schema: 1)
 
         // When
         let store = try Store.open(path: path)

@@ -92,6 +92,32 @@ func fileBytes(_ path: String) throws -> Data {
     try Data(contentsOf: URL(fileURLWithPath: path))
 }
 
+/// A database at `schema` holding run 1 ('old', completed) and, if `epoch`, its epoch 1,
+/// written with raw SQL in 0001's columns: the records have columns added by later files.
+func writeOldDatabase(_ path: String, schema: Int, epoch: Bool = false) throws {
+    let old = try rawDatabase(path)
+    try Migrations.migrate(old, upTo: schema)
+    try old.write { db in
+        try db.execute(
+            sql: """
+                INSERT INTO runs (id, name, status, created_at, learning_rate, batch_size,
+                    epochs, hidden, activation, loss, seed, train_size, val_size,
+                    dataset_path, dataset_checksum, code_version, kernel_path)
+                VALUES (1, 'old', 'completed', '2026-11-25T08:00:00.000Z', 0.1, 32, 10,
+                    '100', 'sigmoid', 'cross-entropy', 42, 50000, 10000, 'Data/mnist',
+                    'crc32:0', 'test', 'scalar')
+                """)
+        if epoch {
+            try db.execute(
+                sql: """
+                    INSERT INTO epochs (run_id, epoch, train_loss, train_accuracy, val_loss,
+                        val_accuracy, seconds, recorded_at)
+                    VALUES (1, 1, 0.5, 0.8, 0.6, 0.79, 1.0, '2026-11-25T08:00:01.000Z')
+                    """)
+        }
+    }
+}
+
 /// A raw GRDB connection, for setting up states the Store API can't produce (older schema,
 /// corrupt blob, newer migration).
 func rawDatabase(_ path: String) throws -> DatabaseQueue {

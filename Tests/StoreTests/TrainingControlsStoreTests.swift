@@ -11,24 +11,7 @@ struct TrainingControlsStoreTests {
         // Given a database at 0004 with a run and an epoch written by that schema
         let directory = try TemporaryDirectory()
         let path = directory.path("old.sqlite")
-        do {
-            let old = try rawDatabase(path)
-            try Migrations.migrate(old, upTo: 4)
-            try old.write { db in
-                try db.execute(
-                    sql: """
-                        INSERT INTO runs (id, name, status, created_at, learning_rate, batch_size,
-                            epochs, hidden, activation, loss, seed, train_size, val_size,
-                            dataset_path, dataset_checksum, code_version, kernel_path)
-                        VALUES (1, 'old', 'completed', '2026-11-25T08:00:00.000Z', 0.1, 32, 10,
-                            '100', 'sigmoid', 'cross-entropy', 42, 50000, 10000, 'Data/mnist',
-                            'crc32:0', 'test', 'scalar');
-                        INSERT INTO epochs (run_id, epoch, train_loss, train_accuracy, val_loss,
-                            val_accuracy, seconds, recorded_at)
-                        VALUES (1, 1, 0.5, 0.8, 0.6, 0.79, 1.0, '2026-11-25T08:00:01.000Z');
-                        """)
-            }
-        }
+        try writeOldDatabase(path, schema: 4, epoch: true)
 
         // When it is opened by this build
         let store = try Store.open(path: path)

@@ -60,17 +60,9 @@ extension MNISTLab {
             changes.name = training.name
             changes.dataDirectory = data
             try controls.apply(to: &changes)
-            let store = try database.openExisting()
-            // Closed explicitly so the WAL is folded back before the process exits.
-            defer { try? store.close() }
-            try store.releaseAbandonedRuns()
-            let result = try StopSignal.whileTrapped {
-                try Session(
-                    store: store, events: .console, leaseSeconds: database.leaseSeconds
-                ).resume(
-                    runID: runID, from: from, changes: changes)
+            try runSession(database, open: database.openExisting) { session in
+                try session.resume(runID: runID, from: from, changes: changes)
             }
-            try finish(result)
         }
     }
 }

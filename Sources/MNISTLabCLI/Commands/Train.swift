@@ -43,44 +43,11 @@ extension MNISTLab {
                 directory: try DataLocation.resolve(dataOptions.data),
                 validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit)
 
-            let store = try database.openForWriting()
-            // Closed explicitly so the WAL is folded back before the process exits.
-            defer { try? store.close() }
-            try store.releaseAbandonedRuns()
-            let result = try StopSignal.whileTrapped {
-                try Session(
-                    store: store, events: .console, leaseSeconds: database.leaseSeconds
-                ).train(
+            try runSession(database, open: database.openForWriting) { session in
+                try session.train(
                     h, data: data, name: training.name,
-                    keepEvery: training.keepEvery ?? Defaults.keepEvery,
-                    sweepID: sweep)
+                    keepEvery: training.keepEvery ?? Defaults.keepEvery, sweepID: sweep)
             }
-            try finish(result)
         }
-    }
-}
-
-/// Prints how a session ended and exits as the outcome requires: 0 (also when a resume had
-/// nothing left to do), 128 + the signal after one, 1 after divergence or a lost lease.
-func finish(_ result: SessionResult) throws {
-    switch result {
-    case .completed(let id):
-        print("run \(id) completed")
-    case .interrupted(let id, let lastEpoch):
-        let resumable = lastEpoch.map { "after epoch \($0); `mnistlab resume \(id)` continues it" }
-        print(ProgressLine.clear + "run \(id) interrupted \(resumable ?? "before its first epoch")")
-        throw ExitCode(128 + StopSignal.received)
-    case .failed(let id, let reason, let lastEpoch?):
-        throw MNISTLabError(
-            "Run \(id) failed: \(reason). Its checkpoints up to epoch \(lastEpoch) are kept; `mnistlab resume \(id) --from <epoch> --learning-rate <smaller>` forks it from one of them.")
-    case .failed(let id, let reason, nil):
-        throw MNISTLabError(
-            "Run \(id) failed: \(reason). No epoch was recorded; `mnistlab resume \(id) --learning-rate <smaller>` restarts it.")
-    case .leaseLost(let id, let lastEpoch):
-        throw MNISTLabError(
-            "Run \(id) was taken over by another process after this one's lease expired\(lastEpoch.map { " (its epochs up to \($0) are recorded)" } ?? ""); this process wrote nothing more to it.")
-    case .nothingToDo(let id, let lastEpoch, let through):
-        print(
-            "run \(id): nothing to do; its epochs through \(max(lastEpoch, through)) are recorded with these settings. Pass --epochs N (a total above \(lastEpoch)) to train further, or change a setting (--learning-rate, --batch-size, --momentum, --keep-every, --name) to fork.")
     }
 }
