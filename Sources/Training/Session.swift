@@ -11,11 +11,13 @@ import Store
 /// Where a run's data comes from and how it is split.
 public struct DataSource: Equatable, Sendable {
     public var directory: String
-    public var validationSize: Int = 10_000
+    public var validationSize: Int = Defaults.validationSize
     /// Train on the first N images only (quick runs).
     public var trainLimit: Int?
 
-    public init(directory: String, validationSize: Int = 10_000, trainLimit: Int? = nil) {
+    public init(
+        directory: String, validationSize: Int = Defaults.validationSize, trainLimit: Int? = nil
+    ) {
         self.directory = directory
         self.validationSize = validationSize
         self.trainLimit = trainLimit

@@ -297,7 +297,8 @@ func expectConsistentAfterCrash(
 /// and a refused command can be shown to leave it byte-identical. (A run's process may exit
 /// before its background writer releases the connection, leaving the commits in the -wal.)
 func settle(_ sandbox: Sandbox, database: String? = nil) throws {
-    let output = try sandbox.run(["db", "status"] + (database.map { ["--db", $0] } ?? []))
+    // `db status` only reads; `db migrate` opens read-write and its close folds the WAL back.
+    let output = try sandbox.run(["db", "migrate"] + (database.map { ["--db", $0] } ?? []))
     #expect(output.status == 0, "\(output.stderr)")
 }
 

@@ -55,6 +55,27 @@ import Testing
         #expect(newLease.token != oldLease.token)
     }
 
+    @Test func reusedPidDoesNotKeepADeadRunRunning() throws {
+        // Given a run on this machine whose lease expired, its pid now taken by a live process
+        // (pid 1 always exists)
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let store = try Store.open(path: path)
+        let (run, _) = try store.createRun(.sample(), leaseSeconds: 30)
+        try expireLease(path, runID: run.id, host: Lease.hostName)
+        try rawDatabase(path).write { db in
+            try db.execute(sql: "UPDATE runs SET pid = 1 WHERE id = ?", arguments: [run.id])
+        }
+
+        // Then the lease decides: the run is not running, and it can be claimed
+        #expect(try store.run(id: run.id)?.status == .interrupted)
+        #expect(throws: Never.self) {
+            try store.claimRun(
+                id: run.id, update: RunUpdate(epochs: 10, keepEvery: 1, datasetPath: "/x"),
+                leaseSeconds: 30)
+        }
+    }
+
     @Test func holderThatLostItsLeaseWritesNothing() throws {
         // Given: a run taken over after its first holder's lease expired
         let directory = try TemporaryDirectory()
