@@ -34,6 +34,9 @@ enum ErrorWording {
         case .leaseLost(let runID):
             return
                 "Run \(runID) was taken over by another process after this one's lease expired; this process wrote nothing more to it."
+        case .trialLost(let sweepID, let number):
+            return
+                "Trial \(number) of sweep \(sweepID) was taken over by another worker after this one's lease expired; this worker wrote nothing more to it."
         case .notFound, .checksumMismatch, .notReadOnly, .invalidArgument, .sqlite:
             return error.description
         }

@@ -16,7 +16,7 @@ public struct MNISTLab: ParsableCommand {
             """,
         version: MNISTLabVersion.current,
         subcommands: [
-            Train.self, Resume.self, Sweep.self, Runs.self, Show.self, Best.self, Compare.self,
+            Train.self, Resume.self, Sweep.self, Worker.self, Sweeps.self, Runs.self, Show.self, Best.self, Compare.self,
             Evaluate.self, Report.self, Export.self, ExportWeights.self, SQL.self, DB.self,
             Bench.self,
         ])

@@ -8,7 +8,7 @@ import Store
     import Darwin
 #endif
 
-/// One run of a sweep: a `mnistlab train` command line and how to name it.
+/// One trial of a sweep: its place in the grid, how to name it, its `train` arguments.
 struct Launch {
     var index: Int
     var label: String
@@ -16,114 +16,79 @@ struct Launch {
     var arguments: [String]
 }
 
-/// Runs a sweep's `mnistlab train` processes, `parallel` at a time, all writing to the same
-/// database (the store serializes their commits).
+/// Runs a sweep's trials with `parallel` local `mnistlab worker --sweep ID` processes, all
+/// writing to the same database; workers elsewhere may join in. Progress comes from the
+/// `trials` table, so each trial is reported by identity, whichever worker trained it.
 ///
 /// Each child is its own process group (Foundation's `Process` does that), so a Ctrl-C in the
 /// terminal reaches only this process, which passes it on to every child exactly once: each
-/// stops between batches and marks its run interrupted. No new child starts after that, nor
-/// after a child that failed before creating its run (a bad --data would fail them all).
-///
-/// A child's run is found by identity, not by name (two grid points can share a name, as
-/// with `--seed 1,1`): the run of this sweep whose `pid` is the child's process id, which
-/// the store records when the child creates it.
+/// gives its trial back (its run interrupted, resumable) and exits.
 struct SweepRunner {
     var launches: [Launch]
     var parallel: Int
-    /// Children's standard output is discarded and one line per run is printed instead
+    /// Workers' standard output is discarded and one line per trial is printed instead
     /// (several runs at once would interleave their epoch lines).
     var quiet: Bool
     /// Progress lines go to standard error (standard output is for the JSON).
     var json: Bool
     var store: Store
     var sweepID: Int64
+    var databasePath: String
 
     struct Outcome {
         var stopped: Bool
-        /// Children that exited without creating a run.
-        var notStarted: Int
+        var trials: [TrialRecord]
     }
 
     func run() throws -> Outcome {
         let executable = URL(fileURLWithPath: executablePath())
-        let finished = DispatchSemaphore(value: 0)
-        var pending = launches[...]
-        var running: [(launch: Launch, process: Process)] = []
-        var notStarted = 0
+        var workers: [Process] = []
+        for _ in 0..<min(parallel, launches.count) {
+            let process = Process()
+            process.executableURL = executable
+            process.arguments = ["worker", "--sweep", "\(sweepID)", "--db", databasePath]
+            if quiet { process.standardOutput = FileHandle.nullDevice }
+            do {
+                try process.run()
+            } catch {
+                throw MNISTLabError(
+                    "Cannot start \(executable.path) for sweep \(sweepID): \(error.localizedDescription)")
+            }
+            workers.append(process)
+        }
+        var reported = Set<Int64>()
         var forwarded = false
-        var claimed = Set<Int64>()
-        while !pending.isEmpty || !running.isEmpty {
-            let stopping = StopSignal.received != 0
-            if stopping && !forwarded {
-                for child in running { kill(child.process.processIdentifier, StopSignal.received) }
+        while true {
+            if StopSignal.received != 0 && !forwarded {
+                for worker in workers where worker.isRunning {
+                    kill(worker.processIdentifier, StopSignal.received)
+                }
                 forwarded = true
             }
-            while !stopping, notStarted == 0, running.count < parallel,
-                let next = pending.popFirst()
-            {
-                let process = Process()
-                process.executableURL = executable
-                process.arguments = next.arguments
-                if quiet { process.standardOutput = FileHandle.nullDevice }
-                process.terminationHandler = { _ in finished.signal() }
-                do {
-                    try process.run()
-                } catch {
-                    throw MNISTLabError(
-                        "Cannot start \(executable.path) for sweep \(sweepID): \(error.localizedDescription)"
-                    )
-                }
-                running.append((next, process))
-                say("[\(next.index)/\(launches.count)] \(next.label)\(quiet ? ": started" : "")")
+            // Asked before reading the trials, so the last report sees every trial settled.
+            let anyRunning = workers.contains { $0.isRunning }
+            for trial in try store.trials(sweepID: sweepID)
+            where trial.status == .completed || trial.status == .failed {
+                if reported.insert(trial.id).inserted { try report(trial) }
             }
-            if running.isEmpty { break }
-            _ = finished.wait(timeout: .now() + 0.1)
-            // Each child is asked once whether it is still running, so one that exits during
-            // this loop is kept for the next round rather than dropped uncounted.
-            var stillRunning: [(launch: Launch, process: Process)] = []
-            for child in running {
-                guard !child.process.isRunning else {
-                    stillRunning.append(child)
-                    continue
-                }
-                if let run = try report(child.launch, child.process, claimed: claimed) {
-                    claimed.insert(run)
-                } else {
-                    notStarted += 1
-                }
-            }
-            running = stillRunning
+            if !anyRunning { break }
+            usleep(100_000)
         }
-        return Outcome(stopped: StopSignal.received != 0, notStarted: notStarted)
+        return Outcome(
+            stopped: StopSignal.received != 0, trials: try store.trials(sweepID: sweepID))
     }
 
-    /// Prints how a child ended (when its own lines were not shown); returns the id of the run
-    /// it created, or nil if it never created one.
-    private func report(_ launch: Launch, _ process: Process, claimed: Set<Int64>) throws
-        -> Int64?
-    {
-        let pid = Int64(process.processIdentifier)
-        // The newest, should a pid be reused within one sweep; a run already matched to an
-        // earlier child is never matched again.
-        let run = try store.summaries(sweepID: sweepID).map(\.run)
-            .filter { $0.pid == pid && !claimed.contains($0.id) }
-            .max { $0.id < $1.id }
-        guard let run else {
-            say(
-                "[\(launch.index)/\(launches.count)] \(launch.label): did not start (exit status \(process.terminationStatus))"
-            )
-            return nil
-        }
-        guard quiet else { return run.id }
-        let summary = try store.summary(runID: run.id)
+    /// One line for a settled trial, when the workers' own lines were not shown.
+    private func report(_ trial: TrialRecord) throws {
+        guard quiet else { return }
+        let label = launches.first { $0.index == trial.number }?.label ?? "trial \(trial.number)"
+        let summary = try trial.runID.flatMap { try store.summary(runID: $0) }
         let best =
             summary?.bestEpoch.map {
                 ", best val loss \(Format.loss(summary?.bestValLoss)) at epoch \($0)"
             } ?? ""
-        say(
-            "[\(launch.index)/\(launches.count)] \(launch.label): run \(run.id) \(run.status.rawValue)\(best)"
-        )
-        return run.id
+        let run = trial.runID.map { "run \($0) " } ?? ""
+        say("[\(trial.number)/\(launches.count)] \(label): \(run)\(trial.status.rawValue)\(best)")
     }
 
     private func say(_ line: String) {

@@ -30,8 +30,8 @@ public struct Lease: Sendable, Equatable {
     static let hostName = ProcessInfo.processInfo.hostName
 
     /// SQLite's clock, now and at the end of this lease, in the timestamp format.
-    fileprivate static let nowSQL = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-    fileprivate var expirySQL: String {
+    static let nowSQL = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
+    var expirySQL: String {
         "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+\(String(format: "%.3f", seconds)) seconds')"
     }
 }
@@ -74,7 +74,11 @@ extension StoreError {
 extension Store {
     /// Starts a run held by this process: status 'running', created now. A fork
     /// (`parentRunID` and `parentEpoch`) needs the parent's checkpoint at that epoch.
-    public func createRun(_ new: NewRun, leaseSeconds: Double) throws -> (Run, Lease) {
+    /// `trial`: the sweep trial this run is created for, which it is linked to in the same
+    /// transaction (`.trialLost` if another worker has claimed that trial since).
+    public func createRun(
+        _ new: NewRun, leaseSeconds: Double, for trial: TrialClaim? = nil
+    ) throws -> (Run, Lease) {
         try attempt("Cannot create run in \(path)") {
             try writeTransaction { db in
                 if let parent = new.parentRunID {
@@ -93,6 +97,7 @@ extension Store {
                     id: id, new: new, now: clock?["now"] ?? Timestamp.now(), lease: lease,
                     expiresAt: clock?["expiry"] ?? Timestamp.now())
                 try run.insert(db)
+                if let trial { try attach(runID: id, to: trial, db) }
                 return (run, lease)
             }
         }

@@ -74,19 +74,6 @@ extension Store {
 
     // MARK: - Sweeps
 
-    /// Records a new sweep over `grid` (JSON text) of `size` runs and returns it.
-    public func createSweep(grid: String, size: Int) throws -> SweepRecord {
-        try attempt("Cannot create a sweep in \(path)") {
-            try writeTransaction { db in
-                let id =
-                    try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM sweeps") ?? 1
-                let sweep = SweepRecord(id: id, createdAt: Timestamp.now(), grid: grid, size: size)
-                try sweep.insert(db)
-                return sweep
-            }
-        }
-    }
-
     public func sweep(id: Int64) throws -> SweepRecord? {
         try attempt("Cannot read sweep \(id) from \(path)") {
             try writer.read { db in try SweepRecord.fetchOne(db, key: id) }

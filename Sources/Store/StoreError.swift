@@ -26,6 +26,8 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         /// This process no longer holds the run: another one claimed it after its lease
         /// expired. Nothing was written.
         case leaseLost(runID: Int64)
+        /// Another worker has claimed the sweep trial since this one did. Nothing was written.
+        case trialLost(sweepID: Int64, number: Int)
         /// A checkpoint's bytes don't match their stored checksum.
         case checksumMismatch
         /// `query` was given a statement that writes.

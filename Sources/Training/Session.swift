@@ -74,10 +74,11 @@ public struct Session {
 
     // MARK: - Train
 
-    /// Trains a new run; `sweepID` tags it as part of a `mnistlab sweep`.
+    /// Trains a new run; `sweepID` tags it as part of a `mnistlab sweep`, and `trial` (a
+    /// claimed trial of that sweep) gets the run linked to it as it is created.
     public func train(
         _ hyperparameters: Hyperparameters, data: DataSource, name: String? = nil,
-        keepEvery: Int = Defaults.keepEvery, sweepID: Int64? = nil
+        keepEvery: Int = Defaults.keepEvery, sweepID: Int64? = nil, trial: TrialClaim? = nil
     ) throws -> SessionResult {
         let mnist = try MNIST.load(directory: data.directory)
         let (train, validation) = try mnist.split(
@@ -86,7 +87,7 @@ public struct Session {
             hyperparameters, name: name, keepEvery: keepEvery, dataset: mnist,
             trainSize: train.count, valSize: validation.count)
         new.sweepID = sweepID
-        let (run, lease) = try store.createRun(new, leaseSeconds: leaseSeconds)
+        let (run, lease) = try store.createRun(new, leaseSeconds: leaseSeconds, for: trial)
         let trainer = Trainer(hyperparameters: hyperparameters, train: train, validation: validation)
         events.started(run, nil)
         return try record(

@@ -66,8 +66,13 @@ extension MNISTLab {
 
         @Option(
             name: .long, parsing: .unconditional,
-            help: "Runs to train at once, each in its own process.")
+            help: "Local workers to start, each training one trial at a time in its own process.")
         var parallel = 1
+
+        @Flag(
+            name: .long,
+            help: "Only create the sweep and its trials, print its id and exit; `mnistlab worker` trains them.")
+        var detach = false
 
         @OptionGroup var controls: SweepControlOptions
         @OptionGroup var dataOptions: DataOptions
@@ -97,21 +102,38 @@ extension MNISTLab {
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
             try store.releaseAbandonedRuns()
-            let size = grid.count * controlGrid.count
-            let sweep = try store.createSweep(
-                grid: try json(grid, controlGrid), size: size)
             let combinations = grid.combinations.flatMap { settings in
                 controlGrid.combinations.map { (settings, $0) }
             }
-            let launches = try combinations.enumerated().map { k, combination in
-                let (settings, control) = combination
-                let label = label(grid, settings, controlGrid, control)
-                let name = "sweep-\(sweep.id)/\(label)"
-                return Launch(
-                    index: k + 1, label: label, name: name,
-                    arguments: try arguments(
-                        settings, sweep: sweep.id, name: name, data: dataDirectory)
-                        + controlGrid.arguments(control))
+            // Each trial's run name holds the sweep's id, which the store chooses.
+            func launches(_ sweepID: Int64) -> [Launch] {
+                var seen = Set<[String]>()
+                return combinations.map { settings, control in
+                    let label = label(grid, settings, controlGrid, control)
+                    let name = "sweep-\(sweepID)/\(label)"
+                    return Launch(
+                        index: 0, label: label, name: name,
+                        arguments: arguments(
+                            settings, sweep: sweepID, name: name, data: dataDirectory)
+                            + controlGrid.arguments(control))
+                }.filter { seen.insert($0.arguments).inserted }.enumerated().map { k, launch in
+                    var numbered = launch
+                    numbered.index = k + 1
+                    return numbered
+                }
+            }
+            let sweep = try store.createSweep(grid: try json(grid, controlGrid)) {
+                launches($0).map(\.arguments)
+            }
+            let trials = launches(sweep.id)
+            let size = trials.count
+            if size < combinations.count {
+                printStandardError(
+                    "note: the lists repeat a value, so \(combinations.count - size) grid point\(combinations.count - size == 1 ? " is" : "s are") the same as another; each runs once.")
+            }
+            if detach {
+                print(output.json ? "{\"sweep_id\": \(sweep.id), \"trials\": \(size)}" : "sweep \(sweep.id): \(size) trial\(size == 1 ? "" : "s") of \(epochs) epoch\(epochs == 1 ? "" : "s"); `mnistlab worker --sweep \(sweep.id)` trains them, on any machine")
+                return
             }
             if !output.json {
                 print(
@@ -121,8 +143,9 @@ extension MNISTLab {
             }
             let outcome = try StopSignal.whileTrapped {
                 try SweepRunner(
-                    launches: launches, parallel: parallel, quiet: output.json || parallel > 1,
-                    json: output.json, store: store, sweepID: sweep.id
+                    launches: trials, parallel: parallel, quiet: output.json || parallel > 1,
+                    json: output.json, store: store, sweepID: sweep.id,
+                    databasePath: try database.path
                 ).run()
             }
             let ranking = try store.summaries(sweepID: sweep.id)
@@ -133,19 +156,25 @@ extension MNISTLab {
                 print(rankingTable(ranking, grid: grid, controls: controlGrid).render())
             }
             if outcome.stopped { throw ExitCode(128 + StopSignal.received) }
-            if outcome.notStarted > 0 {
+            let failed = outcome.trials.filter { $0.status == .failed }.count
+            let unfinished = outcome.trials.filter { $0.status == .pending || $0.status == .running }
+            if !unfinished.isEmpty {
                 throw MNISTLabError(
-                    "\(outcome.notStarted) of \(size) runs of sweep \(sweep.id) did not start; see the errors above."
-                )
+                    "\(unfinished.count) of \(size) trials of sweep \(sweep.id) are not finished; `mnistlab worker --sweep \(sweep.id)` continues them.")
+            }
+            if failed > 0 {
+                throw MNISTLabError(
+                    "\(failed) of \(size) trials of sweep \(sweep.id) failed; `mnistlab sweeps \(sweep.id)` shows why.")
             }
         }
 
-        /// `mnistlab train` arguments for one combination.
+        /// `mnistlab train` arguments for one combination, without the command and the
+        /// database: a worker runs them against the store it is given.
         private func arguments(
             _ s: Grid.Settings, sweep: Int64, name: String, data: String
-        ) throws -> [String] {
+        ) -> [String] {
             var a = [
-                "train", "--db", try database.path, "--sweep", "\(sweep)", "--name", name,
+                "--sweep", "\(sweep)", "--name", name,
                 "--epochs", "\(epochs)", "--learning-rate", "\(s.learningRate)",
                 "--hidden", s.hidden, "--activation", s.activation.rawValue, "--loss",
                 s.loss.rawValue,

@@ -28,6 +28,17 @@ extension MNISTLab {
         var sweep: Int64?
 
         func run() throws {
+            let (h, data) = try inputs()
+            try runSession(database, open: database.openForWriting) { session in
+                try session.train(
+                    h, data: data, name: training.name,
+                    keepEvery: training.keepEvery ?? Defaults.keepEvery, sweepID: sweep)
+            }
+        }
+
+        /// What the options ask to train, and on which data (found before any store is
+        /// opened: a run without data leaves no database behind).
+        func inputs() throws -> (Hyperparameters, DataSource) {
             var h = Defaults.hyperparameters
             h.hidden = model.hiddenWidths
             h.activation = model.activation
@@ -42,12 +53,7 @@ extension MNISTLab {
             let data = DataSource(
                 directory: try DataLocation.resolve(dataOptions.data),
                 validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit)
-
-            try runSession(database, open: database.openForWriting) { session in
-                try session.train(
-                    h, data: data, name: training.name,
-                    keepEvery: training.keepEvery ?? Defaults.keepEvery, sweepID: sweep)
-            }
+            return (h, data)
         }
     }
 }

@@ -1,0 +1,226 @@
+/// A sweep's trials: grid points that workers claim atomically, train as one run each and
+/// finish, fenced by a claim token like a run's lease (see Ownership.swift). A trial is free to
+/// claim while pending, or while running with no live holder: its own lease has expired and so
+/// has its run's (the worker died, or its machine); the next worker then resumes that same run.
+import Foundation
+import GRDB
+
+/// A row of `trials`.
+public struct TrialRecord: Codable, Sendable, Equatable {
+    public enum Status: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+        case pending, running, completed, failed
+    }
+
+    public var id: Int64
+    public var sweepID: Int64
+    /// Position in the grid, from 1.
+    public var number: Int
+    /// The trial's `mnistlab train` arguments, a JSON array of strings.
+    public var settings: String
+    public var status: Status
+    public var runID: Int64?
+    /// Claims so far: 1, plus one per takeover or retry.
+    public var attempts: Int
+    /// "host:pid" of the worker holding it.
+    public var worker: String?
+    public var workerToken: String?
+    public var leaseExpiresAt: String?
+    public var failureReason: String?
+
+    enum CodingKeys: String, CodingKey {
+        case id
+        case sweepID = "sweep_id"
+        case number, settings, status
+        case runID = "run_id"
+        case attempts, worker
+        case workerToken = "worker_token"
+        case leaseExpiresAt = "lease_expires_at"
+        case failureReason = "failure_reason"
+    }
+
+    /// The settings as the argument list they encode.
+    public var arguments: [String] {
+        (try? JSONDecoder().decode([String].self, from: Data(settings.utf8))) ?? []
+    }
+}
+
+extension TrialRecord: FetchableRecord, PersistableRecord {
+    public static let databaseTableName = "trials"
+}
+
+/// A worker's hold on a trial, from `claimTrial` to `finishTrial`.
+public struct TrialClaim: Sendable, Equatable {
+    public let trial: TrialRecord
+    public let token: String
+}
+
+/// How many trials of a sweep are in each state, and who holds the running ones.
+public struct SweepProgress: Sendable, Equatable {
+    public var sweep: SweepRecord
+    public var pending = 0
+    public var running = 0
+    public var completed = 0
+    public var failed = 0
+    /// "host:pid" of the workers holding running trials.
+    public var workers: [String] = []
+    /// Summed wall time and count of the epochs its runs recorded, for an estimate of the
+    /// time left.
+    public var secondsSoFar: Double = 0
+    public var epochsDone = 0
+
+    public var isFinished: Bool { pending == 0 && running == 0 }
+}
+
+extension Store {
+    /// Records a new sweep over `grid` (JSON text) with one pending trial per argument list
+    /// that `trials` gives for the sweep's id (each a `train` argument list), numbered from 1,
+    /// in one transaction. Two equal argument lists are one grid point: `.invalidArgument`.
+    public func createSweep(grid: String, trials: (Int64) -> [[String]]) throws -> SweepRecord {
+        try attempt("Cannot create a sweep in \(path)") {
+            let encoder = JSONEncoder()
+            encoder.outputFormatting = [.withoutEscapingSlashes]
+            return try writeTransaction { db in
+                let id =
+                    try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM sweeps") ?? 1
+                let settings = try trials(id).map {
+                    String(decoding: try encoder.encode($0), as: UTF8.self)
+                }
+                guard !settings.isEmpty else {
+                    throw StoreError(.invalidArgument, "a sweep needs at least one trial.")
+                }
+                guard Set(settings).count == settings.count else {
+                    throw StoreError(.invalidArgument, "the sweep lists one grid point twice.")
+                }
+                let sweep = SweepRecord(
+                    id: id, createdAt: Timestamp.now(), grid: grid, size: settings.count)
+                try sweep.insert(db)
+                for (k, text) in settings.enumerated() {
+                    try db.execute(
+                        sql: "INSERT INTO trials (sweep_id, number, settings) VALUES (?, ?, ?)",
+                        arguments: [id, k + 1, text])
+                }
+                return sweep
+            }
+        }
+    }
+
+    /// Takes the next free trial, of sweep `sweepID` or of any sweep, atomically: pending
+    /// ones in grid order first, then running ones whose holder is gone (its trial lease and
+    /// its run's lease both expired). Nil when none is free.
+    public func claimTrial(sweepID: Int64?, leaseSeconds: Double) throws -> TrialClaim? {
+        try attempt("Cannot claim a trial in \(path)") {
+            let lease = Lease(runID: 0, seconds: leaseSeconds)
+            let worker = "\(Lease.hostName):\(getpid())"
+            return try writeTransaction { db -> TrialClaim? in
+                guard
+                    let id = try Int64.fetchOne(
+                        db,
+                        sql: """
+                            SELECT t.id FROM trials AS t LEFT JOIN runs AS r ON r.id = t.run_id
+                            WHERE (?1 IS NULL OR t.sweep_id = ?1)
+                              AND (t.status = 'pending'
+                                   OR (t.status = 'running'
+                                       AND coalesce(t.lease_expires_at, '') < \(Lease.nowSQL)
+                                       AND NOT coalesce(r.status = 'running'
+                                           AND r.lease_expires_at >= \(Lease.nowSQL), 0)))
+                            ORDER BY t.status = 'running', t.sweep_id, t.number LIMIT 1
+                            """,
+                        arguments: [sweepID])
+                else { return nil }
+                try db.execute(
+                    sql: """
+                        UPDATE trials SET status = 'running', worker = ?, worker_token = ?,
+                            lease_expires_at = \(lease.expirySQL), attempts = attempts + 1
+                        WHERE id = ?
+                        """,
+                    arguments: [worker, lease.token, id])
+                guard let trial = try TrialRecord.fetchOne(db, key: id) else { return nil }
+                return TrialClaim(trial: trial, token: lease.token)
+            }
+        }
+    }
+
+    /// Ends `claim`'s hold on its trial with `status`: `.pending` gives it back (for another
+    /// worker to continue at once), `.completed` or `.failed` settle it. Throws `.trialLost`,
+    /// writing nothing, if another worker has claimed the trial since.
+    public func finishTrial(
+        _ claim: TrialClaim, status: TrialRecord.Status, reason: String? = nil
+    ) throws {
+        try attempt("Cannot mark trial \(claim.trial.number) of sweep \(claim.trial.sweepID) \(status.rawValue) in \(path)") {
+            try writeTransaction { db in
+                try db.execute(
+                    sql: """
+                        UPDATE trials SET status = ?, failure_reason = ?, worker = NULL,
+                            worker_token = NULL, lease_expires_at = NULL
+                        WHERE id = ? AND worker_token = ?
+                        """,
+                    arguments: [status, reason, claim.trial.id, claim.token])
+                guard db.changesCount > 0 else { throw StoreError.trialLost(claim.trial) }
+            }
+        }
+    }
+
+    /// The sweep's trials in grid order.
+    public func trials(sweepID: Int64) throws -> [TrialRecord] {
+        try attempt("Cannot read the trials of sweep \(sweepID) from \(path)") {
+            try writer.read { db in
+                try TrialRecord.fetchAll(
+                    db, sql: "SELECT * FROM trials WHERE sweep_id = ? ORDER BY number",
+                    arguments: [sweepID])
+            }
+        }
+    }
+
+    /// Every sweep (or the one with `id`), newest first, with its trials' progress.
+    public func sweepProgress(id: Int64? = nil) throws -> [SweepProgress] {
+        try attempt("Cannot read the sweeps of \(path)") {
+            try writer.read { db in
+                let sweeps = try SweepRecord.fetchAll(
+                    db, sql: "SELECT * FROM sweeps WHERE ?1 IS NULL OR id = ?1 ORDER BY id DESC",
+                    arguments: [id])
+                return try sweeps.map { sweep in
+                    var progress = SweepProgress(sweep: sweep)
+                    let rows = try Row.fetchAll(
+                        db,
+                        sql: """
+                            SELECT t.status, t.worker, s.epochs_done, s.total_seconds
+                            FROM trials AS t LEFT JOIN run_stats AS s ON s.run_id = t.run_id
+                            WHERE t.sweep_id = ?
+                            """,
+                        arguments: [sweep.id])
+                    for row in rows {
+                        switch TrialRecord.Status(rawValue: row["status"]) ?? .pending {
+                        case .pending: progress.pending += 1
+                        case .running: progress.running += 1
+                        case .completed: progress.completed += 1
+                        case .failed: progress.failed += 1
+                        }
+                        if let worker: String = row["worker"] { progress.workers.append(worker) }
+                        progress.epochsDone += row["epochs_done"] ?? 0
+                        progress.secondsSoFar += row["total_seconds"] ?? 0
+                    }
+                    progress.workers = Array(Set(progress.workers)).sorted()
+                    return progress
+                }
+            }
+        }
+    }
+
+    // MARK: - Inside transactions
+
+    /// Links the run being created to the trial `claim` holds, or throws `.trialLost`.
+    func attach(runID: Int64, to claim: TrialClaim, _ db: Database) throws {
+        try db.execute(
+            sql: "UPDATE trials SET run_id = ? WHERE id = ? AND worker_token = ? AND run_id IS NULL",
+            arguments: [runID, claim.trial.id, claim.token])
+        guard db.changesCount > 0 else { throw StoreError.trialLost(claim.trial) }
+    }
+}
+
+extension StoreError {
+    static func trialLost(_ trial: TrialRecord) -> StoreError {
+        StoreError(
+            .trialLost(sweepID: trial.sweepID, number: trial.number),
+            "another worker has claimed trial \(trial.number) of sweep \(trial.sweepID) since.")
+    }
+}
