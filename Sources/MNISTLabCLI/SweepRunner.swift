@@ -56,6 +56,7 @@ struct SweepRunner {
             }
             workers.append(process)
         }
+        var started = Set<Int64>()
         var reported = Set<Int64>()
         var forwarded = false
         while true {
@@ -67,9 +68,15 @@ struct SweepRunner {
             }
             // Asked before reading the trials, so the last report sees every trial settled.
             let anyRunning = workers.contains { $0.isRunning }
-            for trial in try store.trials(sweepID: sweepID)
-            where trial.status == .completed || trial.status == .failed {
-                if reported.insert(trial.id).inserted { try report(trial) }
+            for trial in try store.trials(sweepID: sweepID) {
+                if trial.status != .pending, started.insert(trial.id).inserted, quiet {
+                    say("[\(trial.number)/\(launches.count)] \(label(trial)): started")
+                }
+                if trial.status == .completed || trial.status == .failed,
+                    reported.insert(trial.id).inserted
+                {
+                    try report(trial)
+                }
             }
             if !anyRunning { break }
             usleep(100_000)
@@ -81,14 +88,17 @@ struct SweepRunner {
     /// One line for a settled trial, when the workers' own lines were not shown.
     private func report(_ trial: TrialRecord) throws {
         guard quiet else { return }
-        let label = launches.first { $0.index == trial.number }?.label ?? "trial \(trial.number)"
         let summary = try trial.runID.flatMap { try store.summary(runID: $0) }
         let best =
             summary?.bestEpoch.map {
                 ", best val loss \(Format.loss(summary?.bestValLoss)) at epoch \($0)"
             } ?? ""
         let run = trial.runID.map { "run \($0) " } ?? ""
-        say("[\(trial.number)/\(launches.count)] \(label): \(run)\(trial.status.rawValue)\(best)")
+        say("[\(trial.number)/\(launches.count)] \(label(trial)): \(run)\(trial.status.rawValue)\(best)")
+    }
+
+    private func label(_ trial: TrialRecord) -> String {
+        launches.first { $0.index == trial.number }?.label ?? "trial \(trial.number)"
     }
 
     private func say(_ line: String) {

@@ -44,6 +44,10 @@ private let rootHelp = """
       resume                  Continue a run from its best, last or any kept epoch.
       sweep                   Train every combination of the given settings and
                               rank the runs.
+      worker                  Claim and train a sweep's trials until the sweep has
+                              nothing left to do.
+      sweeps                  List sweeps with their trials' progress, or rank one
+                              sweep's runs.
       runs                    List runs, newest first, with their key settings and
                               best epoch.
       show                    Show a run: its settings, lineage and every epoch,

@@ -88,45 +88,47 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))
     }
 
-    @Test func runThatCannotStartStopsTheSweep() throws {
-        // Given a split the small dataset cannot make (each run fails before creating its run)
+    @Test func runsThatCouldNotStartAreRefusedBeforeTheSweep() throws {
+        // Given a split the small dataset cannot make
         let sandbox = try Sandbox()
         let output = try sandbox.run(["sweep", "--learning-rate", "0.1,0.2", "--epochs", "1", "--val-size", "5000"])
+
+        // Then the sweep is refused in one line and nothing is written
         #expect(output.status == 1)
-        #expect(output.stderr.hasSuffix("Error: 1 of 2 runs of sweep 1 did not start; see the errors above.\n"), "\(output.stderr)")
-        #expect(output.stdout.contains("[1/2] lr=0.1") && !output.stdout.contains("[2/2]"))
+        #expect(output.stderr.hasPrefix("Error: Validation size must be between 1 and 1199"), "\(output.stderr)")
+        #expect(output.stderr.split(separator: "\n").count == 1, "\(output.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
     }
 
-    @Test func everyChildThatEndsIsCounted() throws {
-        // Given four runs started at once that all fail within moments of each other
+    @Test func everyTrialIsReportedByIdentity() throws {
+        // Given four trials trained at once by four workers
         let sandbox = try Sandbox()
         let output = try sandbox.run([
-            "sweep", "--seed", "1,2,3,4", "--parallel", "4", "--epochs", "1", "--val-size", "5000",
-        ])
-
-        // Then each is counted, however their exits fall between the runner's checks
-        #expect(output.status == 1)
-        #expect(output.stderr.hasSuffix("Error: 4 of 4 runs of sweep 1 did not start; see the errors above.\n"), "\(output.stderr)")
-        #expect(output.stdout.components(separatedBy: ": did not start").count == 5, "\(output.stdout)")
-    }
-
-    @Test func childrenOfTheSameNameAreToldApart() throws {
-        // Given a sweep whose two grid points share a name (the same seed twice)
-        let sandbox = try Sandbox()
-
-        // When they train at once
-        let output = try sandbox.run([
-            "sweep", "--seed", "1,1", "--parallel", "2", "--epochs", "4", "--val-size", "200",
+            "sweep", "--seed", "1,2,3,4", "--parallel", "4", "--epochs", "2", "--val-size", "200",
             "--batch-size", "100",
         ])
 
-        // Then each grid point reports its own run, completed
+        // Then each trial is reported once, started and completed, with its own run
         #expect(output.status == 0, "\(output.stderr)")
-        let reported = output.lines.compactMap { line -> String? in
-            guard let range = line.range(of: ": run ") else { return nil }
-            return line[range.upperBound...].split(separator: ",").first.map(String.init)
+        for seed in 1...4 {
+            #expect(output.lines.filter { $0.hasSuffix("seed=\(seed): started") }.count == 1, "\(output.stdout)")
+            #expect(output.lines.filter { $0.contains("seed=\(seed): run ") && $0.contains(" completed") }.count == 1, "\(output.stdout)")
         }
-        #expect(reported.sorted() == ["1 completed", "2 completed"], "\(output.stdout)")
+        #expect(try sandbox.run(["sql", "--csv", "SELECT count(DISTINCT run_id) FROM trials"]).lines.last == "4")
+    }
+
+    @Test func aRepeatedGridPointRunsOnce() throws {
+        // Given a sweep whose lists repeat a value (the same seed twice)
+        let sandbox = try Sandbox()
+        let output = try sandbox.run([
+            "sweep", "--seed", "1,1", "--parallel", "2", "--epochs", "2", "--val-size", "200",
+            "--batch-size", "100",
+        ])
+
+        // Then the grid point exists once, says so, and trains once
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(output.stderr.contains("1 grid point is the same as another; each runs once"), "\(output.stderr)")
+        #expect(try sandbox.run(["sql", "--csv", "SELECT count(*), min(size) FROM trials JOIN sweeps ON sweeps.id = sweep_id"]).lines.last == "1,1")
     }
 
     @Test func closedOutputDoesNotStopTheSweep() throws {

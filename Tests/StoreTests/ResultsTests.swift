@@ -63,7 +63,9 @@ import Testing
         // Given a sweep with two runs, the second better
         let directory = try TemporaryDirectory()
         let store = try Store.open(path: directory.path("lab.sqlite"))
-        let sweep = try store.createSweep(grid: #"{"learning_rate":[0.1,0.2]}"#, size: 2)
+        let sweep = try store.createSweep(grid: #"{"learning_rate":[0.1,0.2]}"#) { _ in
+            [["--learning-rate", "0.1"], ["--learning-rate", "0.2"]]
+        }
         var new = NewRun.sample()
         new.sweepID = sweep.id
         let first = try store.createRun(new)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Datasets
 import Foundation
 import Numerics
 import Store
@@ -98,6 +99,10 @@ extension MNISTLab {
             let controlGrid = try controlGrid()
             // Found before the store is opened, and passed to every run as --data.
             let dataDirectory = try DataLocation.resolve(dataOptions.data)
+            // The split every trial makes, made once here: a sweep whose runs could not start
+            // is refused before anything is written, not found out trial by trial.
+            _ = try MNIST.load(directory: dataDirectory).split(
+                validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit)
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
