@@ -35,9 +35,10 @@ enum ErrorWording {
             let list = forks.map(String.init).joined(separator: " ")
             return
                 "\(error) Pass --with-forks to remove them too, or remove them first (`mnistlab rm \(list)`); `mnistlab show \(runID)` lists its forks."
-        case .runsLive:
+        case .runsLive(let holders):
+            let them = holders.count == 1 ? "it" : "them"
             return
-                "\(error) Wait for them to finish, or stop them (Ctrl-C, or kill the process on its host); a run whose process died is free once its lease expires."
+                "\(error) Wait for \(them) to finish, or stop \(them) (Ctrl-C, or kill the process on its host); a run whose process died is free once its lease expires."
         case .leaseLost(let runID):
             return
                 "Run \(runID) was taken over by another process after this one's lease expired; this process wrote nothing more to it."
