@@ -104,11 +104,13 @@ extension Store {
             case .bestValLoss:
                 sql = """
                     SELECT * FROM (SELECT * FROM run_summary
-                                   WHERE best_val_loss IS NOT NULL AND (?1 IS NULL OR status = ?1) AND \(tagged)
+                                   WHERE best_val_loss IS NOT NULL
+                                     AND (?1 IS NULL OR status = ?1) AND \(tagged)
                                    ORDER BY best_val_loss, id LIMIT ?2)
                     UNION ALL
                     SELECT * FROM (SELECT * FROM run_summary
-                                   WHERE best_val_loss IS NULL AND (?1 IS NULL OR status = ?1) AND \(tagged)
+                                   WHERE best_val_loss IS NULL
+                                     AND (?1 IS NULL OR status = ?1) AND \(tagged)
                                    ORDER BY id LIMIT ?2)
                     LIMIT ?2
                     """
@@ -120,7 +122,8 @@ extension Store {
                                    ORDER BY max_val_accuracy DESC, id LIMIT ?2)
                     UNION ALL
                     SELECT * FROM (SELECT * FROM run_summary
-                                   WHERE max_val_accuracy IS NULL AND (?1 IS NULL OR status = ?1) AND \(tagged)
+                                   WHERE max_val_accuracy IS NULL
+                                     AND (?1 IS NULL OR status = ?1) AND \(tagged)
                                    ORDER BY id LIMIT ?2)
                     LIMIT ?2
                     """

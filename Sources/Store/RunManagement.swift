@@ -213,10 +213,12 @@ extension Store {
             }
         }
         if let (parent, forks) = outside.min(by: { $0.key < $1.key }) {
+            let list = forks.map(String.init).joined(separator: ", ")
             throw StoreError(
                 .hasForks(runID: parent, forks: forks),
-                "run\(forks.count == 1 ? "" : "s") \(forks.map(String.init).joined(separator: ", ")) "
-                    + "\(forks.count == 1 ? "was" : "were") forked from run \(parent).")
+                forks.count == 1
+                    ? "run \(list) was forked from run \(parent)."
+                    : "runs \(list) were forked from run \(parent).")
         }
         let live = try liveRuns(db).filter { selected.contains($0.id) }
         if !live.isEmpty {

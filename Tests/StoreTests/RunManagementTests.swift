@@ -38,6 +38,28 @@ import Testing
         #expect(try store.summaries(tag: "alpha", order: .bestValLoss).map(\.run.id) == [first.id])
     }
 
+    @Test func tagsInRunSummaryAreOneIndexLookUpPerRun() throws {
+        // Given a database
+        let directory = try TemporaryDirectory()
+        let store = try Store.open(path: directory.path("lab.sqlite"))
+
+        // When SQLite plans a ranking and a tag filter over run_summary
+        let plan = try store.writer.read { db in
+            try [
+                "SELECT * FROM run_summary ORDER BY id DESC LIMIT 20",
+                "SELECT * FROM run_summary WHERE id IN (SELECT run_id FROM run_tags WHERE tag = 'x')",
+            ].flatMap { sql in
+                try Row.fetchAll(db, sql: "EXPLAIN QUERY PLAN " + sql).map { $0["detail"] as String }
+            }
+        }
+
+        // Then run_tags is only ever searched through an index, never scanned, so the view
+        // stays as fast at 10,000 runs as before it had tags
+        #expect(plan.contains("SEARCH run_tags USING PRIMARY KEY (run_id=?)"), "\(plan)")
+        #expect(plan.contains { $0.hasPrefix("SEARCH run_tags USING COVERING INDEX run_tags_by_tag") })
+        #expect(!plan.contains { $0.hasPrefix("SCAN run_tags") }, "\(plan)")
+    }
+
     @Test func noteAndNameChangeOnALiveRun() throws {
         // Given a run being trained (its lease is held)
         let directory = try TemporaryDirectory()

@@ -24,7 +24,8 @@ extension MNISTLab {
 
         @Option(
             name: .customLong("keep"),
-            help: ArgumentHelp("What each run keeps: best,last[,every:N][,forks].", valueName: "list"))
+            help: ArgumentHelp(
+                "What each run keeps: best,last[,every:N][,forks].", valueName: "list"))
         var keepText: String
 
         var keep: KeepList { (try? KeepList(keepText)) ?? KeepList() }
@@ -53,10 +54,11 @@ extension MNISTLab {
                         + "\(item.dropped.count) checkpoint\(item.dropped.count == 1 ? "" : "s"), "
                         + "\(Format.bytes(item.droppedBytes)); keeps \(keptText(item))")
             }
+            let count = pruning.droppedCount
             print(
-                "\(verb) \(pruning.droppedCount) checkpoint\(pruning.droppedCount == 1 ? "" : "s"), "
+                "\(verb) \(count) checkpoint\(count == 1 ? "" : "s"), "
                     + Format.bytes(pruning.droppedBytes)
-                    + (dryRun || pruning.droppedCount == 0
+                    + (dryRun || count == 0
                         ? "" : "; `mnistlab db vacuum` gives the space back to the disk"))
         }
 

@@ -16,7 +16,7 @@ extension MNISTLab {
                   mnistlab tag 4 5 6 lr-sweep promising
                 """)
 
-        @Argument(help: "Ids of the runs, then the tags.")
+        @Argument(help: ArgumentHelp("Ids of the runs, then the tags.", valueName: "run-then-tag"))
         var items: [String] = []
 
         @OptionGroup var database: DatabaseOptions
@@ -28,7 +28,8 @@ extension MNISTLab {
             let store = try database.openExisting()
             defer { try? store.close() }
             try store.tagRuns(parsed.runs, with: parsed.tags)
-            print("tagged \(RunsAndTags.runList(parsed.runs)) \(parsed.tags.joined(separator: " "))")
+            let tags = parsed.tags.joined(separator: " ")
+            print("tagged \(RunsAndTags.runList(parsed.runs)) \(tags)")
         }
     }
 }
@@ -45,7 +46,8 @@ struct RunsAndTags {
             throw ValidationError("Give the ids of the runs first, then the tags.")
         }
         guard !tags.isEmpty else {
-            throw ValidationError("Give at least one tag after the run ids (a tag is not a number).")
+            throw ValidationError(
+                "Give at least one tag after the run ids (a tag is not a number).")
         }
         for tag in tags { try Check.require(.tag, Check.quoted(tag), Check.tag(tag)) }
     }

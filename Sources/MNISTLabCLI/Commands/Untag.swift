@@ -14,7 +14,7 @@ extension MNISTLab {
                   mnistlab untag 4 5 6 promising
                 """)
 
-        @Argument(help: "Ids of the runs, then the tags.")
+        @Argument(help: ArgumentHelp("Ids of the runs, then the tags.", valueName: "run-then-tag"))
         var items: [String] = []
 
         @OptionGroup var database: DatabaseOptions
@@ -26,7 +26,8 @@ extension MNISTLab {
             let store = try database.openExisting()
             defer { try? store.close() }
             let removed = try store.untagRuns(parsed.runs, removing: parsed.tags)
-            print("removed \(removed) tag\(removed == 1 ? "" : "s") from \(RunsAndTags.runList(parsed.runs))")
+            let runs = RunsAndTags.runList(parsed.runs)
+            print("removed \(removed) tag\(removed == 1 ? "" : "s") from \(runs)")
         }
     }
 }

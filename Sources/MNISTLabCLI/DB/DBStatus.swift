@@ -25,7 +25,7 @@ extension MNISTLab {
                 schema version  \(status.schemaVersion) (this build knows \(status.knownSchemaVersion))
                 runs            \(status.runCount)
                 epochs          \(status.epochCount)
-                checkpoints     \(status.checkpointCount), \(Format.mebibytes(status.checkpointBytes))
+                checkpoints     \(status.checkpointCount) (\(Format.mebibytes(status.checkpointBytes)))
                 size            \(Format.fixed(Double(status.fileSizeBytes) / 1_048_576, digits: 2)) MiB
                 migrations
                 """)
