@@ -43,6 +43,14 @@ struct RunManagementTests {
         #expect(report.contains("<tr><th>Tags</th><td>baseline, seed, zeta</td></tr>"))
         #expect(report.contains("<tr><th>Note</th><td>why: to check the seed</td></tr>"))
 
+        let status = try JSONSerialization.jsonObject(
+            with: Data(try sandbox.run(["db", "status", "--json"]).stdout.utf8)) as? [String: Any]
+        let space = status?["checkpoint_space"] as? [[String: Any]]
+        #expect(space?.count == 2 && space?.allSatisfy { ($0["bytes"] as? Int ?? 0) > 0 } == true)
+        #expect(
+            space?.map { $0["bytes"] as? Int ?? 0 }.reduce(0, +)
+                == status?["checkpoint_bytes"] as? Int)
+
         // When the note is cleared
         expectSuccess(try sandbox.run(["note", "1", ""]))
         #expect(!(try sandbox.run(["show", "1"]).stdout.contains("note ")))
