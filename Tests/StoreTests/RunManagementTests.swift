@@ -196,6 +196,31 @@ import Testing
         try expectConsistent(store)
     }
 
+    @Test func runWhoseProcessDiedOnThisHostIsRemovedBeforeItsLeaseExpires() throws {
+        // Given a run held, with a live lease, by a process of this machine that has exited
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let store = try Store.open(path: path)
+        let run = try store.createRun(.sample())
+        let exited = Process()
+        exited.executableURL = URL(fileURLWithPath: "/bin/true")
+        try exited.run()
+        exited.waitUntilExit()
+        try rawDatabase(path).write { db in
+            try db.execute(
+                sql: "UPDATE runs SET pid = ? WHERE id = ?",
+                arguments: [exited.processIdentifier, run.id])
+        }
+
+        // When the file is vacuumed, and the run removed
+        _ = try store.vacuum()
+        try store.removeRuns([run.id], withForks: false)
+
+        // Then neither was refused
+        #expect(try store.summaries().isEmpty)
+        try expectConsistent(store)
+    }
+
     @Test func dryRunPlanIsWhatRemovalDoes() throws {
         // Given a lineage
         let directory = try TemporaryDirectory()
