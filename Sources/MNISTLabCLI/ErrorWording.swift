@@ -31,6 +31,14 @@ enum ErrorWording {
         case .runHeld(let holder):
             return
                 "Run \(holder.runID) is being trained by process \(holder.pid.map(String.init) ?? "?") on \(holder.host ?? "?") (lease until \(holder.leaseExpiresAt ?? "?")); wait for it to finish, or stop that process (Ctrl-C, or kill \(holder.pid.map(String.init) ?? "<pid>") on \(holder.host ?? "its host")); a run whose process died is free once its lease expires."
+        case .hasForks(let runID, let forks):
+            let list = forks.map(String.init).joined(separator: " ")
+            return
+                "\(error) Pass --with-forks to remove them too, or remove them first (`mnistlab rm \(list)`); `mnistlab show \(runID)` lists its forks."
+        case .runsLive(let holders):
+            let them = holders.count == 1 ? "it" : "them"
+            return
+                "\(error) Wait for \(them) to finish, or stop \(them) (Ctrl-C, or kill the process on its host); a run whose process died is free once its lease expires."
         case .leaseLost(let runID):
             return
                 "Run \(runID) was taken over by another process after this one's lease expired; this process wrote nothing more to it."

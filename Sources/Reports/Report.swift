@@ -98,7 +98,8 @@ public struct Report: Sendable {
                 } ?? "–"
             out += "<tr>"
             out += "<td><a href=\"#run-\(run.id)\">\(run.id)</a></td>"
-            out += "<td class=\"wrap\">\(escape(run.name))</td>"
+            let tags = s.tags.isEmpty ? "" : "<br><span class=\"sub\">\(escape(s.tags.joined(separator: ", ")))</span>"
+            out += "<td class=\"wrap\">\(escape(run.name))\(tags)</td>"
             out +=
                 "<td><span class=\"status \(escape(run.status.rawValue))\">\(escape(run.status.rawValue))</span>\(s.stoppedEarlyAt.map { "<br><span class=\"sub\">stopped early @\($0)</span>" } ?? "")</td>"
             out +=
@@ -356,6 +357,8 @@ public struct Report: Sendable {
                 ("Stopped early", "after epoch \(stop), \(run.patience ?? 0) epochs without improvement"),
                 at: 3)
         }
+        if !s.tags.isEmpty { rows.insert(("Tags", escape(s.tags.joined(separator: ", "))), at: 0) }
+        if let note = run.note { rows.insert(("Note", escape(note)), at: 0) }
         if let sweep = run.sweepID { rows.append(("Sweep", "\(sweep)")) }
         if let reason = run.failureReason { rows.append(("Failure", escape(reason))) }
         return "<table class=\"settings\">\n"
@@ -495,7 +498,7 @@ public struct Report: Sendable {
         svg .empty { fill: #9ca3af; }
         table.settings { margin: 12px 0 4px; font-size: 13px; }
         table.settings th { text-align: left; color: #6b7280; font-weight: 500; padding: 2px 16px 2px 0; vertical-align: top; white-space: nowrap; }
-        table.settings td { padding: 2px 0; }
+        table.settings td { padding: 2px 0; white-space: pre-line; }
         table.confusion { font-size: 12px; font-variant-numeric: tabular-nums; }
         table.confusion th, table.confusion td { width: 46px; height: 28px; text-align: center; border: 1px solid #e5e7eb; }
         table.confusion thead th, table.confusion tbody th { background: #f9fafb; font-weight: 600; }

@@ -49,6 +49,9 @@ public final class Store: Sendable {
             guard !path.isEmpty else {
                 throw StoreError(.emptyPath, "the path is empty.")
             }
+            guard !path.hasSuffix("/") else {
+                throw StoreError(.notOurDatabase, "the path ends with '/', so it names a directory.")
+            }
             // Everything that can refuse runs before a writable connection exists: opening
             // read-write would already switch the journal to WAL and migrate.
             // A regular file is checked for writing first: on a read-only mount, `inspect`'s
@@ -206,9 +209,12 @@ public final class Store: Sendable {
         }
     }
 
-    private static func directoryOf(_ path: String) -> String {
-        let directory = (path as NSString).deletingLastPathComponent
-        return directory.isEmpty ? "." : directory
+    /// The directory part of `path`: "." for a bare file name. (Not NSString's
+    /// deletingLastPathComponent, which traps on a one-character name on Linux.)
+    static func directoryOf(_ path: String) -> String {
+        guard let slash = path.lastIndex(of: "/") else { return "." }
+        let directory = String(path[..<slash])
+        return directory.isEmpty ? "/" : directory
     }
 
     // MARK: - Transactions

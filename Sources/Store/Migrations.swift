@@ -36,6 +36,7 @@ enum Migrations {
         Migration(
             5, "0005_leases_and_run_stats", PackageResources._005_leases_and_run_stats_sql),
         Migration(6, "0006_training_controls", PackageResources._006_training_controls_sql),
+        Migration(7, "0007_run_management", PackageResources._007_run_management_sql),
         Migration(8, "0008_trials", PackageResources._008_trials_sql),
     ]
 

@@ -83,16 +83,20 @@ extension Store {
         }
     }
 
-    /// Rows of `run_summary`, optionally only those with `status`, at most `limit` of them.
+    /// Rows of `run_summary`, optionally only those with `status` and `tag`, at most `limit`
+    /// of them.
     public func summaries(
-        status: Run.Status? = nil, limit: Int? = nil, order: SummaryOrder = .newestFirst
+        status: Run.Status? = nil, tag: String? = nil, limit: Int? = nil,
+        order: SummaryOrder = .newestFirst
     ) throws -> [RunSummary] {
         try attempt("Cannot list runs in \(path)") {
+            // Through run_tags_by_tag: the ids with the tag, then each one's row.
+            let tagged = "(?3 IS NULL OR id IN (SELECT run_id FROM run_tags WHERE tag = ?3))"
             let sql: String
             switch order {
             case .newestFirst:
                 sql = """
-                    SELECT * FROM run_summary WHERE ?1 IS NULL OR status = ?1
+                    SELECT * FROM run_summary WHERE (?1 IS NULL OR status = ?1) AND \(tagged)
                     ORDER BY id DESC LIMIT ?2
                     """
             // Runs with epochs in the order of run_stats' index, then those without: one
@@ -100,11 +104,13 @@ extension Store {
             case .bestValLoss:
                 sql = """
                     SELECT * FROM (SELECT * FROM run_summary
-                                   WHERE best_val_loss IS NOT NULL AND (?1 IS NULL OR status = ?1)
+                                   WHERE best_val_loss IS NOT NULL
+                                     AND (?1 IS NULL OR status = ?1) AND \(tagged)
                                    ORDER BY best_val_loss, id LIMIT ?2)
                     UNION ALL
                     SELECT * FROM (SELECT * FROM run_summary
-                                   WHERE best_val_loss IS NULL AND (?1 IS NULL OR status = ?1)
+                                   WHERE best_val_loss IS NULL
+                                     AND (?1 IS NULL OR status = ?1) AND \(tagged)
                                    ORDER BY id LIMIT ?2)
                     LIMIT ?2
                     """
@@ -112,18 +118,19 @@ extension Store {
                 sql = """
                     SELECT * FROM (SELECT * FROM run_summary
                                    WHERE max_val_accuracy IS NOT NULL
-                                     AND (?1 IS NULL OR status = ?1)
+                                     AND (?1 IS NULL OR status = ?1) AND \(tagged)
                                    ORDER BY max_val_accuracy DESC, id LIMIT ?2)
                     UNION ALL
                     SELECT * FROM (SELECT * FROM run_summary
-                                   WHERE max_val_accuracy IS NULL AND (?1 IS NULL OR status = ?1)
+                                   WHERE max_val_accuracy IS NULL
+                                     AND (?1 IS NULL OR status = ?1) AND \(tagged)
                                    ORDER BY id LIMIT ?2)
                     LIMIT ?2
                     """
             }
             // SQLite reads a negative LIMIT as "no limit".
             return try writer.read { db in
-                try RunSummary.fetchAll(db, sql: sql, arguments: [status, limit ?? -1])
+                try RunSummary.fetchAll(db, sql: sql, arguments: [status, limit ?? -1, tag])
             }.map(Self.live).filter { status == nil || $0.run.status == status }
         }
     }
@@ -142,7 +149,9 @@ extension Store {
                     sql: """
                         SELECT (SELECT count(*) FROM runs) AS runs,
                                (SELECT count(*) FROM epochs) AS epochs,
-                               (SELECT count(*) FROM checkpoints) AS checkpoints
+                               (SELECT count(*) FROM checkpoints) AS checkpoints,
+                               (SELECT coalesce(sum(\(Self.checkpointBytes)), 0)
+                                FROM checkpoints) AS checkpoint_bytes
                         """)
                 return DatabaseStatus(
                     path: path,
@@ -152,10 +161,14 @@ extension Store {
                     runCount: counts?["runs"] ?? 0,
                     epochCount: counts?["epochs"] ?? 0,
                     checkpointCount: counts?["checkpoints"] ?? 0,
-                    fileSizeBytes: fileSize(path) + fileSize(path + "-wal"))
+                    checkpointBytes: counts?["checkpoint_bytes"] ?? 0,
+                    fileSizeBytes: databaseBytes())
             }
         }
     }
+
+    /// Size of the database file plus its write-ahead log.
+    func databaseBytes() -> Int64 { fileSize(path) + fileSize(path + "-wal") }
 
     private func fileSize(_ path: String) -> Int64 {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)
@@ -182,6 +195,8 @@ public struct DatabaseStatus: Sendable, Equatable {
     public var runCount: Int
     public var epochCount: Int
     public var checkpointCount: Int
+    /// Bytes of every checkpoint's weights and velocity.
+    public var checkpointBytes: Int64
     /// Size of the database file plus its write-ahead log.
     public var fileSizeBytes: Int64
 }

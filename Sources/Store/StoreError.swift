@@ -23,6 +23,10 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case notFound
         /// Another live process holds the run (its lease has not expired).
         case runHeld(RunHolder)
+        /// Runs were forked from `runID` (`forks`, by id) and would lose their parent.
+        case hasForks(runID: Int64, forks: [Int64])
+        /// Live processes hold these runs, and the operation needs none writing.
+        case runsLive([RunHolder])
         /// This process no longer holds the run: another one claimed it after its lease
         /// expired. Nothing was written.
         case leaseLost(runID: Int64)

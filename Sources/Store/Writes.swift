@@ -49,12 +49,16 @@ extension Store {
         }
     }
 
-    /// Deletes this run's checkpoints outside the retention set (see `recordEpoch`). The best
-    /// epoch is run_stats.best_epoch, the one rule that `run_summary` and `best` read too.
-    private static let pruneCheckpoints = """
-        DELETE FROM checkpoints
-        WHERE run_id = :run
-          AND epoch % :keepEvery <> 0
+    /// Deletes this run's checkpoints outside the retention set (see `recordEpoch`).
+    private static let pruneCheckpoints = "DELETE FROM checkpoints WHERE \(droppableCheckpoint)"
+
+    /// THE retention rule, shared by `recordEpoch` and `pruneCheckpoints(runIDs:keep:)`: a
+    /// checkpoint of run :run that may go. Kept are the best epoch (run_stats.best_epoch, the
+    /// one rule that `run_summary` and `best` read too), the latest checkpoint, every epoch a
+    /// fork started from and, unless :keepEvery is NULL, every multiple of :keepEvery.
+    static let droppableCheckpoint = """
+        run_id = :run
+          AND (:keepEvery IS NULL OR epoch % :keepEvery <> 0)
           AND epoch <> (SELECT max(epoch) FROM checkpoints WHERE run_id = :run)
           AND epoch IS NOT (SELECT best_epoch FROM run_stats WHERE run_id = :run)
           AND epoch NOT IN (SELECT parent_epoch FROM runs

@@ -65,7 +65,15 @@ private let rootHelp = """
                               Float32 file.
       sql                     Run a read-only SQL query on the database and print
                               the rows.
-      db                      Inspect or upgrade the database file.
+      tag                     Add tags to runs.
+      untag                   Remove tags from runs.
+      note                    Set a run's note: why it was started, or what it
+                              showed.
+      rename                  Rename a run.
+      rm                      Delete runs with their epochs, checkpoints,
+                              evaluations and tags.
+      prune                   Delete checkpoints beyond those a run keeps.
+      db                      Inspect, upgrade or compact the database file.
       bench                   Time training epochs, the store and the same epoch in
                               numpy, side by side.
 

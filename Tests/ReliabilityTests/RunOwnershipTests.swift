@@ -132,6 +132,13 @@ import Testing
             try sandbox.run(["train", "--epochs", "1"], environment: ["MNISTLAB_DB": ""]),
             "MNISTLAB_DB=''")
         #expect(fileBytes(sandbox.database)?.isEmpty == true)
+
+        // And a one-character name in the current directory is a database like any other
+        #expect(try sandbox.train(["--db", "b"]).status == 0)
+        for command in [["runs"], ["db", "status"], ["db", "migrate"]] {
+            let output = try sandbox.run(command + ["--db", "b"])
+            #expect(output.status == 0, "\(command): \(output.stderr)")
+        }
     }
 
     /// Stops `process` at an instant when it holds no SQLite lock: a process frozen inside a

@@ -33,6 +33,23 @@ import Testing
         #expect(html.contains("/tmp/&lt;b&gt;data&lt;/b&gt;"))
     }
 
+    @Test func tagsAndNoteAreShownEscaped() {
+        // Given a tagged run with a two-line note that holds markup
+        var run = ReportRun.sample(id: 1, epochs: 3)
+        run.summary.tags = ["baseline", "<i>x</i>"]
+        run.summary.run.note = "why: <b>momentum</b>\nsecond line"
+
+        // When it is rendered
+        let html = Report(runs: [run], source: "db", generatedAt: "now").html()
+
+        // Then the overview lists the tags and the run's settings show tags and note, as text
+        #expect(html.contains("<span class=\"sub\">baseline, &lt;i&gt;x&lt;/i&gt;</span>"))
+        #expect(html.contains("<tr><th>Tags</th><td>baseline, &lt;i&gt;x&lt;/i&gt;</td></tr>"))
+        #expect(
+            html.contains(
+                "<tr><th>Note</th><td>why: &lt;b&gt;momentum&lt;/b&gt;\nsecond line</td></tr>"))
+    }
+
     @Test func chartsMarkTheBestEpoch() {
         // Given a run whose validation loss bottoms out at epoch 4 of 6
         let run = ReportRun.sample(id: 1, epochs: 6, bestEpoch: 4)

@@ -175,6 +175,21 @@ import Testing
         #expect(error?.kind == .emptyPath)
     }
 
+    @Test func pathEndingWithASlashIsRefusedAndNothingCreated() throws {
+        let directory = try TemporaryDirectory()
+        let path = directory.path("sub") + "/"
+        let error = #expect(throws: StoreError.self) { try Store.open(path: path) }
+        #expect(error?.kind == .notOurDatabase)
+        #expect(!FileManager.default.fileExists(atPath: directory.path("sub")))
+    }
+
+    @Test func oneCharacterFileNameInTheCurrentDirectoryOpens() throws {
+        // A bare name's directory is "." (Foundation's deletingLastPathComponent traps on it).
+        #expect(Store.directoryOf("b") == ".")
+        #expect(Store.directoryOf("/b") == "/")
+        #expect(Store.directoryOf("a/b") == "a")
+    }
+
     @Test func readOnlyStoreReadsButRefusesWrites() throws {
         // Given
         let directory = try TemporaryDirectory()

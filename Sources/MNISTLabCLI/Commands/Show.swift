@@ -71,6 +71,8 @@ extension MNISTLab {
             if let parent = r.parentRunID {
                 lines.insert(("forked from", "run \(parent) at epoch \(r.parentEpoch ?? 0)"), at: 2)
             }
+            if !s.tags.isEmpty { lines.insert(("tags", s.tags.joined(separator: ", ")), at: 1) }
+            if let note = r.note { lines.insert(("note", note), at: s.tags.isEmpty ? 1 : 2) }
             if !children.isEmpty {
                 lines.append(("forks", children.map { "run \($0.id) at epoch \($0.parentEpoch ?? 0)" }.joined(separator: ", ")))
             }

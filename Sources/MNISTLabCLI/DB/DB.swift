@@ -4,7 +4,7 @@ extension MNISTLab {
     struct DB: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "db",
-            abstract: "Inspect or upgrade the database file.",
-            subcommands: [DBStatus.self, DBMigrate.self])
+            abstract: "Inspect, upgrade or compact the database file.",
+            subcommands: [DBStatus.self, DBMigrate.self, DBVacuum.self])
     }
 }

@@ -142,7 +142,7 @@ enum Check {
     enum Setting: String {
         case epochs = "Epochs", learningRate = "Learning rate", batchSize = "Batch size"
         case momentum = "Momentum", keepEvery = "--keep-every", name = "A run name"
-        case hidden = "Hidden widths"
+        case hidden = "Hidden widths", tag = "A tag"
     }
 
     /// Widest hidden layer accepted.
@@ -208,6 +208,15 @@ enum Check {
         if name.unicodeScalars.contains(where: isControl) {
             return "cannot contain control characters such as a newline or a tab"
         }
+        return nil
+    }
+
+    /// Tags share the names' rule, and more: `run_summary.tags` lists them comma-separated,
+    /// and `tag RUN… TAG…` reads the leading numbers as run ids.
+    static func tag(_ tag: String) -> String? {
+        if let problem = runName(tag) { return problem }
+        if tag.contains(",") { return "cannot contain a comma (run_summary lists tags comma-separated)" }
+        if Int64(tag) != nil { return "cannot be a number, which would read as a run id" }
         return nil
     }
 

@@ -35,4 +35,20 @@ enum Format {
     static func typed(_ value: Double) -> String {
         value == value.rounded() && abs(value) < 1e15 ? String(Int64(value)) : number(value)
     }
+
+    /// `963764224` → "919.12 MiB".
+    static func mebibytes(_ bytes: Int64) -> String {
+        fixed(Double(bytes) / 1_048_576, digits: 2) + " MiB"
+    }
+
+    /// `963764224` → "919.12 MiB (963,764,224 bytes)".
+    static func bytes(_ bytes: Int64) -> String {
+        var digits = String(bytes.magnitude)
+        var grouped = ""
+        while digits.count > 3 {
+            grouped = "," + digits.suffix(3) + grouped
+            digits.removeLast(3)
+        }
+        return mebibytes(bytes) + " (\(bytes < 0 ? "-" : "")\(digits)\(grouped) bytes)"
+    }
 }

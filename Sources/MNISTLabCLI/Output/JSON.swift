@@ -18,7 +18,7 @@ extension RunSummary: Encodable {
     enum SummaryKeys: String, CodingKey {
         case epochs_done, last_epoch, best_epoch, best_val_loss, best_val_accuracy
         case max_val_accuracy, last_train_loss, last_train_accuracy, last_val_loss
-        case last_val_accuracy, total_seconds, stopped_early_at
+        case last_val_accuracy, total_seconds, stopped_early_at, tags
     }
 
     /// The seed as `--seed` takes it, in place of the stored Int64 bit pattern.
@@ -41,5 +41,7 @@ extension RunSummary: Encodable {
         try c.encode(lastValAccuracy, forKey: .last_val_accuracy)
         try c.encode(totalSeconds, forKey: .total_seconds)
         try c.encode(stoppedEarlyAt, forKey: .stopped_early_at)
+        // A list rather than run_summary's comma-separated text, for scripts (jq).
+        try c.encode(tags, forKey: .tags)
     }
 }

@@ -53,6 +53,8 @@ public struct Run: Codable, Sendable, Equatable {
     public var minLearningRate: Double = 0
     /// L2 weight decay on the weights (not the biases), inside the SGD update.
     public var weightDecay: Double = 0
+    /// Free text on why the run was started or what it showed (`Store.setNote`); nil: none.
+    public var note: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, name, status
@@ -81,6 +83,7 @@ public struct Run: Codable, Sendable, Equatable {
         case lrSchedule = "lr_schedule"
         case minLearningRate = "min_learning_rate"
         case weightDecay = "weight_decay"
+        case note
     }
 }
 

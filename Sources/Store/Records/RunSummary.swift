@@ -20,6 +20,8 @@ public struct RunSummary: Sendable, Equatable {
     /// The epoch a completed run stopped at because of its patience, before its planned last
     /// epoch; nil for every other run.
     public var stoppedEarlyAt: Int? = nil
+    /// The run's tags, sorted (run_summary.tags split at its commas); empty when none.
+    public var tags: [String] = []
 }
 
 // MARK: - Database
@@ -39,5 +41,7 @@ extension RunSummary: FetchableRecord {
         lastValAccuracy = row["last_val_accuracy"]
         totalSeconds = row["total_seconds"]
         stoppedEarlyAt = row["stopped_early_at"]
+        let tagList: String? = row["tags"]
+        tags = tagList.map { $0.split(separator: ",").map(String.init) } ?? []
     }
 }

@@ -1,0 +1,61 @@
+import ArgumentParser
+import Store
+
+extension MNISTLab {
+    struct Remove: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "rm",
+            abstract: "Delete runs with their epochs, checkpoints, evaluations and tags.",
+            discussion: """
+                All in one transaction: every run named goes, or none. A run that another run \
+                was forked from is refused with the list of its forks unless --with-forks, \
+                which deletes every fork below it too; a live run (one being trained) is \
+                refused. The file keeps its size until `mnistlab db vacuum`.
+
+                Examples:
+                  mnistlab rm 7 --dry-run
+                  mnistlab rm 7 8
+                  mnistlab rm 3 --with-forks
+                """)
+
+        @Argument(help: "Ids of the runs.")
+        var runs: [Int64] = []
+
+        @Flag(name: .long, help: "Delete the runs forked from these too, and their forks.")
+        var withForks = false
+
+        @Flag(name: .long, help: "List what would be deleted, and its size, without deleting.")
+        var dryRun = false
+
+        @OptionGroup var database: DatabaseOptions
+
+        func validate() throws {
+            if runs.isEmpty { throw ValidationError("Give the ids of the runs to remove.") }
+        }
+
+        func run() throws {
+            let removal: RunRemoval
+            if dryRun {
+                let store = try database.openForReading()
+                removal = try store.removalPlan(runs, withForks: withForks)
+            } else {
+                let store = try database.openExisting()
+                defer { try? store.close() }
+                removal = try store.removeRuns(runs, withForks: withForks)
+            }
+            let verb = dryRun ? "would remove" : "removed"
+            for item in removal.runs {
+                let fork = item.parentRunID.map { ", a fork of run \($0)" } ?? ""
+                print(
+                    "\(verb) run \(item.runID) (\(item.name.controlCharactersEscaped)\(fork)): "
+                        + "\(item.epochs) epochs, \(item.evaluations) evaluations, "
+                        + "\(item.checkpoints) checkpoints, \(Format.bytes(item.checkpointBytes))")
+            }
+            let count = removal.runs.count
+            print(
+                "\(verb) \(count) run\(count == 1 ? "" : "s"), "
+                    + "\(Format.bytes(removal.checkpointBytes)) of checkpoints"
+                    + (dryRun ? "" : "; `mnistlab db vacuum` gives the space back to the disk"))
+        }
+    }
+}

@@ -1,0 +1,402 @@
+/// Managing runs after the fact: tags, notes and names; deleting runs without breaking the
+/// lineage of their forks; pruning checkpoints; giving the space back. Every write is one
+/// IMMEDIATE transaction, and what a dry run reports is computed by the same code, inside
+/// that transaction, as what the write then does.
+import Foundation
+import GRDB
+
+/// Runs that `removeRuns` deletes (or would), forks before the runs they came from.
+public struct RunRemoval: Sendable, Equatable {
+    public struct Item: Sendable, Equatable {
+        public var runID: Int64
+        public var name: String
+        public var parentRunID: Int64?
+        public var epochs: Int
+        public var checkpoints: Int
+        public var evaluations: Int
+        /// length(weights) + length(velocity) of its checkpoints.
+        public var checkpointBytes: Int64
+    }
+
+    public var runs: [Item]
+    public var checkpointBytes: Int64 { runs.reduce(0) { $0 + $1.checkpointBytes } }
+}
+
+/// Checkpoints that `pruneCheckpoints` deletes (or would), per run.
+public struct CheckpointPruning: Sendable, Equatable {
+    public struct Item: Sendable, Equatable {
+        public var runID: Int64
+        public var name: String
+        /// Epochs whose checkpoint goes, ascending.
+        public var dropped: [Int]
+        /// Epochs whose checkpoint stays, ascending, and why (below).
+        public var kept: [Int]
+        /// Bytes of the dropped checkpoints (weights + velocity).
+        public var droppedBytes: Int64
+        public var bestEpoch: Int?
+        /// The run's latest checkpoint.
+        public var lastEpoch: Int?
+        /// Epochs forks of this run started from.
+        public var forkEpochs: [Int]
+    }
+
+    public var runs: [Item]
+    public var droppedBytes: Int64 { runs.reduce(0) { $0 + $1.droppedBytes } }
+    public var droppedCount: Int { runs.reduce(0) { $0 + $1.dropped.count } }
+}
+
+/// The checkpoint space one run takes, for `db status`.
+public struct CheckpointSpace: Sendable, Equatable {
+    public var runID: Int64
+    public var name: String
+    public var checkpoints: Int
+    public var bytes: Int64
+}
+
+/// The size of the database file (plus its write-ahead log) before and after `vacuum`.
+public struct Vacuum: Sendable, Equatable {
+    public var bytesBefore: Int64
+    public var bytesAfter: Int64
+}
+
+extension StoreError {
+    /// `.runsLive` for the runs that live processes hold.
+    static func live(_ runs: [Run], action: String) -> StoreError {
+        let holders = runs.map {
+            RunHolder(runID: $0.id, pid: $0.pid, host: $0.host, leaseExpiresAt: $0.leaseExpiresAt)
+        }
+        let list = holders.map {
+            "run \($0.runID) (process \($0.pid.map(String.init) ?? "?") on \($0.host ?? "?"))"
+        }
+        return StoreError(
+            .runsLive(holders), "\(list.joined(separator: ", ")) \(runs.count == 1 ? "is" : "are") "
+                + "being trained.", action: action)
+    }
+}
+
+extension Store {
+    // MARK: - Tags, notes, names
+
+    /// Adds `tags` to each run (a tag a run already has stays once). Live runs too: tags are
+    /// metadata that training never reads.
+    public func tagRuns(_ runIDs: [Int64], with tags: [String]) throws {
+        try attempt("Cannot tag runs in \(path)") {
+            try writeTransaction { db in
+                try requireRuns(db, runIDs)
+                for id in runIDs {
+                    for tag in tags {
+                        try db.execute(
+                            sql: "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)",
+                            arguments: [id, tag])
+                    }
+                }
+            }
+        }
+    }
+
+    /// Removes `tags` from each run; returns how many (run, tag) pairs were removed.
+    @discardableResult
+    public func untagRuns(_ runIDs: [Int64], removing tags: [String]) throws -> Int {
+        try attempt("Cannot untag runs in \(path)") {
+            try writeTransaction { db in
+                try requireRuns(db, runIDs)
+                var removed = 0
+                for id in runIDs {
+                    for tag in tags {
+                        try db.execute(
+                            sql: "DELETE FROM run_tags WHERE run_id = ? AND tag = ?",
+                            arguments: [id, tag])
+                        removed += db.changesCount
+                    }
+                }
+                return removed
+            }
+        }
+    }
+
+    /// Replaces the run's note; nil or "" clears it.
+    public func setNote(runID: Int64, _ note: String?) throws {
+        try attempt("Cannot set the note of run \(runID) in \(path)") {
+            try writeTransaction { db in
+                try requireRuns(db, [runID])
+                try db.execute(
+                    sql: "UPDATE runs SET note = ? WHERE id = ?",
+                    arguments: [note?.isEmpty == false ? note : nil, runID])
+            }
+        }
+    }
+
+    /// Renames the run (names need not be unique: `run(named:)` finds the newest).
+    public func renameRun(id: Int64, to name: String) throws {
+        try attempt("Cannot rename run \(id) in \(path)") {
+            guard !name.isEmpty else {
+                throw StoreError(.invalidArgument, "a run name cannot be empty.")
+            }
+            try writeTransaction { db in
+                try requireRuns(db, [id])
+                try db.execute(sql: "UPDATE runs SET name = ? WHERE id = ?", arguments: [name, id])
+            }
+        }
+    }
+
+    // MARK: - Removing runs
+
+    /// What `removeRuns` would delete, read without writing; throws as it would.
+    public func removalPlan(_ runIDs: [Int64], withForks: Bool) throws -> RunRemoval {
+        try attempt(removeAction(runIDs)) {
+            try writer.read { db in try planRemoval(db, runIDs, withForks: withForks) }
+        }
+    }
+
+    /// Deletes the runs with everything recorded about them (confusion cells, evaluations,
+    /// checkpoints, epochs, tags, figures), in one transaction. Refuses, deleting nothing:
+    /// an unknown run; a run forked from by a run not being deleted, unless `withForks`,
+    /// which deletes every fork below the runs too; a live run (its lease has not expired
+    /// and, on this machine, its process exists).
+    @discardableResult
+    public func removeRuns(_ runIDs: [Int64], withForks: Bool) throws -> RunRemoval {
+        try attempt(removeAction(runIDs)) {
+            try writeTransaction { db in
+                let plan = try planRemoval(db, runIDs, withForks: withForks)
+                for item in plan.runs {
+                    // Its figures first: they go with the run anyway, and without the row the
+                    // epochs' AFTER DELETE trigger has nothing to recompute for each epoch
+                    // deleted (quadratic in the run's epochs otherwise).
+                    for sql in Self.removeRunStatements {
+                        try db.execute(sql: sql, arguments: [item.runID])
+                    }
+                }
+                return plan
+            }
+        }
+    }
+
+    /// One run's rows, children of a foreign key before their parents; a fork is deleted
+    /// before the run it started from (`planRemoval`'s order), so the fork's reference to
+    /// its parent's checkpoint never dangles.
+    private static let removeRunStatements = [
+        "DELETE FROM run_stats WHERE run_id = ?",
+        "DELETE FROM confusion WHERE run_id = ?",
+        "DELETE FROM evaluations WHERE run_id = ?",
+        "DELETE FROM checkpoints WHERE run_id = ?",
+        "DELETE FROM epochs WHERE run_id = ?",
+        "DELETE FROM run_tags WHERE run_id = ?",
+        "DELETE FROM runs WHERE id = ?",
+    ]
+
+    private func removeAction(_ runIDs: [Int64]) -> String {
+        let list = runIDs.map(String.init).joined(separator: ", ")
+        return "Cannot remove run\(runIDs.count == 1 ? "" : "s") \(list) from \(path)"
+    }
+
+    private func planRemoval(_ db: Database, _ runIDs: [Int64], withForks: Bool) throws
+        -> RunRemoval
+    {
+        try requireRuns(db, runIDs)
+        // The runs and, below them, every fork (through runs_by_parent).
+        var children: [Int64: [Int64]] = [:]
+        var selected = Set(runIDs)
+        var queue = Array(Set(runIDs)).sorted()
+        var outside: [Int64: [Int64]] = [:]
+        while let id = queue.first {
+            queue.removeFirst()
+            let forks = try Int64.fetchAll(
+                db, sql: "SELECT id FROM runs WHERE parent_run_id = ? ORDER BY id", arguments: [id])
+            children[id] = forks
+            for fork in forks where !selected.contains(fork) {
+                if withForks {
+                    selected.insert(fork)
+                    queue.append(fork)
+                } else {
+                    outside[id, default: []].append(fork)
+                }
+            }
+        }
+        if let (parent, forks) = outside.min(by: { $0.key < $1.key }) {
+            let list = forks.map(String.init).joined(separator: ", ")
+            throw StoreError(
+                .hasForks(runID: parent, forks: forks),
+                forks.count == 1
+                    ? "run \(list) was forked from run \(parent)."
+                    : "runs \(list) were forked from run \(parent).")
+        }
+        let live = try liveRuns(db).filter { selected.contains($0.id) }
+        if !live.isEmpty {
+            throw StoreError.live(live, action: removeAction(runIDs))
+        }
+        // Forks before their parents: depth-first, each run after all runs below it.
+        var order: [Int64] = []
+        var placed = Set<Int64>()
+        func place(_ id: Int64) {
+            guard !placed.contains(id) else { return }
+            placed.insert(id)
+            for child in children[id] ?? [] where selected.contains(child) { place(child) }
+            order.append(id)
+        }
+        for id in selected.sorted() { place(id) }
+        return RunRemoval(runs: try order.map { try removalItem(db, $0) })
+    }
+
+    private func removalItem(_ db: Database, _ id: Int64) throws -> RunRemoval.Item {
+        let row = try Row.fetchOne(
+            db,
+            sql: """
+                SELECT r.name, r.parent_run_id,
+                    (SELECT count(*) FROM epochs WHERE run_id = r.id) AS epochs,
+                    (SELECT count(*) FROM evaluations WHERE run_id = r.id) AS evaluations,
+                    (SELECT count(*) FROM checkpoints WHERE run_id = r.id) AS checkpoints,
+                    (SELECT coalesce(sum(\(Self.checkpointBytes)), 0) FROM checkpoints
+                     WHERE run_id = r.id) AS bytes
+                FROM runs AS r WHERE r.id = ?
+                """, arguments: [id])
+        guard let row else { throw StoreError(.notFound, "there is no run \(id).") }
+        return RunRemoval.Item(
+            runID: id, name: row["name"], parentRunID: row["parent_run_id"], epochs: row["epochs"],
+            checkpoints: row["checkpoints"], evaluations: row["evaluations"],
+            checkpointBytes: row["bytes"])
+    }
+
+    // MARK: - Pruning checkpoints
+
+    /// What `pruneCheckpoints` would delete, read without writing.
+    public func pruningPlan(_ runIDs: [Int64]?, keepEvery: Int?) throws -> CheckpointPruning {
+        try attempt("Cannot prune checkpoints in \(path)") {
+            try writer.read { db in try planPruning(db, runIDs, keepEvery: keepEvery) }
+        }
+    }
+
+    /// Deletes, in one transaction, the checkpoints of the runs (every run when nil) that the
+    /// retention rule does not keep: kept are each run's best epoch, its latest checkpoint,
+    /// every epoch a fork started from and, when `keepEvery` is given, every multiple of
+    /// it. Live runs are pruned too: their trainer needs none of the dropped checkpoints, and
+    /// its next epoch commit waits for this transaction.
+    @discardableResult
+    public func pruneCheckpoints(_ runIDs: [Int64]?, keepEvery: Int?) throws -> CheckpointPruning {
+        try attempt("Cannot prune checkpoints in \(path)") {
+            try writeTransaction { db in
+                let plan = try planPruning(db, runIDs, keepEvery: keepEvery)
+                for item in plan.runs where !item.dropped.isEmpty {
+                    try db.execute(
+                        sql: "DELETE FROM checkpoints WHERE \(Self.droppableCheckpoint)",
+                        arguments: ["run": item.runID, "keepEvery": keepEvery])
+                }
+                return plan
+            }
+        }
+    }
+
+    private func planPruning(_ db: Database, _ runIDs: [Int64]?, keepEvery: Int?) throws
+        -> CheckpointPruning
+    {
+        if let keepEvery, keepEvery < 1 {
+            throw StoreError(.invalidArgument, "keepEvery must be at least 1; got \(keepEvery).")
+        }
+        let ids: [Int64]
+        if let runIDs {
+            try requireRuns(db, runIDs)
+            ids = Array(Set(runIDs)).sorted()
+        } else {
+            ids = try Int64.fetchAll(
+                db, sql: "SELECT DISTINCT run_id FROM checkpoints ORDER BY run_id")
+        }
+        return CheckpointPruning(
+            runs: try ids.map { id in
+                let arguments: StatementArguments = ["run": id, "keepEvery": keepEvery]
+                let dropped = try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT epoch, \(Self.checkpointBytes) AS bytes FROM checkpoints
+                        WHERE \(Self.droppableCheckpoint) ORDER BY epoch
+                        """, arguments: arguments)
+                let all = try Int.fetchAll(
+                    db, sql: "SELECT epoch FROM checkpoints WHERE run_id = ? ORDER BY epoch",
+                    arguments: [id])
+                let droppedEpochs = dropped.map { $0["epoch"] as Int }
+                let droppedSet = Set(droppedEpochs)
+                let facts = try Row.fetchOne(
+                    db,
+                    sql: """
+                        SELECT r.name, s.best_epoch FROM runs AS r
+                        LEFT JOIN run_stats AS s ON s.run_id = r.id WHERE r.id = ?
+                        """, arguments: [id])
+                return CheckpointPruning.Item(
+                    runID: id, name: facts?["name"] ?? "", dropped: droppedEpochs,
+                    kept: all.filter { !droppedSet.contains($0) },
+                    droppedBytes: dropped.reduce(0) { $0 + ($1["bytes"] as Int64) },
+                    bestEpoch: facts?["best_epoch"], lastEpoch: all.last,
+                    forkEpochs: try Int.fetchAll(
+                        db,
+                        sql: """
+                            SELECT DISTINCT parent_epoch FROM runs
+                            WHERE parent_run_id = ? ORDER BY parent_epoch
+                            """, arguments: [id]))
+            })
+    }
+
+    // MARK: - Space
+
+    /// The bytes a checkpoint row's blobs take.
+    static let checkpointBytes = "length(weights) + coalesce(length(velocity), 0)"
+
+    /// The runs whose checkpoints take the most space, largest first.
+    public func checkpointSpace(limit: Int = 10) throws -> [CheckpointSpace] {
+        try attempt("Cannot read the checkpoint space of \(path)") {
+            try writer.read { db in
+                try Row.fetchAll(
+                    db,
+                    sql: """
+                        SELECT c.run_id, r.name, c.checkpoints, c.bytes
+                        FROM (SELECT run_id, count(*) AS checkpoints,
+                                     sum(\(Self.checkpointBytes)) AS bytes
+                              FROM checkpoints GROUP BY run_id) AS c
+                        JOIN runs AS r ON r.id = c.run_id
+                        ORDER BY c.bytes DESC, c.run_id LIMIT ?
+                        """, arguments: [limit]
+                ).map {
+                    CheckpointSpace(
+                        runID: $0["run_id"], name: $0["name"], checkpoints: $0["checkpoints"],
+                        bytes: $0["bytes"])
+                }
+            }
+        }
+    }
+
+    /// Gives the space of deleted rows back to the file system: folds the write-ahead log
+    /// into the file, rebuilds it (SQLite's VACUUM) and truncates the log again. VACUUM must
+    /// not race a writer, so it is refused, changing nothing, while any run is live; a
+    /// writer that starts meanwhile waits for it (the busy timeout) rather than failing.
+    public func vacuum() throws -> Vacuum {
+        try attempt("Cannot vacuum \(path)") {
+            let live = try writer.read { db in try liveRuns(db) }
+            if !live.isEmpty { throw StoreError.live(live, action: "Cannot vacuum \(path)") }
+            let before = databaseBytes()
+            try writer.writeWithoutTransaction { db in
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+                try db.execute(sql: "VACUUM")
+                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+            }
+            return Vacuum(bytesBefore: before, bytesAfter: databaseBytes())
+        }
+    }
+
+    // MARK: - Inside transactions
+
+    /// Throws `.notFound` for the first of `runIDs` that doesn't exist.
+    func requireRuns(_ db: Database, _ runIDs: [Int64]) throws {
+        for id in runIDs where try !Run.exists(db, key: id) {
+            throw StoreError(.notFound, "there is no run \(id).")
+        }
+    }
+
+    /// The runs live processes hold: run_summary's rule (status 'running' and a lease not
+    /// expired) and, on this machine, a process that still exists (`Store.live`).
+    func liveRuns(_ db: Database) throws -> [Run] {
+        try RunSummary.fetchAll(
+            db,
+            sql: """
+                SELECT * FROM run_summary
+                WHERE id IN (SELECT id FROM runs WHERE status = 'running') ORDER BY id
+                """
+        ).map(Self.live).filter { $0.run.status == .running }.map(\.run)
+    }
+}
