@@ -65,7 +65,8 @@ enum ErrorWording {
         case .unknownRun:
             return "\(error) `mnistlab runs` lists the runs."
         case .noRecordedEpoch(let id):
-            return "\(error) `mnistlab resume \(id)` restarts it from where it began."
+            return
+                "\(error) `mnistlab resume \(id)` restarts it from where it began (with a smaller --learning-rate if it diverged)."
         case .noSuchEpoch, .noCheckpoint:
             return error.description
         case .nothingAfter:

@@ -345,7 +345,7 @@ public struct Report: Sendable {
             (
                 "Recorded",
                 escape(
-                    "\(run.createdAt) → \(run.finishedAt ?? "still running"), mnistlab \(run.codeVersion), \(run.kernelPath) kernels"
+                    "\(run.createdAt) → \(run.finishedAt ?? (run.status == .running ? "still running" : "its process ended without closing it (last sign of life \(run.heartbeatAt ?? "?"))")), mnistlab \(run.codeVersion), \(run.kernelPath) kernels"
                 )
             ),
         ]

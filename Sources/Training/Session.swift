@@ -10,6 +10,15 @@ import Store
 
 /// Where a run's data comes from and how it is split.
 public struct DataSource: Equatable, Sendable {
+    /// The dataset loaded and split, ready to train on; it throws what training would, so a
+    /// caller can find a bad directory or split before it writes anything.
+    public func prepare() throws -> PreparedData {
+        let mnist = try MNIST.load(directory: directory)
+        let (train, validation) = try mnist.split(
+            validationSize: validationSize, trainLimit: trainLimit)
+        return PreparedData(mnist: mnist, train: train, validation: validation)
+    }
+
     public var directory: String
     public var validationSize: Int = Defaults.validationSize
     /// Train on the first N images only (quick runs).
@@ -22,6 +31,13 @@ public struct DataSource: Equatable, Sendable {
         self.validationSize = validationSize
         self.trainLimit = trainLimit
     }
+}
+
+/// A dataset split for training, from `DataSource.prepare`.
+public struct PreparedData: Sendable {
+    public let mnist: MNIST
+    public let train: LabeledImages
+    public let validation: LabeledImages
 }
 
 /// What the session reports while it works.
@@ -77,12 +93,10 @@ public struct Session {
     /// Trains a new run; `sweepID` tags it as part of a `mnistlab sweep`, and `trial` (a
     /// claimed trial of that sweep) gets the run linked to it as it is created.
     public func train(
-        _ hyperparameters: Hyperparameters, data: DataSource, name: String? = nil,
+        _ hyperparameters: Hyperparameters, data: PreparedData, name: String? = nil,
         keepEvery: Int = Defaults.keepEvery, sweepID: Int64? = nil, trial: TrialClaim? = nil
     ) throws -> SessionResult {
-        let mnist = try MNIST.load(directory: data.directory)
-        let (train, validation) = try mnist.split(
-            validationSize: data.validationSize, trainLimit: data.trainLimit)
+        let (mnist, train, validation) = (data.mnist, data.train, data.validation)
         var new = newRun(
             hyperparameters, name: name, keepEvery: keepEvery, dataset: mnist,
             trainSize: train.count, valSize: validation.count)
@@ -92,7 +106,7 @@ public struct Session {
         events.started(run, nil)
         return try record(
             trainer, lease: lease, epochs: 1...hyperparameters.epochs, history: [],
-            keepEvery: keepEvery)
+            keepEvery: keepEvery, recordedThrough: nil)
     }
 
     // MARK: - Resume
@@ -184,9 +198,11 @@ public struct Session {
             (target, lease) = try store.createRun(child, leaseSeconds: leaseSeconds)
         }
         events.started(target, start)
+        // The run's own last recorded epoch: a fork has none yet.
+        let recorded: Int? = if case .inPlace = plan { summary.lastEpoch } else { nil }
         return try record(
             trainer, lease: lease, epochs: (start + 1)...through, history: history ?? [],
-            keepEvery: keepEvery)
+            keepEvery: keepEvery, recordedThrough: recorded)
     }
 
     // MARK: - Recording
@@ -196,10 +212,10 @@ public struct Session {
     /// a lost lease stops at once and writes nothing more.
     private func record(
         _ trainer: Trainer, lease: Lease, epochs: ClosedRange<Int>, history: [RecordedEpoch],
-        keepEvery: Int
+        keepEvery: Int, recordedThrough: Int?
     ) throws -> SessionResult {
         let runID = lease.runID
-        var lastEpoch: Int? = epochs.lowerBound > 1 ? epochs.lowerBound - 1 : nil
+        var lastEpoch = recordedThrough
         let keepsVelocity = trainer.hyperparameters.momentum != 0
         let writer = EpochWriter(store: store)
         let keeper = LeaseKeeper(store: store, lease: lease)

@@ -73,7 +73,7 @@ struct ErrorTests {
         try Data("not a database\n".utf8).write(to: URL(fileURLWithPath: sandbox.database))
 
         // When training and querying try to use it
-        for command in [["train", "--epochs", "1"], ["runs"]] {
+        for command in [["train", "--epochs", "1", "--val-size", "200"], ["runs"]] {
             let output = try sandbox.run(command)
             // Then each says what is wrong, and the file is unchanged
             #expect(output.status == 1)

@@ -118,7 +118,7 @@ struct TrainingControlsTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = try Store.open(path: directory.appendingPathComponent("t.sqlite").path)
         defer { try? store.close() }
-        let data = DataSource(directory: Self.dataDirectory, validationSize: 1_000, trainLimit: 200)
+        let data = try DataSource(directory: Self.dataDirectory, validationSize: 1_000, trainLimit: 200).prepare()
         var h = controlled(schedule)
         h.patience = 4
         guard case .completed(let straight) = try Session(store: store).train(h, data: data)

@@ -88,7 +88,9 @@ extension MNISTLab {
             var epochEnds: [Double] = []
             events.epoch = { _, _ in epochEnds.append(monotonicSeconds()) }
             _ = try Session(store: store, events: events).train(
-                h, data: DataSource(directory: data, validationSize: Defaults.validationSize),
+                h,
+                data: try DataSource(directory: data, validationSize: Defaults.validationSize)
+                    .prepare(),
                 keepEvery: Defaults.keepEvery)
             let recorded = zip(epochEnds.dropFirst(), epochEnds).map { $0 - $1 }
 

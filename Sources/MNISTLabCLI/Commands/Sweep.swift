@@ -1,5 +1,4 @@
 import ArgumentParser
-import Datasets
 import Foundation
 import Numerics
 import Store
@@ -101,8 +100,10 @@ extension MNISTLab {
             let dataDirectory = try DataLocation.resolve(dataOptions.data)
             // The split every trial makes, made once here: a sweep whose runs could not start
             // is refused before anything is written, not found out trial by trial.
-            _ = try MNIST.load(directory: dataDirectory).split(
-                validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit)
+            _ = try DataSource(
+                directory: dataDirectory, validationSize: dataOptions.valSize,
+                trainLimit: dataOptions.trainLimit
+            ).prepare()
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }

@@ -38,7 +38,7 @@ extension MNISTLab {
 
         /// What the options ask to train, and on which data (found before any store is
         /// opened: a run without data leaves no database behind).
-        func inputs() throws -> (Hyperparameters, DataSource) {
+        func inputs() throws -> (Hyperparameters, PreparedData) {
             var h = Defaults.hyperparameters
             h.hidden = model.hiddenWidths
             h.activation = model.activation
@@ -50,9 +50,10 @@ extension MNISTLab {
             h.epochs = training.epochs ?? h.epochs
             try controls.apply(to: &h)
             // Found before the store is opened: a run without data leaves no database behind.
-            let data = DataSource(
+            let data = try DataSource(
                 directory: try DataLocation.resolve(dataOptions.data),
-                validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit)
+                validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit
+            ).prepare()
             return (h, data)
         }
     }
