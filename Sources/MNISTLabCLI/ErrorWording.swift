@@ -26,6 +26,12 @@ enum ErrorWording {
             return "\(error) Upgrade mnistlab to read it."
         case .olderSchema:
             return "\(error) `mnistlab db migrate` upgrades it (it needs write access)."
+        case .noDirectory:
+            return "\(error) Create it, or pass --db with a path in an existing directory."
+        case .directoryNotWritable:
+            return "\(error) Pass --db with a path in a directory you may write."
+        case .notReadable:
+            return "\(error) Ask its owner for read access, or pass --db with another file."
         case .notWritable:
             return "\(error) Query commands (runs, show, sql, …) can still read it."
         case .runHeld(let holder):

@@ -39,6 +39,6 @@ func finish(_ result: SessionResult) throws {
             "Run \(id) was taken over by another process after this one's lease expired\(lastEpoch.map { " (its epochs up to \($0) are recorded)" } ?? ""); this process wrote nothing more to it.")
     case .nothingToDo(let id, let lastEpoch, let through):
         print(
-            "run \(id): nothing to do; its epochs through \(max(lastEpoch, through)) are recorded with these settings. Pass --epochs N (a total above \(lastEpoch)) to train further, or change a setting (--learning-rate, --batch-size, --momentum, --keep-every, --name) to fork.")
+            "run \(id): nothing to do; its epochs through \(max(lastEpoch, through)) are recorded with these settings. Pass --epochs N (a total above \(lastEpoch)) to train further, or --from an earlier epoch with a changed setting to fork.")
     }
 }

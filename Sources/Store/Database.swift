@@ -146,7 +146,7 @@ public final class Store: Sendable {
         guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
             let directory = directoryOf(path)
             guard FileManager.default.fileExists(atPath: directory) else {
-                throw StoreError(.missing, "the directory \(directory) does not exist.")
+                throw StoreError(.noDirectory, "the directory \(directory) does not exist.")
             }
             return .missing
         }
@@ -154,7 +154,7 @@ public final class Store: Sendable {
             throw StoreError(.notOurDatabase, "it is a directory, not a database file.")
         }
         guard let file = FileHandle(forReadingAtPath: path) else {
-            throw StoreError(.notWritable, "the file can't be read (permission denied).")
+            throw StoreError(.notReadable, "the file can't be read (permission denied).")
         }
         let header = try file.read(upToCount: 16) ?? Data()
         try file.close()
@@ -205,7 +205,7 @@ public final class Store: Sendable {
         }
         let directory = directoryOf(path)
         if access(directory, W_OK) != 0 {
-            throw StoreError(.notWritable, "the directory \(directory) is not writable.")
+            throw StoreError(.directoryNotWritable, "the directory \(directory) is not writable.")
         }
     }
 

@@ -17,8 +17,14 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case olderSchema(found: Int, known: Int)
         /// A read-only open found no database at the path.
         case missing
-        /// The file or its directory can't be written.
+        /// The file can't be written (but may be read).
         case notWritable
+        /// The directory can't be written, so no database can be created or locked there.
+        case directoryNotWritable
+        /// The directory of the path does not exist.
+        case noDirectory
+        /// The file can't be read.
+        case notReadable
         /// A run, epoch or checkpoint that was asked for does not exist.
         case notFound
         /// Another live process holds the run (its lease has not expired).

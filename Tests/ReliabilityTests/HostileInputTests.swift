@@ -239,7 +239,7 @@ struct HostileInputTests {
         let before = fileBytes(sandbox.database)
 
         // When train and resume try to write to it
-        for command in [["train", "--epochs", "1"], ["resume", "1", "--epochs", "2"]] {
+        for command in [["train", "--epochs", "1", "--val-size", "200"], ["resume", "1", "--epochs", "2"]] {
             let output = try sandbox.run(command)
 
             // Then each refuses with "read-only", and the file is unchanged
@@ -273,7 +273,7 @@ struct HostileInputTests {
         let before = fileBytes(database)
 
         // When train and resume try to write there
-        for command in [["train", "--epochs", "1"], ["resume", "1", "--epochs", "2"]] {
+        for command in [["train", "--epochs", "1", "--val-size", "200"], ["resume", "1", "--epochs", "2"]] {
             let output = try sandbox.run(command + ["--db", database])
 
             // Then each refuses, saying it is read-only
@@ -281,7 +281,7 @@ struct HostileInputTests {
             #expect(output.stderr.contains("read-only") || output.stderr.contains("not writable"), "\(output.stderr)")
         }
         // And a new database in that directory is refused too
-        let fresh = try sandbox.run(["train", "--epochs", "1", "--db", "\(mountPoint)/new.sqlite"])
+        let fresh = try sandbox.run(["train", "--epochs", "1", "--val-size", "200", "--db", "\(mountPoint)/new.sqlite"])
         expectCleanRefusal(fresh, "read-only mount: new database")
         #expect(fileBytes(database) == before)
     }

@@ -25,7 +25,7 @@ extension MNISTLab {
                   MNISTLAB_THREADS=1 mnistlab bench --no-numpy --json
                 """)
 
-        @Option(name: .long, help: "Measured epochs (after one warm-up).")
+        @Option(name: .long, parsing: .unconditional, help: "Measured epochs (after one warm-up).")
         var epochs = 5
 
         @Option(name: .long, help: "Hidden layer widths, e.g. 100 or 256,128.")

@@ -43,7 +43,8 @@ extension MNISTLab {
                 }
                 return BestEpoch(
                     run_id: id, name: summary.run.name, by: by.rawValue, epoch: best.epoch,
-                    epochs_done: epochs.count, train_loss: best.trainLoss,
+                    epochs_done: epochs.count, last_epoch: summary.lastEpoch ?? best.epoch,
+                    train_loss: best.trainLoss,
                     train_accuracy: best.trainAccuracy, val_loss: best.valLoss,
                     val_accuracy: best.valAccuracy)
             }
@@ -53,7 +54,7 @@ extension MNISTLab {
                 numeric: [0, 2, 3, 4, 5, 6, 7])
             for r in rows {
                 table.append([
-                    "\(r.run_id)", r.name, "\(r.epoch)", "\(r.epochs_done)", Format.loss(r.train_loss),
+                    "\(r.run_id)", r.name, "\(r.epoch)", "\(r.last_epoch)", Format.loss(r.train_loss),
                     Format.percent(r.train_accuracy), Format.loss(r.val_loss), Format.percent(r.val_accuracy),
                 ])
             }
@@ -86,6 +87,8 @@ private struct BestEpoch: Encodable {
     var by: String
     var epoch: Int
     var epochs_done: Int
+    /// The run's last epoch: a fork's epochs count on from its parent's.
+    var last_epoch: Int
     var train_loss: Double
     var train_accuracy: Double
     var val_loss: Double

@@ -24,7 +24,9 @@ extension MNISTLab {
         @Argument(help: "Id of the run.")
         var runID: Int64
 
-        @Option(name: .long, help: "Checkpoint to evaluate: best, last or an epoch number.")
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "Checkpoint to evaluate: best, last or an epoch number.")
         var epoch = ResumePoint.best
 
         @Option(name: .long, help: "Directory of the run's dataset, if it has moved.")
@@ -73,7 +75,9 @@ extension MNISTLab.Evaluate {
         let store: Store
         do {
             store = try database.openExisting()
-        } catch let error as StoreError where error.kind == .notWritable {
+        } catch let error as StoreError
+            where error.kind == .notWritable || error.kind == .directoryNotWritable
+        {
             printStandardError("note: not stored: \(error.description)")
             return evaluation
         }

@@ -25,7 +25,7 @@ extension MNISTLab {
         @Argument(help: "Ids of the runs (default: every run, or the sweep's with --sweep).")
         var runs: [Int64] = []
 
-        @Option(name: .long, help: "Report the runs of this sweep, best first.")
+        @Option(name: .long, parsing: .unconditional, help: "Report the runs of this sweep, best first.")
         var sweep: Int64?
 
         @Option(name: .shortAndLong, help: "File to write ('-' for standard output).")

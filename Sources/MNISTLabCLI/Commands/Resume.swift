@@ -21,25 +21,31 @@ extension MNISTLab {
         static let configuration = CommandConfiguration(
             abstract: "Continue a run from its best, last or any kept epoch.",
             discussion: """
-                From the run's last epoch with unchanged settings, the run continues in place \
-                (the usual case after Ctrl-C). From any other epoch, or with a new learning \
-                rate, batch size, momentum, schedule, weight decay or patience (or a new \
-                --epochs under a cosine schedule), a new run is forked with parent_run_id and \
-                parent_epoch set; the parent is never changed. --epochs is a total, as in train. \
-                The schedule and the patience counter continue from the recorded epochs.
-                A finished run resumes from its best epoch by default, any other from its last.
-                A setting left out keeps the run's own value.
+                With the run's own settings, recorded epochs are never recomputed: past its \
+                last recorded epoch the run continues in place (the usual case after Ctrl-C, \
+                or --epochs N to go further); up to it there is nothing to do, which is said \
+                in one line with exit 0 (a new --keep-every forks instead, to keep the \
+                checkpoints of the recomputed epochs). With a new learning rate, batch size, \
+                momentum, schedule, weight decay or patience (or a new --epochs under a \
+                cosine schedule), or a --name, a new run is forked from --from (default: the \
+                best epoch of a finished run, the last of any other) with parent_run_id and \
+                parent_epoch set; the parent is never changed. A run that recorded no epoch \
+                restarts in place with the new settings. --epochs is a total, as in train. \
+                The schedule and the patience counter continue from the recorded epochs. A \
+                setting left out keeps the run's own value.
 
                 Examples:
                   mnistlab resume 3
+                  mnistlab resume 3 --epochs 2000
                   mnistlab resume 1 --from best --learning-rate 0.01 --epochs 600
-                  mnistlab resume 1 --from 250 --epochs 400
                 """)
 
         @Argument(help: "Id of the run to resume.")
         var runID: Int64
 
-        @Option(name: .long, help: "Epoch to resume from: best, last or an epoch number.")
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "Epoch to resume from: best, last or an epoch number.")
         var from: ResumePoint?
 
         @OptionGroup var training: TrainingOptions<ResumeWording>

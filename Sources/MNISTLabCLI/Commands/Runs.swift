@@ -19,7 +19,7 @@ extension MNISTLab {
         @Option(name: .long, help: "Only runs with this tag.")
         var tag: String?
 
-        @Option(name: .long, help: "Show at most N runs.")
+        @Option(name: .long, parsing: .unconditional, help: "Show at most N runs.")
         var limit: Int?
 
         @OptionGroup var output: OutputOptions

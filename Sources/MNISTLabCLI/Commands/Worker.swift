@@ -34,7 +34,9 @@ extension MNISTLab {
         /// Claims of one trial, takeovers included, before a failure is final.
         static let maxAttempts = 3
 
-        @Option(name: .long, help: "Work on this sweep only (default: any sweep with work).")
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "Work on this sweep only (default: any sweep with work).")
         var sweep: Int64?
 
         @Option(

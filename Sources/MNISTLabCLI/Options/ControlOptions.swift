@@ -8,34 +8,34 @@ import Training
 /// `resume` inherits the run's (a changed one forks).
 struct ControlOptions<Wording: DefaultsWording>: ParsableArguments {
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: Wording.help(
             "Stop after N epochs without improvement in validation loss; 0 turns it off",
             default: "off"))
     var patience: Int?
 
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: Wording.help(
             "Decrease in validation loss that counts as an improvement for --patience",
             default: "0"))
     var minDelta: Double?
 
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: Wording.help(
             "Learning-rate schedule: constant, step:EVERY:FACTOR, cosine or plateau:PATIENCE:FACTOR",
             default: "constant"))
     var lrSchedule: String?
 
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: Wording.help(
             "Floor of the step and plateau schedules, end point of cosine", default: "0"))
     var minLearningRate: Double?
 
     @Option(
-        name: .long,
+        name: .long, parsing: .unconditional,
         help: Wording.help(
             "L2 weight decay on the weights (not the biases), inside the SGD update",
             default: "0"))
@@ -129,19 +129,19 @@ enum ControlLimits {
 /// The control settings as comma-separated lists for `sweep`: every combination with the
 /// other swept settings is a run.
 struct SweepControlOptions: ParsableArguments {
-    @Option(name: .long, help: "Weight decays, e.g. 0,1e-4,1e-3.")
+    @Option(name: .long, parsing: .unconditional, help: "Weight decays, e.g. 0,1e-4,1e-3.")
     var weightDecay = "0"
 
-    @Option(name: .long, help: "Learning-rate schedules, e.g. constant,cosine,step:100:0.5.")
+    @Option(name: .long, parsing: .unconditional, help: "Learning-rate schedules, e.g. constant,cosine,step:100:0.5.")
     var lrSchedule = "constant"
 
-    @Option(name: .long, help: "Minimum learning rates of the schedules, e.g. 0,0.001.")
+    @Option(name: .long, parsing: .unconditional, help: "Minimum learning rates of the schedules, e.g. 0,0.001.")
     var minLearningRate = "0"
 
-    @Option(name: .long, help: "Early-stopping patiences in epochs, 0 for none, e.g. 0,50.")
+    @Option(name: .long, parsing: .unconditional, help: "Early-stopping patiences in epochs, 0 for none, e.g. 0,50.")
     var patience = "0"
 
-    @Option(name: .long, help: "Minimum improvements for the patience, e.g. 0,0.001.")
+    @Option(name: .long, parsing: .unconditional, help: "Minimum improvements for the patience, e.g. 0,0.001.")
     var minDelta = "0"
 
     func grid() throws -> ControlGrid {
