@@ -171,3 +171,22 @@ struct ErrorTests {
             startingWith: "Run 1 kept no checkpoint at epoch \(pruned); epochs with a checkpoint: \(kept.lines[1]).")
     }
 }
+
+/// An empty string where a path is expected is refused before anything runs.
+struct EmptyPathTests {
+    @Test(arguments: [
+        (["resume", "1", "--data", ""], "--data cannot be empty"),
+        (["evaluate", "1", "--data", ""], "--data cannot be empty"),
+        (["train", "--data", ""], "--data cannot be empty"),
+        (["export", "1", "-o", ""], "-o cannot be empty"),
+        (["export-weights", "1", "-o", ""], "-o cannot be empty"),
+        (["report", "1", "-o", ""], "-o cannot be empty"),
+    ])
+    func emptyPathIsRefused(arguments: [String], message: String) throws {
+        let sandbox = try Sandbox()
+        let output = try sandbox.run(arguments)
+        #expect(output.status == 64, "\(output.stderr)")
+        #expect(output.stderr.hasPrefix("Error: \(message)"), "\(output.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+}

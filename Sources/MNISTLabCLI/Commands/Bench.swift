@@ -46,6 +46,7 @@ extension MNISTLab {
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
+            try Check.notEmpty(data, "--data")
             if epochs < 1 { throw ValidationError("Epochs must be at least 1; got \(epochs).") }
             if Hyperparameters.parseHidden(hidden) == nil {
                 throw ValidationError("Hidden widths must be positive integers separated by commas; got '\(hidden)'.")

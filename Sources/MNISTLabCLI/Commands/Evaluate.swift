@@ -35,6 +35,8 @@ extension MNISTLab {
         @OptionGroup var output: OutputOptions
         @OptionGroup var database: DatabaseOptions
 
+        func validate() throws { try Check.notEmpty(data, "--data") }
+
         func run() throws {
             // The reads (run, checkpoint) need no write access; only storing the result does.
             let loaded = try database.openForReading().checkpoint(runID: runID, at: epoch)

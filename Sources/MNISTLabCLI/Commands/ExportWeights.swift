@@ -40,6 +40,8 @@ extension MNISTLab {
 
         @OptionGroup var database: DatabaseOptions
 
+        func validate() throws { try Check.notEmpty(output, "-o") }
+
         func run() throws {
             let store = try database.openForReading()
             let loaded = try store.checkpoint(runID: runID, at: epoch)

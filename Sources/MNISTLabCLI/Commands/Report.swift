@@ -34,6 +34,7 @@ extension MNISTLab {
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
+            try Check.notEmpty(output, "-o")
             if sweep != nil && !runs.isEmpty {
                 throw ValidationError("Give run ids or --sweep, not both.")
             }

@@ -56,6 +56,8 @@ extension MNISTLab {
 
         @OptionGroup var database: DatabaseOptions
 
+        func validate() throws { try Check.notEmpty(data, "--data") }
+
         func run() throws {
             var changes = ResumeChanges()
             changes.learningRate = training.learningRate

@@ -57,6 +57,7 @@ extension MNISTLab {
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
+            try Check.notEmpty(data, "--data")
             guard leaseSeconds >= 0.1, leaseSeconds <= 86_400 else {
                 throw ValidationError(
                     "--lease-seconds must be from 0.1 to 86400; got \(leaseSeconds).")

@@ -128,9 +128,7 @@ struct DataOptions: ParsableArguments {
         if let trainLimit, trainLimit < 1 {
             throw ValidationError("--train-limit must be at least 1; got \(trainLimit).")
         }
-        if data?.isEmpty == true {
-            throw ValidationError("--data cannot be empty; give the directory of the MNIST files.")
-        }
+        try Check.notEmpty(data, "--data")
     }
 }
 
@@ -139,6 +137,14 @@ struct DataOptions: ParsableArguments {
 /// what is wrong ("must be positive"), or nil; `require` words it for `train` and `resume`,
 /// and `sweep` words it for one item of its lists.
 enum Check {
+    /// An option given as an empty string ("", an unset variable) names no file: refused
+    /// before anything runs rather than read as the current directory or a file named "".
+    static func notEmpty(_ value: String?, _ option: String) throws {
+        guard value?.isEmpty == true else { return }
+        let what = option == "--data" ? "the directory of the MNIST files" : "a file path, or - for standard output"
+        throw ValidationError("\(option) cannot be empty; give \(what).")
+    }
+
     enum Setting: String {
         case epochs = "Epochs", learningRate = "Learning rate", batchSize = "Batch size"
         case momentum = "Momentum", keepEvery = "--keep-every", name = "A run name"
