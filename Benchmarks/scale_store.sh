@@ -38,17 +38,22 @@ SQL
     echo "built $RUNS runs × $EPOCHS epochs in $(echo "$(date +%s.%N) - $start" | bc) s: $(du -h "$DB" | cut -f1)"
 fi
 
-# Median wall milliseconds of REPEAT runs of a command.
+# Median wall and CPU (user + system) milliseconds of REPEAT runs of a command, as "wall/cpu",
+# each run a fresh process: on a shared machine the CPU time is the steadier figure.
 median_ms() {
-    local times=()
-    for _ in $(seq "$REPEAT"); do
-        local t0 t1
-        t0=$(date +%s%N)
-        "$@" >/dev/null
-        t1=$(date +%s%N)
-        times+=($(( (t1 - t0) / 1000 )))
-    done
-    printf '%s\n' "${times[@]}" | sort -n | awk '{a[NR]=$1} END {printf "%.1f", a[int((NR+1)/2)] / 1000}'
+    python3 - "$REPEAT" "$@" <<'PY'
+import resource, statistics, subprocess, sys, time
+repeat, command = int(sys.argv[1]), sys.argv[2:]
+walls, cpus = [], []
+for _ in range(repeat):
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    start = time.perf_counter()
+    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
+    walls.append((time.perf_counter() - start) * 1000)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpus.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
+print(f"{statistics.median(walls):.1f}/{statistics.median(cpus):.1f}")
+PY
 }
 
 OLD_VIEW="
@@ -61,7 +66,8 @@ LEFT JOIN epochs AS last ON last.run_id = r.id AND last.epoch =
     (SELECT max(epoch) FROM epochs WHERE run_id = r.id)"
 MID=$((RUNS / 2))
 
-echo "query                               mnistlab (ms)   sqlite3, run_summary 0005 (ms)   sqlite3, pre-0005 view (ms)"
+echo "median wall/cpu ms over $REPEAT runs"
+echo "query                               mnistlab        sqlite3, run_summary (0005+)     sqlite3, pre-0005 view"
 row() {
     printf '%-35s %13s   %30s   %27s\n' "$1" "$2" "$3" "$4"
 }

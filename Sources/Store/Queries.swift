@@ -41,6 +41,30 @@ extension Store {
         }
     }
 
+    /// One epoch's metrics, nil if it was not recorded.
+    public func epoch(runID: Int64, epoch: Int) throws -> EpochRecord? {
+        try attempt("Cannot read epoch \(epoch) of run \(runID) from \(path)") {
+            try writer.read { db in
+                try EpochRecord.fetchOne(db, key: ["run_id": runID, "epoch": epoch])
+            }
+        }
+    }
+
+    /// The run's epoch with the highest val_accuracy, the earliest on ties.
+    public func epochWithHighestValAccuracy(runID: Int64) throws -> EpochRecord? {
+        try attempt("Cannot read the epochs of run \(runID) from \(path)") {
+            try writer.read { db in
+                try EpochRecord.fetchOne(
+                    db,
+                    sql: """
+                        SELECT * FROM epochs WHERE run_id = ?
+                        ORDER BY val_accuracy DESC, epoch LIMIT 1
+                        """,
+                    arguments: [runID])
+            }
+        }
+    }
+
     /// The run's epochs in order.
     public func epochs(runID: Int64) throws -> [EpochRecord] {
         try attempt("Cannot read the epochs of run \(runID) from \(path)") {

@@ -37,13 +37,12 @@ extension MNISTLab {
                 guard let summary = try store.summary(runID: id) else {
                     throw TrainingError.unknownRun(id)
                 }
-                let epochs = try store.epochs(runID: id)
-                guard let best = bestEpoch(summary, epochs) else {
+                guard let best = try bestEpoch(summary, store) else {
                     throw MNISTLabError("Run \(id) has no recorded epochs yet.")
                 }
                 return BestEpoch(
                     run_id: id, name: summary.run.name, by: by.rawValue, epoch: best.epoch,
-                    epochs_done: epochs.count, last_epoch: summary.lastEpoch ?? best.epoch,
+                    epochs_done: summary.epochsDone, last_epoch: summary.lastEpoch ?? best.epoch,
                     train_loss: best.trainLoss,
                     train_accuracy: best.trainAccuracy, val_loss: best.valLoss,
                     val_accuracy: best.valAccuracy)
@@ -63,12 +62,12 @@ extension MNISTLab {
 
         /// By val_loss, the store's best epoch (`run_summary.best_epoch`, the rule retention
         /// and reports use too); by val_accuracy, the highest, the earliest epoch on ties.
-        func bestEpoch(_ summary: RunSummary, _ epochs: [EpochRecord]) -> EpochRecord? {
+        func bestEpoch(_ summary: RunSummary, _ store: Store) throws -> EpochRecord? {
             switch by {
             case .valLoss:
-                epochs.first { $0.epoch == summary.bestEpoch }
+                try summary.bestEpoch.flatMap { try store.epoch(runID: summary.run.id, epoch: $0) }
             case .valAccuracy:
-                epochs.min { a, b in (-a.valAccuracy, a.epoch) < (-b.valAccuracy, b.epoch) }
+                try store.epochWithHighestValAccuracy(runID: summary.run.id)
             }
         }
 

@@ -51,4 +51,18 @@ public struct EpochRecord: Codable, Sendable, Equatable {
 
 extension EpochRecord: FetchableRecord, PersistableRecord {
     public static let databaseTableName = "epochs"
+
+    /// Read by column, not through Decodable: `show` reads a run's thousand epochs, and
+    /// Decodable's per-row decoder made that the largest part of its time.
+    public init(row: Row) throws {
+        runID = row[CodingKeys.runID.rawValue]
+        epoch = row[CodingKeys.epoch.rawValue]
+        trainLoss = row[CodingKeys.trainLoss.rawValue]
+        trainAccuracy = row[CodingKeys.trainAccuracy.rawValue]
+        valLoss = row[CodingKeys.valLoss.rawValue]
+        valAccuracy = row[CodingKeys.valAccuracy.rawValue]
+        seconds = row[CodingKeys.seconds.rawValue]
+        recordedAt = row[CodingKeys.recordedAt.rawValue]
+        learningRate = row[CodingKeys.learningRate.rawValue]
+    }
 }
