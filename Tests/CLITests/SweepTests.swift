@@ -117,6 +117,38 @@ import Testing
         #expect(try sandbox.run(["sql", "--csv", "SELECT count(DISTINCT run_id) FROM trials"]).lines.last == "4")
     }
 
+    @Test func randomSearchDrawsTheSameTrialsFromTheSameCommand() throws {
+        // Given the same random search created twice
+        let command = [
+            "sweep", "--random", "5", "--learning-rate", "0.01:1:log", "--hidden", "16:64",
+            "--momentum", "0:0.9", "--epochs", "1", "--val-size", "200", "--detach",
+        ]
+        let sandbox = try Sandbox()
+        #expect(try sandbox.run(command).status == 0)
+        #expect(try sandbox.run(command).status == 0)
+
+        // Then both sweeps hold the same five trials (but for the sweep's id)
+        func trials(_ sweep: Int) throws -> [String] {
+            Array(try sandbox.run([
+                "sql", "--csv",
+                "SELECT number, replace(replace(settings, 'sweep-\(sweep)/', 'sweep-N/'), '\"--sweep\",\"\(sweep)\"', '\"--sweep\",\"N\"') FROM trials WHERE sweep_id = \(sweep) ORDER BY number",
+            ]).lines.dropFirst())
+        }
+        #expect(try trials(1).count == 5)
+        #expect(try trials(1) == trials(2))
+        // And every drawn rate is inside its range
+        let drawn = try sandbox.run(["sql", "--csv", "SELECT json_extract(grid, '$.values.learning_rate') FROM sweeps WHERE id = 1"]).lines.last ?? ""
+        let values = drawn.trimmingCharacters(in: CharacterSet(charactersIn: "\"[]")).split(separator: ",").compactMap { Double($0) }
+        #expect(values.count == 5 && values.allSatisfy { (0.01...1).contains($0) }, "\(drawn)")
+    }
+
+    @Test func aRangeWithoutRandomIsRefused() throws {
+        let sandbox = try Sandbox()
+        let output = try sandbox.run(["sweep", "--learning-rate", "0.01:1", "--epochs", "1"])
+        #expect(output.status == 64)
+        #expect(output.stderr == "Error: --learning-rate '0.01:1' is a range; ranges need --random N.\n")
+    }
+
     @Test func aRepeatedGridPointRunsOnce() throws {
         // Given a sweep whose lists repeat a value (the same seed twice)
         let sandbox = try Sandbox()

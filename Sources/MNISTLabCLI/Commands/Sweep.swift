@@ -59,6 +59,19 @@ extension MNISTLab {
         @Option(
             name: .long, parsing: .unconditional,
             help: """
+                Draw N trials at random instead of the full grid: --learning-rate, --hidden, \
+                --momentum and --batch-size then also take ranges LOW:HIGH or LOW:HIGH:log.
+                """)
+        var random: Int?
+
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "Seed of the random draws: the same command draws the same trials.")
+        var sampleSeed: UInt64 = 1
+
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: """
                 Keep a checkpoint every N epochs, besides the best and the last \
                 (default: \(Defaults.keepEvery)).
                 """)
@@ -82,6 +95,9 @@ extension MNISTLab {
         /// Every value passes the checks `train` makes (the same functions), before anything
         /// is written: a sweep either starts whole or not at all.
         func validate() throws {
+            if let random, !(1...1_000).contains(random) {
+                throw ValidationError("--random must be from 1 to 1000; got \(random).")
+            }
             _ = try grid()
             try controlGrid().validate(learningRates: try grid().learningRate)
             try Check.require(.epochs, epochs, Check.epochs(epochs))
@@ -275,22 +291,67 @@ extension MNISTLab {
                     return value
                 }
             }
-            let grid = Grid(
-                learningRate: try list(
-                    learningRate, "learning-rate", Double.init, Check.learningRate,
-                    setting: .learningRate),
-                hidden: try list(
-                    hidden, "hidden",
-                    { Hyperparameters.parseHidden($0.replacingOccurrences(of: "-", with: ",")) },
-                    { Check.hidden($0.map(String.init).joined(separator: ",")) }, setting: .hidden
-                ).map { $0.map(String.init).joined(separator: ",") },
+            /// A range LOW:HIGH or LOW:HIGH:log, both ends passing `check`, when `--random`
+            /// is given; nil for a list.
+            func range(
+                _ text: String, _ option: String, integer: Bool, _ check: (Double) -> String?
+            ) throws -> DrawRange? {
+                guard text.contains(":") else { return nil }
+                let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+                guard random != nil else {
+                    throw ValidationError(
+                        "--\(option) \(Check.quoted(text)) is a range; ranges need --random N.")
+                }
+                guard parts.count == 2 || (parts.count == 3 && parts[2] == "log"),
+                    let low = Double(parts[0]), let high = Double(parts[1]), low < high,
+                    !integer || (low.rounded() == low && high.rounded() == high),
+                    parts.count == 2 || low > 0
+                else {
+                    throw ValidationError(
+                        "--\(option) has an invalid range \(Check.quoted(text)); give LOW:HIGH or LOW:HIGH:log with LOW < HIGH\(integer ? ", whole numbers" : "")\(parts.count == 3 ? " and LOW > 0" : ""), e.g. \(DrawRange.example[option] ?? "1:10").")
+                }
+                for end in [low, high] {
+                    if let problem = check(end) {
+                        throw ValidationError(
+                            "--\(option) has an invalid range \(Check.quoted(text)): \(Format.number(end)) \(problem).")
+                    }
+                }
+                return DrawRange(low: low, high: high, log: parts.count == 3, integer: integer)
+            }
+            let ranges = RandomRanges(
+                learningRate: try range(learningRate, "learning-rate", integer: false) {
+                    Check.learningRate($0)
+                },
+                hidden: try range(hidden, "hidden", integer: true) { Check.hidden("\(Int($0))") },
+                momentum: try range(momentum, "momentum", integer: false) { Check.momentum($0) },
+                batchSize: try range(batchSize, "batch-size", integer: true) {
+                    Check.batchSize(Int($0))
+                })
+            var grid = Grid(
+                learningRate: ranges.learningRate != nil
+                    ? [] : try list(
+                        learningRate, "learning-rate", Double.init, Check.learningRate,
+                        setting: .learningRate),
+                hidden: ranges.hidden != nil
+                    ? [] : try list(
+                        hidden, "hidden",
+                        { Hyperparameters.parseHidden($0.replacingOccurrences(of: "-", with: ",")) },
+                        { Check.hidden($0.map(String.init).joined(separator: ",")) },
+                        setting: .hidden
+                    ).map { $0.map(String.init).joined(separator: ",") },
                 activation: try list(activation, "activation", Activation.init(rawValue:)),
                 loss: try list(loss, "loss", Loss.init(rawValue:)),
-                momentum: try list(
-                    momentum, "momentum", Double.init, Check.momentum, setting: .momentum),
-                batchSize: try list(
-                    batchSize, "batch-size", Int.init, Check.batchSize, setting: .batchSize),
+                momentum: ranges.momentum != nil
+                    ? [] : try list(
+                        momentum, "momentum", Double.init, Check.momentum, setting: .momentum),
+                batchSize: ranges.batchSize != nil
+                    ? [] : try list(
+                        batchSize, "batch-size", Int.init, Check.batchSize, setting: .batchSize),
                 seed: try list(seed, "seed", UInt64.init))
+            if let random {
+                grid.draw(random, seed: sampleSeed, ranges: ranges)
+                return grid
+            }
             if grid.count > 1_000 {
                 throw ValidationError(
                     "The sweep has \(grid.count) combinations; at most 1000 are allowed.")
@@ -325,14 +386,22 @@ struct Grid {
         var seed: UInt64
     }
 
+    /// The trials of a random search (`--random`), drawn by `draw`; nil for a full grid.
+    var draws: [Settings]?
+    /// How the draws were made, for the sweeps.grid JSON.
+    var drawn: (count: Int, seed: UInt64, ranges: RandomRanges)?
+
     var count: Int {
-        learningRate.count * hidden.count * activation.count * loss.count * momentum.count
-            * batchSize.count * seed.count
+        draws?.count
+            ?? learningRate.count * hidden.count * activation.count * loss.count
+            * momentum.count * batchSize.count * seed.count
     }
 
-    /// In a fixed order: learning rate slowest, seed fastest.
+    /// The drawn trials, or every combination in a fixed order: learning rate slowest, seed
+    /// fastest.
     var combinations: [Settings] {
-        (0..<count).map { index in
+        if let draws { return draws }
+        return (0..<count).map { index in
             // Index k in mixed radix: the seed digit changes fastest.
             var k = index
             func pick<T>(_ values: [T]) -> T {
@@ -345,6 +414,40 @@ struct Grid {
                 learningRate: l, hidden: h, activation: a, loss: f, momentum: m, batchSize: b,
                 seed: s)
         }
+    }
+
+    /// Draws `count` trials: each setting picked from its list, or drawn from its range,
+    /// from SplitMix64 stream k + 1 of `seed` for trial k, so the same command draws the same
+    /// trials. A drawn real keeps 4 significant digits, to read well in names and tables.
+    /// Afterwards each list holds the values drawn, so that the varied ones show.
+    mutating func draw(_ count: Int, seed drawSeed: UInt64, ranges: RandomRanges) {
+        draws = (0..<count).map { k in
+            var random = SplitMix64(seed: drawSeed, stream: UInt64(k) + 1)
+            func pick<T>(_ values: [T]) -> T {
+                values[Int(random.next(below: UInt64(values.count)))]
+            }
+            func value(_ range: DrawRange?, _ values: [Double]) -> Double {
+                range.map { $0.draw(&random) } ?? pick(values)
+            }
+            let l = value(ranges.learningRate, learningRate)
+            let h = ranges.hidden.map { "\(Int($0.draw(&random)))" } ?? pick(hidden)
+            let a = pick(activation), f = pick(loss)
+            let m = value(ranges.momentum, momentum)
+            let b = ranges.batchSize.map { Int($0.draw(&random)) } ?? pick(batchSize)
+            return Settings(
+                learningRate: l, hidden: h, activation: a, loss: f, momentum: m, batchSize: b,
+                seed: pick(seed))
+        }
+        drawn = (count, drawSeed, ranges)
+        func distinct<T: Hashable>(_ values: [T]) -> [T] {
+            var seen = Set<T>()
+            return values.filter { seen.insert($0).inserted }
+        }
+        learningRate = distinct(combinations.map(\.learningRate))
+        hidden = distinct(combinations.map(\.hidden))
+        momentum = distinct(combinations.map(\.momentum))
+        batchSize = distinct(combinations.map(\.batchSize))
+        seed = distinct(combinations.map(\.seed))
     }
 
     /// Columns for the settings that take more than one value (learning rate, hidden and
@@ -382,11 +485,62 @@ struct Grid {
             var learning_rate: [Double], hidden: [String], activation: [String], loss: [String]
             var momentum: [Double], batch_size: [Int], seed: [UInt64]
         }
+        struct Random: Encodable {
+            var learning_rate: String?, hidden: String?, momentum: String?, batch_size: String?
+            var trials: Int, sample_seed: UInt64
+        }
+        struct Drawn: Encodable {
+            var random: Random
+            var values: Columns
+        }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         let columns = Columns(
             learning_rate: learningRate, hidden: hidden, activation: activation.map(\.rawValue),
             loss: loss.map(\.rawValue), momentum: momentum, batch_size: batchSize, seed: seed)
-        return String(decoding: try encoder.encode(columns), as: UTF8.self)
+        guard let drawn else { return String(decoding: try encoder.encode(columns), as: UTF8.self) }
+        let random = Random(
+            learning_rate: drawn.ranges.learningRate?.description,
+            hidden: drawn.ranges.hidden?.description, momentum: drawn.ranges.momentum?.description,
+            batch_size: drawn.ranges.batchSize?.description, trials: drawn.count,
+            sample_seed: drawn.seed)
+        return String(
+            decoding: try encoder.encode(Drawn(random: random, values: columns)), as: UTF8.self)
     }
+}
+
+/// A range a random search draws a setting from: uniform, or log-uniform, in [low, high].
+struct DrawRange {
+    var low: Double
+    var high: Double
+    var log: Bool
+    var integer: Bool
+
+    static let example = [
+        "learning-rate": "0.01:1:log", "hidden": "32:512", "momentum": "0:0.99",
+        "batch-size": "32:256:log",
+    ]
+
+    func draw(_ random: inout SplitMix64) -> Double {
+        let u = Double(random.next() >> 11) * 0x1p-53
+        let x = log ? Foundation.exp(Foundation.log(low) + u * Foundation.log(high / low)) : low + u * (high - low)
+        if integer { return min(max(x.rounded(), low), high) }
+        guard x != 0 else { return 0 }
+        let scale = Foundation.pow(10, 3 - Foundation.floor(Foundation.log10(Swift.abs(x))))
+        return min(max((x * scale).rounded() / scale, low), high)
+    }
+
+    /// As given: "0.01:1:log".
+    var description: String {
+        let (l, h) = integer ? ("\(Int(low))", "\(Int(high))") : (Format.number(low), Format.number(high))
+        return "\(l):\(h)\(log ? ":log" : "")"
+    }
+}
+
+/// The settings of a random search given as ranges (nil: a list to pick from).
+struct RandomRanges {
+    var learningRate: DrawRange?
+    var hidden: DrawRange?
+    var momentum: DrawRange?
+    var batchSize: DrawRange?
 }
