@@ -89,6 +89,9 @@ extension MNISTLab {
                 else {
                     // Nothing free: wait while some trial runs, in case its worker dies.
                     guard try !store.sweepProgress(id: sweep).allSatisfy(\.isFinished) else {
+                        print(
+                            "\(sweep.map { "sweep \($0)" } ?? "every sweep"): nothing left to do (\(trained) trial\(trained == 1 ? "" : "s") trained by this worker)"
+                        )
                         return false
                     }
                     waitForWork()
