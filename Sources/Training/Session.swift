@@ -9,7 +9,7 @@ import Store
 #endif
 
 /// Where a run's data comes from and how it is split.
-public struct DataSource: Equatable, Sendable {
+public struct DataSource: Hashable, Sendable {
     /// The dataset loaded and split, ready to train on; it throws what training would, so a
     /// caller can find a bad directory or split before it writes anything.
     public func prepare() throws -> PreparedData {

@@ -28,7 +28,10 @@ extension MNISTLab {
         var sweep: Int64?
 
         func run() throws {
-            let (h, data) = try inputs()
+            let (h, source) = try settings()
+            // Found and split before the store is opened: a run without data leaves no
+            // database behind.
+            let data = try source.prepare()
             try runSession(database, open: database.openForWriting) { session in
                 try session.train(
                     h, data: data, name: training.name,
@@ -36,9 +39,8 @@ extension MNISTLab {
             }
         }
 
-        /// What the options ask to train, and on which data (found before any store is
-        /// opened: a run without data leaves no database behind).
-        func inputs() throws -> (Hyperparameters, PreparedData) {
+        /// What the options ask to train, and on which data.
+        func settings() throws -> (Hyperparameters, DataSource) {
             var h = Defaults.hyperparameters
             h.hidden = model.hiddenWidths
             h.activation = model.activation
@@ -49,11 +51,9 @@ extension MNISTLab {
             h.momentum = training.momentum ?? h.momentum
             h.epochs = training.epochs ?? h.epochs
             try controls.apply(to: &h)
-            // Found before the store is opened: a run without data leaves no database behind.
-            let data = try DataSource(
+            let data = DataSource(
                 directory: try DataLocation.resolve(dataOptions.data),
-                validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit
-            ).prepare()
+                validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit)
             return (h, data)
         }
     }

@@ -82,6 +82,7 @@ extension MNISTLab {
         /// came (true).
         private func work(_ store: Store) throws -> Bool {
             var trained = 0
+            var datasets = DatasetCache()
             while maxTrials.map({ trained < $0 }) ?? true {
                 if StopSignal.received != 0 { return true }
                 try store.releaseAbandonedRuns()
@@ -98,7 +99,7 @@ extension MNISTLab {
                     continue
                 }
                 trained += 1
-                if try train(claim, store) == .stopped { return true }
+                if try train(claim, store, &datasets) == .stopped { return true }
             }
             return false
         }
@@ -106,7 +107,9 @@ extension MNISTLab {
         private enum TrialEnd { case settled, stopped }
 
         /// Trains the claimed trial (resuming its run when it was taken over) and settles it.
-        private func train(_ claim: TrialClaim, _ store: Store) throws -> TrialEnd {
+        private func train(
+            _ claim: TrialClaim, _ store: Store, _ datasets: inout DatasetCache
+        ) throws -> TrialEnd {
             let trial = claim.trial
             let size = try store.sweepProgress(id: trial.sweepID).first?.sweep.size ?? 0
             print(
@@ -123,9 +126,9 @@ extension MNISTLab {
                     var arguments = trial.arguments
                     if let data { arguments += ["--data", data] }
                     let command = try MNISTLab.Train.parse(arguments)
-                    let (h, source) = try command.inputs()
+                    let (h, source) = try command.settings()
                     result = try session.train(
-                        h, data: source, name: command.training.name,
+                        h, data: try datasets.prepared(source), name: command.training.name,
                         keepEvery: command.training.keepEvery ?? Defaults.keepEvery,
                         sweepID: trial.sweepID, trial: claim)
                 }
@@ -177,6 +180,18 @@ extension MNISTLab {
             let deadline = Date().addingTimeInterval(min(1, leaseSeconds / 3))
             while Date() < deadline, StopSignal.received == 0 { usleep(20_000) }
         }
+    }
+}
+
+/// The datasets a worker has loaded: a sweep's trials share one, loaded once.
+struct DatasetCache {
+    private var prepared: [DataSource: PreparedData] = [:]
+
+    mutating func prepared(_ source: DataSource) throws -> PreparedData {
+        if let data = prepared[source] { return data }
+        let data = try source.prepare()
+        prepared[source] = data
+        return data
     }
 }
 
