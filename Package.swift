@@ -24,6 +24,9 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Datasets", dependencies: ["Numerics", "CZlib"]),
+        .systemLibrary(
+            name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
         .target(
             name: "Store",
             dependencies: ["CZlib", .product(name: "GRDB", package: "GRDB.swift")],
@@ -31,12 +34,14 @@ let package = Package(
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
         .target(name: "Reports", dependencies: ["Store"]),
+        // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
+        .target(name: "Prediction", dependencies: ["CPNG", "Numerics", "Store", "Training"]),
         // The engine's epoch timed for `mnistlab bench`: measuring code kept out of Numerics.
         .target(name: "Benchmarking", dependencies: ["Numerics", "CKernels"]),
         .target(
             name: "MNISTLabCLI",
             dependencies: [
-                "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking",
+                "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking", "Prediction",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
@@ -46,11 +51,13 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(
+            name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
         .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Numerics"]),
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
         // Sandbox, so they depend on the executable to have it built.
         .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "mnistlab"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Prediction", "mnistlab"]),
         .testTarget(name: "ReliabilityTests", dependencies: ["TestSupport", "Datasets", "mnistlab"]),
     ],
     swiftLanguageModes: [.v6]

@@ -53,6 +53,8 @@ private let rootHelp = """
                               best and last metrics.
       evaluate                Evaluate a run's checkpoint on the test set and
                               record the result.
+      predict                 Classify images of handwritten digits with a run's
+                              checkpoint.
       report                  Write an HTML report of runs: learning curves,
                               settings, confusion matrices.
       export                  Export a run's per-epoch metrics with its
