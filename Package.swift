@@ -15,6 +15,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // The dashboard's HTTP server: no dependencies of its own (see README, Layout).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // SIMD matmul kernels in C, chosen per CPU at run time (AVX-512 / AVX2+FMA / scalar).
@@ -36,13 +38,21 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Store"]),
         // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
         .target(name: "Prediction", dependencies: ["CPNG", "Numerics", "Store", "Training"]),
+        // `mnistlab serve`: the dashboard's routes, JSON API and event streams.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Store", "Reports", "Prediction", "Training",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+            ]),
         // The engine's epoch timed for `mnistlab bench`: measuring code kept out of Numerics.
         .target(name: "Benchmarking", dependencies: ["Numerics", "CKernels"]),
         .target(
             name: "MNISTLabCLI",
             dependencies: [
                 "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking", "Prediction",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Server", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
 

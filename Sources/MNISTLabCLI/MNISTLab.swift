@@ -17,7 +17,7 @@ public struct MNISTLab: ParsableCommand {
         version: MNISTLabVersion.current,
         subcommands: [
             Train.self, Resume.self, Sweep.self, Runs.self, Show.self, Best.self, Compare.self,
-            Evaluate.self, Predict.self, Report.self, Export.self, ExportWeights.self, SQL.self, DB.self,
+            Evaluate.self, Predict.self, Report.self, Serve.self, Export.self, ExportWeights.self, SQL.self, DB.self,
             Bench.self,
         ])
 }

@@ -57,6 +57,8 @@ private let rootHelp = """
                               checkpoint.
       report                  Write an HTML report of runs: learning curves,
                               settings, confusion matrices.
+      serve                   Serve a live dashboard of the runs: tables, curves,
+                              sweeps, a digit pad.
       export                  Export a run's per-epoch metrics with its
                               hyperparameters as CSV or JSON.
       export-weights          Write a checkpoint's weights to a raw little-endian
