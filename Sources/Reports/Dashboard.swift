@@ -60,10 +60,22 @@ public enum DashboardPage {
 
     /// `/runs/{id}`: one run's report section, kept current by server-sent events, and the
     /// draw-a-digit pad.
-    public static func run(_ report: Report, runID: Int64) -> String {
+    public static func run(_ report: Report, runID: Int64, forks: [Run] = []) -> String {
         guard let r = report.runs.first(where: { $0.run.id == runID }) else {
             return page(title: "Run \(runID)", heading: "Run \(runID)", meta: "", "")
         }
+        var family: [String] = []
+        if let parent = r.run.parentRunID {
+            family.append(
+                "forked from <a href=\"/runs/\(parent)\">run \(parent)</a> at epoch \(r.run.parentEpoch ?? 0)")
+        }
+        if !forks.isEmpty {
+            family.append(
+                "forks: " + forks.map {
+                    "<a href=\"/runs/\($0.id)\">run \($0.id)</a> @ \($0.parentEpoch ?? 0)"
+                }.joined(separator: ", "))
+        }
+        if let sweep = r.run.sweepID { family.append("<a href=\"/sweeps/\(sweep)\">sweep \(sweep)</a>") }
         let last = r.summary.lastEpoch ?? 0
         let pad = r.summary.bestEpoch == nil ? "" : """
             <section id="pad">
@@ -88,14 +100,16 @@ public enum DashboardPage {
             """
         return page(
             title: "Run \(runID) \(r.run.name)", heading: "Run \(runID)",
-            meta: "<a href=\"/\">all runs</a> · live: new epochs appear as they are recorded",
+            meta: (["<a href=\"/\">all runs</a>"] + family
+                + ["live: new epochs appear as they are recorded"]).joined(separator: " · "),
             body)
     }
 
     /// The run page's section alone: what the page swaps in when an epoch arrives.
     public static func section(_ report: Report, _ runID: Int64) -> String {
         guard let r = report.runs.first(where: { $0.run.id == runID }) else { return "" }
-        return report.section(r)
+        // The report links runs within its one page; here each run has its own.
+        return report.section(r).replacingOccurrences(of: "href=\"#run-", with: "href=\"/runs/")
     }
 
     /// `/compare?runs=…`: the runs' validation curves overlaid, and the settings that differ.

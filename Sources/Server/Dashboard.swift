@@ -133,7 +133,8 @@ public struct Dashboard: Sendable {
     }
 
     private func runPage(_ id: Int64) throws -> HTTPResponse {
-        try html(DashboardPage.run(report([id]), runID: id))
+        let forks = try store { try $0.forks(of: id) }
+        return try html(DashboardPage.run(report([id]), runID: id, forks: forks))
     }
 
     private func runSection(_ id: Int64) throws -> HTTPResponse {
