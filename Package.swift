@@ -5,6 +5,7 @@
 //   CKernels ← Numerics ← Datasets ← Training ← MNISTLabCLI ← mnistlab
 //                          Store (GRDB) ↗      Reports ↗
 //                        Numerics ← Benchmarking ↗
+//   CPNG (libpng) + Training ← Prediction ↗   Store + Reports + Prediction + FlyingFox ← Server ↗
 import PackageDescription
 
 let package = Package(
