@@ -60,7 +60,10 @@ public enum DashboardPage {
 
     /// `/runs/{id}`: one run's report section, kept current by server-sent events, and the
     /// draw-a-digit pad.
-    public static func run(_ report: Report, runID: Int64, forks: [Run] = []) -> String {
+    /// `checkpoints` are the epochs with kept weights, offered to the pad beside best and last.
+    public static func run(
+        _ report: Report, runID: Int64, forks: [Run] = [], checkpoints: [Int] = []
+    ) -> String {
         guard let r = report.runs.first(where: { $0.run.id == runID }) else {
             return page(title: "Run \(runID)", heading: "Run \(runID)", meta: "", "")
         }
@@ -84,7 +87,7 @@ public enum DashboardPage {
             <canvas id="canvas" width="280" height="280" aria-label="drawing pad"></canvas>
             <div>
             <p><label>Checkpoint <select id="epoch"><option value="best">best</option>\
-            <option value="last">last</option></select></label> \
+            <option value="last">last</option>\(checkpoints.map { "<option value=\"\($0)\">epoch \($0)</option>" }.joined())</select></label> \
             <button type="button" id="clear">Clear</button></p>
             <p class="prediction">Prediction: <strong id="label">–</strong> \
             <span class="sub" id="pred-epoch"></span></p>

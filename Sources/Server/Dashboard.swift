@@ -133,8 +133,8 @@ public struct Dashboard: Sendable {
     }
 
     private func runPage(_ id: Int64) throws -> HTTPResponse {
-        let forks = try store { try $0.forks(of: id) }
-        return try html(DashboardPage.run(report([id]), runID: id, forks: forks))
+        let (forks, kept) = try store { try ($0.forks(of: id), $0.checkpointEpochs(runID: id)) }
+        return try html(DashboardPage.run(report([id]), runID: id, forks: forks, checkpoints: kept))
     }
 
     private func runSection(_ id: Int64) throws -> HTTPResponse {

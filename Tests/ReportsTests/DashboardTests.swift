@@ -55,6 +55,14 @@ import Testing
         #expect(html.contains("<g class=\"marker fork\""))
     }
 
+    @Test func thePadOffersEveryKeptCheckpoint() {
+        let report = Report(runs: [.sample(id: 1, epochs: 4)], source: "db", generatedAt: "now")
+        let html = DashboardPage.run(report, runID: 1, checkpoints: [2, 4])
+        #expect(html.contains(
+            "<option value=\"best\">best</option><option value=\"last\">last</option><option value=\"2\">epoch 2</option><option value=\"4\">epoch 4</option></select>"
+        ))
+    }
+
     @Test func compareListsOnlyTheSettingsThatDiffer() {
         var a = ReportRun.sample(id: 1, epochs: 3)
         var b = ReportRun.sample(id: 2, epochs: 3)
