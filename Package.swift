@@ -5,6 +5,7 @@
 //   CKernels ← Numerics ← Datasets ← Training ← MNISTLabCLI ← mnistlab
 //                          Store (GRDB) ↗      Reports ↗
 //                        Numerics ← Benchmarking ↗
+//   CPNG (libpng) + Training ← Prediction ↗   Store + Reports + Prediction + FlyingFox ← Server ↗
 import PackageDescription
 
 let package = Package(
@@ -15,6 +16,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
+        // The dashboard's HTTP server: no dependencies of its own (see README, Layout).
+        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     ],
     targets: [
         // SIMD matmul kernels in C, chosen per CPU at run time (AVX-512 / AVX2+FMA / scalar).
@@ -24,6 +27,9 @@ let package = Package(
             name: "CZlib", path: "Sources/CZlib", pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]),
         .target(name: "Datasets", dependencies: ["Numerics", "CZlib"]),
+        .systemLibrary(
+            name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
+            providers: [.apt(["libpng-dev"])]),
         .target(
             name: "Store",
             dependencies: ["CZlib", .product(name: "GRDB", package: "GRDB.swift")],
@@ -31,13 +37,23 @@ let package = Package(
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
         .target(name: "Reports", dependencies: ["Store"]),
+        // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
+        .target(name: "Prediction", dependencies: ["CPNG", "Numerics", "Store", "Training"]),
+        // `mnistlab serve`: the dashboard's routes, JSON API and event streams.
+        .target(
+            name: "Server",
+            dependencies: [
+                "Store", "Reports", "Prediction", "Training",
+                .product(name: "FlyingFox", package: "FlyingFox"),
+                .product(name: "FlyingSocks", package: "FlyingFox"),
+            ]),
         // The engine's epoch timed for `mnistlab bench`: measuring code kept out of Numerics.
         .target(name: "Benchmarking", dependencies: ["Numerics", "CKernels"]),
         .target(
             name: "MNISTLabCLI",
             dependencies: [
-                "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking", "Prediction",
+                "Server", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
 
@@ -46,11 +62,13 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(
+            name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
         .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Numerics"]),
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
         // Sandbox, so they depend on the executable to have it built.
         .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "mnistlab"]),
+        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Prediction", "mnistlab"]),
         .testTarget(name: "ReliabilityTests", dependencies: ["TestSupport", "Datasets", "mnistlab"]),
     ],
     swiftLanguageModes: [.v6]

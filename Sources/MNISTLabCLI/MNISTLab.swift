@@ -17,9 +17,9 @@ public struct MNISTLab: ParsableCommand {
         version: MNISTLabVersion.current,
         subcommands: [
             Train.self, Resume.self, Sweep.self, Worker.self, Sweeps.self, Runs.self, Show.self,
-            Best.self, Compare.self, Evaluate.self, Report.self, Export.self, ExportWeights.self,
-            SQL.self, Tag.self, Untag.self, Note.self, Rename.self, Remove.self, Prune.self,
-            DB.self, Bench.self,
+            Best.self, Compare.self, Evaluate.self, Predict.self, Report.self, Serve.self,
+            Export.self, ExportWeights.self, SQL.self, Tag.self, Untag.self, Note.self,
+            Rename.self, Remove.self, Prune.self, DB.self, Bench.self,
         ])
 }
 

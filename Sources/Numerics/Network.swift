@@ -165,6 +165,24 @@ public final class Network {
         return classes
     }
 
+    /// The softmax output (the class probabilities) and predicted class of every row of
+    /// `inputs`, through the same batched forward pass as `predict`.
+    public func classify(_ inputs: SparseRows) -> [(label: UInt8, probabilities: [Float])] {
+        let placeholder = [UInt8](repeating: 0, count: inputs.rowCount)
+        let outputs = architecture.outputs
+        var results: [(label: UInt8, probabilities: [Float])] = []
+        results.reserveCapacity(inputs.rowCount)
+        forEachBatch(of: inputs) { rows in
+            step(rows, inputs, placeholder, wantGradient: false, update: false, 0, 0)
+            guard let probabilities = activations[architecture.layerCount - 1] else { return }
+            for b in rows.indices {
+                let row = UnsafeBufferPointer(start: probabilities + b * outputs, count: outputs)
+                results.append((UInt8(predicted[b]), Array(row)))
+            }
+        }
+        return results
+    }
+
     /// Calls `body` with consecutive batches of at most `maxBatchSize` row indices covering
     /// every row of `inputs`.
     private func forEachBatch(of inputs: SparseRows, _ body: (UnsafeBufferPointer<Int32>) -> Void) {

@@ -120,7 +120,7 @@ public struct Report: Sendable {
     }
 
     /// Every run's validation loss on one chart, forks starting from their parent's point.
-    private func comparison() -> String {
+    func comparison() -> String {
         let series = runs.enumerated().map { index, r in
             Series(
                 label: "run \(r.run.id) \(r.run.name)",
@@ -141,7 +141,7 @@ public struct Report: Sendable {
 
     // MARK: - One run
 
-    private func section(_ r: ReportRun) -> String {
+    func section(_ r: ReportRun) -> String {
         let run = r.run, s = r.summary
         var out = """
             <section class="run" id="run-\(run.id)">

@@ -57,8 +57,12 @@ private let rootHelp = """
                               best and last metrics.
       evaluate                Evaluate a run's checkpoint on the test set and
                               record the result.
+      predict                 Classify images of handwritten digits with a run's
+                              checkpoint.
       report                  Write an HTML report of runs: learning curves,
                               settings, confusion matrices.
+      serve                   Serve a live dashboard of the runs: tables, curves,
+                              sweeps, a digit pad.
       export                  Export a run's per-epoch metrics with its
                               hyperparameters as CSV or JSON.
       export-weights          Write a checkpoint's weights to a raw little-endian

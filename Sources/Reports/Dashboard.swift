@@ -1,0 +1,472 @@
+/// The pages of `mnistlab serve`, as pure functions of records: the same charts, settings and
+/// confusion matrices as the HTML report, plus the small scripts the live parts need (sorting
+/// and filtering the runs table, the run page's server-sent events, the draw-a-digit pad).
+/// Every text from the database goes through `escape`; scripts embed only integers.
+import Foundation
+import Store
+
+public enum DashboardPage {
+    /// `/`: every run, newest first, sortable and filterable, with boxes to compare.
+    public static func runs(_ summaries: [RunSummary], source: String) -> String {
+        var rows = ""
+        for s in summaries {
+            let run = s.run
+            let sweep = run.sweepID.map { "<a href=\"/sweeps/\($0)\">\($0)</a>" } ?? "–"
+            rows += "<tr data-id=\"\(run.id)\" data-status=\"\(escape(run.status.rawValue))\" "
+            rows += "data-name=\"\(escape(run.name.lowercased()))\" "
+            rows += "data-sweep=\"\(run.sweepID.map(String.init) ?? "")\">"
+            rows += "<td><input type=\"checkbox\" class=\"pick\" value=\"\(run.id)\" "
+            rows += "aria-label=\"compare run \(run.id)\"></td>"
+            rows += "<td data-v=\"\(run.id)\"><a href=\"/runs/\(run.id)\">\(run.id)</a></td>"
+            rows += "<td class=\"wrap\" data-v=\"\(escape(run.name))\">\(escape(run.name))</td>"
+            rows += "<td data-v=\"\(escape(run.status.rawValue))\"><span class=\"status "
+            rows += "\(escape(run.status.rawValue))\">\(escape(run.status.rawValue))</span></td>"
+            rows += "<td data-v=\"\(run.sweepID ?? 0)\">\(sweep)</td>"
+            rows += "<td>\(escape(run.hidden)) \(escape(run.activation))</td>"
+            rows += "<td class=\"num\" data-v=\"\(run.learningRate)\">\(run.learningRate)</td>"
+            rows += "<td class=\"num\" data-v=\"\(s.lastEpoch ?? 0)\">\(s.lastEpoch ?? 0) / "
+            rows += "\(run.epochs)</td>"
+            rows += "<td class=\"num\" data-v=\(value(s.bestValLoss))>\(loss(s.bestValLoss))</td>"
+            rows += "<td class=\"num\" data-v=\(value(s.bestValAccuracy))>"
+            rows += "\(percent(s.bestValAccuracy))</td>"
+            rows += "<td data-v=\"\(escape(run.createdAt))\">\(escape(run.createdAt))</td></tr>\n"
+        }
+        let statuses = Run.Status.allCases.map {
+            "<option value=\"\($0.rawValue)\">\($0.rawValue)</option>"
+        }.joined()
+        let body = """
+            <section id="runs">
+            <form class="filters" onsubmit="return false">
+            <label>Status <select id="f-status"><option value="">any</option>\(statuses)</select></label>
+            <label>Name <input id="f-name" type="search" placeholder="contains…"></label>
+            <label>Sweep <input id="f-sweep" type="search" inputmode="numeric" placeholder="id"></label>
+            <button type="button" id="compare" disabled>Compare selected</button>
+            <span class="sub" id="shown">\(summaries.count) runs</span>
+            </form>
+            <div class="scroll"><table class="runs" id="runs-table">
+            <thead><tr><th></th><th data-sort="num">Run</th><th data-sort="text">Name</th>\
+            <th data-sort="text">Status</th><th data-sort="num">Sweep</th><th>Network</th>\
+            <th class="num" data-sort="num">LR</th><th class="num" data-sort="num">Epochs</th>\
+            <th class="num" data-sort="num">Best val loss</th>\
+            <th class="num" data-sort="num">Best val acc</th><th data-sort="text">Created</th></tr></thead>
+            <tbody>
+            \(rows)</tbody></table></div>
+            \(summaries.isEmpty ? "<p class=\"empty\">No runs yet: <code>mnistlab train</code> starts one.</p>" : "")
+            </section>
+            <script>\(runsScript)</script>
+            """
+        return page(title: "Runs", heading: "MNISTLab runs", meta: "from \(escape(source))", body)
+    }
+
+    /// `/runs/{id}`: one run's report section, kept current by server-sent events, and the
+    /// draw-a-digit pad.
+    /// `checkpoints` are the epochs with kept weights, offered to the pad beside best and last.
+    public static func run(
+        _ report: Report, runID: Int64, forks: [Run] = [], checkpoints: [Int] = []
+    ) -> String {
+        guard let r = report.runs.first(where: { $0.run.id == runID }) else {
+            return page(title: "Run \(runID)", heading: "Run \(runID)", meta: "", "")
+        }
+        var family: [String] = []
+        if let parent = r.run.parentRunID {
+            family.append(
+                "forked from <a href=\"/runs/\(parent)\">run \(parent)</a> at epoch \(r.run.parentEpoch ?? 0)")
+        }
+        if !forks.isEmpty {
+            family.append(
+                "forks: " + forks.map {
+                    "<a href=\"/runs/\($0.id)\">run \($0.id)</a> @ \($0.parentEpoch ?? 0)"
+                }.joined(separator: ", "))
+        }
+        if let sweep = r.run.sweepID { family.append("<a href=\"/sweeps/\(sweep)\">sweep \(sweep)</a>") }
+        let last = r.summary.lastEpoch ?? 0
+        let pad = r.summary.bestEpoch == nil ? "" : """
+            <section id="pad">
+            <h2>Draw a digit</h2>
+            <div class="pad">
+            <canvas id="canvas" width="280" height="280" aria-label="drawing pad"></canvas>
+            <div>
+            <p><label>Checkpoint <select id="epoch"><option value="best">best</option>\
+            <option value="last">last</option>\(checkpoints.map { "<option value=\"\($0)\">epoch \($0)</option>" }.joined())</select></label> \
+            <button type="button" id="clear">Clear</button></p>
+            <p class="prediction">Prediction: <strong id="label">–</strong> \
+            <span class="sub" id="pred-epoch"></span></p>
+            <div id="bars">\((0...9).map { "<div class=\"bar\"><span>\($0)</span><i style=\"width:0\"></i><b>0%</b></div>" }.joined())</div>
+            </div>
+            </div>
+            </section>
+            """
+        let body = """
+            <div id="run-section" data-run="\(runID)" data-last-epoch="\(last)">\(section(report, runID))</div>
+            \(pad)
+            <script>\(runScript(runID: runID, lastEpoch: last))</script>
+            """
+        return page(
+            title: "Run \(runID) \(r.run.name)", heading: "Run \(runID)",
+            meta: (["<a href=\"/\">all runs</a>"] + family
+                + ["live: new epochs appear as they are recorded"]).joined(separator: " · "),
+            body)
+    }
+
+    /// The run page's section alone: what the page swaps in when an epoch arrives.
+    public static func section(_ report: Report, _ runID: Int64) -> String {
+        guard let r = report.runs.first(where: { $0.run.id == runID }) else { return "" }
+        // The report links runs within its one page; here each run has its own.
+        return report.section(r).replacingOccurrences(of: "href=\"#run-", with: "href=\"/runs/")
+    }
+
+    /// `/compare?runs=…`: the runs' validation curves overlaid, and the settings that differ.
+    public static func compare(_ report: Report) -> String {
+        let runs = report.runs
+        var table = "<div class=\"scroll\"><table class=\"diff\"><thead><tr><th>setting</th>"
+        for r in runs {
+            table += "<th><a href=\"/runs/\(r.run.id)\">run \(r.run.id)</a> "
+            table += "<span class=\"sub\">\(escape(r.run.name))</span></th>"
+        }
+        table += "</tr></thead><tbody>\n"
+        let settings = runs.map { settingsOf($0.run) }
+        let keys = Set(settings.flatMap(\.keys)).sorted()
+        let differing = keys.filter { k in Set(settings.map { $0[k] ?? "" }).count > 1 }
+        for k in differing {
+            table += "<tr><th>\(escape(k))</th>"
+            for s in settings { table += "<td>\(escape(s[k] ?? "–"))</td>" }
+            table += "</tr>\n"
+        }
+        let results: [(String, (RunSummary) -> String)] = [
+            ("best epoch", { $0.bestEpoch.map(String.init) ?? "–" }),
+            ("best val loss", { loss($0.bestValLoss) }),
+            ("best val accuracy", { percent($0.bestValAccuracy) }),
+            ("last epoch", { $0.lastEpoch.map(String.init) ?? "–" }),
+            ("status", { $0.run.status.rawValue }),
+        ]
+        for (name, cell) in results {
+            table += "<tr class=\"result\"><th>\(escape(name))</th>"
+            for r in runs { table += "<td>\(escape(cell(r.summary)))</td>" }
+            table += "</tr>\n"
+        }
+        table += "</tbody></table></div>\n"
+        let note = differing.isEmpty ? "<p class=\"sub\">Every setting is the same.</p>" : ""
+        let ids = runs.map { "\($0.run.id)" }.joined(separator: ", ")
+        let body = report.comparison() + """
+            <section id="settings"><h2>Settings that differ</h2>\(note)\(table)</section>
+            """
+        return page(
+            title: "Compare runs \(ids)", heading: "Compare runs \(ids)",
+            meta: "<a href=\"/\">all runs</a>", body)
+    }
+
+    /// `/sweeps/{id}`: the ranking, each trial's status, and the swept settings in parallel
+    /// coordinates coloured by best validation loss.
+    public static func sweep(_ sweep: SweepRecord, _ summaries: [RunSummary]) -> String {
+        var rows = ""
+        for (rank, s) in summaries.enumerated() {
+            let run = s.run
+            rows += "<tr><td class=\"num\">\(s.bestValLoss == nil ? "–" : "\(rank + 1)")</td>"
+            rows += "<td><a href=\"/runs/\(run.id)\">\(run.id)</a></td>"
+            rows += "<td class=\"wrap\">\(escape(run.name))</td>"
+            rows += "<td><span class=\"status \(escape(run.status.rawValue))\">"
+            rows += "\(escape(run.status.rawValue))</span></td>"
+            rows += "<td class=\"num\">\(s.lastEpoch ?? 0) / \(run.epochs)</td>"
+            rows += "<td class=\"num\">\(loss(s.bestValLoss))</td>"
+            rows += "<td class=\"num\">\(percent(s.bestValAccuracy))</td></tr>\n"
+        }
+        let counts = Dictionary(grouping: summaries, by: \.run.status.rawValue)
+            .map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
+        let body = """
+            <section id="ranking">
+            <h2>Ranking <span class="sub">\(summaries.count) of \(sweep.size) trials: \(escape(counts))</span></h2>
+            <p class="sub">Grid <code>\(escape(sweep.grid))</code></p>
+            <div class="scroll"><table class="runs"><thead><tr><th class="num">Rank</th><th>Run</th>\
+            <th>Name</th><th>Status</th><th class="num">Epochs</th><th class="num">Best val loss</th>\
+            <th class="num">Best val acc</th></tr></thead><tbody>
+            \(rows)</tbody></table></div>
+            </section>
+            <section id="parallel"><h2>Swept settings</h2>\(parallelCoordinates(sweep, summaries))</section>
+            """
+        return page(
+            title: "Sweep \(sweep.id)", heading: "Sweep \(sweep.id)",
+            meta: "<a href=\"/\">all runs</a> · created \(escape(sweep.createdAt))", body)
+    }
+
+    /// A page for an error, e.g. an unknown run.
+    public static func error(status: Int, _ message: String) -> String {
+        page(
+            title: "\(status)", heading: "\(status)", meta: "<a href=\"/\">all runs</a>",
+            "<section><p>\(escape(message))</p></section>")
+    }
+
+    // MARK: - Parts
+
+    static func page(title: String, heading: String, meta: String, _ body: String) -> String {
+        """
+        <!DOCTYPE html>
+        <html lang="en">
+        <head>
+        <meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <title>\(escape(title)) · MNISTLab</title>
+        <style>\(Report.css)\(css)</style>
+        </head>
+        <body>
+        <header><h1>\(escape(heading))</h1><p class="meta">\(meta)</p></header>
+        <main>
+        \(body)
+        </main>
+        </body>
+        </html>
+
+        """
+    }
+
+    /// A number for a `data-v` attribute, quoted; empty when missing (sorted last).
+    private static func value(_ v: Double?) -> String {
+        "\"\(v.map { "\($0)" } ?? "")\""
+    }
+
+    /// A run's settings as text by column name (the run's JSON keys), without the fields
+    /// every run has its own of.
+    static func settingsOf(_ run: Run) -> [String: String] {
+        let skip: Set = [
+            "id", "name", "created_at", "status", "finished_at", "failure_reason", "pid", "host",
+            "heartbeat_at", "owner_token", "lease_expires_at",
+        ]
+        guard let data = try? JSONEncoder().encode(run),
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return [:] }
+        var settings: [String: String] = [:]
+        for (key, value) in object where !skip.contains(key) {
+            settings[key] = value is NSNull ? "–" : "\(value)"
+        }
+        settings["seed"] = "\(UInt64(bitPattern: run.seed))"
+        return settings
+    }
+
+    /// One vertical axis per swept setting (from the sweep's grid), one line per trial,
+    /// coloured from green (lowest best validation loss) to red (highest).
+    static func parallelCoordinates(_ sweep: SweepRecord, _ summaries: [RunSummary]) -> String {
+        guard let data = sweep.grid.data(using: .utf8),
+            let grid = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return "<p class=\"sub\">No grid to draw.</p>" }
+        let keys = grid.keys.sorted()
+        let settings = summaries.map { settingsOf($0.run) }
+        let axes = keys + ["best_val_loss"]
+        guard !summaries.isEmpty else { return "<p class=\"sub\">No trials yet.</p>" }
+        let (width, height, top, bottom) = (160.0 * Double(axes.count) + 40, 300.0, 30.0, 30.0)
+        func x(_ k: Int) -> Double { 60 + Double(k) * 160 }
+        // Each axis lists its distinct values in order: numbers by value, others by text.
+        var positions: [[String: Double]] = []
+        for (k, axis) in axes.enumerated() {
+            let values: [String] =
+                k == keys.count
+                ? summaries.map { $0.bestValLoss.map { fixed($0, 4) } ?? "–" }
+                : settings.map { $0[axis] ?? "–" }
+            let distinct = Set(values).sorted {
+                (Double($0) ?? .infinity, $0) < (Double($1) ?? .infinity, $1)
+            }
+            var place: [String: Double] = [:]
+            for (i, v) in distinct.enumerated() {
+                let f = distinct.count == 1 ? 0.5 : Double(i) / Double(distinct.count - 1)
+                place[v] = top + (1 - f) * (height - top - bottom)
+            }
+            positions.append(place)
+        }
+        let losses = summaries.compactMap(\.bestValLoss)
+        let (lo, hi) = (losses.min() ?? 0, losses.max() ?? 1)
+        var svg = "<svg class=\"chart parallel\" xmlns=\"http://www.w3.org/2000/svg\" "
+        svg += "viewBox=\"0 0 \(coordinate(width)) \(coordinate(height))\" role=\"img\" "
+        svg += "aria-label=\"swept settings of sweep \(sweep.id)\">"
+        for (s, summary) in summaries.enumerated() {
+            var points: [String] = []
+            for (k, axis) in axes.enumerated() {
+                let v =
+                    k == keys.count
+                    ? summary.bestValLoss.map { fixed($0, 4) } ?? "–" : settings[s][axis] ?? "–"
+                points.append("\(coordinate(x(k))),\(coordinate(positions[k][v] ?? top))")
+            }
+            let f = summary.bestValLoss.map { hi > lo ? ($0 - lo) / (hi - lo) : 0 }
+            let color = f.map { "hsl(\(Int(120 * (1 - $0))),70%,42%)" } ?? "#9ca3af"
+            svg += "<polyline class=\"trial\" data-run=\"\(summary.run.id)\" fill=\"none\" "
+            svg += "stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\">"
+            svg += "<title>run \(summary.run.id) \(escape(summary.run.name))</title></polyline>"
+        }
+        for (k, axis) in axes.enumerated() {
+            svg += "<line class=\"axis\" x1=\"\(coordinate(x(k)))\" x2=\"\(coordinate(x(k)))\" "
+            svg += "y1=\"\(coordinate(top))\" y2=\"\(coordinate(height - bottom))\" stroke=\"#374151\"/>"
+            svg += "<text x=\"\(coordinate(x(k)))\" y=\"16\" text-anchor=\"middle\">\(escape(axis))</text>"
+            for (v, y) in positions[k] {
+                svg += "<text class=\"tick\" x=\"\(coordinate(x(k) + 6))\" y=\"\(coordinate(y))\" "
+                svg += "dominant-baseline=\"middle\">\(escape(v))</text>"
+            }
+        }
+        return svg + "</svg>"
+    }
+
+    static let css = """
+
+        .filters { display: flex; gap: 14px; align-items: center; flex-wrap: wrap; margin-bottom: 10px; }
+        th[data-sort] { cursor: pointer; user-select: none; }
+        th[data-sort]:hover { text-decoration: underline; }
+        .pad { display: flex; gap: 24px; flex-wrap: wrap; }
+        #canvas { background: #000; border-radius: 8px; touch-action: none; cursor: crosshair; }
+        .bar { display: flex; align-items: center; gap: 6px; width: 260px; margin: 3px 0; }
+        .bar span { width: 12px; }
+        .bar i { display: block; height: 12px; background: #2563eb; border-radius: 3px; }
+        .bar b { font-weight: 400; font-size: 12px; color: #4b5563; }
+        .prediction strong { font-size: 28px; }
+        table.diff td, table.diff th { padding: 4px 10px; border-bottom: 1px solid #e5e7eb; text-align: left; }
+        table.diff tr.result th, table.diff tr.result td { background: #f9fafb; }
+        svg.parallel { max-width: 100%; font-size: 12px; }
+
+        """
+
+    /// Sorting by a header's column, filters, and the compare button.
+    static let runsScript = """
+
+        (function () {
+          var table = document.getElementById('runs-table');
+          var body = table.tBodies[0];
+          var rows = Array.prototype.slice.call(body.rows);
+          var status = document.getElementById('f-status');
+          var name = document.getElementById('f-name');
+          var sweep = document.getElementById('f-sweep');
+          var compare = document.getElementById('compare');
+          function filter() {
+            var shown = 0;
+            rows.forEach(function (r) {
+              var ok = (!status.value || r.dataset.status === status.value) &&
+                (!name.value || r.dataset.name.indexOf(name.value.toLowerCase()) >= 0) &&
+                (!sweep.value || r.dataset.sweep === sweep.value.trim());
+              r.hidden = !ok;
+              if (ok) shown++;
+            });
+            document.getElementById('shown').textContent = shown + ' of ' + rows.length + ' runs';
+          }
+          [status, name, sweep].forEach(function (e) { e.addEventListener('input', filter); });
+          Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, column) {
+            if (!th.dataset.sort) return;
+            th.addEventListener('click', function () {
+              var numeric = th.dataset.sort === 'num';
+              var dir = th.dataset.dir === 'asc' ? -1 : 1;
+              th.dataset.dir = dir === 1 ? 'asc' : 'desc';
+              rows.sort(function (a, b) {
+                var x = a.cells[column].dataset.v, y = b.cells[column].dataset.v;
+                if (numeric) {
+                  if (x === '' || y === '') return (x === '') - (y === '');
+                  return dir * (parseFloat(x) - parseFloat(y));
+                }
+                return dir * x.localeCompare(y);
+              });
+              rows.forEach(function (r) { body.appendChild(r); });
+            });
+          });
+          function picked() {
+            return Array.prototype.filter.call(document.querySelectorAll('.pick'),
+              function (c) { return c.checked; }).map(function (c) { return c.value; });
+          }
+          body.addEventListener('change', function () { compare.disabled = picked().length < 2; });
+          compare.addEventListener('click', function () {
+            location.href = '/compare?runs=' + picked().join(',');
+          });
+        })();
+
+        """
+
+    /// New epochs by server-sent events (each swaps in the re-rendered section), and the pad.
+    static func runScript(runID: Int64, lastEpoch: Int) -> String {
+        """
+
+        (function () {
+          var run = \(runID);
+          var holder = document.getElementById('run-section');
+          var last = \(lastEpoch);
+          var pending = false, again = false;
+          function refresh() {
+            if (pending) { again = true; return; }
+            pending = true;
+            fetch('/runs/' + run + '/section').then(function (r) { return r.text(); })
+              .then(function (html) {
+                holder.innerHTML = html;
+                holder.dataset.lastEpoch = String(last);
+              }).finally(function () {
+                pending = false;
+                if (again) { again = false; refresh(); }
+              });
+          }
+          if (window.EventSource) {
+            var events = new EventSource('/api/runs/' + run + '/events?after=' + last);
+            events.onmessage = function (e) {
+              var epoch = JSON.parse(e.data);
+              if (epoch.epoch > last) { last = epoch.epoch; refresh(); }
+            };
+          }
+          var canvas = document.getElementById('canvas');
+          if (!canvas) return;
+          var ctx = canvas.getContext('2d');
+          function clear() {
+            ctx.fillStyle = '#000';
+            ctx.fillRect(0, 0, canvas.width, canvas.height);
+          }
+          clear();
+          ctx.strokeStyle = '#fff';
+          ctx.lineWidth = 18;
+          ctx.lineCap = 'round';
+          ctx.lineJoin = 'round';
+          var drawing = false, inked = false, timer = null;
+          function at(e) {
+            var b = canvas.getBoundingClientRect();
+            return [(e.clientX - b.left) * canvas.width / b.width,
+                    (e.clientY - b.top) * canvas.height / b.height];
+          }
+          function predict() {
+            timer = null;
+            if (!inked) return;
+            canvas.toBlob(function (png) {
+              var epoch = document.getElementById('epoch').value;
+              fetch('/api/runs/' + run + '/predict?epoch=' + epoch, { method: 'POST', body: png })
+                .then(function (r) { return r.json(); })
+                .then(function (p) {
+                  if (!p.probabilities) {
+                    document.getElementById('label').textContent = '–';
+                    document.getElementById('pred-epoch').textContent = p.error || '';
+                    return;
+                  }
+                  document.getElementById('label').textContent = String(p.label);
+                  document.getElementById('pred-epoch').textContent = 'epoch ' + p.epoch;
+                  var bars = document.querySelectorAll('#bars .bar');
+                  p.probabilities.forEach(function (q, k) {
+                    bars[k].querySelector('i').style.width = Math.round(200 * q) + 'px';
+                    bars[k].querySelector('b').textContent = (100 * q).toFixed(1) + '%';
+                  });
+                });
+            }, 'image/png');
+          }
+          function soon() { if (!timer) timer = setTimeout(predict, 150); }
+          canvas.addEventListener('pointerdown', function (e) {
+            drawing = true;
+            canvas.setPointerCapture(e.pointerId);
+            var p = at(e);
+            ctx.beginPath();
+            ctx.moveTo(p[0], p[1]);
+            ctx.lineTo(p[0] + 0.1, p[1]);
+            ctx.stroke();
+            inked = true;
+          });
+          canvas.addEventListener('pointermove', function (e) {
+            if (!drawing) return;
+            var p = at(e);
+            ctx.lineTo(p[0], p[1]);
+            ctx.stroke();
+            soon();
+          });
+          canvas.addEventListener('pointerup', function () { drawing = false; soon(); });
+          document.getElementById('clear').addEventListener('click', function () {
+            clear();
+            inked = false;
+            document.getElementById('label').textContent = '–';
+          });
+          document.getElementById('epoch').addEventListener('change', soon);
+        })();
+
+        """
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import TestSupport
+import Testing
+
+/// The dashboard's pages in headless Chromium: curves drawn, epochs arriving live while a
+/// run trains, and a digit drawn on the pad classified.
+@Suite(.serialized) struct DashboardBrowserTests {
+    static let enabled = chromium != nil || ProcessInfo.processInfo.environment["CI"] != nil
+
+    @Test(.enabled(if: enabled, "needs chromium (apt-get install chromium); CI always runs it"))
+    func runPageDrawsItsCurvesAndGainsEpochsLive() throws {
+        // Given a run of 2 epochs, its page open in Chromium
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "2", "--keep-every", "1", "--name", "<i>live</i>"])
+        let server = try RunningServer(sandbox)
+        let browser = try Browser(try #require(chromium, "chromium is not installed"))
+        try browser.open(server.url + "runs/1")
+        let section = "document.getElementById('run-section')"
+        #expect(try browser.wait(until: "\(section) && \(section).dataset.lastEpoch === '2'"))
+        let curves = "document.querySelectorAll('#run-section svg.chart polyline.series')"
+        #expect(try browser.evaluate("\(curves).length") as? Int == 4)
+        #expect(
+            try browser.evaluate("document.querySelector('h2 .name').textContent") as? String
+                == "<i>live</i>")
+        // A mark that a reload would wipe out.
+        try browser.evaluate("window.sameDocument = 42")
+
+        // When the run trains on to epoch 6 while the page is open
+        let resumed = try sandbox.run(["resume", "1", "--epochs", "6"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+
+        // Then the page shows epoch 6 without a reload: 6 points per curve, best marked
+        #expect(try browser.wait(until: "\(section).dataset.lastEpoch === '6'"))
+        let points = "document.querySelectorAll('#run-section svg.chart circle.point').length"
+        #expect(try browser.wait(until: "\(points) === 24"))
+        #expect(try browser.evaluate("window.sameDocument") as? Int == 42)
+        #expect(try browser.evaluate("document.querySelectorAll('#run-section g.marker.best').length") as? Int == 2)
+        let png = try browser.screenshot()
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000)
+        #expect(server.stop() != 0 || !server.process.isRunning)
+    }
+
+    @Test(.enabled(if: enabled, "needs chromium (apt-get install chromium); CI always runs it"))
+    func aStrokeOnThePadGetsAPrediction() throws {
+        // Given a trained run's page
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "3"])
+        let server = try RunningServer(sandbox)
+        let browser = try Browser(try #require(chromium, "chromium is not installed"))
+        try browser.open(server.url + "runs/1")
+        #expect(try browser.wait(until: "document.getElementById('canvas')"))
+        try browser.evaluate("document.getElementById('canvas').scrollIntoView()")
+        let box = try #require(
+            try browser.evaluate(
+                "(function(){var b=document.getElementById('canvas').getBoundingClientRect();return [b.left,b.top,b.width,b.height];})()"
+            ) as? [Double])
+
+        // When a vertical stroke (a "1") is drawn with the mouse
+        let (x, top, height) = (box[0] + box[2] / 2, box[1] + box[3] * 0.15, box[3] * 0.7)
+        try browser.stroke((0...20).map { (x, top + height * Double($0) / 20) })
+
+        // Then the pad shows a label and probability bars that sum to about 100%
+        let label = "document.getElementById('label').textContent"
+        #expect(try browser.wait(until: "/^[0-9]$/.test(\(label))"))
+        let shares = try #require(
+            try browser.evaluate(
+                "Array.prototype.map.call(document.querySelectorAll('#bars b'), function (b) { return parseFloat(b.textContent); })"
+            ) as? [Double])
+        #expect(shares.count == 10 && abs(shares.reduce(0, +) - 100) < 1)
+        #expect(try browser.evaluate("document.getElementById('pred-epoch').textContent") as? String == "epoch 3")
+    }
+}

@@ -1,0 +1,245 @@
+import Datasets
+import Foundation
+import Prediction
+import TestSupport
+import Testing
+
+/// `mnistlab serve` over real HTTP on a free loopback port: every endpoint, bad input
+/// included, and the event stream while a run trains.
+@Suite(.serialized) struct ServeTests {
+    /// Two runs (the first with a name that needs escaping) and a sweep of two.
+    func store() throws -> Sandbox {
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "3", "--name", "<b>bold</b>"])
+        try sandbox.train(["--epochs", "2", "--learning-rate", "0.3"])
+        try sandbox.run(["sweep", "--learning-rate", "0.1,0.2", "--epochs", "1", "--val-size", "200"])
+        return sandbox
+    }
+
+    func object(_ reply: HTTPReply) throws -> [String: Any] {
+        try #require(reply.json as? [String: Any], "\(reply.status) \(reply.text)")
+    }
+
+    @Test func jsonAPIServesTheStore() throws {
+        // Given a store and a server on it
+        let sandbox = try store()
+        let before = fileBytes(sandbox.database)
+        let server = try RunningServer(sandbox)
+
+        // When the API is asked for runs, a run, its epochs and a sweep
+        let runs = try HTTP.get(server.port, "/api/runs")
+        let run = try HTTP.get(server.port, "/api/runs/1")
+        let epochs = try HTTP.get(server.port, "/api/runs/1/epochs")
+        let sweep = try HTTP.get(server.port, "/api/sweeps/1")
+
+        // Then runs are `runs --json`'s rows, and the rest match the store
+        #expect(runs.status == 200 && runs.headers["content-type"]?.hasPrefix("application/json") == true)
+        let cli = try sandbox.run(["runs", "--json"])
+        let expected = try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as? NSArray
+        #expect((runs.json as? NSArray) == expected)
+        #expect((runs.json as? [Any])?.count == 4)
+        #expect(try object(run)["name"] as? String == "<b>bold</b>")
+        #expect(try object(run)["best_epoch"] != nil)
+        let rows = try #require(epochs.json as? [[String: Any]])
+        #expect(rows.map { $0["epoch"] as? Int } == [1, 2, 3])
+        #expect(rows.allSatisfy { $0["val_loss"] is Double && $0["run_id"] as? Int == 1 })
+        let sweepObject = try object(sweep)
+        #expect(sweepObject["size"] as? Int == 2)
+        #expect((sweepObject["runs"] as? [[String: Any]])?.compactMap { $0["id"] as? Int }.sorted() == [3, 4])
+
+        // And the server wrote nothing, and Ctrl-C stops it
+        #expect(fileBytes(sandbox.database) == before)
+        #expect(server.stop() != 0 || !server.process.isRunning)
+    }
+
+    @Test func badRequestsGetJSONErrors() throws {
+        let sandbox = try store()
+        let server = try RunningServer(sandbox)
+        let cases: [(String, String, Int, String)] = [
+            ("GET", "/api/runs/x", 400, "A run id is a positive integer; got 'x'."),
+            ("GET", "/api/runs/0", 400, "A run id is a positive integer; got '0'."),
+            ("GET", "/api/runs/99", 404, "There is no run 99."),
+            ("GET", "/api/runs/99/epochs", 404, "There is no run 99."),
+            ("GET", "/api/runs/99/events", 404, "There is no run 99."),
+            ("GET", "/api/runs/1/events?after=x", 400, "after must be an epoch number; got 'x'."),
+            ("GET", "/api/sweeps/9", 404, "There is no sweep 9."),
+            ("GET", "/api/nothing", 404, "No such page: /api/nothing"),
+            ("GET", "/api/runs/1/epochs/2", 404, "No such page: /api/runs/1/epochs/2"),
+            ("DELETE", "/api/runs/1", 405, "Method DELETE is not allowed here."),
+            ("POST", "/api/runs", 404, "No such page: /api/runs"),
+            ("POST", "/api/runs/1/predict?epoch=soon", 400,
+             "epoch must be best, last or an epoch number; got 'soon'."),
+        ]
+        for (method, target, status, message) in cases {
+            let reply = try HTTP.request(server.port, method, target, body: Data([1]))
+            #expect(reply.status == status, "\(method) \(target): \(reply.text)")
+            #expect(reply.headers["content-type"]?.hasPrefix("application/json") == true)
+            #expect((reply.json as? [String: String])?["error"] == message, "\(target): \(reply.text)")
+        }
+        // Pages answer in HTML, with a 404 for what is not there.
+        let page = try HTTP.get(server.port, "/nothing/here")
+        #expect(page.status == 404 && page.headers["content-type"]?.hasPrefix("text/html") == true)
+        #expect(try HTTP.get(server.port, "/runs/99").status == 404)
+        #expect(try HTTP.get(server.port, "/compare?runs=1,x").status == 400)
+        #expect(try HTTP.get(server.port, "/compare").status == 400)
+        #expect(try HTTP.get(server.port, "/sweeps/7").status == 404)
+        // No SQL from the client runs anywhere: a query string is only ever a parameter.
+        let injected = try HTTP.get(server.port, "/api/runs/1%20OR%201=1")
+        #expect(injected.status == 400)
+    }
+
+    @Test func predictClassifiesRawPixelsAndPNG() throws {
+        // Given a trained run and one test digit as raw bytes and as a PNG
+        let sandbox = try store()
+        let server = try RunningServer(sandbox)
+        let images = try IDXArray.read(path: smallMNIST + "/t10k-images-idx3-ubyte", rank: 3)
+        let digit = Array(images.bytes[0..<784])
+        let png = GrayImage(width: 28, height: 28, pixels: digit).png()
+        let file = sandbox.directory.appendingPathComponent("digit.png")
+        try Data(png).write(to: file)
+
+        // When both are posted, and predict classifies the same file
+        let raw = try object(HTTP.request(server.port, "POST", "/api/runs/1/predict", body: Data(digit)))
+        let viaPNG = try object(
+            HTTP.request(server.port, "POST", "/api/runs/1/predict?epoch=last", body: Data(png)))
+        let cli = try sandbox.run(["predict", "1", file.path, "--json"])
+        let expected = try #require(
+            (try JSONSerialization.jsonObject(with: Data(cli.stdout.utf8)) as? [[String: Any]])?.first)
+
+        // Then all agree: label, probabilities and the best epoch (3) or the last
+        #expect(raw["label"] as? Int == expected["label"] as? Int)
+        #expect(raw["probabilities"] as? [Double] == expected["probabilities"] as? [Double])
+        #expect(raw["epoch"] as? Int == 3 && viaPNG["epoch"] as? Int == 3)
+        #expect(viaPNG["label"] as? Int == expected["label"] as? Int)
+        let probabilities = try #require(raw["probabilities"] as? [Double])
+        #expect(probabilities.count == 10 && abs(probabilities.reduce(0, +) - 1) < 1e-4)
+
+        // And bad bodies, epochs and runs are refused in one line
+        let cases: [(String, Data, Int, String)] = [
+            ("/api/runs/1/predict", Data("hello".utf8), 400,
+             "The body must be 784 raw bytes (28×28) or a PNG; not a PNG or PGM image."),
+            ("/api/runs/1/predict", Data(png.prefix(40)), 400, ""),
+            ("/api/runs/1/predict", Data(), 400, ""),
+            ("/api/runs/1/predict", Data(count: 2_000_000), 413, ""),
+            ("/api/runs/1/predict?epoch=9", Data(digit), 404,
+             "Run 1 has no epoch 9; its last recorded epoch is 3."),
+            ("/api/runs/8/predict", Data(digit), 404, "There is no run 8."),
+        ]
+        for (target, body, status, message) in cases {
+            let reply = try HTTP.request(server.port, "POST", target, body: body)
+            #expect(reply.status == status, "\(target) \(body.count): \(reply.text)")
+            let error = (reply.json as? [String: String])?["error"]
+            #expect(error != nil && (message.isEmpty || error == message), "\(reply.text)")
+        }
+    }
+
+    @Test func eventStreamPushesEpochsAsTheyCommit() throws {
+        // Given a run of 2 epochs, and a server streaming its events after epoch 2
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "2", "--keep-every", "1"])
+        let server = try RunningServer(sandbox)
+        let done = StreamBox()
+        let port = server.port
+        let reader = Thread {
+            let text = try? HTTP.stream(port, "/api/runs/1/events?after=2", seconds: 60) {
+                $0.contains("id: 6\n")
+            }
+            done.set(text ?? "")
+        }
+        reader.start()
+        Thread.sleep(forTimeInterval: 0.5)
+
+        // When the run is resumed to epoch 6 while the stream is open
+        let resumed = try sandbox.run(["resume", "1", "--epochs", "6"])
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        let text = done.wait(seconds: 30)
+
+        // Then the stream carried epochs 3 to 6, each once and in order, as JSON
+        let head = try HTTP.parse(Data(text.utf8))
+        #expect(head.status == 200)
+        #expect(head.headers["content-type"]?.hasPrefix("text/event-stream") == true)
+        let lines = head.text.components(separatedBy: "\n")
+        let ids = lines.filter { $0.hasPrefix("id: ") }
+        #expect(ids == ["id: 3", "id: 4", "id: 5", "id: 6"], "\(text)")
+        let data = lines.filter { $0.hasPrefix("data: ") }
+        let epochs = data.compactMap {
+            try? JSONSerialization.jsonObject(with: Data($0.dropFirst(6).utf8)) as? [String: Any]
+        }
+        #expect(epochs.map { $0["epoch"] as? Int } == [3, 4, 5, 6])
+        #expect(epochs.allSatisfy { $0["val_loss"] is Double && $0["run_id"] as? Int == 1 })
+
+        // And a stream from the start replays every epoch (a page opened late, or a reconnect)
+        let replay = try HTTP.stream(server.port, "/api/runs/1/events") { $0.contains("id: 6\n") }
+        let replayed = try HTTP.parse(Data(replay.utf8)).text.components(separatedBy: "\n")
+        #expect(replayed.filter { $0.hasPrefix("id: ") }.count == 6)
+        // A reconnecting EventSource sends the last id it saw.
+        let reconnected = try HTTP.stream(
+            server.port, "/api/runs/1/events", headers: ["Last-Event-ID": "4"]
+        ) { $0.contains("id: 6\n") }
+        let again = try HTTP.parse(Data(reconnected.utf8)).text.components(separatedBy: "\n")
+        #expect(again.filter { $0.hasPrefix("id: ") } == ["id: 5", "id: 6"])
+    }
+
+    @Test func pagesEscapeAndLink() throws {
+        let sandbox = try store()
+        let server = try RunningServer(sandbox)
+        let index = try HTTP.get(server.port, "/")
+        #expect(index.status == 200 && index.headers["content-type"]?.hasPrefix("text/html") == true)
+        #expect(index.text.contains("&lt;b&gt;bold&lt;/b&gt;") && !index.text.contains("<b>bold"))
+        #expect(index.text.contains("<a href=\"/runs/1\">1</a>"))
+        #expect(index.text.contains("<a href=\"/sweeps/1\">1</a>"))
+        let run = try HTTP.get(server.port, "/runs/1")
+        #expect(run.status == 200)
+        #expect(run.text.components(separatedBy: "<svg class=\"chart\"").count == 3)
+        #expect(run.text.contains("data-last-epoch=\"3\"") && run.text.contains("<canvas id=\"canvas\""))
+        #expect(!run.text.contains("<b>bold"))
+        let section = try HTTP.get(server.port, "/runs/1/section")
+        #expect(section.text.hasPrefix("<section class=\"run\" id=\"run-1\">"))
+        let compare = try HTTP.get(server.port, "/compare?runs=1,2")
+        #expect(compare.status == 200 && compare.text.contains("<h2>Settings that differ</h2>"))
+        #expect(compare.text.contains("<tr><th>learning_rate</th><td>0.1</td><td>0.3</td></tr>"))
+        let sweep = try HTTP.get(server.port, "/sweeps/1")
+        #expect(sweep.status == 200 && sweep.text.contains("class=\"chart parallel\""))
+        #expect(sweep.text.components(separatedBy: "<polyline class=\"trial\"").count == 3)
+        // Nothing is fetched from elsewhere: no CDN, no external script or font.
+        for page in [index, run, compare, sweep] {
+            let external = page.text.range(
+                of: #"(src|href|action)\s*=\s*["']?(https?:)?//|url\(\s*["']?(https?:)?//|@import"#,
+                options: .regularExpression)
+            #expect(external == nil)
+        }
+    }
+
+    @Test func serveRefusesWhatItCannotServe() throws {
+        let sandbox = try Sandbox()
+        let missing = try sandbox.run(["serve", "--port", "0"])
+        #expect(missing.status == 1)
+        #expect(missing.stderr.hasPrefix("Error: No database at "))
+        try sandbox.train(["--epochs", "1"])
+        let host = try sandbox.run(["serve", "--port", "0", "--host", "example.com"])
+        #expect(host.stderr == "Error: --host must be an IPv4 or IPv6 address, or localhost; got 'example.com'.\n")
+        let port = try sandbox.run(["serve", "--port", "70000"])
+        #expect(port.status == 64 && port.stderr.contains("Port must be from 0 to 65535; got 70000."))
+    }
+}
+
+/// The text a reader thread saw, handed back to the test.
+final class StreamBox: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var text: String?
+
+    func set(_ value: String) {
+        condition.lock()
+        text = value
+        condition.signal()
+        condition.unlock()
+    }
+
+    func wait(seconds: Double) -> String {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(seconds)
+        while text == nil && condition.wait(until: deadline) {}
+        return text ?? ""
+    }
+}
