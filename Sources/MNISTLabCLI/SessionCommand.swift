@@ -37,7 +37,10 @@ func finish(_ result: SessionResult) throws {
     case .leaseLost(let id, let lastEpoch):
         throw MNISTLabError(
             "Run \(id) was taken over by another process after this one's lease expired\(lastEpoch.map { " (its epochs up to \($0) are recorded)" } ?? ""); this process wrote nothing more to it.")
-    case .nothingToDo(let id, let lastEpoch, let through):
+    case .nothingToDo(let id, let lastEpoch, _, stoppedEarly: true):
+        print(
+            "run \(id): nothing to do; early stopping ended it at epoch \(lastEpoch) and would end it again at once. Pass --patience 0 (off) or a larger --patience to fork a run that trains on.")
+    case .nothingToDo(let id, let lastEpoch, let through, stoppedEarly: false):
         print(
             "run \(id): nothing to do; its epochs through \(max(lastEpoch, through)) are recorded with these settings. Pass --epochs N (a total above \(lastEpoch)) to train further, or --from an earlier epoch with a changed setting to fork.")
     }

@@ -60,6 +60,8 @@ extension Hyperparameters {
 /// - A run with no recorded epoch restarts in place from where it began (its parent's
 ///   checkpoint, or the seed's initial weights), with the asked settings written to its row:
 ///   nothing was computed with the old ones. `--from` other than `last` is refused.
+/// - A run that early stopping ended, resumed with its own settings, has nothing to do: its
+///   patience would stop it again at once.
 /// - With the run's own settings (learning rate, batch size, momentum, schedule, weight decay,
 ///   early stopping; for cosine, also the planned epochs) and no new name, epochs
 ///   already recorded would only be recomputed bit for bit. So: past the last recorded epoch,
@@ -74,19 +76,23 @@ public enum ResumePlan: Equatable, Sendable {
     case inPlace(after: Int, through: Int)
     /// Fork a child from the run's checkpoint at `from`, training through epoch `through`.
     case fork(from: Int, through: Int)
-    /// Every epoch asked for is recorded already with these settings.
-    case nothingToDo(lastEpoch: Int, through: Int)
+    /// Every epoch asked for is recorded already with these settings, or the run stopped
+    /// early and its patience would stop it again at once.
+    case nothingToDo(lastEpoch: Int, through: Int, stoppedEarly: Bool)
 
     /// The run's recorded facts that the policy needs.
     public struct Facts: Equatable, Sendable {
         public var run: Run
         public var lastEpoch: Int?
         public var bestEpoch: Int?
+        /// The epoch early stopping ended the run at, if it did.
+        public var stoppedEarlyAt: Int?
 
-        public init(run: Run, lastEpoch: Int?, bestEpoch: Int?) {
+        public init(run: Run, lastEpoch: Int?, bestEpoch: Int?, stoppedEarlyAt: Int? = nil) {
             self.run = run
             self.lastEpoch = lastEpoch
             self.bestEpoch = bestEpoch
+            self.stoppedEarlyAt = stoppedEarlyAt
         }
     }
 
@@ -122,10 +128,14 @@ public enum ResumePlan: Equatable, Sendable {
 
         let sameSettings = requested.continues(recorded) && changes.name == nil
         if sameSettings {
+            // Its patience, met at the stop, would end it again before a single epoch.
+            if facts.stoppedEarlyAt != nil {
+                return .nothingToDo(lastEpoch: last, through: last, stoppedEarly: true)
+            }
             if through > last { return .inPlace(after: last, through: through) }
             let retentionChanged = (changes.keepEvery ?? run.keepEvery) != run.keepEvery
             if retentionChanged && from < through { return .fork(from: from, through: through) }
-            return .nothingToDo(lastEpoch: last, through: through)
+            return .nothingToDo(lastEpoch: last, through: through, stoppedEarly: false)
         }
         guard through > from else {
             throw TrainingError.nothingAfter(runID: run.id, epoch: from, planned: through)

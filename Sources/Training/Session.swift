@@ -65,7 +65,7 @@ public enum SessionResult: Equatable, Sendable {
     case leaseLost(runID: Int64, lastEpoch: Int?)
     /// A resume with nothing left to do: every epoch through `through` is recorded with the
     /// run's settings. Nothing was created or changed.
-    case nothingToDo(runID: Int64, lastEpoch: Int, through: Int)
+    case nothingToDo(runID: Int64, lastEpoch: Int, through: Int, stoppedEarly: Bool)
 }
 
 /// Trains a new run or resumes one, recording every epoch and checkpoint in the store.
@@ -122,12 +122,15 @@ public struct Session {
         }
         let run = summary.run
         let plan = try ResumePlan.decide(
-            .init(run: run, lastEpoch: summary.lastEpoch, bestEpoch: summary.bestEpoch),
+            .init(
+                run: run, lastEpoch: summary.lastEpoch, bestEpoch: summary.bestEpoch,
+                stoppedEarlyAt: summary.stoppedEarlyAt),
             from: point, changes: changes)
         let start: Int, through: Int
         switch plan {
-        case .nothingToDo(let last, let through):
-            return .nothingToDo(runID: runID, lastEpoch: last, through: through)
+        case .nothingToDo(let last, let through, let stoppedEarly):
+            return .nothingToDo(
+                runID: runID, lastEpoch: last, through: through, stoppedEarly: stoppedEarly)
         case .inPlace(let after, let end), .fork(let after, let end):
             (start, through) = (after, end)
         }

@@ -53,9 +53,23 @@ import Testing
             facts(status: .completed, epochs: 1000, last: 1000, best: 402), from: .epoch(250),
             changes: changes(epochs: 400))
 
-        #expect(notLast == .nothingToDo(lastEpoch: 1000, through: 1000))
-        #expect(last == .nothingToDo(lastEpoch: 20, through: 20))
-        #expect(earlier == .nothingToDo(lastEpoch: 1000, through: 400))
+        #expect(notLast == .nothingToDo(lastEpoch: 1000, through: 1000, stoppedEarly: false))
+        #expect(last == .nothingToDo(lastEpoch: 20, through: 20, stoppedEarly: false))
+        #expect(earlier == .nothingToDo(lastEpoch: 1000, through: 400, stoppedEarly: false))
+    }
+
+    @Test func runThatStoppedEarlyHasNothingToDoWithItsOwnPatience() throws {
+        // A 300-epoch run that patience ended at epoch 33
+        var stopped = facts(status: .completed, epochs: 300, last: 33, best: 23)
+        stopped.run.patience = 10
+        stopped.stoppedEarlyAt = 33
+        let again = try ResumePlan.decide(stopped, from: nil, changes: changes(epochs: 400))
+        var off = ResumeChanges()
+        off.patience = 0
+        let trainOn = try ResumePlan.decide(stopped, from: nil, changes: off)
+
+        #expect(again == .nothingToDo(lastEpoch: 33, through: 33, stoppedEarly: true))
+        #expect(trainOn == .fork(from: 23, through: 300))
     }
 
     @Test func moreEpochsWithTheSameSettingsContinueInPlaceFromTheLast() throws {

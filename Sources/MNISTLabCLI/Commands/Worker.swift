@@ -145,7 +145,7 @@ extension MNISTLab {
                 return .settled
             }
             switch result {
-            case .completed(let id), .nothingToDo(let id, _, _):
+            case .completed(let id), .nothingToDo(let id, _, _, _):
                 print("run \(id) completed")
                 try settle(claim, store, .completed)
             case .failed(let id, let reason, _):
