@@ -42,6 +42,13 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     public var arguments: [String] {
         (try? JSONDecoder().decode([String].self, from: Data(settings.utf8))) ?? []
     }
+
+    /// The value given to `option` in the settings, e.g. "20" for "--epochs".
+    public func argument(_ option: String) -> String? {
+        let arguments = arguments
+        guard let k = arguments.firstIndex(of: option), k + 1 < arguments.count else { return nil }
+        return arguments[k + 1]
+    }
 }
 
 extension TrialRecord: FetchableRecord, PersistableRecord {

@@ -134,15 +134,7 @@ import Testing
         let store = try Store.open(path: path)
         let (dead, _) = try store.createRun(.sample(), leaseSeconds: 30)
         let (alive, _) = try store.createRun(.sample(), leaseSeconds: 30)
-        let exited = Process()
-        exited.executableURL = URL(fileURLWithPath: "/bin/true")
-        try exited.run()
-        exited.waitUntilExit()
-        try rawDatabase(path).write { db in
-            try db.execute(
-                sql: "UPDATE runs SET pid = ? WHERE id = ?",
-                arguments: [exited.processIdentifier, dead.id])
-        }
+        try giveDeadProcess(path, runID: dead.id)
 
         // When
         let shown = try Store.open(path: path, readOnly: true).run(id: dead.id)
@@ -189,6 +181,19 @@ import Testing
 
         // Then
         #expect(outcomes.sorted() == ["held", "held", "held", "held", "held", "held", "held", "won"])
+    }
+}
+
+/// Records as the run's holder a process of this machine that has exited.
+func giveDeadProcess(_ path: String, runID: Int64) throws {
+    let exited = Process()
+    exited.executableURL = URL(fileURLWithPath: "/bin/true")
+    try exited.run()
+    exited.waitUntilExit()
+    try rawDatabase(path).write { db in
+        try db.execute(
+            sql: "UPDATE runs SET pid = ? WHERE id = ?",
+            arguments: [exited.processIdentifier, runID])
     }
 }
 

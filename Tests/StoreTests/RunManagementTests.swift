@@ -202,15 +202,7 @@ import Testing
         let path = directory.path("lab.sqlite")
         let store = try Store.open(path: path)
         let run = try store.createRun(.sample())
-        let exited = Process()
-        exited.executableURL = URL(fileURLWithPath: "/bin/true")
-        try exited.run()
-        exited.waitUntilExit()
-        try rawDatabase(path).write { db in
-            try db.execute(
-                sql: "UPDATE runs SET pid = ? WHERE id = ?",
-                arguments: [exited.processIdentifier, run.id])
-        }
+        try giveDeadProcess(path, runID: run.id)
 
         // When the file is vacuumed, and the run removed
         _ = try store.vacuum()

@@ -80,9 +80,8 @@ extension MNISTLab {
 
         /// The varied settings of the trial, from its run name ("sweep-1/lr=0.1,…").
         private func trialLabel(_ trial: TrialRecord) -> String {
-            let arguments = trial.arguments
-            guard let k = arguments.firstIndex(of: "--name"), k + 1 < arguments.count else { return "" }
-            return arguments[k + 1].split(separator: "/", maxSplits: 1).last.map(String.init) ?? ""
+            let name = trial.argument("--name") ?? ""
+            return name.split(separator: "/", maxSplits: 1).last.map(String.init) ?? ""
         }
     }
 }
@@ -99,9 +98,7 @@ func timeLeft(_ p: SweepProgress, plannedEpochs: Int) -> String {
 
 /// The epochs a trial plans (its `--epochs`), for the estimate above.
 private func plannedEpochs(_ trial: TrialRecord) -> Int {
-    let arguments = trial.arguments
-    guard let k = arguments.firstIndex(of: "--epochs"), k + 1 < arguments.count else { return 0 }
-    return Int(arguments[k + 1]) ?? 0
+    trial.argument("--epochs").flatMap { Int($0) } ?? 0
 }
 
 private struct SweepProgressJSON: Encodable {
