@@ -5,13 +5,15 @@
 //   CKernels ← Numerics ← Datasets ← Training ← MNISTLabCLI ← mnistlab
 //                          Store (GRDB) ↗      Reports ↗
 //                        Numerics ← Benchmarking ↗
-//   CPNG (libpng) + Training ← Prediction ↗   Store + Reports + Prediction + FlyingFox ← Server ↗
+//   CPNG (libpng) + Training ← Prediction ↗
+//   Store + Reports + Prediction + FlyingFox ← Server; MNISTLabCLI + Server ← mnistlab-serve
 import PackageDescription
 
 let package = Package(
     name: "MNISTLab",
     products: [
-        .executable(name: "mnistlab", targets: ["mnistlab"])
+        .executable(name: "mnistlab", targets: ["mnistlab"]),
+        .executable(name: "mnistlab-serve", targets: ["mnistlab-serve"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -53,9 +55,14 @@ let package = Package(
             name: "MNISTLabCLI",
             dependencies: [
                 "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking", "Prediction",
-                "Server", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
+        // `mnistlab serve` becomes this program, so that only it loads the HTTP server's
+        // networking libraries, not every mnistlab command.
+        .executableTarget(
+            name: "mnistlab-serve", dependencies: ["MNISTLabCLI", "Server"],
+            path: "Sources/mnistlab-serve"),
 
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "CKernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
@@ -68,7 +75,9 @@ let package = Package(
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
         // Sandbox, so they depend on the executable to have it built.
         .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
-        .testTarget(name: "CLITests", dependencies: ["TestSupport", "Prediction", "mnistlab"]),
+        .testTarget(
+            name: "CLITests",
+            dependencies: ["TestSupport", "Prediction", "mnistlab", "mnistlab-serve"]),
         .testTarget(name: "ReliabilityTests", dependencies: ["TestSupport", "Datasets", "mnistlab"]),
     ],
     swiftLanguageModes: [.v6]

@@ -34,12 +34,18 @@ extension MNISTLab {
             var command = try parseAsRoot()
             try command.run()
         } catch {
-            let code = exitCode(for: error)
-            let message = ErrorWording.message(for: error) ?? message(for: error)
-            if code == .success || isHelpRequest(error) { exit(withError: error) }
-            if !message.isEmpty { printStandardError("Error: \(message)") }
-            Foundation.exit(code.rawValue)
+            fail(error)
         }
+    }
+
+    /// Ends the process for `error` as `main` does: help to standard output, anything else
+    /// one line on standard error with its exit code.
+    static func fail(_ error: any Error) -> Never {
+        let code = exitCode(for: error)
+        let message = ErrorWording.message(for: error) ?? message(for: error)
+        if code == .success || isHelpRequest(error) { exit(withError: error) }
+        if !message.isEmpty { printStandardError("Error: \(message)") }
+        Foundation.exit(code.rawValue)
     }
 
     /// `mnistlab help nosuch` would print the root help and exit 0; an unknown subcommand

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Dispatch
 import Foundation
-import Server
 
 extension MNISTLab {
     struct Serve: ParsableCommand {
@@ -37,50 +36,77 @@ extension MNISTLab {
 
         func run() throws {
             // Opened once here so a missing or foreign file is one line now, not a 503 later.
-            let path = try database.path
             try database.openForReading().close()
-            // Ctrl-C, `kill` and a closed terminal end the process (the server never writes,
-            // so there is nothing to finish). A parent that started us from a thread blocking
-            // them (Foundation's Process does) would leave them pending forever: unblock.
-            var stopSignals = sigset_t()
-            sigemptyset(&stopSignals)
-            for number in StopSignal.stopping {
-                signal(number, SIG_DFL)
-                sigaddset(&stopSignals, number)
-            }
-            pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-            let dashboard = Dashboard(databasePath: path)
-            let (host, port) = (self.host, UInt16(self.port))
-            let done = DispatchSemaphore(value: 0)
-            let failure = FailureBox()
-            Task {
-                do {
-                    try await dashboard.run(host: host, port: port) { url in
-                        print("Serving \(path) at \(url) (Ctrl-C stops it)")
-                        flushStandardOutput()
-                    }
-                } catch {
-                    failure.set(error)
-                }
-                done.signal()
-            }
-            done.wait()
-            switch failure.get() {
-            case nil: return
-            case is HostError:
-                throw MNISTLabError(
-                    "--host must be an IPv4 or IPv6 address, or localhost; got '\(host)'.")
-            case let error?:
-                throw MNISTLabError("Cannot serve on \(host) port \(port): \(error).")
-            }
+            try ServeProcess.replaceThisProcess()
         }
     }
 }
 
-/// The error that ended the server, set by its task, read once it has signalled.
-private final class FailureBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: (any Error)?
-    func set(_ error: any Error) { lock.withLock { self.error = error } }
-    func get() -> (any Error)? { lock.withLock { error } }
+/// `mnistlab serve` runs in a program of its own, `mnistlab-serve`, built beside `mnistlab`:
+/// its HTTP server links Foundation's networking library (and curl, TLS, Kerberos… behind
+/// it), which would otherwise be loaded by every `mnistlab` command and double the time a
+/// fresh process takes to start.
+public enum ServeProcess {
+    static let executableName = "mnistlab-serve"
+
+    /// Replaces this process with `mnistlab-serve` and the same arguments (same pid, so
+    /// signals and the caller's wait behave as if `mnistlab serve` served itself).
+    static func replaceThisProcess() throws -> Never {
+        let directory = URL(fileURLWithPath: executablePath()).deletingLastPathComponent()
+        let server = directory.appendingPathComponent(executableName).path
+        guard FileManager.default.isExecutableFile(atPath: server) else {
+            throw MNISTLabError(
+                "`mnistlab serve` runs \(executableName), which is not beside mnistlab in \(directory.path); `swift build -c release` builds both (`swift run mnistlab` builds mnistlab alone).")
+        }
+        let arguments = [server] + CommandLine.arguments.dropFirst()
+        var argv = arguments.map { strdup($0) } + [nil]
+        execv(server, &argv)
+        throw MNISTLabError("Cannot start \(server): \(String(cString: strerror(errno))).")
+    }
+
+    /// What `mnistlab-serve` is asked to serve, parsed and checked exactly as `mnistlab
+    /// serve` parses them; a bad argument ends the process as `mnistlab` would.
+    public struct Request: Sendable {
+        public var databasePath: String
+        public var host: String
+        public var port: UInt16
+    }
+
+    public static func request() -> Request {
+        do {
+            let command = try MNISTLab.parseAsRoot()
+            guard let serve = command as? MNISTLab.Serve else {
+                throw MNISTLabError("\(executableName) only serves: `\(executableName) serve [--port N] [--host H] [--db FILE]`.")
+            }
+            try serve.database.openForReading().close()
+            return Request(
+                databasePath: try serve.database.path, host: serve.host, port: UInt16(serve.port))
+        } catch {
+            MNISTLab.fail(error)
+        }
+    }
+
+    /// Ends `mnistlab-serve` with one line for a failure to serve.
+    public static func fail(_ message: String) -> Never {
+        MNISTLab.fail(MNISTLabError(message))
+    }
+
+    /// The signals that stop a run stop the server at once (it never writes, so there is
+    /// nothing to finish). A parent that started it from a thread blocking them (Foundation's
+    /// Process does) would leave them pending forever: they are unblocked.
+    public static func dieOnStopSignals() {
+        var stopSignals = sigset_t()
+        sigemptyset(&stopSignals)
+        for number in StopSignal.stopping {
+            signal(number, SIG_DFL)
+            sigaddset(&stopSignals, number)
+        }
+        pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
+    }
+
+    /// Prints a line on standard output at once (the test harness and scripts wait for it).
+    public static func say(_ line: String) {
+        print(line)
+        flushStandardOutput()
+    }
 }
