@@ -36,9 +36,9 @@ import Testing
     }
 
     @Test func expiredLeaseIsTakenOverAndTheOldHolderWritesNothingMore() throws {
-        // Given a trainer holding a 1-second lease, then frozen (as a laptop lid closing would)
+        // Given a trainer holding a 2-second lease, then frozen (as a laptop lid closing would)
         let sandbox = try Sandbox()
-        let lease = ["MNISTLAB_LEASE_SECONDS": "1"]
+        let lease = ["MNISTLAB_LEASE_SECONDS": "2"]
         let frozen = try Background(
             sandbox, ["train", "--epochs", "100000"] + Self.long, label: "frozen", environment: lease)
         #expect(frozen.waitForLines("epoch "), "\(frozen.stderr)")

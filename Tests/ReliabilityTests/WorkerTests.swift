@@ -15,7 +15,7 @@ import Testing
         "sweep", "--learning-rate", "0.05,0.1,0.2", "--hidden", "16", "--epochs", "40",
         "--val-size", "200", "--batch-size", "50", "--keep-every", "1000",
     ]
-    static let lease = ["MNISTLAB_LEASE_SECONDS": "1"]
+    static let lease = ["MNISTLAB_LEASE_SECONDS": "2"]
 
     /// Each trial's number, run, status and final weights (hex of the last checkpoint).
     func outcome(_ sandbox: Sandbox) throws -> [String] {
@@ -62,13 +62,13 @@ import Testing
         let sandbox = try Sandbox()
         #expect(try sandbox.run(Self.grid + ["--detach"]).status == 0)
         let doomed = try Background(
-            sandbox, ["worker", "--lease-seconds", "1"], label: "doomed", environment: Self.lease)
+            sandbox, ["worker", "--lease-seconds", "2"], label: "doomed", environment: Self.lease)
         #expect(doomed.waitForLines("epoch ", count: 5), "\(doomed.stderr)")
         doomed.send(SIGKILL)
         #expect(doomed.wait() == .signal(SIGKILL))
 
         // When another worker starts
-        let survivor = try sandbox.run(["worker", "--lease-seconds", "1"], environment: Self.lease)
+        let survivor = try sandbox.run(["worker", "--lease-seconds", "2"], environment: Self.lease)
 
         // Then it takes the trial over (a second attempt, the same run) and finishes the
         // sweep with the weights of an uninterrupted one
@@ -102,19 +102,19 @@ import Testing
     }
 
     @Test func workerThatLostItsLeaseWritesNothingAndMovesOn() throws {
-        // Given a worker frozen (outside a transaction) past its 1 s lease
+        // Given a worker frozen (outside a transaction) past its 2 s lease
         let sandbox = try Sandbox()
         #expect(try sandbox.run(Self.grid + ["--detach"]).status == 0)
         let frozen = try Background(
-            sandbox, ["worker", "--lease-seconds", "1"], label: "frozen", environment: Self.lease)
+            sandbox, ["worker", "--lease-seconds", "2"], label: "frozen", environment: Self.lease)
         #expect(frozen.waitForLines("epoch ", count: 3), "\(frozen.stderr)")
         try RunOwnershipTests().freezeOutsideATransaction(frozen, database: sandbox.database)
         defer { frozen.send(SIGKILL) }
 
         // When another worker takes its trial over and finishes the sweep
-        usleep(1_500_000)
+        usleep(2_500_000)
         let taker = try Background(
-            sandbox, ["worker", "--lease-seconds", "1"], label: "taker", environment: Self.lease)
+            sandbox, ["worker", "--lease-seconds", "2"], label: "taker", environment: Self.lease)
         #expect(taker.waitForLines("trial 1/3 of sweep 1 (attempt 2)"), "\(taker.stdout)")
         frozen.send(SIGCONT)
 
