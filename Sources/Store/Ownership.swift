@@ -183,24 +183,20 @@ extension Store {
                 try Run.fetchAll(db, sql: "SELECT * FROM runs WHERE status = 'running'")
             }.filter(Self.diedOnThisHost)
             return try abandoned.compactMap { run in
-                try writeTransaction { db -> Int64? in
+                // What readers already show it as (`live`): the one rule, recorded.
+                guard let ended = try summary(runID: run.id)?.run.status else { return nil }
+                let reason =
+                    ended == .completed
+                    ? nil : "process \(run.pid.map(String.init) ?? "?") ended without closing the run"
+                return try writeTransaction { db -> Int64? in
                     try db.execute(
                         sql: """
-                            UPDATE runs SET
-                                status = CASE WHEN (SELECT last_epoch FROM run_stats
-                                                    WHERE run_id = runs.id) >= epochs
-                                         THEN 'completed' ELSE 'interrupted' END,
-                                failure_reason = CASE WHEN (SELECT last_epoch FROM run_stats
-                                                    WHERE run_id = runs.id) >= epochs
-                                         THEN NULL ELSE ? END,
+                            UPDATE runs SET status = ?, failure_reason = ?,
                                 finished_at = \(Lease.nowSQL), owner_token = NULL,
                                 lease_expires_at = NULL
                             WHERE id = ? AND status = 'running' AND owner_token IS ?
                             """,
-                        arguments: [
-                            "process \(run.pid.map(String.init) ?? "?") ended without closing the run",
-                            run.id, run.ownerToken,
-                        ])
+                        arguments: [ended, reason, run.id, run.ownerToken])
                     return db.changesCount > 0 ? run.id : nil
                 }
             }
