@@ -58,7 +58,7 @@ extension MNISTLab {
 
         func validate() throws {
             try Check.notEmpty(data, "--data")
-            guard leaseSeconds >= 0.1, leaseSeconds <= 86_400 else {
+            guard Check.leaseSeconds.contains(leaseSeconds) else {
                 throw ValidationError(
                     "--lease-seconds must be from 0.1 to 86400; got \(leaseSeconds).")
             }

@@ -54,7 +54,7 @@ struct DatabaseOptions: ParsableArguments {
             guard let text = ProcessInfo.processInfo.environment["MNISTLAB_LEASE_SECONDS"] else {
                 return Defaults.leaseSeconds
             }
-            guard let seconds = Double(text), seconds >= 0.1, seconds <= 86_400 else {
+            guard let seconds = Double(text), Check.leaseSeconds.contains(seconds) else {
                 throw MNISTLabError(
                     "MNISTLAB_LEASE_SECONDS must be a number of seconds from 0.1 to 86400; got '\(text)'.")
             }
