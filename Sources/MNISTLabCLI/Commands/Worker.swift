@@ -71,7 +71,7 @@ extension MNISTLab {
             let store = try database.openExisting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
-            if let sweep, try store.sweepProgress(id: sweep).isEmpty {
+            if let sweep, try store.sweep(id: sweep) == nil {
                 throw MNISTLabError("There is no sweep \(sweep) in this database; `mnistlab sweeps` lists them.")
             }
             let stopped = try StopSignal.whileTrapped { try work(store) }
@@ -111,7 +111,7 @@ extension MNISTLab {
             _ claim: TrialClaim, _ store: Store, _ datasets: inout DatasetCache
         ) throws -> TrialEnd {
             let trial = claim.trial
-            let size = try store.sweepProgress(id: trial.sweepID).first?.sweep.size ?? 0
+            let size = try store.sweep(id: trial.sweepID)?.size ?? 0
             print(
                 "trial \(trial.number)/\(size) of sweep \(trial.sweepID)\(trial.attempts > 1 ? " (attempt \(trial.attempts))" : "")"
             )
