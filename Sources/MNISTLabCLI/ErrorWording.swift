@@ -51,7 +51,13 @@ enum ErrorWording {
         case .trialLost(let sweepID, let number):
             return
                 "Trial \(number) of sweep \(sweepID) was taken over by another worker after this one's lease expired; this worker wrote nothing more to it."
-        case .notFound, .checksumMismatch, .notReadOnly, .invalidArgument, .sqlite:
+        case .badURL:
+            return
+                "\(error) A PostgreSQL URL reads postgres://USER:PASSWORD@HOST:PORT/DATABASE, optionally with ?sslmode=disable or ?sslmode=require."
+        case .connection:
+            return
+                "\(error) Check the URL's host, port, user, password and database name, and that the server is running."
+        case .notFound, .checksumMismatch, .notReadOnly, .invalidArgument, .database:
             return error.description
         }
     }

@@ -232,7 +232,7 @@ public final class Store: Sendable {
                 return .commit
             }
             guard let result else {
-                throw StoreError(.sqlite, "the transaction finished without a result.")
+                throw StoreError(.database, "the transaction finished without a result.")
             }
             return result
         }

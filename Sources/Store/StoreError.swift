@@ -44,8 +44,14 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case notReadOnly
         /// An argument is out of range (e.g. keepEvery < 1, mismatched epoch numbers).
         case invalidArgument
-        /// SQLite reported an error (syntax, constraint, I/O…).
-        case sqlite
+        /// The location is not a PostgreSQL URL mnistlab can use (scheme, port, sslmode…).
+        case badURL
+        /// The database server can't be reached or refused the connection: nothing listens
+        /// there, the password is wrong, the database does not exist, or the connection was
+        /// lost and could not be made again.
+        case connection
+        /// The database reported an error (syntax, constraint, I/O…).
+        case database
     }
 
     public let kind: Kind
@@ -99,9 +105,9 @@ func attempt<T>(_ action: @autoclosure () -> String, _ body: () throws -> T) thr
     } catch let error as DatabaseError {
         // SQLite's own message, without GRDB's echo of the SQL and its arguments.
         let message = error.message ?? "SQLite error \(error.resultCode.rawValue)"
-        throw StoreError(.sqlite, oneLine(message), action: action())
+        throw StoreError(.database, oneLine(message), action: action())
     } catch {
-        throw StoreError(.sqlite, oneLine("\(error)"), action: action())
+        throw StoreError(.database, oneLine("\(error)"), action: action())
     }
 }
 
