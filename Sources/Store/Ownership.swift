@@ -7,7 +7,6 @@
 /// On the same machine a dead owner is found sooner: its pid no longer exists. Readers apply
 /// that to what they return; writers record it (`releaseAbandonedRuns`).
 import Foundation
-import GRDB
 
 /// A process's hold on a run, from `createRun` or `claimRun` until `finishRun`.
 public struct Lease: Sendable, Equatable {
@@ -28,13 +27,8 @@ public struct Lease: Sendable, Equatable {
 
     /// The host name written beside the pid of the process holding a run.
     static let hostName = ProcessInfo.processInfo.hostName
-
-    /// SQLite's clock, now and at the end of this lease, in the timestamp format.
-    static let nowSQL = "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')"
-    var expirySQL: String {
-        "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+\(String(format: "%.3f", seconds)) seconds')"
-    }
 }
+
 
 /// What a claim may change in the run's row besides its ownership: what the run will do is
 /// what its row says.
@@ -79,24 +73,27 @@ extension Store {
     public func createRun(
         _ new: NewRun, leaseSeconds: Double, for trial: TrialClaim? = nil
     ) throws -> (Run, Lease) {
-        try attempt("Cannot create run in \(path)") {
-            try writeTransaction { db in
+        try attempt("Cannot create run in \(location)") {
+            try write { db in
                 if let parent = new.parentRunID {
                     try requireForkPoint(db, runID: parent, epoch: new.parentEpoch)
                 }
-                if let sweep = new.sweepID, try !SweepRecord.exists(db, key: sweep) {
+                if let sweep = new.sweepID,
+                    try !db.exists("SELECT 1 FROM sweeps WHERE id = ?", [.integer(sweep)])
+                {
                     throw StoreError(.notFound, "there is no sweep \(sweep).")
                 }
-                // The id is chosen here rather than by SQLite so that the default name can
-                // use it; the IMMEDIATE transaction makes max + 1 safe across processes.
-                let id = try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM runs") ?? 1
+                // The id is chosen here rather than by the database so that the default name
+                // can use it; the lock makes max + 1 safe across processes.
+                try engine.lock("runs", db)
+                let id = try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM runs") ?? Int64(1)
                 let lease = Lease(runID: id, seconds: leaseSeconds)
-                let clock = try Row.fetchOne(
-                    db, sql: "SELECT \(Lease.nowSQL) AS now, \(lease.expirySQL) AS expiry")
+                let clock = try db.fetchOne(
+                    "SELECT \(dialect.now) AS now, \(dialect.expiry(leaseSeconds)) AS expiry")
                 let run = Run(
-                    id: id, new: new, now: clock?["now"] ?? Timestamp.now(), lease: lease,
-                    expiresAt: clock?["expiry"] ?? Timestamp.now())
-                try run.insert(db)
+                    id: id, new: new, now: try clock?.get("now") ?? Timestamp.now(), lease: lease,
+                    expiresAt: try clock?.get("expiry") ?? Timestamp.now())
+                try db.insert(run, into: Run.table)
                 if let trial { try attach(runID: id, to: trial, db) }
                 return (run, lease)
             }
@@ -107,38 +104,34 @@ extension Store {
     /// status is not 'running', or its lease has expired). Applies `update` in the same
     /// transaction. Throws `.runHeld` naming the holder otherwise, changing nothing.
     public func claimRun(id: Int64, update: RunUpdate, leaseSeconds: Double) throws -> (Run, Lease) {
-        try attempt("Cannot claim run \(id) in \(path)") {
+        try attempt("Cannot claim run \(id) in \(location)") {
             let lease = Lease(runID: id, seconds: leaseSeconds)
-            return try writeTransaction { db in
-                try db.execute(
-                    sql: """
-                        UPDATE runs SET status = 'running', finished_at = NULL,
-                            failure_reason = NULL, owner_token = :token, pid = :pid, host = :host,
-                            heartbeat_at = \(Lease.nowSQL), lease_expires_at = \(lease.expirySQL),
-                            epochs = :epochs, keep_every = :keepEvery, dataset_path = :dataset,
-                            learning_rate = coalesce(:learningRate, learning_rate),
-                            batch_size = coalesce(:batchSize, batch_size),
-                            momentum = coalesce(:momentum, momentum),
-                            name = coalesce(:name, name)
-                        WHERE id = :id
-                          AND NOT (status = 'running' AND lease_expires_at >= \(Lease.nowSQL))
-                        """,
-                    arguments: [
-                        "token": lease.token, "pid": Int64(getpid()), "host": Lease.hostName,
-                        "epochs": update.epochs, "keepEvery": update.keepEvery,
-                        "dataset": update.datasetPath, "learningRate": update.learningRate,
-                        "batchSize": update.batchSize, "momentum": update.momentum,
-                        "name": update.name, "id": id,
+            return try write { db in
+                let claimed = try db.execute(
+                    """
+                    UPDATE runs SET status = 'running', finished_at = NULL,
+                        failure_reason = NULL, owner_token = ?1, pid = ?2, host = ?3,
+                        heartbeat_at = \(dialect.now),
+                        lease_expires_at = \(dialect.expiry(leaseSeconds)),
+                        epochs = ?4, keep_every = ?5, dataset_path = ?6,
+                        learning_rate = coalesce(?7, learning_rate),
+                        batch_size = coalesce(?8, batch_size),
+                        momentum = coalesce(?9, momentum),
+                        name = coalesce(?10, name)
+                    WHERE id = ?11
+                      AND NOT (status = 'running' AND lease_expires_at >= \(dialect.now))
+                    """,
+                    [
+                        lease.token.sqlValue, Int64(getpid()).sqlValue, Lease.hostName.sqlValue,
+                        update.epochs.sqlValue, update.keepEvery.sqlValue,
+                        update.datasetPath.sqlValue, update.learningRate.sqlValue,
+                        update.batchSize.sqlValue, update.momentum.sqlValue,
+                        update.name.sqlValue, id.sqlValue,
                     ])
-                guard db.changesCount > 0 else {
-                    guard let held = try Run.fetchOne(db, key: id) else {
-                        throw StoreError(.notFound, "there is no run \(id).")
-                    }
-                    throw StoreError.held(held)
-                }
-                guard let run = try Run.fetchOne(db, key: id) else {
+                guard let run = try Run.fetch(db, id: id) else {
                     throw StoreError(.notFound, "there is no run \(id).")
                 }
+                guard claimed > 0 else { throw StoreError.held(run) }
                 return (run, lease)
             }
         }
@@ -147,8 +140,8 @@ extension Store {
     /// Extends the lease from now, as a sign of life between epoch commits.
     /// Throws `.leaseLost` if another process has claimed the run since.
     public func renewLease(_ lease: Lease) throws {
-        try attempt("Cannot renew the lease on run \(lease.runID) in \(path)") {
-            try writeTransaction { db in try renew(lease, db) }
+        try attempt("Cannot renew the lease on run \(lease.runID) in \(location)") {
+            try write { db in try renew(lease, db) }
         }
     }
 
@@ -156,18 +149,20 @@ extension Store {
     /// reason, and no holder any more. Throws `.leaseLost` (writing nothing) if another
     /// process has claimed it since.
     public func finishRun(_ lease: Lease, status: Run.Status, reason: String? = nil) throws {
-        try attempt("Cannot mark run \(lease.runID) \(status.rawValue) in \(path)") {
-            try writeTransaction { db in
-                try db.execute(
-                    sql: """
-                        UPDATE runs SET status = ?, finished_at = CASE WHEN ? THEN NULL
-                            ELSE \(Lease.nowSQL) END, failure_reason = ?,
-                            heartbeat_at = \(Lease.nowSQL), owner_token = NULL,
-                            lease_expires_at = NULL
-                        WHERE id = ? AND owner_token = ?
-                        """,
-                    arguments: [status, status == .running, reason, lease.runID, lease.token])
-                try requireHeld(db, lease)
+        try attempt("Cannot mark run \(lease.runID) \(status.rawValue) in \(location)") {
+            try write { db in
+                let finished = try db.execute(
+                    """
+                    UPDATE runs SET status = ?, finished_at = \(status == .running ? "NULL" : dialect.now),
+                        failure_reason = ?, heartbeat_at = \(dialect.now), owner_token = NULL,
+                        lease_expires_at = NULL
+                    WHERE id = ? AND owner_token = ?
+                    """,
+                    [
+                        status.rawValue.sqlValue, reason.sqlValue, lease.runID.sqlValue,
+                        lease.token.sqlValue,
+                    ])
+                try requireHeld(db, lease, changed: finished)
             }
         }
     }
@@ -178,9 +173,9 @@ extension Store {
     /// claimed again meanwhile is left alone. Returns the ids released.
     @discardableResult
     public func releaseAbandonedRuns() throws -> [Int64] {
-        try attempt("Cannot release abandoned runs in \(path)") {
-            let abandoned = try writer.read { db in
-                try Run.fetchAll(db, sql: "SELECT * FROM runs WHERE status = 'running'")
+        try attempt("Cannot release abandoned runs in \(location)") {
+            let abandoned = try read { db in
+                try db.fetch("SELECT * FROM runs WHERE status = 'running'").map { try $0.decode(Run.self) }
             }.filter(Self.diedOnThisHost)
             return try abandoned.compactMap { run in
                 // What readers already show it as (`live`): the one rule, recorded.
@@ -188,16 +183,16 @@ extension Store {
                 let reason =
                     ended == .completed
                     ? nil : "process \(run.pid.map(String.init) ?? "?") ended without closing the run"
-                return try writeTransaction { db -> Int64? in
-                    try db.execute(
-                        sql: """
-                            UPDATE runs SET status = ?, failure_reason = ?,
-                                finished_at = \(Lease.nowSQL), owner_token = NULL,
-                                lease_expires_at = NULL
-                            WHERE id = ? AND status = 'running' AND owner_token IS ?
-                            """,
-                        arguments: [ended, reason, run.id, run.ownerToken])
-                    return db.changesCount > 0 ? run.id : nil
+                return try write { db -> Int64? in
+                    let released = try db.execute(
+                        """
+                        UPDATE runs SET status = ?, failure_reason = ?,
+                            finished_at = \(dialect.now), owner_token = NULL,
+                            lease_expires_at = NULL
+                        WHERE id = ? AND status = 'running' AND owner_token IS NOT DISTINCT FROM ?
+                        """,
+                        [ended.rawValue.sqlValue, reason.sqlValue, run.id.sqlValue, run.ownerToken.sqlValue])
+                    return released > 0 ? run.id : nil
                 }
             }
         }
@@ -206,19 +201,20 @@ extension Store {
     // MARK: - Inside transactions
 
     /// Renews `lease` in the current transaction, or throws `.leaseLost`.
-    func renew(_ lease: Lease, _ db: Database) throws {
-        try db.execute(
-            sql: """
-                UPDATE runs SET heartbeat_at = \(Lease.nowSQL), lease_expires_at = \(lease.expirySQL)
-                WHERE id = ? AND owner_token = ? AND status = 'running'
-                """,
-            arguments: [lease.runID, lease.token])
-        try requireHeld(db, lease)
+    func renew(_ lease: Lease, _ db: any SQLConnection) throws {
+        let renewed = try db.execute(
+            """
+            UPDATE runs SET heartbeat_at = \(dialect.now),
+                lease_expires_at = \(dialect.expiry(lease.seconds))
+            WHERE id = ? AND owner_token = ? AND status = 'running'
+            """,
+            [lease.runID.sqlValue, lease.token.sqlValue])
+        try requireHeld(db, lease, changed: renewed)
     }
 
-    private func requireHeld(_ db: Database, _ lease: Lease) throws {
-        guard db.changesCount > 0 else {
-            guard try Run.exists(db, key: lease.runID) else {
+    private func requireHeld(_ db: any SQLConnection, _ lease: Lease, changed: Int) throws {
+        guard changed > 0 else {
+            guard try db.exists("SELECT 1 FROM runs WHERE id = ?", [lease.runID.sqlValue]) else {
                 throw StoreError(.notFound, "there is no run \(lease.runID).")
             }
             throw StoreError(
@@ -227,18 +223,21 @@ extension Store {
         }
     }
 
-    func requireForkPoint(_ db: Database, runID: Int64, epoch: Int?) throws {
-        guard try Run.exists(db, key: runID) else {
+    func requireForkPoint(_ db: any SQLConnection, runID: Int64, epoch: Int?) throws {
+        guard try db.exists("SELECT 1 FROM runs WHERE id = ?", [runID.sqlValue]) else {
             throw StoreError(.notFound, "there is no run \(runID).")
         }
         guard let epoch else {
             throw StoreError(.invalidArgument, "a fork of run \(runID) needs a parent epoch.")
         }
-        guard try CheckpointRow.exists(db, key: ["run_id": runID, "epoch": epoch]) else {
+        guard
+            try db.exists(
+                "SELECT 1 FROM checkpoints WHERE run_id = ? AND epoch = ?",
+                [runID.sqlValue, epoch.sqlValue])
+        else {
             throw StoreError(.notFound, "run \(runID) has no checkpoint at epoch \(epoch) to fork from.")
         }
     }
-
     // MARK: - Liveness as readers see it
 
     /// Whether `run` is recorded as running by a process of this machine that no longer

@@ -1,7 +1,6 @@
 /// Store's reads: named queries. Anything a user might also type in `sqlite3` (best epoch,
 /// summary) is the `run_summary` view, so the CLI and hand-written SQL can't drift apart.
 import Foundation
-import GRDB
 
 /// The order of `Store.summaries`.
 public enum SummaryOrder: Sendable {
@@ -21,57 +20,48 @@ extension Store {
 
     /// The most recently created run with this name.
     public func run(named name: String) throws -> Run? {
-        try attempt("Cannot read run \"\(name)\" from \(path)") {
-            try writer.read { db in
-                try RunSummary.fetchOne(
-                    db, sql: "SELECT * FROM run_summary WHERE name = ? ORDER BY id DESC LIMIT 1",
-                    arguments: [name])
-            }.map(Self.live)?.run
+        try attempt("Cannot read run \"\(name)\" from \(location)") {
+            try summaries("SELECT * FROM run_summary WHERE name = ? ORDER BY id DESC LIMIT 1", [name.sqlValue]).first?.run
         }
     }
 
     /// The runs forked from run `runID`, by id (through the runs_by_parent index).
     public func forks(of runID: Int64) throws -> [Run] {
-        try attempt("Cannot list the forks of run \(runID) in \(path)") {
-            try writer.read { db in
-                try RunSummary.fetchAll(
-                    db, sql: "SELECT * FROM run_summary WHERE parent_run_id = ? ORDER BY id",
-                    arguments: [runID])
-            }.map { Self.live($0).run }
+        try attempt("Cannot list the forks of run \(runID) in \(location)") {
+            try summaries("SELECT * FROM run_summary WHERE parent_run_id = ? ORDER BY id", [runID.sqlValue]).map(\.run)
         }
     }
 
     /// One epoch's metrics, nil if it was not recorded.
     public func epoch(runID: Int64, epoch: Int) throws -> EpochRecord? {
-        try attempt("Cannot read epoch \(epoch) of run \(runID) from \(path)") {
-            try writer.read { db in
-                try EpochRecord.fetchOne(db, key: ["run_id": runID, "epoch": epoch])
+        try attempt("Cannot read epoch \(epoch) of run \(runID) from \(location)") {
+            try read { db in
+                try db.fetchOne(
+                    "SELECT * FROM epochs WHERE run_id = ? AND epoch = ?",
+                    [runID.sqlValue, epoch.sqlValue]
+                ).map(EpochRecord.init(row:))
             }
         }
     }
 
     /// The run's epoch with the highest val_accuracy, the earliest on ties.
     public func epochWithHighestValAccuracy(runID: Int64) throws -> EpochRecord? {
-        try attempt("Cannot read the epochs of run \(runID) from \(path)") {
-            try writer.read { db in
-                try EpochRecord.fetchOne(
-                    db,
-                    sql: """
-                        SELECT * FROM epochs WHERE run_id = ?
-                        ORDER BY val_accuracy DESC, epoch LIMIT 1
-                        """,
-                    arguments: [runID])
+        try attempt("Cannot read the epochs of run \(runID) from \(location)") {
+            try read { db in
+                try db.fetchOne(
+                    "SELECT * FROM epochs WHERE run_id = ? ORDER BY val_accuracy DESC, epoch LIMIT 1",
+                    [runID.sqlValue]
+                ).map(EpochRecord.init(row:))
             }
         }
     }
 
     /// The run's epochs in order.
     public func epochs(runID: Int64) throws -> [EpochRecord] {
-        try attempt("Cannot read the epochs of run \(runID) from \(path)") {
-            try writer.read { db in
-                try EpochRecord.fetchAll(
-                    db, sql: "SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch",
-                    arguments: [runID])
+        try attempt("Cannot read the epochs of run \(runID) from \(location)") {
+            try read { db in
+                try db.fetch("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", [runID.sqlValue])
+                    .map(EpochRecord.init(row:))
             }
         }
     }
@@ -79,9 +69,12 @@ extension Store {
     /// The checkpoint after `epoch`, nil if none was kept. Throws `.checksumMismatch` if its
     /// bytes don't match the stored CRC-32.
     public func checkpoint(runID: Int64, epoch: Int) throws -> CheckpointRecord? {
-        try attempt("Cannot load the checkpoint of run \(runID) at epoch \(epoch) from \(path)") {
-            let row = try writer.read { db in
-                try CheckpointRow.fetchOne(db, key: ["run_id": runID, "epoch": epoch])
+        try attempt("Cannot load the checkpoint of run \(runID) at epoch \(epoch) from \(location)") {
+            let row = try read { db in
+                try db.fetchOne(
+                    "SELECT * FROM checkpoints WHERE run_id = ? AND epoch = ?",
+                    [runID.sqlValue, epoch.sqlValue]
+                ).map { try $0.decode(CheckpointRow.self) }
             }
             return try row?.record()
         }
@@ -89,21 +82,18 @@ extension Store {
 
     /// Epochs of the run that have a checkpoint, ascending.
     public func checkpointEpochs(runID: Int64) throws -> [Int] {
-        try attempt("Cannot list the checkpoints of run \(runID) in \(path)") {
-            try writer.read { db in
-                try Int.fetchAll(
-                    db, sql: "SELECT epoch FROM checkpoints WHERE run_id = ? ORDER BY epoch",
-                    arguments: [runID])
+        try attempt("Cannot list the checkpoints of run \(runID) in \(location)") {
+            try read { db in
+                try db.fetch(
+                    "SELECT epoch FROM checkpoints WHERE run_id = ? ORDER BY epoch", [runID.sqlValue]
+                ).map { try $0.get("epoch") }
             }
         }
     }
 
     public func summary(runID: Int64) throws -> RunSummary? {
-        try attempt("Cannot summarize run \(runID) from \(path)") {
-            try writer.read { db in
-                try RunSummary.fetchOne(
-                    db, sql: "SELECT * FROM run_summary WHERE id = ?", arguments: [runID])
-            }.map(Self.live)
+        try attempt("Cannot summarize run \(runID) from \(location)") {
+            try summaries("SELECT * FROM run_summary WHERE id = ?", [runID.sqlValue]).first
         }
     }
 
@@ -113,7 +103,7 @@ extension Store {
         status: Run.Status? = nil, tag: String? = nil, limit: Int? = nil,
         order: SummaryOrder = .newestFirst
     ) throws -> [RunSummary] {
-        try attempt("Cannot list runs in \(path)") {
+        try attempt("Cannot list runs in \(location)") {
             // Through run_tags_by_tag: the ids with the tag, then each one's row.
             let tagged = "(?3 IS NULL OR id IN (SELECT run_id FROM run_tags WHERE tag = ?3))"
             let sql: String
@@ -130,12 +120,12 @@ extension Store {
                     SELECT * FROM (SELECT * FROM run_summary
                                    WHERE best_val_loss IS NOT NULL
                                      AND (?1 IS NULL OR status = ?1) AND \(tagged)
-                                   ORDER BY best_val_loss, id LIMIT ?2)
+                                   ORDER BY best_val_loss, id LIMIT ?2) AS ranked
                     UNION ALL
                     SELECT * FROM (SELECT * FROM run_summary
                                    WHERE best_val_loss IS NULL
                                      AND (?1 IS NULL OR status = ?1) AND \(tagged)
-                                   ORDER BY id LIMIT ?2)
+                                   ORDER BY id LIMIT ?2) AS unranked
                     LIMIT ?2
                     """
             case .maxValAccuracy:
@@ -143,60 +133,61 @@ extension Store {
                     SELECT * FROM (SELECT * FROM run_summary
                                    WHERE max_val_accuracy IS NOT NULL
                                      AND (?1 IS NULL OR status = ?1) AND \(tagged)
-                                   ORDER BY max_val_accuracy DESC, id LIMIT ?2)
+                                   ORDER BY max_val_accuracy DESC, id LIMIT ?2) AS ranked
                     UNION ALL
                     SELECT * FROM (SELECT * FROM run_summary
                                    WHERE max_val_accuracy IS NULL
                                      AND (?1 IS NULL OR status = ?1) AND \(tagged)
-                                   ORDER BY id LIMIT ?2)
+                                   ORDER BY id LIMIT ?2) AS unranked
                     LIMIT ?2
                     """
             }
-            // SQLite reads a negative LIMIT as "no limit".
-            return try writer.read { db in
-                try RunSummary.fetchAll(db, sql: sql, arguments: [status, limit ?? -1, tag])
-            }.map(Self.live).filter { status == nil || $0.run.status == status }
+            // No limit is the largest one: both engines read it as "all rows".
+            return try summaries(
+                sql, [status?.rawValue.sqlValue ?? .null, (limit.map(Int64.init) ?? Int64.max).sqlValue, tag.sqlValue]
+            ).filter { status == nil || $0.run.status == status }
         }
+    }
+
+    /// Runs one statement that only reads (`mnistlab sql`: SELECT, WITH … SELECT, EXPLAIN, a
+    /// PRAGMA or SHOW that reads), refused with `.notReadOnly` before it can write anything:
+    /// each engine has its own guard (SQLiteReadOnlyStatement.swift, PostgresEngine.query).
+    public func query(_ sql: String) throws -> QueryResult {
+        try attempt("Cannot run SQL on \(location)") { try engine.query(sql) }
     }
 
     /// What `mnistlab db status` shows.
     public func status() throws -> DatabaseStatus {
-        try attempt("Cannot read the status of \(path)") {
-            try writer.read { db in
-                let migrations = try Row.fetchAll(
-                    db, sql: "SELECT version, name, applied_at FROM schema_migrations ORDER BY version"
-                ).map {
-                    AppliedMigration(version: $0["version"], name: $0["name"], appliedAt: $0["applied_at"])
-                }
-                let counts = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT (SELECT count(*) FROM runs) AS runs,
-                               (SELECT count(*) FROM epochs) AS epochs,
-                               (SELECT count(*) FROM checkpoints) AS checkpoints,
-                               (SELECT coalesce(sum(\(Self.checkpointBytes)), 0)
-                                FROM checkpoints) AS checkpoint_bytes
-                        """)
-                return DatabaseStatus(
-                    path: path,
-                    schemaVersion: migrations.last?.version ?? 0,
-                    knownSchemaVersion: Migrations.latestVersion,
-                    migrations: migrations,
-                    runCount: counts?["runs"] ?? 0,
-                    epochCount: counts?["epochs"] ?? 0,
-                    checkpointCount: counts?["checkpoints"] ?? 0,
-                    checkpointBytes: counts?["checkpoint_bytes"] ?? 0,
-                    fileSizeBytes: databaseBytes())
+        try attempt("Cannot read the status of \(location)") {
+            let migrations = try engine.appliedMigrations()
+            let counts = try read { db in
+                try db.fetchOne(
+                    """
+                    SELECT (SELECT count(*) FROM runs) AS runs,
+                           (SELECT count(*) FROM epochs) AS epochs,
+                           (SELECT count(*) FROM checkpoints) AS checkpoints,
+                           (SELECT coalesce(sum(\(Self.checkpointBytes)), 0)
+                            FROM checkpoints) AS checkpoint_bytes
+                    """)
             }
+            return DatabaseStatus(
+                path: location,
+                schemaVersion: migrations.last?.version ?? 0,
+                knownSchemaVersion: engine.knownSchemaVersion,
+                migrations: migrations,
+                runCount: try counts?.get("runs") ?? 0,
+                epochCount: try counts?.get("epochs") ?? 0,
+                checkpointCount: try counts?.get("checkpoints") ?? 0,
+                checkpointBytes: try counts?.get("checkpoint_bytes") ?? 0,
+                fileSizeBytes: try engine.sizeBytes())
         }
     }
 
-    /// Size of the database file plus its write-ahead log.
-    func databaseBytes() -> Int64 { fileSize(path) + fileSize(path + "-wal") }
+    // MARK: - Inside reads
 
-    private func fileSize(_ path: String) -> Int64 {
-        let attributes = try? FileManager.default.attributesOfItem(atPath: path)
-        return (attributes?[.size] as? NSNumber)?.int64Value ?? 0
+    /// Rows of `run_summary` that `sql` selects, each as it really is (`Store.live`).
+    func summaries(_ sql: String, _ arguments: [SQLValue]) throws -> [RunSummary] {
+        try read { db in try db.fetch(sql, arguments).map(RunSummary.init(row:)) }.map(Self.live)
     }
 }
 
@@ -221,6 +212,6 @@ public struct DatabaseStatus: Sendable, Equatable {
     public var checkpointCount: Int
     /// Bytes of every checkpoint's weights and velocity.
     public var checkpointBytes: Int64
-    /// Size of the database file plus its write-ahead log.
+    /// Size of the database file plus its write-ahead log, or of the database on the server.
     public var fileSizeBytes: Int64
 }

@@ -1,9 +1,8 @@
 /// Managing runs after the fact: tags, notes and names; deleting runs without breaking the
 /// lineage of their forks; pruning checkpoints; giving the space back. Every write is one
-/// IMMEDIATE transaction, and what a dry run reports is computed by the same code, inside
+/// write transaction, and what a dry run reports is computed by the same code, inside
 /// that transaction, as what the write then does.
 import Foundation
-import GRDB
 
 /// Runs that `removeRuns` deletes (or would), forks before the runs they came from.
 public struct RunRemoval: Sendable, Equatable {
@@ -80,14 +79,14 @@ extension Store {
     /// Adds `tags` to each run (a tag a run already has stays once). Live runs too: tags are
     /// metadata that training never reads.
     public func tagRuns(_ runIDs: [Int64], with tags: [String]) throws {
-        try attempt("Cannot tag runs in \(path)") {
-            try writeTransaction { db in
+        try attempt("Cannot tag runs in \(location)") {
+            try write { db in
                 try requireRuns(db, runIDs)
                 for id in runIDs {
                     for tag in tags {
                         try db.execute(
-                            sql: "INSERT OR IGNORE INTO run_tags (run_id, tag) VALUES (?, ?)",
-                            arguments: [id, tag])
+                            "INSERT INTO run_tags (run_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                            [id.sqlValue, tag.sqlValue])
                     }
                 }
             }
@@ -97,16 +96,15 @@ extension Store {
     /// Removes `tags` from each run; returns how many (run, tag) pairs were removed.
     @discardableResult
     public func untagRuns(_ runIDs: [Int64], removing tags: [String]) throws -> Int {
-        try attempt("Cannot untag runs in \(path)") {
-            try writeTransaction { db in
+        try attempt("Cannot untag runs in \(location)") {
+            try write { db in
                 try requireRuns(db, runIDs)
                 var removed = 0
                 for id in runIDs {
                     for tag in tags {
-                        try db.execute(
-                            sql: "DELETE FROM run_tags WHERE run_id = ? AND tag = ?",
-                            arguments: [id, tag])
-                        removed += db.changesCount
+                        removed += try db.execute(
+                            "DELETE FROM run_tags WHERE run_id = ? AND tag = ?",
+                            [id.sqlValue, tag.sqlValue])
                     }
                 }
                 return removed
@@ -116,25 +114,25 @@ extension Store {
 
     /// Replaces the run's note; nil or "" clears it.
     public func setNote(runID: Int64, _ note: String?) throws {
-        try attempt("Cannot set the note of run \(runID) in \(path)") {
-            try writeTransaction { db in
+        try attempt("Cannot set the note of run \(runID) in \(location)") {
+            try write { db in
                 try requireRuns(db, [runID])
                 try db.execute(
-                    sql: "UPDATE runs SET note = ? WHERE id = ?",
-                    arguments: [note?.isEmpty == false ? note : nil, runID])
+                    "UPDATE runs SET note = ? WHERE id = ?",
+                    [(note?.isEmpty == false ? note : nil).sqlValue, runID.sqlValue])
             }
         }
     }
 
     /// Renames the run (names need not be unique: `run(named:)` finds the newest).
     public func renameRun(id: Int64, to name: String) throws {
-        try attempt("Cannot rename run \(id) in \(path)") {
+        try attempt("Cannot rename run \(id) in \(location)") {
             guard !name.isEmpty else {
                 throw StoreError(.invalidArgument, "a run name cannot be empty.")
             }
-            try writeTransaction { db in
+            try write { db in
                 try requireRuns(db, [id])
-                try db.execute(sql: "UPDATE runs SET name = ? WHERE id = ?", arguments: [name, id])
+                try db.execute("UPDATE runs SET name = ? WHERE id = ?", [name.sqlValue, id.sqlValue])
             }
         }
     }
@@ -144,7 +142,7 @@ extension Store {
     /// What `removeRuns` would delete, read without writing; throws as it would.
     public func removalPlan(_ runIDs: [Int64], withForks: Bool) throws -> RunRemoval {
         try attempt(removeAction(runIDs)) {
-            try writer.read { db in try planRemoval(db, runIDs, withForks: withForks) }
+            try read { db in try planRemoval(db, runIDs, withForks: withForks) }
         }
     }
 
@@ -156,14 +154,14 @@ extension Store {
     @discardableResult
     public func removeRuns(_ runIDs: [Int64], withForks: Bool) throws -> RunRemoval {
         try attempt(removeAction(runIDs)) {
-            try writeTransaction { db in
+            try write { db in
                 let plan = try planRemoval(db, runIDs, withForks: withForks)
                 for item in plan.runs {
                     // Its figures first: they go with the run anyway, and without the row the
                     // epochs' AFTER DELETE trigger has nothing to recompute for each epoch
                     // deleted (quadratic in the run's epochs otherwise).
                     for sql in Self.removeRunStatements {
-                        try db.execute(sql: sql, arguments: [item.runID])
+                        try db.execute(sql, [item.runID.sqlValue])
                     }
                 }
                 return plan
@@ -186,10 +184,10 @@ extension Store {
 
     private func removeAction(_ runIDs: [Int64]) -> String {
         let list = runIDs.map(String.init).joined(separator: ", ")
-        return "Cannot remove run\(runIDs.count == 1 ? "" : "s") \(list) from \(path)"
+        return "Cannot remove run\(runIDs.count == 1 ? "" : "s") \(list) from \(location)"
     }
 
-    private func planRemoval(_ db: Database, _ runIDs: [Int64], withForks: Bool) throws
+    private func planRemoval(_ db: any SQLConnection, _ runIDs: [Int64], withForks: Bool) throws
         -> RunRemoval
     {
         try requireRuns(db, runIDs)
@@ -200,8 +198,9 @@ extension Store {
         var outside: [Int64: [Int64]] = [:]
         while let id = queue.first {
             queue.removeFirst()
-            let forks = try Int64.fetchAll(
-                db, sql: "SELECT id FROM runs WHERE parent_run_id = ? ORDER BY id", arguments: [id])
+            let forks: [Int64] = try db.fetch(
+                "SELECT id FROM runs WHERE parent_run_id = ? ORDER BY id", [id.sqlValue]
+            ).map { try $0.get("id") }
             children[id] = forks
             for fork in forks where !selected.contains(fork) {
                 if withForks {
@@ -237,10 +236,9 @@ extension Store {
         return RunRemoval(runs: try order.map { try removalItem(db, $0) })
     }
 
-    private func removalItem(_ db: Database, _ id: Int64) throws -> RunRemoval.Item {
-        let row = try Row.fetchOne(
-            db,
-            sql: """
+    private func removalItem(_ db: any SQLConnection, _ id: Int64) throws -> RunRemoval.Item {
+        let row = try db.fetchOne(
+            """
                 SELECT r.name, r.parent_run_id,
                     (SELECT count(*) FROM epochs WHERE run_id = r.id) AS epochs,
                     (SELECT count(*) FROM evaluations WHERE run_id = r.id) AS evaluations,
@@ -248,20 +246,20 @@ extension Store {
                     (SELECT coalesce(sum(\(Self.checkpointBytes)), 0) FROM checkpoints
                      WHERE run_id = r.id) AS bytes
                 FROM runs AS r WHERE r.id = ?
-                """, arguments: [id])
+                """, [id.sqlValue])
         guard let row else { throw StoreError(.notFound, "there is no run \(id).") }
         return RunRemoval.Item(
-            runID: id, name: row["name"], parentRunID: row["parent_run_id"], epochs: row["epochs"],
-            checkpoints: row["checkpoints"], evaluations: row["evaluations"],
-            checkpointBytes: row["bytes"])
+            runID: id, name: try row.get("name"), parentRunID: try row.get("parent_run_id"),
+            epochs: try row.get("epochs"), checkpoints: try row.get("checkpoints"),
+            evaluations: try row.get("evaluations"), checkpointBytes: try row.get("bytes"))
     }
 
     // MARK: - Pruning checkpoints
 
     /// What `pruneCheckpoints` would delete, read without writing.
     public func pruningPlan(_ runIDs: [Int64]?, keepEvery: Int?) throws -> CheckpointPruning {
-        try attempt("Cannot prune checkpoints in \(path)") {
-            try writer.read { db in try planPruning(db, runIDs, keepEvery: keepEvery) }
+        try attempt("Cannot prune checkpoints in \(location)") {
+            try read { db in try planPruning(db, runIDs, keepEvery: keepEvery) }
         }
     }
 
@@ -272,20 +270,19 @@ extension Store {
     /// its next epoch commit waits for this transaction.
     @discardableResult
     public func pruneCheckpoints(_ runIDs: [Int64]?, keepEvery: Int?) throws -> CheckpointPruning {
-        try attempt("Cannot prune checkpoints in \(path)") {
-            try writeTransaction { db in
+        try attempt("Cannot prune checkpoints in \(location)") {
+            try write { db in
                 let plan = try planPruning(db, runIDs, keepEvery: keepEvery)
                 for item in plan.runs where !item.dropped.isEmpty {
                     try db.execute(
-                        sql: "DELETE FROM checkpoints WHERE \(Self.droppableCheckpoint)",
-                        arguments: ["run": item.runID, "keepEvery": keepEvery])
+                        Self.pruneCheckpoints, [item.runID.sqlValue, keepEvery.sqlValue])
                 }
                 return plan
             }
         }
     }
 
-    private func planPruning(_ db: Database, _ runIDs: [Int64]?, keepEvery: Int?) throws
+    private func planPruning(_ db: any SQLConnection, _ runIDs: [Int64]?, keepEvery: Int?) throws
         -> CheckpointPruning
     {
         if let keepEvery, keepEvery < 1 {
@@ -296,40 +293,38 @@ extension Store {
             try requireRuns(db, runIDs)
             ids = Array(Set(runIDs)).sorted()
         } else {
-            ids = try Int64.fetchAll(
-                db, sql: "SELECT DISTINCT run_id FROM checkpoints ORDER BY run_id")
+            ids = try db.fetch("SELECT DISTINCT run_id FROM checkpoints ORDER BY run_id")
+                .map { try $0.get("run_id") }
         }
         return CheckpointPruning(
             runs: try ids.map { id in
-                let arguments: StatementArguments = ["run": id, "keepEvery": keepEvery]
-                let dropped = try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT epoch, \(Self.checkpointBytes) AS bytes FROM checkpoints
-                        WHERE \(Self.droppableCheckpoint) ORDER BY epoch
-                        """, arguments: arguments)
-                let all = try Int.fetchAll(
-                    db, sql: "SELECT epoch FROM checkpoints WHERE run_id = ? ORDER BY epoch",
-                    arguments: [id])
-                let droppedEpochs = dropped.map { $0["epoch"] as Int }
+                let arguments = [id.sqlValue, keepEvery.sqlValue]
+                let dropped = try db.fetch(
+                    """
+                    SELECT epoch, \(Self.checkpointBytes) AS bytes FROM checkpoints
+                    WHERE \(Self.droppableCheckpoint) ORDER BY epoch
+                    """, arguments)
+                let all: [Int] = try db.fetch(
+                    "SELECT epoch FROM checkpoints WHERE run_id = ? ORDER BY epoch", [id.sqlValue]
+                ).map { try $0.get("epoch") }
+                let droppedEpochs: [Int] = try dropped.map { try $0.get("epoch") }
                 let droppedSet = Set(droppedEpochs)
-                let facts = try Row.fetchOne(
-                    db,
-                    sql: """
-                        SELECT r.name, s.best_epoch FROM runs AS r
-                        LEFT JOIN run_stats AS s ON s.run_id = r.id WHERE r.id = ?
-                        """, arguments: [id])
+                let facts = try db.fetchOne(
+                    """
+                    SELECT r.name, s.best_epoch FROM runs AS r
+                    LEFT JOIN run_stats AS s ON s.run_id = r.id WHERE r.id = ?
+                    """, [id.sqlValue])
                 return CheckpointPruning.Item(
-                    runID: id, name: facts?["name"] ?? "", dropped: droppedEpochs,
+                    runID: id, name: try facts?.get("name") ?? "", dropped: droppedEpochs,
                     kept: all.filter { !droppedSet.contains($0) },
-                    droppedBytes: dropped.reduce(0) { $0 + ($1["bytes"] as Int64) },
-                    bestEpoch: facts?["best_epoch"], lastEpoch: all.last,
-                    forkEpochs: try Int.fetchAll(
-                        db,
-                        sql: """
-                            SELECT DISTINCT parent_epoch FROM runs
-                            WHERE parent_run_id = ? ORDER BY parent_epoch
-                            """, arguments: [id]))
+                    droppedBytes: try dropped.reduce(0) { $0 + (try $1.get("bytes") as Int64) },
+                    bestEpoch: try facts.flatMap { try $0.get("best_epoch") as Int? }, lastEpoch: all.last,
+                    forkEpochs: try db.fetch(
+                        """
+                        SELECT DISTINCT parent_epoch FROM runs
+                        WHERE parent_run_id = ? ORDER BY parent_epoch
+                        """, [id.sqlValue]
+                    ).map { try $0.get("parent_epoch") })
             })
     }
 
@@ -340,63 +335,59 @@ extension Store {
 
     /// The runs whose checkpoints take the most space, largest first.
     public func checkpointSpace(limit: Int = 10) throws -> [CheckpointSpace] {
-        try attempt("Cannot read the checkpoint space of \(path)") {
-            try writer.read { db in
-                try Row.fetchAll(
-                    db,
-                    sql: """
-                        SELECT c.run_id, r.name, c.checkpoints, c.bytes
-                        FROM (SELECT run_id, count(*) AS checkpoints,
-                                     sum(\(Self.checkpointBytes)) AS bytes
-                              FROM checkpoints GROUP BY run_id) AS c
-                        JOIN runs AS r ON r.id = c.run_id
-                        ORDER BY c.bytes DESC, c.run_id LIMIT ?
-                        """, arguments: [limit]
+        try attempt("Cannot read the checkpoint space of \(location)") {
+            try read { db in
+                try db.fetch(
+                    """
+                    SELECT c.run_id, r.name, c.checkpoints, c.bytes
+                    FROM (SELECT run_id, count(*) AS checkpoints,
+                                 sum(\(Self.checkpointBytes)) AS bytes
+                          FROM checkpoints GROUP BY run_id) AS c
+                    JOIN runs AS r ON r.id = c.run_id
+                    ORDER BY c.bytes DESC, c.run_id LIMIT ?
+                    """, [limit.sqlValue]
                 ).map {
                     CheckpointSpace(
-                        runID: $0["run_id"], name: $0["name"], checkpoints: $0["checkpoints"],
-                        bytes: $0["bytes"])
+                        runID: try $0.get("run_id"), name: try $0.get("name"),
+                        checkpoints: try $0.get("checkpoints"), bytes: try $0.get("bytes"))
                 }
             }
         }
     }
 
-    /// Gives the space of deleted rows back to the file system: folds the write-ahead log
-    /// into the file, rebuilds it (SQLite's VACUUM) and truncates the log again. VACUUM must
-    /// not race a writer, so it is refused, changing nothing, while any run is live; a
-    /// writer that starts meanwhile waits for it (the busy timeout) rather than failing.
+    /// Gives the space of deleted rows back (SQLite: the write-ahead log folded in and the
+    /// file rebuilt; PostgreSQL: VACUUM). Refused, changing nothing, while any run is live,
+    /// so that it never races a trainer; a writer that starts meanwhile waits for it.
     public func vacuum() throws -> Vacuum {
-        try attempt("Cannot vacuum \(path)") {
-            let live = try writer.read { db in try liveRuns(db) }
-            if !live.isEmpty { throw StoreError.live(live, action: "Cannot vacuum \(path)") }
-            let before = databaseBytes()
-            try writer.writeWithoutTransaction { db in
-                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
-                try db.execute(sql: "VACUUM")
-                try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")
+        try attempt("Cannot vacuum \(location)") {
+            guard !isReadOnly else {
+                throw StoreError(.notWritable, "the database was opened read-only.")
             }
-            return Vacuum(bytesBefore: before, bytesAfter: databaseBytes())
+            let live = try read { db in try liveRuns(db) }
+            if !live.isEmpty { throw StoreError.live(live, action: "Cannot vacuum \(location)") }
+            let before = try engine.sizeBytes()
+            try engine.vacuum()
+            return Vacuum(bytesBefore: before, bytesAfter: try engine.sizeBytes())
         }
     }
 
     // MARK: - Inside transactions
 
     /// Throws `.notFound` for the first of `runIDs` that doesn't exist.
-    func requireRuns(_ db: Database, _ runIDs: [Int64]) throws {
-        for id in runIDs where try !Run.exists(db, key: id) {
+    func requireRuns(_ db: any SQLConnection, _ runIDs: [Int64]) throws {
+        for id in runIDs where try !db.exists("SELECT 1 FROM runs WHERE id = ?", [id.sqlValue]) {
             throw StoreError(.notFound, "there is no run \(id).")
         }
     }
 
     /// The runs live processes hold: run_summary's rule (status 'running' and a lease not
     /// expired) and, on this machine, a process that still exists (`Store.live`).
-    func liveRuns(_ db: Database) throws -> [Run] {
-        try RunSummary.fetchAll(
-            db,
-            sql: """
-                SELECT * FROM run_summary
-                WHERE id IN (SELECT id FROM runs WHERE status = 'running') ORDER BY id
-                """
-        ).map(Self.live).filter { $0.run.status == .running }.map(\.run)
+    func liveRuns(_ db: any SQLConnection) throws -> [Run] {
+        try db.fetch(
+            """
+            SELECT * FROM run_summary
+            WHERE id IN (SELECT id FROM runs WHERE status = 'running') ORDER BY id
+            """
+        ).map { Self.live(try RunSummary(row: $0)) }.filter { $0.run.status == .running }.map(\.run)
     }
 }

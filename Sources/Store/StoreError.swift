@@ -1,5 +1,4 @@
 /// Everything the Store refuses or fails to do, as one line prefixed with what was attempted.
-import GRDB
 
 /// A Store failure: one line, prefixed with what was attempted, e.g.
 /// "Cannot open database at ./x.sqlite: file is not a database (not SQLite)." The reason
@@ -102,15 +101,20 @@ func attempt<T>(_ action: @autoclosure () -> String, _ body: () throws -> T) thr
     } catch let error as StoreError {
         if error.action != nil { throw error }
         throw StoreError(error.kind, error.reason, action: action())
-    } catch let error as DatabaseError {
-        // SQLite's own message, without GRDB's echo of the SQL and its arguments.
-        let message = error.message ?? "SQLite error \(error.resultCode.rawValue)"
-        throw StoreError(.database, oneLine(message), action: action())
+    } catch let error as any EngineFailure {
+        throw StoreError(.database, oneLine(error.engineMessage), action: action())
     } catch {
         throw StoreError(.database, oneLine("\(error)"), action: action())
     }
 }
 
-private func oneLine(_ text: String) -> String {
+/// An error of a database driver (GRDB's DatabaseError, postgres-nio's PSQLError) that its
+/// engine knows how to put in words: the database's own message, without the driver's echo
+/// of the statement and its arguments.
+protocol EngineFailure: Error {
+    var engineMessage: String { get }
+}
+
+func oneLine(_ text: String) -> String {
     text.split(whereSeparator: \.isNewline).joined(separator: " ")
 }

@@ -3,11 +3,10 @@
 /// claim while pending, or while running with no live holder: its own lease has expired and so
 /// has its run's (the worker died, or its machine); the next worker then resumes that same run.
 import Foundation
-import GRDB
 
 /// A row of `trials`.
 public struct TrialRecord: Codable, Sendable, Equatable {
-    public enum Status: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    public enum Status: String, Codable, Sendable, CaseIterable {
         case pending, running, completed, failed
     }
 
@@ -51,9 +50,6 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     }
 }
 
-extension TrialRecord: FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "trials"
-}
 
 /// A worker's hold on a trial, from `claimTrial` to `finishTrial`.
 public struct TrialClaim: Sendable, Equatable {
@@ -83,12 +79,12 @@ extension Store {
     /// that `trials` gives for the sweep's id (each a `train` argument list), numbered from 1,
     /// in one transaction. Two equal argument lists are one grid point: `.invalidArgument`.
     public func createSweep(grid: String, trials: (Int64) -> [[String]]) throws -> SweepRecord {
-        try attempt("Cannot create a sweep in \(path)") {
+        try attempt("Cannot create a sweep in \(location)") {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
-            return try writeTransaction { db in
-                let id =
-                    try Int64.fetchOne(db, sql: "SELECT coalesce(max(id), 0) + 1 FROM sweeps") ?? 1
+            return try write { db in
+                try engine.lock("sweeps", db)
+                let id = try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM sweeps") ?? Int64(1)
                 let settings = try trials(id).map {
                     String(decoding: try encoder.encode($0), as: UTF8.self)
                 }
@@ -100,11 +96,11 @@ extension Store {
                 }
                 let sweep = SweepRecord(
                     id: id, createdAt: Timestamp.now(), grid: grid, size: settings.count)
-                try sweep.insert(db)
+                try db.insert(sweep, into: SweepRecord.table)
                 for (k, text) in settings.enumerated() {
                     try db.execute(
-                        sql: "INSERT INTO trials (sweep_id, number, settings) VALUES (?, ?, ?)",
-                        arguments: [id, k + 1, text])
+                        "INSERT INTO trials (sweep_id, number, settings) VALUES (?, ?, ?)",
+                        [id.sqlValue, (k + 1).sqlValue, text.sqlValue])
                 }
                 return sweep
             }
@@ -113,36 +109,39 @@ extension Store {
 
     /// Takes the next free trial, of sweep `sweepID` or of any sweep, atomically: pending
     /// ones in grid order first, then running ones whose holder is gone (its trial lease and
-    /// its run's lease both expired). Nil when none is free.
+    /// its run's lease both expired). Nil when none is free. Racing workers each get another
+    /// trial (on PostgreSQL without waiting for each other: the dialect's SKIP LOCKED).
     public func claimTrial(sweepID: Int64?, leaseSeconds: Double) throws -> TrialClaim? {
-        try attempt("Cannot claim a trial in \(path)") {
+        try attempt("Cannot claim a trial in \(location)") {
             let lease = Lease(runID: 0, seconds: leaseSeconds)
             let worker = "\(Lease.hostName):\(getpid())"
-            return try writeTransaction { db -> TrialClaim? in
+            return try write { db -> TrialClaim? in
                 guard
-                    let id = try Int64.fetchOne(
-                        db,
-                        sql: """
-                            SELECT t.id FROM trials AS t LEFT JOIN runs AS r ON r.id = t.run_id
-                            WHERE (?1 IS NULL OR t.sweep_id = ?1)
-                              AND (t.status = 'pending'
-                                   OR (t.status = 'running'
-                                       AND coalesce(t.lease_expires_at, '') < \(Lease.nowSQL)
-                                       AND NOT coalesce(r.status = 'running'
-                                           AND r.lease_expires_at >= \(Lease.nowSQL), 0)))
-                            ORDER BY t.status = 'running', t.sweep_id, t.number LIMIT 1
-                            """,
-                        arguments: [sweepID])
+                    let id = try db.scalar(
+                        """
+                        SELECT t.id FROM trials AS t LEFT JOIN runs AS r ON r.id = t.run_id
+                        WHERE (?1 IS NULL OR t.sweep_id = ?1)
+                          AND (t.status = 'pending'
+                               OR (t.status = 'running'
+                                   AND coalesce(t.lease_expires_at, '') < \(dialect.now)
+                                   AND NOT coalesce(r.status = 'running'
+                                       AND r.lease_expires_at >= \(dialect.now), false)))
+                        ORDER BY t.status = 'running', t.sweep_id, t.number LIMIT 1
+                        \(dialect.skipLocked)
+                        """,
+                        [sweepID.sqlValue], as: Int64.self)
                 else { return nil }
                 try db.execute(
-                    sql: """
-                        UPDATE trials SET status = 'running', worker = ?, worker_token = ?,
-                            lease_expires_at = \(lease.expirySQL), attempts = attempts + 1
-                        WHERE id = ?
-                        """,
-                    arguments: [worker, lease.token, id])
-                guard let trial = try TrialRecord.fetchOne(db, key: id) else { return nil }
-                return TrialClaim(trial: trial, token: lease.token)
+                    """
+                    UPDATE trials SET status = 'running', worker = ?, worker_token = ?,
+                        lease_expires_at = \(dialect.expiry(leaseSeconds)), attempts = attempts + 1
+                    WHERE id = ?
+                    """,
+                    [worker.sqlValue, lease.token.sqlValue, id.sqlValue])
+                guard
+                    let trial = try db.fetchOne("SELECT * FROM trials WHERE id = ?", [id.sqlValue])
+                else { return nil }
+                return TrialClaim(trial: try trial.decode(), token: lease.token)
             }
         }
     }
@@ -153,58 +152,56 @@ extension Store {
     public func finishTrial(
         _ claim: TrialClaim, status: TrialRecord.Status, reason: String? = nil
     ) throws {
-        try attempt("Cannot mark trial \(claim.trial.number) of sweep \(claim.trial.sweepID) \(status.rawValue) in \(path)") {
-            try writeTransaction { db in
-                try db.execute(
-                    sql: """
-                        UPDATE trials SET status = ?, failure_reason = ?, worker = NULL,
-                            worker_token = NULL, lease_expires_at = NULL
-                        WHERE id = ? AND worker_token = ?
-                        """,
-                    arguments: [status, reason, claim.trial.id, claim.token])
-                guard db.changesCount > 0 else { throw StoreError.trialLost(claim.trial) }
+        try attempt("Cannot mark trial \(claim.trial.number) of sweep \(claim.trial.sweepID) \(status.rawValue) in \(location)") {
+            try write { db in
+                let finished = try db.execute(
+                    """
+                    UPDATE trials SET status = ?, failure_reason = ?, worker = NULL,
+                        worker_token = NULL, lease_expires_at = NULL
+                    WHERE id = ? AND worker_token = ?
+                    """,
+                    [status.rawValue.sqlValue, reason.sqlValue, claim.trial.id.sqlValue, claim.token.sqlValue])
+                guard finished > 0 else { throw StoreError.trialLost(claim.trial) }
             }
         }
     }
 
     /// The sweep's trials in grid order.
     public func trials(sweepID: Int64) throws -> [TrialRecord] {
-        try attempt("Cannot read the trials of sweep \(sweepID) from \(path)") {
-            try writer.read { db in
-                try TrialRecord.fetchAll(
-                    db, sql: "SELECT * FROM trials WHERE sweep_id = ? ORDER BY number",
-                    arguments: [sweepID])
+        try attempt("Cannot read the trials of sweep \(sweepID) from \(location)") {
+            try read { db in
+                try db.fetch("SELECT * FROM trials WHERE sweep_id = ? ORDER BY number", [sweepID.sqlValue])
+                    .map { try $0.decode(TrialRecord.self) }
             }
         }
     }
 
     /// Every sweep (or the one with `id`), newest first, with its trials' progress.
     public func sweepProgress(id: Int64? = nil) throws -> [SweepProgress] {
-        try attempt("Cannot read the sweeps of \(path)") {
-            try writer.read { db in
-                let sweeps = try SweepRecord.fetchAll(
-                    db, sql: "SELECT * FROM sweeps WHERE ?1 IS NULL OR id = ?1 ORDER BY id DESC",
-                    arguments: [id])
+        try attempt("Cannot read the sweeps of \(location)") {
+            try read { db in
+                let sweeps = try db.fetch(
+                    "SELECT * FROM sweeps WHERE ?1 IS NULL OR id = ?1 ORDER BY id DESC", [id.sqlValue]
+                ).map { try $0.decode(SweepRecord.self) }
                 return try sweeps.map { sweep in
                     var progress = SweepProgress(sweep: sweep)
-                    let rows = try Row.fetchAll(
-                        db,
-                        sql: """
-                            SELECT t.status, t.worker, s.epochs_done, s.total_seconds
-                            FROM trials AS t LEFT JOIN run_stats AS s ON s.run_id = t.run_id
-                            WHERE t.sweep_id = ?
-                            """,
-                        arguments: [sweep.id])
+                    let rows = try db.fetch(
+                        """
+                        SELECT t.status, t.worker, s.epochs_done, s.total_seconds
+                        FROM trials AS t LEFT JOIN run_stats AS s ON s.run_id = t.run_id
+                        WHERE t.sweep_id = ?
+                        """,
+                        [sweep.id.sqlValue])
                     for row in rows {
-                        switch TrialRecord.Status(rawValue: row["status"]) ?? .pending {
+                        switch TrialRecord.Status(rawValue: try row.get("status")) ?? .pending {
                         case .pending: progress.pending += 1
                         case .running: progress.running += 1
                         case .completed: progress.completed += 1
                         case .failed: progress.failed += 1
                         }
-                        if let worker: String = row["worker"] { progress.workers.append(worker) }
-                        progress.epochsDone += row["epochs_done"] ?? 0
-                        progress.secondsSoFar += row["total_seconds"] ?? 0
+                        if let worker = try row.get("worker") as String? { progress.workers.append(worker) }
+                        progress.epochsDone += try row.get("epochs_done") ?? 0
+                        progress.secondsSoFar += try row.get("total_seconds") ?? 0
                     }
                     progress.workers = Array(Set(progress.workers)).sorted()
                     return progress
@@ -216,11 +213,11 @@ extension Store {
     // MARK: - Inside transactions
 
     /// Links the run being created to the trial `claim` holds, or throws `.trialLost`.
-    func attach(runID: Int64, to claim: TrialClaim, _ db: Database) throws {
-        try db.execute(
-            sql: "UPDATE trials SET run_id = ? WHERE id = ? AND worker_token = ? AND run_id IS NULL",
-            arguments: [runID, claim.trial.id, claim.token])
-        guard db.changesCount > 0 else { throw StoreError.trialLost(claim.trial) }
+    func attach(runID: Int64, to claim: TrialClaim, _ db: any SQLConnection) throws {
+        let attached = try db.execute(
+            "UPDATE trials SET run_id = ? WHERE id = ? AND worker_token = ? AND run_id IS NULL",
+            [runID.sqlValue, claim.trial.id.sqlValue, claim.token.sqlValue])
+        guard attached > 0 else { throw StoreError.trialLost(claim.trial) }
     }
 }
 

@@ -1,6 +1,5 @@
-/// Store's writes: one method per invariant, each one IMMEDIATE transaction.
+/// Store's writes: one method per invariant, each one write transaction.
 import Foundation
-import GRDB
 
 extension Store {
     /// Records a finished epoch of the run `lease` holds, in one transaction: the lease
@@ -14,7 +13,7 @@ extension Store {
     public func recordEpoch(
         _ epoch: EpochRecord, checkpoint: CheckpointRecord?, keepEvery: Int, lease: Lease
     ) throws {
-        try attempt("Cannot record epoch \(epoch.epoch) of run \(epoch.runID) in \(path)") {
+        try attempt("Cannot record epoch \(epoch.epoch) of run \(epoch.runID) in \(location)") {
             guard keepEvery >= 1 else {
                 throw StoreError(.invalidArgument, "keepEvery must be at least 1; got \(keepEvery).")
             }
@@ -35,33 +34,32 @@ extension Store {
             }
             let now = Timestamp.now()
             // Encode and checksum before taking the write lock, to keep the lock short.
+            var row = epoch
+            row.recordedAt = now
             let checkpointRow = checkpoint.map { CheckpointRow($0, createdAt: now) }
-            try writeTransaction { db in
+            try write { db in
                 try renew(lease, db)
-                var row = epoch
-                row.recordedAt = now
-                try row.insert(db)
-                try checkpointRow?.insert(db)
+                try db.insert(row, into: EpochRecord.table)
+                if let checkpointRow { try db.insert(checkpointRow, into: CheckpointRow.table) }
                 try db.execute(
-                    sql: Self.pruneCheckpoints,
-                    arguments: ["run": epoch.runID, "keepEvery": keepEvery])
+                    Self.pruneCheckpoints, [.integer(epoch.runID), .integer(Int64(keepEvery))])
             }
         }
     }
 
     /// Deletes this run's checkpoints outside the retention set (see `recordEpoch`).
-    private static let pruneCheckpoints = "DELETE FROM checkpoints WHERE \(droppableCheckpoint)"
+    static let pruneCheckpoints = "DELETE FROM checkpoints WHERE \(droppableCheckpoint)"
 
     /// THE retention rule, shared by `recordEpoch` and `pruneCheckpoints(runIDs:keep:)`: a
-    /// checkpoint of run :run that may go. Kept are the best epoch (run_stats.best_epoch, the
+    /// checkpoint of run ?1 that may go. Kept are the best epoch (run_stats.best_epoch, the
     /// one rule that `run_summary` and `best` read too), the latest checkpoint, every epoch a
-    /// fork started from and, unless :keepEvery is NULL, every multiple of :keepEvery.
+    /// fork started from and, unless ?2 (keep every) is NULL, every multiple of ?2.
     static let droppableCheckpoint = """
-        run_id = :run
-          AND (:keepEvery IS NULL OR epoch % :keepEvery <> 0)
-          AND epoch <> (SELECT max(epoch) FROM checkpoints WHERE run_id = :run)
-          AND epoch IS NOT (SELECT best_epoch FROM run_stats WHERE run_id = :run)
+        run_id = ?1
+          AND (?2 IS NULL OR epoch % ?2 <> 0)
+          AND epoch <> (SELECT max(epoch) FROM checkpoints WHERE run_id = ?1)
+          AND epoch IS DISTINCT FROM (SELECT best_epoch FROM run_stats WHERE run_id = ?1)
           AND epoch NOT IN (SELECT parent_epoch FROM runs
-                            WHERE parent_run_id = :run AND parent_epoch IS NOT NULL)
+                            WHERE parent_run_id = ?1 AND parent_epoch IS NOT NULL)
         """
 }

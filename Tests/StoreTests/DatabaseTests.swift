@@ -185,9 +185,9 @@ import Testing
 
     @Test func oneCharacterFileNameInTheCurrentDirectoryOpens() throws {
         // A bare name's directory is "." (Foundation's deletingLastPathComponent traps on it).
-        #expect(Store.directoryOf("b") == ".")
-        #expect(Store.directoryOf("/b") == "/")
-        #expect(Store.directoryOf("a/b") == "a")
+        #expect(SQLiteEngine.directoryOf("b") == ".")
+        #expect(SQLiteEngine.directoryOf("/b") == "/")
+        #expect(SQLiteEngine.directoryOf("a/b") == "a")
     }
 
     @Test func readOnlyStoreReadsButRefusesWrites() throws {

@@ -143,9 +143,11 @@ import Testing
         // Then: readers saw it interrupted; the writer recorded it; the live one is untouched
         #expect(shown?.status == .interrupted)
         #expect(released == [dead.id])
-        let row = try rawDatabase(path).read { db in try Run.fetchOne(db, key: dead.id) }
-        #expect(row?.status == .interrupted)
-        #expect(row?.ownerToken == nil)
+        let row = try rawDatabase(path).read { db in
+            try Row.fetchOne(db, sql: "SELECT status, owner_token FROM runs WHERE id = ?", arguments: [dead.id])
+        }
+        #expect(row?["status"] == "interrupted")
+        #expect(row?["owner_token"] as String? == nil)
         #expect(try store.run(id: alive.id)?.status == .running)
     }
 

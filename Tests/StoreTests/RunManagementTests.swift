@@ -224,7 +224,7 @@ import Testing
         }
 
         // When planned, read-only, then done
-        let plan = try Store.open(path: store.path, readOnly: true)
+        let plan = try Store.open(path: store.location, readOnly: true)
             .removalPlan([parent], withForks: true)
         let done = try store.removeRuns([parent], withForks: true)
 

@@ -93,7 +93,7 @@ import Testing
         // Given
         let directory = try TemporaryDirectory()
         let store = try storeWithARun(directory)
-        let before = try fileBytes(store.path)
+        let before = try fileBytes(store.location)
 
         // When
         let error = #expect(throws: StoreError.self) { try store.query(sql) }
@@ -101,9 +101,9 @@ import Testing
         // Then
         #expect(error?.kind == .notReadOnly)
         #expect(
-            error?.description == "Cannot run SQL on \(store.path): the sql command is read-only: "
+            error?.description == "Cannot run SQL on \(store.location): the sql command is read-only: "
                 + "\(refused) is not allowed.")
-        #expect(try fileBytes(store.path) == before)
+        #expect(try fileBytes(store.location) == before)
         #expect(try store.run(id: 1)?.name == "baseline")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/StoreTests-copy.sqlite"))
     }
@@ -117,7 +117,7 @@ import Testing
         let error = #expect(throws: StoreError.self) { try store.query("SELEC * FROM runs") }
 
         // Then
-        #expect(error?.description == "Cannot run SQL on \(store.path): near \"SELEC\": syntax error")
+        #expect(error?.description == "Cannot run SQL on \(store.location): near \"SELEC\": syntax error")
     }
 
     @Test func onlyOneStatementRuns() throws {

@@ -43,16 +43,26 @@ extension NewRun {
 private let heldLeases = Mutex<[String: Lease]>([:])
 
 extension Store {
+    /// The GRDB connection of a store on SQLite, for tests that look at the file directly.
+    var writer: DatabaseQueue {
+        get throws {
+            guard let engine = engine as? SQLiteEngine else {
+                throw StoreError(.invalidArgument, "the store is not on SQLite.")
+            }
+            return engine.writer
+        }
+    }
+
     /// `createRun` holding the lease for the calls below (30 s, more than any test needs).
     func createRun(_ new: NewRun) throws -> Run {
         let (run, lease) = try createRun(new, leaseSeconds: 30)
-        heldLeases.withLock { $0["\(path)#\(run.id)"] = lease }
+        heldLeases.withLock { $0["\(location)#\(run.id)"] = lease }
         return run
     }
 
     /// The lease `createRun` took for `runID`; an unknown run gets a lease no run has.
     func lease(_ runID: Int64) -> Lease {
-        heldLeases.withLock { $0["\(path)#\(runID)"] } ?? Lease(runID: runID, seconds: 30)
+        heldLeases.withLock { $0["\(location)#\(runID)"] } ?? Lease(runID: runID, seconds: 30)
     }
 
     func recordEpoch(_ epoch: EpochRecord, checkpoint: CheckpointRecord?, keepEvery: Int) throws {

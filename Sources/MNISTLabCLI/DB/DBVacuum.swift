@@ -24,7 +24,7 @@ extension MNISTLab {
             defer { try? store.close() }
             let result = try store.vacuum()
             print(
-                "\(store.path): \(Format.mebibytes(result.bytesBefore)) → "
+                "\(store.location): \(Format.mebibytes(result.bytesBefore)) → "
                     + "\(Format.mebibytes(result.bytesAfter)) "
                     + "(\(Format.mebibytes(result.bytesBefore - result.bytesAfter)) given back)")
         }

@@ -83,3 +83,20 @@ protocol Engine: Sendable {
     /// Closes the connection now rather than when the last reference goes.
     func close() throws
 }
+
+extension SQLConnection {
+    /// The first column of the first row, nil when there is no row (or it holds NULL).
+    func scalar<T: SQLDecodable>(
+        _ sql: String, _ arguments: [SQLValue] = [], as type: T.Type = T.self
+    ) throws -> T? {
+        guard let row = try fetchOne(sql, arguments), let first = row.columns.names.first else {
+            return nil
+        }
+        return try row.get(first) as T?
+    }
+
+    /// Whether the query returns a row.
+    func exists(_ sql: String, _ arguments: [SQLValue] = []) throws -> Bool {
+        try !fetch(sql, arguments).isEmpty
+    }
+}

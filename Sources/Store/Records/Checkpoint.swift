@@ -2,7 +2,6 @@
 /// with a zlib CRC-32.
 import CZlib
 import Foundation
-import GRDB
 
 /// Model parameters after an epoch. `weights` is every parameter in layer order
 /// W1,b1,W2,b2,…, each W (fan_in, fan_out) row-major; `velocity` is the SGD momentum buffer
@@ -30,8 +29,8 @@ public struct CheckpointRecord: Sendable, Equatable {
 // MARK: - Database
 
 /// The stored form of a checkpoint: blobs plus their count and checksum.
-struct CheckpointRow: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "checkpoints"
+struct CheckpointRow: Codable {
+    static let table = "checkpoints"
 
     var runID: Int64
     var epoch: Int

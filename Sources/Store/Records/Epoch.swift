@@ -1,5 +1,4 @@
 /// A row of `epochs`: one epoch's metrics.
-import GRDB
 
 /// Metrics of one completed epoch. Mirrors `epochs`. Epochs are 1-based; a forked run's
 /// continue at its parentEpoch + 1. Accuracies are fractions 0...1.
@@ -49,20 +48,20 @@ public struct EpochRecord: Codable, Sendable, Equatable {
 
 // MARK: - Database
 
-extension EpochRecord: FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "epochs"
+extension EpochRecord {
+    static let table = "epochs"
 
     /// Read by column, not through Decodable: `show` reads a run's thousand epochs, and
     /// Decodable's per-row decoder made that the largest part of its time.
-    public init(row: Row) throws {
-        runID = row[CodingKeys.runID.rawValue]
-        epoch = row[CodingKeys.epoch.rawValue]
-        trainLoss = row[CodingKeys.trainLoss.rawValue]
-        trainAccuracy = row[CodingKeys.trainAccuracy.rawValue]
-        valLoss = row[CodingKeys.valLoss.rawValue]
-        valAccuracy = row[CodingKeys.valAccuracy.rawValue]
-        seconds = row[CodingKeys.seconds.rawValue]
-        recordedAt = row[CodingKeys.recordedAt.rawValue]
-        learningRate = row[CodingKeys.learningRate.rawValue]
+    init(row: SQLRow) throws {
+        runID = try row.get(CodingKeys.runID.rawValue)
+        epoch = try row.get(CodingKeys.epoch.rawValue)
+        trainLoss = try row.get(CodingKeys.trainLoss.rawValue)
+        trainAccuracy = try row.get(CodingKeys.trainAccuracy.rawValue)
+        valLoss = try row.get(CodingKeys.valLoss.rawValue)
+        valAccuracy = try row.get(CodingKeys.valAccuracy.rawValue)
+        seconds = try row.get(CodingKeys.seconds.rawValue)
+        recordedAt = try row.get(CodingKeys.recordedAt.rawValue)
+        learningRate = try row.get(CodingKeys.learningRate.rawValue)
     }
 }

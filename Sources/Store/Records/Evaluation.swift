@@ -1,5 +1,4 @@
 /// A row of `evaluations` with its `confusion` cells: a checkpoint's test-set results.
-import GRDB
 
 /// How a run's weights after `epoch` did on the test set. Mirrors `evaluations`; `confusion`
 /// holds the `confusion` table's cells for it, `confusion[trueLabel][predictedLabel]`.
@@ -42,8 +41,8 @@ public struct EvaluationRecord: Sendable, Equatable {
 // MARK: - Database
 
 /// The stored form of an evaluation's summary; the cells are `ConfusionCell`s.
-struct EvaluationRow: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "evaluations"
+struct EvaluationRow: Codable {
+    static let table = "evaluations"
 
     var runID: Int64
     var epoch: Int
@@ -65,8 +64,7 @@ struct EvaluationRow: Codable, FetchableRecord, PersistableRecord {
 }
 
 /// A row of `confusion`.
-struct ConfusionCell: Codable, FetchableRecord, PersistableRecord {
-    static let databaseTableName = "confusion"
+struct ConfusionCell: Codable {
 
     var runID: Int64
     var epoch: Int

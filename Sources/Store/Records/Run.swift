@@ -1,11 +1,10 @@
 /// A row of `runs`, and `NewRun`, what a caller supplies to create one.
 import Foundation
-import GRDB
 
 /// One training run: its hyperparameters, provenance and lifecycle. Mirrors `runs`.
 public struct Run: Codable, Sendable, Equatable {
     /// Lifecycle of a run; the values of `runs.status`.
-    public enum Status: String, Codable, Sendable, CaseIterable, DatabaseValueConvertible {
+    public enum Status: String, Codable, Sendable, CaseIterable {
         case running, completed, interrupted, failed
     }
 
@@ -89,8 +88,13 @@ public struct Run: Codable, Sendable, Equatable {
 
 // MARK: - Database
 
-extension Run: FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "runs"
+extension Run {
+    static let table = "runs"
+
+    /// The row of `runs` with this id.
+    static func fetch(_ db: any SQLConnection, id: Int64) throws -> Run? {
+        try db.fetchOne("SELECT * FROM runs WHERE id = ?", [id.sqlValue]).map { try $0.decode() }
+    }
 }
 
 /// What a caller supplies to start a run; `Store.createRun` adds id, status, timestamps,

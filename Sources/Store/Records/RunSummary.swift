@@ -1,5 +1,4 @@
 /// A row of the `run_summary` view.
-import GRDB
 
 /// A run with its results so far; one row of `run_summary`. The results are nil until the
 /// run has recorded an epoch. `bestEpoch` is the lowest val_loss, earliest on ties.
@@ -26,22 +25,22 @@ public struct RunSummary: Sendable, Equatable {
 
 // MARK: - Database
 
-extension RunSummary: FetchableRecord {
-    public init(row: Row) throws {
-        run = try Run(row: row)
-        epochsDone = row["epochs_done"]
-        lastEpoch = row["last_epoch"]
-        bestEpoch = row["best_epoch"]
-        bestValLoss = row["best_val_loss"]
-        bestValAccuracy = row["best_val_accuracy"]
-        maxValAccuracy = row["max_val_accuracy"]
-        lastTrainLoss = row["last_train_loss"]
-        lastTrainAccuracy = row["last_train_accuracy"]
-        lastValLoss = row["last_val_loss"]
-        lastValAccuracy = row["last_val_accuracy"]
-        totalSeconds = row["total_seconds"]
-        stoppedEarlyAt = row["stopped_early_at"]
-        let tagList: String? = row["tags"]
+extension RunSummary {
+    init(row: SQLRow) throws {
+        run = try row.decode()
+        epochsDone = try row.get("epochs_done")
+        lastEpoch = try row.get("last_epoch")
+        bestEpoch = try row.get("best_epoch")
+        bestValLoss = try row.get("best_val_loss")
+        bestValAccuracy = try row.get("best_val_accuracy")
+        maxValAccuracy = try row.get("max_val_accuracy")
+        lastTrainLoss = try row.get("last_train_loss")
+        lastTrainAccuracy = try row.get("last_train_accuracy")
+        lastValLoss = try row.get("last_val_loss")
+        lastValAccuracy = try row.get("last_val_accuracy")
+        totalSeconds = try row.get("total_seconds")
+        stoppedEarlyAt = try row.get("stopped_early_at")
+        let tagList: String? = try row.get("tags")
         tags = tagList.map { $0.split(separator: ",").map(String.init) } ?? []
     }
 }

@@ -1,5 +1,4 @@
 /// A row of `sweeps`: one `mnistlab sweep` grid.
-import GRDB
 
 /// A grid search whose runs carry its id in `runs.sweep_id`. Mirrors `sweeps`.
 public struct SweepRecord: Codable, Sendable, Equatable {
@@ -19,6 +18,6 @@ public struct SweepRecord: Codable, Sendable, Equatable {
 
 // MARK: - Database
 
-extension SweepRecord: FetchableRecord, PersistableRecord {
-    public static let databaseTableName = "sweeps"
+extension SweepRecord {
+    static let table = "sweeps"
 }

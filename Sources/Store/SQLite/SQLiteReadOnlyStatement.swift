@@ -1,56 +1,13 @@
-/// `Store.query`, behind `mnistlab sql`: one statement, on its own read-only connection,
-/// with an SQLite authorizer that refuses every kind of write before the statement runs.
+/// `mnistlab sql` on SQLite: one statement, on its own read-only connection, with an
+/// SQLite authorizer that refuses every kind of write before the statement runs.
 import Foundation
 import GRDB
 import GRDBSQLite
 
-/// A value as SQLite stores it.
-public enum SQLValue: Sendable, Equatable, CustomStringConvertible {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-    case blob([UInt8])
-
-    /// How `sqlite3` prints it; a blob as its size.
-    public var description: String {
-        switch self {
-        case .null: "NULL"
-        case .integer(let value): String(value)
-        case .real(let value): String(value)
-        case .text(let value): value
-        case .blob(let bytes): "<blob \(bytes.count) bytes>"
-        }
-    }
-}
-
-/// The columns and rows of one statement.
-public struct QueryResult: Sendable, Equatable {
-    public var columns: [String]
-    public var rows: [[SQLValue]]
-}
-
-extension Store {
-    /// Runs one read-only statement (SELECT, WITH … SELECT, EXPLAIN, a PRAGMA that reads).
-    ///
-    /// Three layers: the connection is opened read-only (`SQLITE_OPEN_READONLY`), which stops
-    /// writes to the file but not ATTACH, CREATE TEMP or `PRAGMA writable_schema = 1`; an
-    /// authorizer refuses anything but reading while the statement compiles, which catches
-    /// those and names what was refused; `sqlite3_stmt_readonly` is the last check.
-    public func query(_ sql: String) throws -> QueryResult {
-        try attempt("Cannot run SQL on \(path)") {
-            var config = Configuration()
-            config.readonly = true
-            config.busyMode = .timeout(30)
-            let reader = try DatabaseQueue(
-                path: Self.readOnlyLocation(path), configuration: config)
-            // inDatabase: no transaction around the statement, so GRDB runs no statement of
-            // its own while our authorizer replaces its one on this throwaway connection.
-            return try reader.inDatabase { db in try ReadOnlyStatement.run(sql, in: db) }
-        }
-    }
-}
-
+/// Three layers: the connection is opened read-only (`SQLITE_OPEN_READONLY`), which stops
+/// writes to the file but not ATTACH, CREATE TEMP or `PRAGMA writable_schema = 1`; an
+/// authorizer refuses anything but reading while the statement compiles, which catches those
+/// and names what was refused; `sqlite3_stmt_readonly` is the last check.
 enum ReadOnlyStatement {
     static func run(_ sql: String, in db: Database) throws -> QueryResult {
         let refusal = Refusal()
@@ -185,16 +142,4 @@ private let readOnlyAuthorizer: @convention(c) (
         action, argument1.map { String(cString: $0) }, argument2.map { String(cString: $0) })
     guard let denied else { return SQLITE_OK }
     return refusal.record(denied, table: argument1.map { String(cString: $0) })
-}
-
-extension SQLValue {
-    init(_ value: DatabaseValue) {
-        switch value.storage {
-        case .null: self = .null
-        case .int64(let integer): self = .integer(integer)
-        case .double(let real): self = .real(real)
-        case .string(let text): self = .text(text)
-        case .blob(let data): self = .blob([UInt8](data))
-        }
-    }
 }
