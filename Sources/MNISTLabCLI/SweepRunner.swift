@@ -33,7 +33,9 @@ struct SweepRunner {
     var json: Bool
     var store: Store
     var sweepID: Int64
-    var databasePath: String
+    /// The database's path or URL, passed to the workers in MNISTLAB_DB rather than as an
+    /// argument, so that a URL's password never shows in the process list.
+    var databaseLocation: String
 
     struct Outcome {
         var stopped: Bool
@@ -46,7 +48,10 @@ struct SweepRunner {
         for _ in 0..<min(parallel, launches.count) {
             let process = Process()
             process.executableURL = executable
-            process.arguments = ["worker", "--sweep", "\(sweepID)", "--db", databasePath]
+            process.arguments = ["worker", "--sweep", "\(sweepID)"]
+            var environment = ProcessInfo.processInfo.environment
+            environment["MNISTLAB_DB"] = databaseLocation
+            process.environment = environment
             if quiet { process.standardOutput = FileHandle.nullDevice }
             do {
                 try process.run()

@@ -12,15 +12,17 @@ import Training
 
 public struct Dashboard: Sendable {
     /// The SQLite file served.
-    public let databasePath: String
+    public let databaseLocation: String
+    /// The location as pages and messages show it (a URL without its password).
+    public var shownLocation: String { Store.shown(databaseLocation) }
     /// How often an event stream looks for new epochs (a `stat` of the file and its WAL;
     /// the store is only opened when they changed).
     public let pollInterval: Duration
     /// Largest request body read (a PNG of a drawing is a few KB).
     public static let maxBodyBytes = 1 << 20
 
-    public init(databasePath: String, pollInterval: Duration = .milliseconds(50)) {
-        self.databasePath = databasePath
+    public init(databaseLocation: String, pollInterval: Duration = .milliseconds(50)) {
+        self.databaseLocation = databaseLocation
         self.pollInterval = pollInterval
     }
 
@@ -57,7 +59,7 @@ public struct Dashboard: Sendable {
                 throw HTTPError(405, "Method \(request.method.rawValue) is not allowed here.")
             }
             switch (parts.count, api) {
-            case (0, false): return try html(DashboardPage.runs(store { try $0.summaries() }, source: databasePath))
+            case (0, false): return try html(DashboardPage.runs(store { try $0.summaries() }, source: shownLocation))
             case (1, false) where parts[0] == "compare": return try compare(request)
             case (2, false) where parts[0] == "runs": return try runPage(runID(parts[1]))
             case (3, false) where parts[0] == "runs" && parts[2] == "section":
@@ -127,7 +129,7 @@ public struct Dashboard: Sendable {
                 }
             }
             return Report(
-                runs: runs, lineage: lineage, source: databasePath,
+                runs: runs, lineage: lineage, source: shownLocation,
                 generatedAt: ISO8601DateFormatter().string(from: Date()))
         }
     }
@@ -202,7 +204,7 @@ public struct Dashboard: Sendable {
             after = current.run.parentEpoch ?? 0
         }
         let stream = EpochEventStream(
-            databasePath: databasePath, runID: id, after: after, pollInterval: pollInterval)
+            databaseLocation: databaseLocation, runID: id, after: after, pollInterval: pollInterval)
         return HTTPResponse(
             statusCode: .ok,
             headers: [
@@ -219,7 +221,7 @@ public struct Dashboard: Sendable {
     func store<T>(_ body: (Store) throws -> T) throws -> T {
         let store: Store
         do {
-            store = try Store.open(path: databasePath, readOnly: true)
+            store = try Store.open(location: databaseLocation, readOnly: true)
         } catch let error as StoreError {
             throw HTTPError(503, error.description)
         }

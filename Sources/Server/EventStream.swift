@@ -13,7 +13,7 @@ import Store
 struct EpochEventStream: AsyncBufferedSequence, Sendable {
     typealias Element = UInt8
 
-    let databasePath: String
+    let databaseLocation: String
     let runID: Int64
     let after: Int
     let pollInterval: Duration
@@ -59,14 +59,14 @@ struct EpochEventStream: AsyncBufferedSequence, Sendable {
         /// checkpoint keeps its size, so a commit right after a look could leave both as they
         /// were: the store is read at least once a second whatever they say.
         mutating func newEvents() throws -> [UInt8] {
-            let now = fileSignature(stream.databasePath)
+            let now = fileSignature(stream.databaseLocation)
             guard now != signature || ContinuousClock.now - lastRead > .seconds(1) else {
                 return []
             }
             lastRead = ContinuousClock.now
             let epochs: [EpochRecord]
             do {
-                let store = try Store.open(path: stream.databasePath, readOnly: true)
+                let store = try Store.open(location: stream.databaseLocation, readOnly: true)
                 defer { try? store.close() }
                 epochs = try store.epochs(runID: stream.runID).filter { $0.epoch > last }
             } catch {

@@ -23,6 +23,15 @@ public final class Store: Sendable {
         self.engine = engine
     }
 
+    /// Whether `location` names a PostgreSQL database (a `postgres://` or `postgresql://`
+    /// URL) rather than an SQLite file.
+    public static func isURL(_ location: String) -> Bool { PostgresLocation.isURL(location) }
+
+    /// `location` as messages and pages show it: a URL without its password.
+    public static func shown(_ location: String) -> String {
+        isURL(location) ? PostgresLocation.redacted(location) : location
+    }
+
     /// Opens the database at `location`: a `postgres://` or `postgresql://` URL, else the path
     /// of an SQLite file (see `open(path:)`). Read-write creates and migrates what is missing;
     /// read-only writes nothing and needs the database at this build's schema (an older one
@@ -33,8 +42,7 @@ public final class Store: Sendable {
         guard PostgresLocation.isURL(location) else {
             return try open(path: location, readOnly: readOnly, allowOlderSchema: allowOlderSchema)
         }
-        let shown = PostgresLocation.redacted(location)
-        return try attempt("Cannot open database at \(shown)") {
+        return try attempt("Cannot open database at \(shown(location))") {
             Store(
                 engine: try PostgresEngine.open(
                     url: location, readOnly: readOnly, allowOlderSchema: allowOlderSchema))

@@ -10,14 +10,14 @@ struct Entrypoint {
     static func main() {
         let request = ServeProcess.request()
         ServeProcess.dieOnStopSignals()
-        let dashboard = Dashboard(databasePath: request.databasePath)
+        let dashboard = Dashboard(databaseLocation: request.databaseLocation)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()
         // Detached: `main` runs on the main actor, which the wait below blocks.
         Task.detached {
             do {
                 try await dashboard.run(host: request.host, port: request.port) { url in
-                    ServeProcess.say("Serving \(request.databasePath) at \(url) (Ctrl-C stops it)")
+                    ServeProcess.say("Serving \(dashboard.shownLocation) at \(url) (Ctrl-C stops it)")
                 }
             } catch {
                 failure.set(error)

@@ -100,8 +100,8 @@ private let trainHelp = """
     USAGE: mnistlab train <options>
 
     OPTIONS:
-      --db <db>               SQLite file that holds the runs (default:
-                              $MNISTLAB_DB, else ./mnistlab.sqlite).
+      --db <path-or-url>      SQLite file or postgres:// URL that holds the runs
+                              (default: $MNISTLAB_DB, else ./mnistlab.sqlite).
       --epochs <epochs>       Last epoch to train to, counted from 1 (default:
                               1000).
       --learning-rate <learning-rate>

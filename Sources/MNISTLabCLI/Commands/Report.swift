@@ -75,7 +75,7 @@ extension MNISTLab {
                 }
             }
             let html = Reports.Report(
-                runs: reported, lineage: lineage, source: try database.path,
+                runs: reported, lineage: lineage, source: store.location,
                 generatedAt: ISO8601DateFormatter().string(from: Date())
             ).html()
             try write(html, to: output)

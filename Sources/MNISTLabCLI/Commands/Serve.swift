@@ -67,7 +67,7 @@ public enum ServeProcess {
     /// What `mnistlab-serve` is asked to serve, parsed and checked exactly as `mnistlab
     /// serve` parses them; a bad argument ends the process as `mnistlab` would.
     public struct Request: Sendable {
-        public var databasePath: String
+        public var databaseLocation: String
         public var host: String
         public var port: UInt16
     }
@@ -80,7 +80,7 @@ public enum ServeProcess {
             }
             try serve.database.openForReading().close()
             return Request(
-                databasePath: try serve.database.path, host: serve.host, port: UInt16(serve.port))
+                databaseLocation: try serve.database.location, host: serve.host, port: UInt16(serve.port))
         } catch {
             MNISTLab.fail(error)
         }

@@ -167,7 +167,7 @@ extension MNISTLab {
                 try SweepRunner(
                     launches: trials, parallel: parallel, quiet: output.json || parallel > 1,
                     json: output.json, store: store, sweepID: sweep.id,
-                    databasePath: try database.path
+                    databaseLocation: try database.location
                 ).run()
             }
             let ranking = try store.summaries(sweepID: sweep.id)

@@ -7,21 +7,26 @@ import Training
 struct DatabaseOptions: ParsableArguments {
     @Option(
         name: .long,
-        help: "SQLite file that holds the runs (default: $MNISTLAB_DB, else ./mnistlab.sqlite).")
+        help: ArgumentHelp(
+            "SQLite file or postgres:// URL that holds the runs (default: $MNISTLAB_DB, else ./mnistlab.sqlite).",
+            valueName: "path-or-url"))
     var db: String?
 
-    /// The path given, else $MNISTLAB_DB, else ./mnistlab.sqlite. An empty one (`--db ""`, or
-    /// MNISTLAB_DB set but empty) is refused rather than read as SQLite's temporary database.
-    var path: String {
+    /// The path or URL given, else $MNISTLAB_DB, else ./mnistlab.sqlite. An empty one (`--db
+    /// ""`, or MNISTLAB_DB set but empty) is refused rather than read as SQLite's temporary
+    /// database.
+    var location: String {
         get throws {
             if let db {
-                guard !db.isEmpty else { throw MNISTLabError("--db is empty; give a file path.") }
+                guard !db.isEmpty else {
+                    throw MNISTLabError("--db is empty; give a file path or a postgres:// URL.")
+                }
                 return db
             }
             if let variable = ProcessInfo.processInfo.environment["MNISTLAB_DB"] {
                 guard !variable.isEmpty else {
                     throw MNISTLabError(
-                        "MNISTLAB_DB is set but empty; give it a file path, or unset it to use ./mnistlab.sqlite."
+                        "MNISTLAB_DB is set but empty; give it a file path or a postgres:// URL, or unset it to use ./mnistlab.sqlite."
                     )
                 }
                 return variable
@@ -32,19 +37,20 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens (creating and migrating if needed) for commands that record new runs.
     func openForWriting() throws -> Store {
-        try Store.open(path: try path)
+        try Store.open(location: try location)
     }
 
     /// Opens an existing database to write to (resume, evaluate's record): a missing file is
     /// an error rather than a new empty database.
     func openExisting() throws -> Store {
-        try Store.open(path: try existingPath())
+        try Store.open(location: try existingLocation())
     }
 
     /// Opens read-only for commands that only read: nothing is created, migrated or locked,
     /// and a file the user may only read works.
     func openForReading(allowOlderSchema: Bool = false) throws -> Store {
-        try Store.open(path: try existingPath(), readOnly: true, allowOlderSchema: allowOlderSchema)
+        try Store.open(
+            location: try existingLocation(), readOnly: true, allowOlderSchema: allowOlderSchema)
     }
 
     /// How long a run this process trains stays held without a sign of life: the default
@@ -62,9 +68,11 @@ struct DatabaseOptions: ParsableArguments {
         }
     }
 
-    private func existingPath() throws -> String {
-        let path = try path
-        guard FileManager.default.fileExists(atPath: path) else {
+    /// The location, when it is a URL or names a file that exists. (A server's database that
+    /// does not exist is the engine's to report.)
+    func existingLocation() throws -> String {
+        let path = try location
+        guard Store.isURL(path) || FileManager.default.fileExists(atPath: path) else {
             throw MNISTLabError(
                 "No database at \(path); train a run first (`mnistlab train`) or pass --db.")
         }
