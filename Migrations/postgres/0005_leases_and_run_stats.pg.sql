@@ -11,7 +11,9 @@
 --     whatever the session's TimeZone. now() is the transaction's start where SQLite's 'now'
 --     is the statement's; the store's transactions are short.
 --     strftime(…, heartbeat_at, '+30 seconds') parses the text instead:
---     (heartbeat_at::timestamptz + interval '30 seconds'); NULL stays NULL.
+--     (heartbeat_at::timestamptz + interval '30 seconds'); NULL stays NULL. (Text that is no
+--     timestamp would stop the migration where SQLite writes NULL; mnistlab writes only its
+--     own format.)
 --   * Triggers run trigger functions (plpgsql, FOR EACH ROW, AFTER), with the triggers' names.
 --     PostgreSQL has functions, so the recomputation that SQLite repeats in the delete and
 --     update triggers is written once, in run_stats_recompute(run_id).
