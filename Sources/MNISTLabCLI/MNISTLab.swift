@@ -8,18 +8,19 @@ public struct MNISTLab: ParsableCommand {
 
     public static let configuration = CommandConfiguration(
         commandName: "mnistlab",
-        abstract: "Train an MLP on MNIST and track every run, epoch and checkpoint in SQLite.",
+        abstract: "Train an MLP on MNIST and track every run, epoch and checkpoint in SQLite or PostgreSQL.",
         discussion: """
-            Runs are recorded in ./mnistlab.sqlite (or --db / MNISTLAB_DB). Query them with the \
-            subcommands below or with plain SQL, e.g.
+            Runs are recorded in ./mnistlab.sqlite, or in the file or postgres:// URL given by \
+            --db or MNISTLAB_DB. Query them with the subcommands below or with plain SQL, e.g.
               sqlite3 mnistlab.sqlite "SELECT * FROM run_summary"
+              psql postgres://lab@db.example/mnistlab -c "SELECT * FROM run_summary"
             """,
         version: MNISTLabVersion.current,
         subcommands: [
             Train.self, Resume.self, Sweep.self, Worker.self, Sweeps.self, Runs.self, Show.self,
             Best.self, Compare.self, Evaluate.self, Predict.self, Report.self, Serve.self,
             Export.self, ExportWeights.self, SQL.self, Tag.self, Untag.self, Note.self,
-            Rename.self, Remove.self, Prune.self, DB.self, Bench.self,
+            Rename.self, Remove.self, Prune.self, Import.self, DB.self, Bench.self,
         ])
 }
 

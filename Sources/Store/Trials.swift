@@ -95,12 +95,15 @@ extension Store {
                     throw StoreError(.invalidArgument, "the sweep lists one grid point twice.")
                 }
                 let sweep = SweepRecord(
-                    id: id, createdAt: Timestamp.now(), grid: grid, size: settings.count)
+                    id: id, createdAt: Timestamp.now(), grid: grid, size: settings.count,
+                    uid: UUID().uuidString.lowercased())
                 try db.insert(sweep, into: SweepRecord.table)
+                // Trial ids too are max + 1, under the same lock.
+                let first = try nextTrialID(db)
                 for (k, text) in settings.enumerated() {
                     try db.execute(
-                        "INSERT INTO trials (sweep_id, number, settings) VALUES (?, ?, ?)",
-                        [id.sqlValue, (k + 1).sqlValue, text.sqlValue])
+                        "INSERT INTO trials (id, sweep_id, number, settings) VALUES (?, ?, ?, ?)",
+                        [(first + Int64(k)).sqlValue, id.sqlValue, (k + 1).sqlValue, text.sqlValue])
                 }
                 return sweep
             }
@@ -211,6 +214,11 @@ extension Store {
     }
 
     // MARK: - Inside transactions
+
+    /// The id the next trial gets; the caller holds the "sweeps" lock.
+    func nextTrialID(_ db: any SQLConnection) throws -> Int64 {
+        try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM trials") ?? 1
+    }
 
     /// Links the run being created to the trial `claim` holds, or throws `.trialLost`.
     func attach(runID: Int64, to claim: TrialClaim, _ db: any SQLConnection) throws {

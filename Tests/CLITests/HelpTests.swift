@@ -27,11 +27,13 @@ struct HelpTests {
 
 private let rootHelp = """
     OVERVIEW: Train an MLP on MNIST and track every run, epoch and checkpoint in
-    SQLite.
+    SQLite or PostgreSQL.
 
-    Runs are recorded in ./mnistlab.sqlite (or --db / MNISTLAB_DB). Query them with
-    the subcommands below or with plain SQL, e.g.
+    Runs are recorded in ./mnistlab.sqlite, or in the file or postgres:// URL given
+    by --db or MNISTLAB_DB. Query them with the subcommands below or with plain
+    SQL, e.g.
       sqlite3 mnistlab.sqlite "SELECT * FROM run_summary"
+      psql postgres://lab@db.example/mnistlab -c "SELECT * FROM run_summary"
 
     USAGE: mnistlab <subcommand>
 
@@ -77,6 +79,7 @@ private let rootHelp = """
       rm                      Delete runs with their epochs, checkpoints,
                               evaluations and tags.
       prune                   Delete checkpoints beyond those a run keeps.
+      import                  Copy every run of another store into this one.
       db                      Inspect, upgrade or compact the database file.
       bench                   Time training epochs, the store and the same epoch in
                               numpy, side by side.

@@ -54,6 +54,8 @@ public struct Run: Codable, Sendable, Equatable {
     public var weightDecay: Double = 0
     /// Free text on why the run was started or what it showed (`Store.setNote`); nil: none.
     public var note: String? = nil
+    /// The run's identity in every store (a UUID), kept when `import` copies it.
+    public var uid: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id, name, status
@@ -82,7 +84,7 @@ public struct Run: Codable, Sendable, Equatable {
         case lrSchedule = "lr_schedule"
         case minLearningRate = "min_learning_rate"
         case weightDecay = "weight_decay"
-        case note
+        case note, uid
     }
 }
 
@@ -182,6 +184,7 @@ extension Run {
             pid: Int64(getpid()), host: Lease.hostName, heartbeatAt: now, sweepID: new.sweepID,
             ownerToken: lease.token, leaseExpiresAt: expiresAt,
             patience: new.patience, minDelta: new.minDelta, lrSchedule: new.lrSchedule,
-            minLearningRate: new.minLearningRate, weightDecay: new.weightDecay)
+            minLearningRate: new.minLearningRate, weightDecay: new.weightDecay, note: nil,
+            uid: UUID().uuidString.lowercased())
     }
 }

@@ -8,11 +8,13 @@ public struct SweepRecord: Codable, Sendable, Equatable {
     public var grid: String
     /// Runs in the grid.
     public var size: Int
+    /// The sweep's identity in every store (a UUID), kept when `import` copies it.
+    public var uid: String? = nil
 
     enum CodingKeys: String, CodingKey {
         case id
         case createdAt = "created_at"
-        case grid, size
+        case grid, size, uid
     }
 }
 

@@ -1,0 +1,90 @@
+import ArgumentParser
+import Store
+
+extension MNISTLab {
+    struct Import: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Copy every run of another store into this one.",
+            discussion: """
+                SOURCE is an SQLite file or a postgres:// URL; it is only read. Each run comes \
+                with its epochs, checkpoints (the same bytes), evaluations, confusion cells, \
+                tags and note, and the sweeps of its runs with their trials. Runs get new ids \
+                here; forks keep their parents. Every run carries a unique id (runs.uid), so \
+                importing the same source again adds nothing. A run still training in the \
+                source is left for a later import.
+
+                Examples:
+                  mnistlab import laptop.sqlite --db postgres://lab@db.example/mnistlab
+                  mnistlab import node1.sqlite && mnistlab import node2.sqlite
+                  mnistlab import "$MNISTLAB_DB" --db backup.sqlite
+                """)
+
+        @Argument(help: ArgumentHelp("The store to copy from.", valueName: "source"))
+        var source: String
+
+        @OptionGroup var database: DatabaseOptions
+        @OptionGroup var output: OutputOptions
+
+        func validate() throws {
+            guard !source.isEmpty else {
+                throw ValidationError("The source is empty; give a file path or a postgres:// URL.")
+            }
+        }
+
+        func run() throws {
+            let from = try Store.open(location: source, readOnly: true)
+            defer { try? from.close() }
+            let store = try database.openForWriting()
+            defer { try? store.close() }
+            let summary = try store.importRuns(from: from)
+            if output.json { return try printJSON(ImportReport(summary)) }
+            let runs = summary.runs.count
+            var line =
+                "imported \(runs) run\(runs == 1 ? "" : "s") (\(summary.epochs) epochs, "
+                + "\(summary.checkpoints) checkpoints, \(summary.evaluations) evaluations)"
+            if !summary.sweeps.isEmpty {
+                line += " and \(summary.sweeps.count) sweep\(summary.sweeps.count == 1 ? "" : "s")"
+            }
+            line += " from \(from.location)"
+            if summary.alreadyPresent > 0 {
+                line += "; \(summary.alreadyPresent) already here"
+            }
+            print(line)
+            if !summary.runs.isEmpty {
+                let pairs = summary.runs.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }
+                print("new ids: " + pairs.joined(separator: ", "))
+            }
+            if !summary.skippedLive.isEmpty {
+                let list = summary.skippedLive.map(String.init).joined(separator: ", ")
+                print("left for a later import, still training: run\(summary.skippedLive.count == 1 ? "" : "s") \(list)")
+            }
+        }
+    }
+}
+
+/// `import --json`: what was copied, with the new ids by source id.
+struct ImportReport: Encodable {
+    var runs: [String: Int64]
+    var sweeps: [String: Int64]
+    var epochs: Int
+    var checkpoints: Int
+    var evaluations: Int
+    var alreadyPresent: Int
+    var skippedLive: [Int64]
+
+    init(_ summary: ImportSummary) {
+        runs = Dictionary(uniqueKeysWithValues: summary.runs.map { ("\($0.key)", $0.value) })
+        sweeps = Dictionary(uniqueKeysWithValues: summary.sweeps.map { ("\($0.key)", $0.value) })
+        epochs = summary.epochs
+        checkpoints = summary.checkpoints
+        evaluations = summary.evaluations
+        alreadyPresent = summary.alreadyPresent
+        skippedLive = summary.skippedLive
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case runs, sweeps, epochs, checkpoints, evaluations
+        case alreadyPresent = "already_present"
+        case skippedLive = "skipped_live"
+    }
+}
