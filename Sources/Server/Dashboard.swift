@@ -1,22 +1,27 @@
-/// `mnistlab serve`: the routes of the live dashboard. It only reads the store: each request
-/// (and each poll of an event stream) opens it read-only and closes it again, because a
-/// read-only open of another user's file is SQLite's immutable mode, which assumes nobody
-/// writes later — a long-lived connection would then miss the epochs a run commits.
+/// `mnistlab serve`: the routes of the live dashboard. It only reads the store. An SQLite
+/// file is opened read-only for each request (and each poll of an event stream) and closed
+/// again, because a read-only open of another user's file is SQLite's immutable mode, which
+/// assumes nobody writes later — a long-lived connection would then miss the epochs a run
+/// commits. A PostgreSQL store is one read-only connection for the server's lifetime
+/// (`ServerConnection`): a new one per request would cost a TCP and SCRAM handshake each.
 import FlyingFox
 import FlyingSocks
 import Foundation
 import Prediction
+import Synchronization
 import Reports
 import Store
 import Training
 
 public struct Dashboard: Sendable {
-    /// The SQLite file served.
+    /// The SQLite file or PostgreSQL URL served.
     public let databaseLocation: String
+    /// The one connection to a PostgreSQL store; nil for an SQLite file.
+    let serverConnection: ServerConnection?
     /// The location as pages and messages show it (a URL without its password).
     public var shownLocation: String { Store.shown(databaseLocation) }
-    /// How often an event stream looks for new epochs (a `stat` of the file and its WAL;
-    /// the store is only opened when they changed).
+    /// How often an event stream looks for new epochs (SQLite: a `stat` of the file and its
+    /// WAL, the store only opened when they changed; PostgreSQL: one small query).
     public let pollInterval: Duration
     /// Largest request body read (a PNG of a drawing is a few KB).
     public static let maxBodyBytes = 1 << 20
@@ -24,6 +29,7 @@ public struct Dashboard: Sendable {
     public init(databaseLocation: String, pollInterval: Duration = .milliseconds(50)) {
         self.databaseLocation = databaseLocation
         self.pollInterval = pollInterval
+        serverConnection = Store.isURL(databaseLocation) ? ServerConnection(databaseLocation) : nil
     }
 
     /// An HTTP server for this dashboard on `host`:`port` (an IPv4 or IPv6 literal, or
@@ -203,8 +209,7 @@ public struct Dashboard: Sendable {
         } else {
             after = current.run.parentEpoch ?? 0
         }
-        let stream = EpochEventStream(
-            databaseLocation: databaseLocation, runID: id, after: after, pollInterval: pollInterval)
+        let stream = EpochEventStream(dashboard: self, runID: id, after: after)
         return HTTPResponse(
             statusCode: .ok,
             headers: [
@@ -217,16 +222,17 @@ public struct Dashboard: Sendable {
 
     // MARK: - Helpers
 
-    /// Opens the store read-only for `body` and closes it after.
+    /// Runs `body` on the store, read-only: the server's connection, or the file opened for
+    /// it and closed after. A store that can't be read is a 503.
     func store<T>(_ body: (Store) throws -> T) throws -> T {
-        let store: Store
         do {
-            store = try Store.open(location: databaseLocation, readOnly: true)
+            if let serverConnection { return try body(try serverConnection.store()) }
+            let store = try Store.open(location: databaseLocation, readOnly: true)
+            defer { try? store.close() }
+            return try body(store)
         } catch let error as StoreError {
             throw HTTPError(503, error.description)
         }
-        defer { try? store.close() }
-        return try body(store)
     }
 
     private func readBody(_ request: HTTPRequest) async throws -> [UInt8] {
@@ -384,4 +390,25 @@ extension Dashboard {
 /// `--host` named something that is not an IPv4 or IPv6 address (nor "localhost").
 public struct HostError: Error {
     public var host: String
+}
+
+/// A PostgreSQL store's one read-only connection for the server, opened at the first request
+/// (and again after a failure to open); the engine serializes requests on it and reconnects
+/// when the server restarts.
+final class ServerConnection: Sendable {
+    private let location: String
+    private let opened = Mutex<Store?>(nil)
+
+    init(_ location: String) {
+        self.location = location
+    }
+
+    func store() throws -> Store {
+        try opened.withLock { opened in
+            if let opened { return opened }
+            let store = try Store.open(location: location, readOnly: true)
+            opened = store
+            return store
+        }
+    }
 }

@@ -5,18 +5,19 @@ import Store
 
 /// The bytes of an event stream: each epoch of the run after `after` as
 /// `id: <epoch>` / `data: <the epoch's JSON>`, as it commits. Every `pollInterval` the stream
-/// compares the database file's and its WAL's size and modification time with the last look
-/// and, only when they changed (or a second has passed), opens the store read-only for the
-/// new epochs and closes it.
+/// looks for new epochs: on SQLite it compares the database file's and its WAL's size and
+/// modification time with the last look and, only when they changed (or a second has
+/// passed), opens the store read-only for the new epochs and closes it; on PostgreSQL it asks
+/// the server's connection for the epochs after the last one sent (one index look-up).
 /// A comment line every 15 s keeps proxies from closing an idle stream and tells the server
 /// when the client has gone (the write fails and the connection ends).
 struct EpochEventStream: AsyncBufferedSequence, Sendable {
     typealias Element = UInt8
 
-    let databaseLocation: String
+    let dashboard: Dashboard
     let runID: Int64
     let after: Int
-    let pollInterval: Duration
+    var pollInterval: Duration { dashboard.pollInterval }
 
     func makeAsyncIterator() -> Iterator {
         Iterator(stream: self, last: after)
@@ -59,16 +60,17 @@ struct EpochEventStream: AsyncBufferedSequence, Sendable {
         /// checkpoint keeps its size, so a commit right after a look could leave both as they
         /// were: the store is read at least once a second whatever they say.
         mutating func newEvents() throws -> [UInt8] {
-            let now = fileSignature(stream.databaseLocation)
-            guard now != signature || ContinuousClock.now - lastRead > .seconds(1) else {
+            let onServer = stream.dashboard.serverConnection != nil
+            let now = onServer ? [] : fileSignature(stream.dashboard.databaseLocation)
+            guard onServer || now != signature || ContinuousClock.now - lastRead > .seconds(1)
+            else {
                 return []
             }
             lastRead = ContinuousClock.now
             let epochs: [EpochRecord]
             do {
-                let store = try Store.open(location: stream.databaseLocation, readOnly: true)
-                defer { try? store.close() }
-                epochs = try store.epochs(runID: stream.runID).filter { $0.epoch > last }
+                let after = last
+                epochs = try stream.dashboard.store { try $0.epochs(runID: stream.runID, after: after) }
             } catch {
                 // A migration or a file being replaced: look again at the next poll.
                 return []

@@ -56,12 +56,14 @@ extension Store {
         }
     }
 
-    /// The run's epochs in order.
-    public func epochs(runID: Int64) throws -> [EpochRecord] {
+    /// The run's epochs in order; with `after`, only those after that epoch.
+    public func epochs(runID: Int64, after: Int = 0) throws -> [EpochRecord] {
         try attempt("Cannot read the epochs of run \(runID) from \(location)") {
             try read { db in
-                try db.fetch("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", [runID.sqlValue])
-                    .map(EpochRecord.init(row:))
+                try db.fetch(
+                    "SELECT * FROM epochs WHERE run_id = ? AND epoch > ? ORDER BY epoch",
+                    [runID.sqlValue, after.sqlValue]
+                ).map(EpochRecord.init(row:))
             }
         }
     }
