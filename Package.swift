@@ -3,7 +3,7 @@
 //
 // Dependencies point one way:
 //   CKernels ← Numerics ← Datasets ← Training ← MNISTLabCLI ← mnistlab
-//                          Store (GRDB) ↗      Reports ↗
+//                   Store (GRDB, PostgresNIO) ↗ Reports ↗
 //                        Numerics ← Benchmarking ↗
 //   CPNG (libpng) + Training ← Prediction ↗
 //   Store + Reports + Prediction + FlyingFox ← Server; MNISTLabCLI + Server ← mnistlab-serve
@@ -20,6 +20,10 @@ let package = Package(
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
         // The dashboard's HTTP server: no dependencies of its own (see README, Layout).
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+        // The PostgreSQL engine's client: SCRAM authentication, TLS, the extended protocol.
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
+        // postgres-nio logs through swift-log; the engine hands it a logger that drops it all.
+        .package(url: "https://github.com/apple/swift-log", from: "1.5.3"),
     ],
     targets: [
         // SIMD matmul kernels in C, chosen per CPU at run time (AVX-512 / AVX2+FMA / scalar).
@@ -34,7 +38,11 @@ let package = Package(
             providers: [.apt(["libpng-dev"])]),
         .target(
             name: "Store",
-            dependencies: ["CZlib", .product(name: "GRDB", package: "GRDB.swift")],
+            dependencies: [
+                "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
             resources: [.embedInCode("Migrations")]),
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
@@ -66,7 +74,8 @@ let package = Package(
 
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "CKernels"]),
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
-        .testTarget(name: "StoreTests", dependencies: ["Store"]),
+        // StoreTests uses TestSupport's throwaway PostgreSQL server (PostgresServer).
+        .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(

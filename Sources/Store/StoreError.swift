@@ -69,17 +69,17 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         self.action = action
     }
 
-    static func newerSchema(version: Int) -> StoreError {
+    /// `known`: the engine's latest migration (SQLite's and PostgreSQL's lists may differ).
+    static func newerSchema(version: Int, known: Int = Migrations.latestVersion) -> StoreError {
         StoreError(
-            .newerSchema(found: version, known: Migrations.latestVersion),
-            "it was written by a newer mnistlab (schema \(version); this build knows "
-                + "\(Migrations.latestVersion)).")
+            .newerSchema(found: version, known: known),
+            "it was written by a newer mnistlab (schema \(version); this build knows \(known)).")
     }
 
-    static func olderSchema(version: Int) -> StoreError {
+    static func olderSchema(version: Int, known: Int = Migrations.latestVersion) -> StoreError {
         StoreError(
-            .olderSchema(found: version, known: Migrations.latestVersion),
-            "it has schema \(version) and this build reads schema \(Migrations.latestVersion); "
+            .olderSchema(found: version, known: known),
+            "it has schema \(version) and this build reads schema \(known); "
                 + "a read-only open does not migrate.")
     }
 }

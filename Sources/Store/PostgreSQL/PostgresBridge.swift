@@ -1,0 +1,173 @@
+/// The one place where the store's synchronous code waits on postgres-nio, and where
+/// postgres-nio's errors become one-line `StoreError`s.
+///
+/// Why futures and `wait()` rather than the async API behind a semaphore: the store is called
+/// from plain threads (training, lease renewal) and from the dashboard's async handlers. A
+/// future completes on NIO's own event-loop thread, so a blocked caller never waits on
+/// Swift's cooperative pool, which two blocked callers on a 2-core machine would exhaust.
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import NIOSSL
+import PostgresNIO
+
+enum PostgresBridge {
+    /// postgres-nio's messages are for its developers; ours go through StoreError.
+    static let logger = Logger(label: "mnistlab.postgres") { _ in SwiftLogNoOpLogHandler() }
+
+    /// Opens one connection: TCP, TLS as `sslmode` asks, SCRAM-SHA-256 (or whatever the
+    /// server asks for) with the URL's password. Throws `.connection` with the reason.
+    static func connect(_ location: PostgresLocation, readOnly: Bool) throws -> PostgresConnection {
+        do {
+            return try connectOnce(location, readOnly: readOnly)
+        } catch {
+            throw connectionError(error, location)
+        }
+    }
+
+    static func connectionError(_ error: any Error, _ location: PostgresLocation) -> StoreError {
+        if let error = error as? StoreError { return error }
+        return StoreError(.connection, "cannot connect to \(location.redacted): \(reason(error)).")
+    }
+
+    /// `connect` with postgres-nio's own error, for callers that tell a passing failure from
+    /// a lasting one (`isWorthRetrying`).
+    static func connectOnce(_ location: PostgresLocation, readOnly: Bool) throws -> PostgresConnection {
+        let tls: PostgresConnection.Configuration.TLS
+        do {
+            switch location.sslMode {
+            case .disable:
+                tls = .disable
+            case .prefer, .require:
+                // As libpq's prefer and require: encrypted, the certificate not checked.
+                var configuration = TLSConfiguration.makeClientConfiguration()
+                configuration.certificateVerification = .none
+                let context = try NIOSSLContext(configuration: configuration)
+                tls = location.sslMode == .prefer ? .prefer(context) : .require(context)
+            case .verifyFull:
+                tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
+            }
+        } catch {
+            throw StoreError(.connection, "cannot set up TLS: \(oneLine("\(error)")).")
+        }
+        var configuration = PostgresConnection.Configuration(
+            host: location.host, port: location.port, username: location.user,
+            password: location.password, database: location.database, tls: tls)
+        configuration.options.connectTimeout = .seconds(10)
+        if location.sslMode == .verifyFull { configuration.options.tlsServerName = location.host }
+        // A read-only engine's sessions refuse writes on the server too, whatever SQL is sent.
+        if readOnly {
+            configuration.options.additionalStartupParameters = [("default_transaction_read_only", "on")]
+        }
+        return try PostgresConnection.connect(
+            on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
+            id: 1, logger: logger
+        ).wait()
+    }
+
+    /// Runs one statement and waits for all its rows.
+    static func run(
+        _ connection: PostgresConnection, _ sql: String, _ arguments: [SQLValue] = []
+    ) throws -> PostgresQueryResult {
+        var bindings = PostgresBindings(capacity: arguments.count)
+        for argument in arguments {
+            switch argument {
+            case .null: bindings.appendNull()
+            case .integer(let integer): bindings.append(integer)
+            case .real(let real): bindings.append(real)
+            case .text(let text): bindings.append(text)
+            case .blob(let bytes): bindings.append(ByteBuffer(bytes: bytes))
+            }
+        }
+        return try connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger)
+            .wait()
+    }
+
+    static func close(_ connection: PostgresConnection) {
+        // The socket is gone either way; a failure here has nothing left to tell.
+        try? connection.close().wait()
+    }
+
+    // MARK: - Errors
+
+    /// Whether `error` means the connection is gone (server restarted, network dropped),
+    /// as opposed to the server refusing one statement.
+    static func isConnectionLost(_ error: any Error) -> Bool {
+        guard let error = error as? PSQLError else { return error is IOError || error is ChannelError }
+        switch error.code {
+        case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown:
+            return true
+        case .server:
+            let state = error.serverInfo?[.sqlState] ?? ""
+            // 08: connection exception; 57P01-03: the server shut down or is restarting.
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
+        default:
+            return false
+        }
+    }
+
+    /// Whether connecting again later may succeed: nothing listened yet, or the server was
+    /// starting. A wrong password or a missing database stays wrong.
+    static func isWorthRetrying(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError, error.code == .server {
+            return error.serverInfo?[.sqlState] == "57P03"
+        }
+        return isConnectionLost(error) || error is NIOConnectionError
+    }
+
+    /// The server's SQLSTATE, when the server reported the error.
+    static func sqlState(_ error: any Error) -> String? {
+        (error as? PSQLError)?.serverInfo?[.sqlState]
+    }
+
+    /// One line saying why: the server's own message when it sent one, else what the
+    /// network said, without postgres-nio's dump of the query and its bindings.
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? PSQLError {
+            if let message = error.serverInfo?[.message] { return oneLine(trimmed(message)) }
+            if let underlying = error.underlying { return reason(underlying) }
+            switch error.code {
+            case .sslUnsupported: return "the server does not accept TLS connections"
+            case .serverClosedConnection, .uncleanShutdown: return "the server closed the connection"
+            case .clientClosedConnection: return "the connection was closed"
+            case .authMechanismRequiresPassword: return "the server asks for a password and the URL has none"
+            case .unsupportedAuthMechanism: return "the server asks for an authentication method mnistlab does not support"
+            default: return oneLine(error.code.description)
+            }
+        }
+        if let error = error as? NIOConnectionError {
+            if let failure = error.connectionErrors.first { return reason(failure.error) }
+            if error.dnsAError != nil || error.dnsAAAAError != nil {
+                return "the host name \(error.host) is not known"
+            }
+            return "cannot reach \(error.host):\(error.port)"
+        }
+        if let error = error as? IOError {
+            switch error.errnoCode {
+            case ECONNREFUSED: return "connection refused (no server listens there)"
+            case ETIMEDOUT: return "the connection timed out"
+            case EHOSTUNREACH, ENETUNREACH: return "the host cannot be reached"
+            default: return oneLine(String(cString: strerror(error.errnoCode)).lowercased())
+            }
+        }
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return "the connection timed out"
+        }
+        if error is NIOSSLError || error is BoringSSLError {
+            return "the TLS handshake failed (\(oneLine("\(error)")))"
+        }
+        if let resolution = error as? SocketAddressError {
+            return "the host name cannot be resolved (\(oneLine("\(resolution)")))"
+        }
+        return oneLine("\(error)")
+    }
+
+    private static func trimmed(_ message: String) -> String {
+        message.hasSuffix(".") ? String(message.dropLast()) : message
+    }
+
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).joined(separator: " ")
+    }
+}

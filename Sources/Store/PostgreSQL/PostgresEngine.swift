@@ -1,0 +1,320 @@
+/// The store on a PostgreSQL server: one connection, transactions that survive a server
+/// restart, migrations applied under an advisory lock, and the server's clock.
+import Foundation
+import PostgresNIO
+
+final class PostgresEngine: Engine, @unchecked Sendable {
+    let location: String
+    let isReadOnly: Bool
+    let dialect = PostgresEngine.postgresDialect
+    var knownSchemaVersion: Int { migrations.last?.version ?? 0 }
+
+    private let target: PostgresLocation
+    private let migrations: [Migration]
+    /// How long a lost connection is tried again before the transaction fails.
+    private let reconnectWindow: TimeInterval
+    /// Serializes every use of `connection`: the store is shared by the training thread and
+    /// the lease-renewal thread, and a PostgreSQL session runs one transaction at a time.
+    /// Not recursive: a transaction body never opens another one.
+    private let mutex = NSLock()
+    /// nil before the first use after a lost connection. Guarded by `mutex`.
+    private var connection: PostgresConnection?
+    private var isClosed = false
+
+    /// Connects to the database at `url`. Read-write: applies the pending migrations first.
+    /// Read-only: creates and migrates nothing; refuses an empty database (`.missing`) and,
+    /// unless `allowOlderSchema`, one that needs migrating.
+    static func open(url: String, readOnly: Bool, allowOlderSchema: Bool) throws -> PostgresEngine {
+        try open(
+            url: url, readOnly: readOnly, allowOlderSchema: allowOlderSchema,
+            migrations: PostgresMigrations.all)
+    }
+
+    /// `open` with another migration list, and a shorter reconnect window, for tests.
+    static func open(
+        url: String, readOnly: Bool, allowOlderSchema: Bool, migrations: [Migration],
+        reconnectWindow: TimeInterval = 30
+    ) throws -> PostgresEngine {
+        let target = try PostgresLocation(url: url)
+        let engine = PostgresEngine(
+            target, readOnly: readOnly, migrations: migrations, reconnectWindow: reconnectWindow)
+        try attempt("Cannot open database at \(target.redacted)") {
+            engine.connection = try PostgresBridge.connect(target, readOnly: readOnly)
+            if readOnly {
+                try engine.checkSchema(allowOlder: allowOlderSchema)
+            } else {
+                try engine.migrate()
+            }
+        }
+        return engine
+    }
+
+    private init(
+        _ target: PostgresLocation, readOnly: Bool, migrations: [Migration],
+        reconnectWindow: TimeInterval
+    ) {
+        self.target = target
+        self.location = target.redacted
+        self.isReadOnly = readOnly
+        self.migrations = migrations
+        self.reconnectWindow = reconnectWindow
+    }
+
+    deinit {
+        if let connection { PostgresBridge.close(connection) }
+    }
+
+    // MARK: - Transactions
+
+    func read<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        // One snapshot for the whole body, as SQLite's read transaction gives.
+        try transaction("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") { try body($0) }
+    }
+
+    func write<T>(_ body: (any SQLConnection) throws -> T) throws -> T {
+        guard !isReadOnly else {
+            throw StoreError(.notWritable, "the database was opened read-only.")
+        }
+        return try transaction("BEGIN") { try body($0) }
+    }
+
+    func lock(_ resource: String, _ connection: any SQLConnection) throws {
+        try connection.execute("SELECT pg_advisory_xact_lock(?)", [.integer(Self.lockKey(resource))])
+    }
+
+    /// A stable 64-bit advisory-lock key for `resource` (FNV-1a of "mnistlab:" + name), the
+    /// same in every process and build.
+    static func lockKey(_ resource: String) -> Int64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in ("mnistlab:" + resource).utf8 {
+            hash ^= UInt64(byte)
+            hash = hash &* 0x0000_0100_0000_01b3
+        }
+        return Int64(bitPattern: hash)
+    }
+
+    /// Runs `body` between `begin` and COMMIT, ROLLBACK when it throws. A connection lost
+    /// before COMMIT was sent is made again and the whole body run again (bodies only touch
+    /// the database through the session, so a rerun starts from what is committed); a
+    /// connection lost during COMMIT leaves the outcome unknown and is never retried.
+    /// `commits: false` always rolls back, for `query`.
+    func transaction<T>(
+        _ begin: String, commits: Bool = true, _ body: (PostgresSession) throws -> T
+    ) throws -> T {
+        mutex.lock()
+        defer { mutex.unlock() }
+        var deadline: Date?
+        while true {
+            let session = PostgresSession(try connected(until: deadline))
+            do {
+                try session.run(begin)
+                let value = try body(session)
+                guard commits else {
+                    try? session.run("ROLLBACK")
+                    if session.lostConnection { drop() }
+                    return value
+                }
+                // Closed before COMMIT left: the server rolls the transaction back, and the
+                // throw from `run` marks the session lost, so the body is run again below.
+                if session.connection.isClosed { try session.run("COMMIT") }
+                try commit(session)
+                return value
+            } catch let unknown as CommitOutcomeUnknown {
+                throw unknown.error
+            } catch {
+                guard session.lostConnection else {
+                    // The server keeps the failed transaction open until told otherwise.
+                    try? session.run("ROLLBACK")
+                    if session.lostConnection { drop() }
+                    throw error
+                }
+                drop()
+                let end = deadline ?? Date().addingTimeInterval(reconnectWindow)
+                guard Date() < end else { throw error }
+                deadline = end
+            }
+        }
+    }
+
+    /// A COMMIT whose answer never came: the transaction may or may not be applied.
+    private struct CommitOutcomeUnknown: Error {
+        let error: StoreError
+    }
+
+    private func commit(_ session: PostgresSession) throws {
+        do {
+            try session.run("COMMIT")
+        } catch let error as StoreError where session.lostConnection {
+            drop()
+            throw CommitOutcomeUnknown(
+                error: StoreError(
+                    .connection,
+                    "the connection was lost while committing, so it is not known whether the "
+                        + "transaction was applied (\(error.reason.dropLast()))."))
+        }
+    }
+
+    /// The connection, made again when it was lost. Without `deadline`, one attempt; with
+    /// it, attempts with growing pauses until then, while the failure may be passing (a
+    /// restarting server); a wrong password or a dropped database fails at once.
+    private func connected(until deadline: Date?) throws -> PostgresConnection {
+        guard !isClosed else { throw StoreError(.connection, "the database connection was closed.") }
+        if let connection, !connection.isClosed { return connection }
+        drop()
+        var pause: TimeInterval = 0.05
+        while true {
+            do {
+                let connection = try PostgresBridge.connectOnce(target, readOnly: isReadOnly)
+                self.connection = connection
+                return connection
+            } catch {
+                guard let deadline, Date().addingTimeInterval(pause) < deadline,
+                    PostgresBridge.isWorthRetrying(error)
+                else { throw PostgresBridge.connectionError(error, target) }
+                Thread.sleep(forTimeInterval: pause)
+                pause = min(pause * 2, 2)
+            }
+        }
+    }
+
+    private func drop() {
+        if let connection { PostgresBridge.close(connection) }
+        connection = nil
+    }
+
+    // MARK: - Schema
+
+    /// The migration log and what else the current schema holds, read in one snapshot.
+    private struct SchemaState {
+        var applied: [AppliedMigration]
+        var hasOtherTables: Bool
+    }
+
+    private static func schemaState(_ db: any SQLConnection) throws -> SchemaState {
+        let hasLog = try db.fetchOne(
+            "SELECT to_regclass(quote_ident(current_schema()) || '.schema_migrations') IS NOT NULL AS present"
+        )?["present"] == .text("true")
+        guard hasLog else {
+            let tables = try db.fetchOne(
+                """
+                SELECT count(*) AS n FROM pg_catalog.pg_class c
+                JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+                WHERE n.nspname = current_schema() AND c.relkind IN ('r', 'p', 'v', 'm', 'f')
+                """)
+            let count: Int = try tables?.get("n") ?? 0
+            return SchemaState(applied: [], hasOtherTables: count > 0)
+        }
+        let rows = try db.fetch(
+            "SELECT version, name, applied_at FROM schema_migrations ORDER BY version")
+        let applied = try rows.map { row in
+            AppliedMigration(
+                version: try row.get("version"), name: try row.get("name"),
+                appliedAt: try row.get("applied_at"))
+        }
+        return SchemaState(applied: applied, hasOtherTables: true)
+    }
+
+    private func refuseForeign(_ state: SchemaState) throws {
+        if state.applied.isEmpty && state.hasOtherTables {
+            throw StoreError(
+                .notOurDatabase, "it is a PostgreSQL database of another application (it has "
+                    + "tables but no schema_migrations).")
+        }
+        let known = Set(migrations.map(\.version))
+        if let newer = state.applied.map(\.version).filter({ !known.contains($0) }).max() {
+            throw StoreError.newerSchema(version: newer, known: knownSchemaVersion)
+        }
+    }
+
+    /// Applies every pending migration in one transaction, under an advisory lock that any
+    /// other process opening the same database waits for; the log is read after the lock is
+    /// held (READ COMMITTED: each statement sees what committed before it), so a process
+    /// that waited finds the work done and applies nothing.
+    private func migrate() throws {
+        try transaction("BEGIN") { session in
+            try lock("schema_migrations", session)
+            let state = try Self.schemaState(session)
+            try refuseForeign(state)
+            let applied = Set(state.applied.map(\.version))
+            for migration in migrations where !applied.contains(migration.version) {
+                // The extended protocol runs one statement at a time, and a migration file's
+                // text is run as written: no placeholders to translate.
+                for statement in PostgresSQLText.statements(migration.sql) {
+                    try session.run(statement)
+                }
+                try session.run(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES ($1, $2, \(Self.now))",
+                    [.integer(Int64(migration.version)), .text(migration.name)])
+            }
+        }
+    }
+
+    private func checkSchema(allowOlder: Bool) throws {
+        let state = try read { db in try Self.schemaState(db) }
+        if state.applied.isEmpty && !state.hasOtherTables {
+            throw StoreError(.missing, "the database has no mnistlab schema yet, and a read-only open creates none.")
+        }
+        try refuseForeign(state)
+        let version = state.applied.last?.version ?? 0
+        if version < knownSchemaVersion && !allowOlder {
+            throw StoreError.olderSchema(version: version, known: knownSchemaVersion)
+        }
+    }
+
+    func appliedMigrations() throws -> [AppliedMigration] {
+        try attempt("Cannot read the migrations of \(location)") {
+            try read { db in try Self.schemaState(db).applied }
+        }
+    }
+
+    // MARK: - Upkeep
+
+    func sizeBytes() throws -> Int64 {
+        try attempt("Cannot read the size of \(location)") {
+            try read { db in
+                try db.fetchOne("SELECT pg_database_size(current_database()) AS size")?.get("size") ?? 0
+            }
+        }
+    }
+
+    func vacuum() throws {
+        try attempt("Cannot vacuum \(location)") {
+            mutex.lock()
+            defer { mutex.unlock() }
+            // VACUUM refuses to run in a transaction block: it goes alone, outside one (the
+            // extended protocol's implicit transaction of one statement is allowed).
+            let session = PostgresSession(try connected(until: nil))
+            do {
+                try session.run("VACUUM")
+            } catch {
+                if session.lostConnection { drop() }
+                throw error
+            }
+        }
+    }
+
+    func close() throws {
+        mutex.lock()
+        defer { mutex.unlock() }
+        drop()
+        isClosed = true
+    }
+
+    // MARK: - Dialect
+
+    /// The server's clock as the text of every timestamp column.
+    static let now = timestamp("now()")
+
+    private static func timestamp(_ instant: String) -> String {
+        "to_char((\(instant)) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+    }
+
+    static let postgresDialect = Dialect(
+        now: now,
+        expiry: { seconds in
+            timestamp("now() + make_interval(secs => \(String(format: "%.3f", seconds)))")
+        },
+        // FOR UPDATE on the nullable side of the claim query's LEFT JOIN is an error in
+        // PostgreSQL; only the trial row is locked (and skipped when another worker has it).
+        skipLocked: "FOR UPDATE OF t SKIP LOCKED")
+}

@@ -1,0 +1,238 @@
+/// A throwaway PostgreSQL server for the tests: initdb in a temporary directory, a free
+/// loopback port, SCRAM passwords, started once per test process on first use and stopped
+/// when the process ends, however it ends.
+import Foundation
+
+/// The test process's PostgreSQL server. `PostgresServer.shared` starts it the first time.
+public final class PostgresServer: Sendable {
+    /// The server, started on first use; throws the reason it could not start.
+    public static var shared: PostgresServer {
+        get throws { try started.get() }
+    }
+
+    /// Whether PostgreSQL tests run. Under CI (`CI=true`) always, so that a server that can't
+    /// start fails them rather than hiding them; elsewhere only when the server started.
+    public static var isAvailable: Bool {
+        isRequired || (try? started.get()) != nil
+    }
+
+    /// Why the suites are off, for `.enabled(if:)`'s comment.
+    public static var unavailableReason: String {
+        do {
+            _ = try started.get()
+            return "PostgreSQL is available"
+        } catch {
+            return "no PostgreSQL server for the tests (set CI=true to make this a failure): \(error)"
+        }
+    }
+
+    private static let isRequired = ProcessInfo.processInfo.environment["CI"] == "true"
+    private static let started = Result { try PostgresServer() }
+
+    /// The superuser's name and password (SCRAM-SHA-256).
+    public let user = "mnistlab"
+    public let password: String
+    public let port: Int
+    /// The temporary directory holding the data directory, the socket and the log.
+    public let directory: URL
+    private let binaries: URL
+    private var dataDirectory: String { directory.appendingPathComponent("data").path }
+    private var logFile: String { directory.appendingPathComponent("server.log").path }
+
+    private init() throws {
+        binaries = try Self.findBinaries()
+        port = try Self.freePort()
+        password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        directory = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("mnistlab-pg-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let passwordFile = directory.appendingPathComponent("password").path
+        try password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
+        // PostgreSQL refuses to run as root: the server's files belong to `postgres` then.
+        if Self.runsAsRoot { try Self.run("/bin/chown", ["-R", "postgres", directory.path]) }
+
+        try Self.run(
+            binaries.appendingPathComponent("initdb").path,
+            [
+                "-D", dataDirectory, "-U", user, "--auth=scram-sha-256", "--pwfile=\(passwordFile)",
+                "-E", "UTF8", "--no-locale", "--no-sync",
+            ], asServerUser: true)
+        // In postgresql.conf rather than on pg_ctl's command line, so `restart` keeps them.
+        let settings = """
+
+            listen_addresses = '127.0.0.1'
+            port = \(port)
+            unix_socket_directories = '\(directory.path)'
+            fsync = off                 # a test server: speed over durability
+            synchronous_commit = off
+            full_page_writes = off
+            max_connections = 200       # tests open many engines in parallel
+            """
+        let conf = FileHandle(forWritingAtPath: dataDirectory + "/postgresql.conf")
+        try conf?.seekToEnd()
+        try conf?.write(contentsOf: Data(settings.utf8))
+        try conf?.close()
+
+        try pgctl(["start", "-w", "-t", "60", "-l", logFile])
+        startWatchdog()
+        Self.stopAtExit = { [dataDirectory, binaries, directory] in
+            try? Self.run(
+                binaries.appendingPathComponent("pg_ctl").path,
+                ["-D", dataDirectory, "-m", "immediate", "stop"], asServerUser: true)
+            try? FileManager.default.removeItem(at: directory)
+        }
+        atexit { PostgresServer.stopAtExit?() }
+    }
+
+    /// `postgres://mnistlab:PW@127.0.0.1:PORT/<database>?sslmode=disable`.
+    public func url(database: String) -> String {
+        "postgres://\(user):\(password)@127.0.0.1:\(port)/\(database)?sslmode=disable"
+    }
+
+    /// A new, empty database; returns its URL.
+    public func createDatabase() throws -> String {
+        let name = "test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased()
+        try psql("CREATE DATABASE \(name)", database: "postgres")
+        return url(database: name)
+    }
+
+    /// Runs `sql` through psql as the superuser; returns what it printed (unaligned, no
+    /// headers). Throws with psql's message when it fails.
+    @discardableResult
+    public func psql(_ sql: String, database: String) throws -> String {
+        try Self.run(
+            binaries.appendingPathComponent("psql").path,
+            [
+                "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
+                "-p", String(port), "-U", user, "-d", database, "-c", sql,
+            ], environment: ["PGPASSWORD": password])
+    }
+
+    /// Stops the server (fast: sessions are cut off) and starts it again on the same port,
+    /// for tests of lost connections.
+    public func restart() throws {
+        try pgctl(["restart", "-m", "fast", "-w", "-t", "60", "-l", logFile])
+    }
+
+    private func pgctl(_ arguments: [String]) throws {
+        try Self.run(
+            binaries.appendingPathComponent("pg_ctl").path, ["-D", dataDirectory] + arguments,
+            asServerUser: true)
+    }
+
+    /// A shell in its own session that stops the server once this process is gone, for when
+    /// the process is killed and `atexit` never runs.
+    private func startWatchdog() {
+        let watchdog = Process()
+        watchdog.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+        let stop = Self.serverCommand(
+            binaries.appendingPathComponent("pg_ctl").path,
+            ["-D", dataDirectory, "-m", "immediate", "stop"])
+        let quoted = stop.map { "'\($0)'" }.joined(separator: " ")
+        let script = """
+            while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
+            \(quoted) >/dev/null 2>&1
+            rm -rf '\(directory.path)'
+            """
+        watchdog.arguments = ["/bin/sh", "-c", script]
+        watchdog.standardInput = FileHandle.nullDevice
+        watchdog.standardOutput = FileHandle.nullDevice
+        watchdog.standardError = FileHandle.nullDevice
+        // Without a watchdog the server still stops at a normal exit.
+        try? watchdog.run()
+    }
+
+    nonisolated(unsafe) private static var stopAtExit: (@Sendable () -> Void)?
+
+    private static let runsAsRoot = getuid() == 0
+
+    /// initdb's directory: the one on PATH (through any symlink), else the newest
+    /// /usr/lib/postgresql/N/bin.
+    private static func findBinaries() throws -> URL {
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? ""
+        for folder in path.split(separator: ":") {
+            let initdb = URL(fileURLWithPath: String(folder)).appendingPathComponent("initdb")
+            if FileManager.default.isExecutableFile(atPath: initdb.path) {
+                return initdb.resolvingSymlinksInPath().deletingLastPathComponent()
+            }
+        }
+        let root = "/usr/lib/postgresql"
+        let versions = (try? FileManager.default.contentsOfDirectory(atPath: root)) ?? []
+        for version in versions.sorted(by: { (Int($0) ?? 0) > (Int($1) ?? 0) }) {
+            let bin = URL(fileURLWithPath: "\(root)/\(version)/bin")
+            if FileManager.default.isExecutableFile(atPath: bin.appendingPathComponent("initdb").path) {
+                return bin
+            }
+        }
+        throw ServerError("initdb was found neither on PATH nor under \(root)/*/bin")
+    }
+
+    /// A port nothing listens on now: the kernel's pick for a socket bound to port 0.
+    private static func freePort() throws -> Int {
+        let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard socket >= 0 else { throw ServerError("cannot create a socket to find a free port") }
+        defer { close(socket) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        address.sin_port = 0
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) { pointer in
+            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { address in
+                bind(socket, address, length) == 0 && getsockname(socket, address, &length) == 0
+            }
+        }
+        guard bound else { throw ServerError("cannot bind a loopback socket to find a free port") }
+        return Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    /// The command line that runs `executable` as the server's user.
+    private static func serverCommand(_ executable: String, _ arguments: [String]) -> [String] {
+        runsAsRoot ? ["/usr/sbin/runuser", "-u", "postgres", "--", executable] + arguments
+            : [executable] + arguments
+    }
+
+    /// Runs a program to its end; returns its standard output, or throws with its last line
+    /// of standard error when it fails.
+    @discardableResult
+    private static func run(
+        _ executable: String, _ arguments: [String], asServerUser: Bool = false,
+        environment: [String: String] = [:]
+    ) throws -> String {
+        let command = asServerUser ? serverCommand(executable, arguments) : [executable] + arguments
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: command[0])
+        process.arguments = Array(command.dropFirst())
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        // Files the server's user writes go into its own directory, not the test's.
+        process.currentDirectoryURL = URL(fileURLWithPath: "/")
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        // Both pipes drained at once, so that neither fills up and blocks the program.
+        let drained = DispatchGroup()
+        nonisolated(unsafe) var errorText = Data()
+        DispatchQueue.global().async(group: drained) {
+            errorText = errors.fileHandleForReading.readDataToEndOfFile()
+        }
+        let outputText = output.fileHandleForReading.readDataToEndOfFile()
+        drained.wait()
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else {
+            let message = String(decoding: errorText, as: UTF8.self)
+                .split(whereSeparator: \.isNewline).last.map(String.init) ?? "no message"
+            let name = URL(fileURLWithPath: executable).lastPathComponent
+            throw ServerError("\(name) exited with \(process.terminationStatus): \(message)")
+        }
+        return String(decoding: outputText, as: UTF8.self)
+    }
+}
+
+/// Why the test server could not start or do what was asked.
+public struct ServerError: Error, CustomStringConvertible {
+    public let description: String
+    init(_ description: String) { self.description = description }
+}
