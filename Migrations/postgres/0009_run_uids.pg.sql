@@ -1,0 +1,77 @@
+-- 0009_run_uids.pg.sql: 0009_run_uids.sql for PostgreSQL — a stable unique identifier on
+-- every run and every sweep, so that `mnistlab import`, which copies runs between stores, knows
+-- what it copied before: importing the same source twice adds nothing.
+-- 2026-12-02
+
+-- Where this departs from 0009_run_uids.sql, and why:
+--   * A fresh UUID is gen_random_uuid()::text (PostgreSQL 13 and later), the same canonical
+--     lower-case version-4 form that SQLite's file builds from randomblob.
+--   * uid is declared NOT NULL DEFAULT gen_random_uuid()::text once the old rows have theirs.
+--     SQLite can't add that to an existing column and has two triggers per table instead
+--     (*_insert_uid, *_update_uid); the one difference: an INSERT that gives uid as NULL
+--     is refused here, while SQLite gives the row a fresh uid.
+--   * run_summary: as in 0007_run_management.pg.sql.
+
+-- A row's identity in every store: a random UUID in the canonical lower-case 8-4-4-4-12 form,
+-- e.g. '0b6b4a8e-5c7d-4f0e-9a1b-2c3d4e5f6a7b'. id is the row's number in one store and may be
+-- another row's in the next; uid is chosen once, when the row is first written, and an import
+-- copies it with the row.
+ALTER TABLE runs ADD COLUMN uid text;     -- the run's UUID
+ALTER TABLE sweeps ADD COLUMN uid text;   -- the sweep's UUID
+
+-- Rows written before this migration get a fresh one each.
+UPDATE runs SET uid = gen_random_uuid()::text;
+UPDATE sweeps SET uid = gen_random_uuid()::text;
+
+-- `import` finds a run or a sweep by its uid; no two rows share one.
+CREATE UNIQUE INDEX runs_by_uid ON runs(uid);
+CREATE UNIQUE INDEX sweeps_by_uid ON sweeps(uid);
+
+-- Every row has a uid: a row inserted without one gets a fresh one, whoever writes it
+-- (`import` gives the source's).
+ALTER TABLE runs
+    ALTER COLUMN uid SET DEFAULT gen_random_uuid()::text,
+    ALTER COLUMN uid SET NOT NULL;
+ALTER TABLE sweeps
+    ALTER COLUMN uid SET DEFAULT gen_random_uuid()::text,
+    ALTER COLUMN uid SET NOT NULL;
+
+-- run_summary as in 0007_run_management.pg.sql, with uid added at the end, after note.
+DROP VIEW run_summary;
+CREATE VIEW run_summary AS
+SELECT
+    r.id, r.name,
+    CASE
+        WHEN r.status <> 'running'
+             OR r.lease_expires_at >= to_char(now() AT TIME ZONE 'UTC',
+                                              'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') THEN r.status
+        WHEN s.last_epoch >= r.epochs THEN 'completed'
+        ELSE 'interrupted'
+    END AS status,
+    r.parent_run_id, r.parent_epoch, r.created_at, r.finished_at,
+    r.learning_rate, r.batch_size, r.epochs, r.hidden, r.activation, r.loss, r.momentum,
+    r.seed, r.train_size, r.val_size, r.dataset_path, r.dataset_checksum, r.code_version,
+    r.kernel_path, r.keep_every, r.failure_reason, r.pid, r.host, r.heartbeat_at, r.sweep_id,
+    r.owner_token, r.lease_expires_at,
+    r.patience, r.min_delta, r.lr_schedule, r.min_learning_rate, r.weight_decay,
+    s.epochs_done,
+    s.last_epoch,
+    s.best_epoch,
+    s.best_val_loss,
+    best.val_accuracy AS best_val_accuracy,
+    s.max_val_accuracy,
+    last.train_loss AS last_train_loss,
+    last.train_accuracy AS last_train_accuracy,
+    last.val_loss AS last_val_loss,
+    last.val_accuracy AS last_val_accuracy,
+    CASE WHEN s.epochs_done > 0 THEN s.total_seconds END AS total_seconds,
+    CASE WHEN r.status = 'completed' AND r.patience IS NOT NULL AND s.last_epoch < r.epochs
+         THEN s.last_epoch END AS stopped_early_at,
+    (SELECT string_agg(tag, ',' ORDER BY tag COLLATE "C")
+     FROM run_tags WHERE run_id = r.id) AS tags,
+    r.note,
+    r.uid
+FROM runs AS r
+JOIN run_stats AS s ON s.run_id = r.id
+LEFT JOIN epochs AS best ON best.run_id = r.id AND best.epoch = s.best_epoch
+LEFT JOIN epochs AS last ON last.run_id = r.id AND last.epoch = s.last_epoch;
