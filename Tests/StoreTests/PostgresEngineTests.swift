@@ -198,6 +198,19 @@ struct PostgresEngineTests {
         #expect(throws: StoreError.self) { try allowed.write { db in try db.execute("SELECT 1") } }
     }
 
+    @Test func storeMigrationsApplyToANewDatabase() throws {
+        // Given
+        let url = try PostgresServer.shared.createDatabase()
+
+        // When
+        let engine = try PostgresEngine.open(url: url, readOnly: false, allowOlderSchema: false)
+        let reader = try PostgresEngine.open(url: url, readOnly: true, allowOlderSchema: false)
+
+        // Then
+        #expect(try engine.appliedMigrations().map(\.name) == PostgresMigrations.all.map(\.name))
+        #expect(try reader.query("SELECT count(*) AS n FROM run_summary").rows == [[.integer(0)]])
+    }
+
     // MARK: - Reading and writing
 
     @Test func valuesRoundTripWithTheirTypes() throws {
