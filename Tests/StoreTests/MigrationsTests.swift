@@ -61,6 +61,33 @@ import Testing
         }
     }
 
+    @Test func embeddedPostgresMigrationsMatchFilesOnDisk() throws {
+        // Given: Migrations/postgres/ at the repository root
+        let root = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let folder = root.appendingPathComponent("Migrations/postgres")
+        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
+            .filter { $0.hasSuffix(".pg.sql") }.sorted()
+
+        // When
+        let onDisk = try files.map { file in
+            (
+                name: String(file.dropLast(".pg.sql".count)),
+                sql: try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
+            )
+        }
+
+        // Then: same files, same order, same text, numbered without gaps, each splitting
+        // into statements (the PostgreSQL engine runs them one at a time)
+        #expect(PostgresMigrations.all.map(\.name) == onDisk.map(\.name))
+        #expect(PostgresMigrations.all.map(\.sql) == onDisk.map(\.sql))
+        #expect(PostgresMigrations.all.map(\.version) == Array(1...onDisk.count))
+        for migration in PostgresMigrations.all {
+            #expect(migration.sql.hasPrefix("-- \(migration.name).pg.sql: "))
+            #expect(!PostgresSQLText.statements(migration.sql).isEmpty)
+        }
+    }
+
     @Test func databaseFromAnEarlierMigrationSetIsMigrated() throws {
         // Given: a file that only has 0001, with a run in it
         let directory = try TemporaryDirectory()

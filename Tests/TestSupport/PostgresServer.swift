@@ -200,32 +200,41 @@ public final class PostgresServer: Sendable {
         environment: [String: String] = [:]
     ) throws -> String {
         let command = asServerUser ? serverCommand(executable, arguments) : [executable] + arguments
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: command[0])
-        process.arguments = Array(command.dropFirst())
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
-        // Files the server's user writes go into its own directory, not the test's.
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        let output = Pipe()
-        let errors = Pipe()
-        process.standardOutput = output
-        process.standardError = errors
-        process.standardInput = FileHandle.nullDevice
-        try process.run()
-        // Both pipes drained at once, so that neither fills up and blocks the program.
-        let drained = DispatchGroup()
-        nonisolated(unsafe) var errorText = Data()
-        DispatchQueue.global().async(group: drained) {
-            errorText = errors.fileHandleForReading.readDataToEndOfFile()
+        // Files, not pipes, and posix_spawn + waitpid rather than Process: the server that
+        // `pg_ctl start` leaves running inherits the child's descriptors, and neither a pipe
+        // nor Process's wait (here) then ever sees the end.
+        let outputFile = NSTemporaryDirectory() + "mnistlab-pg-\(UUID().uuidString).out"
+        let errorFile = outputFile + ".err"
+        defer {
+            try? FileManager.default.removeItem(atPath: outputFile)
+            try? FileManager.default.removeItem(atPath: errorFile)
         }
-        let outputText = output.fileHandleForReading.readDataToEndOfFile()
-        drained.wait()
-        process.waitUntilExit()
-        guard process.terminationStatus == 0 else {
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+        posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        posix_spawn_file_actions_addopen(&actions, 2, errorFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+            .map { "\($0.key)=\($0.value)" }
+        let argv = command.map { strdup($0) } + [nil]
+        let envp = variables.map { strdup($0) } + [nil]
+        defer { (argv + envp).forEach { free($0) } }
+        var pid: pid_t = 0
+        let spawned = posix_spawn(&pid, command[0], &actions, nil, argv, envp)
+        guard spawned == 0 else {
+            throw ServerError("cannot start \(command[0]): \(String(cString: strerror(spawned)))")
+        }
+        var status: Int32 = 0
+        while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        let outputText = FileManager.default.contents(atPath: outputFile) ?? Data()
+        let errorText = FileManager.default.contents(atPath: errorFile) ?? Data()
+        // Exited normally (no signal) with status 0.
+        guard status & 0x7f == 0, (status >> 8) & 0xff == 0 else {
             let message = String(decoding: errorText, as: UTF8.self)
                 .split(whereSeparator: \.isNewline).last.map(String.init) ?? "no message"
             let name = URL(fileURLWithPath: executable).lastPathComponent
-            throw ServerError("\(name) exited with \(process.terminationStatus): \(message)")
+            throw ServerError("\(name) failed (wait status \(status)): \(message)")
         }
         return String(decoding: outputText, as: UTF8.self)
     }

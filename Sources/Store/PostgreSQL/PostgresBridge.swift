@@ -70,6 +70,9 @@ enum PostgresBridge {
     static func run(
         _ connection: PostgresConnection, _ sql: String, _ arguments: [SQLValue] = []
     ) throws -> PostgresQueryResult {
+        // A query written to a channel that has already closed is never answered (its
+        // promise is dropped with the handler), so a closed connection fails here at once.
+        guard !connection.isClosed else { throw ConnectionClosed() }
         var bindings = PostgresBindings(capacity: arguments.count)
         for argument in arguments {
             switch argument {
@@ -84,6 +87,9 @@ enum PostgresBridge {
             .wait()
     }
 
+    /// The connection had closed before a statement could be sent.
+    struct ConnectionClosed: Error {}
+
     static func close(_ connection: PostgresConnection) {
         // The socket is gone either way; a failure here has nothing left to tell.
         try? connection.close().wait()
@@ -94,6 +100,7 @@ enum PostgresBridge {
     /// Whether `error` means the connection is gone (server restarted, network dropped),
     /// as opposed to the server refusing one statement.
     static func isConnectionLost(_ error: any Error) -> Bool {
+        if error is ConnectionClosed { return true }
         guard let error = error as? PSQLError else { return error is IOError || error is ChannelError }
         switch error.code {
         case .serverClosedConnection, .clientClosedConnection, .connectionError, .uncleanShutdown:
@@ -124,6 +131,7 @@ enum PostgresBridge {
     /// One line saying why: the server's own message when it sent one, else what the
     /// network said, without postgres-nio's dump of the query and its bindings.
     static func reason(_ error: any Error) -> String {
+        if error is ConnectionClosed { return "the server closed the connection" }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return oneLine(trimmed(message)) }
             if let underlying = error.underlying { return reason(underlying) }
