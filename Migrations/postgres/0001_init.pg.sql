@@ -100,6 +100,10 @@ CREATE TABLE checkpoints (
     FOREIGN KEY (run_id, epoch) REFERENCES epochs(run_id, epoch),
     CHECK (velocity IS NULL OR octet_length(velocity) = octet_length(weights))
 );
+-- Float32 weights don't compress: stored out of line as they are (EXTERNAL), the epoch's
+-- commit spends no time trying to, and `db vacuum` gives their space back byte for byte.
+ALTER TABLE checkpoints ALTER COLUMN weights SET STORAGE EXTERNAL,
+                        ALTER COLUMN velocity SET STORAGE EXTERNAL;
 
 -- A fork starts from its parent's weights, so that checkpoint must exist and can't be
 -- deleted while the child does. (In 0001_init.sql this is part of CREATE TABLE runs.)

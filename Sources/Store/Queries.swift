@@ -106,13 +106,15 @@ extension Store {
         order: SummaryOrder = .newestFirst
     ) throws -> [RunSummary] {
         try attempt("Cannot list runs in \(location)") {
-            // Through run_tags_by_tag: the ids with the tag, then each one's row.
-            let tagged = "(?3 IS NULL OR id IN (SELECT run_id FROM run_tags WHERE tag = ?3))"
+            // Through run_tags_by_tag: the ids with the tag, then each one's row. A parameter
+            // that may be NULL is cast where it is tested for NULL: PostgreSQL can't tell the
+            // type of a NULL from `? IS NULL` alone.
+            let tagged = "(CAST(?3 AS TEXT) IS NULL OR id IN (SELECT run_id FROM run_tags WHERE tag = ?3))"
             let sql: String
             switch order {
             case .newestFirst:
                 sql = """
-                    SELECT * FROM run_summary WHERE (?1 IS NULL OR status = ?1) AND \(tagged)
+                    SELECT * FROM run_summary WHERE (CAST(?1 AS TEXT) IS NULL OR status = ?1) AND \(tagged)
                     ORDER BY id DESC LIMIT ?2
                     """
             // Runs with epochs in the order of run_stats' index, then those without: one
@@ -121,12 +123,12 @@ extension Store {
                 sql = """
                     SELECT * FROM (SELECT * FROM run_summary
                                    WHERE best_val_loss IS NOT NULL
-                                     AND (?1 IS NULL OR status = ?1) AND \(tagged)
+                                     AND (CAST(?1 AS TEXT) IS NULL OR status = ?1) AND \(tagged)
                                    ORDER BY best_val_loss, id LIMIT ?2) AS ranked
                     UNION ALL
                     SELECT * FROM (SELECT * FROM run_summary
                                    WHERE best_val_loss IS NULL
-                                     AND (?1 IS NULL OR status = ?1) AND \(tagged)
+                                     AND (CAST(?1 AS TEXT) IS NULL OR status = ?1) AND \(tagged)
                                    ORDER BY id LIMIT ?2) AS unranked
                     LIMIT ?2
                     """
@@ -134,12 +136,12 @@ extension Store {
                 sql = """
                     SELECT * FROM (SELECT * FROM run_summary
                                    WHERE max_val_accuracy IS NOT NULL
-                                     AND (?1 IS NULL OR status = ?1) AND \(tagged)
+                                     AND (CAST(?1 AS TEXT) IS NULL OR status = ?1) AND \(tagged)
                                    ORDER BY max_val_accuracy DESC, id LIMIT ?2) AS ranked
                     UNION ALL
                     SELECT * FROM (SELECT * FROM run_summary
                                    WHERE max_val_accuracy IS NULL
-                                     AND (?1 IS NULL OR status = ?1) AND \(tagged)
+                                     AND (CAST(?1 AS TEXT) IS NULL OR status = ?1) AND \(tagged)
                                    ORDER BY id LIMIT ?2) AS unranked
                     LIMIT ?2
                     """

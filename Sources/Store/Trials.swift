@@ -123,7 +123,7 @@ extension Store {
                     let id = try db.scalar(
                         """
                         SELECT t.id FROM trials AS t LEFT JOIN runs AS r ON r.id = t.run_id
-                        WHERE (?1 IS NULL OR t.sweep_id = ?1)
+                        WHERE (CAST(?1 AS BIGINT) IS NULL OR t.sweep_id = ?1)
                           AND (t.status = 'pending'
                                OR (t.status = 'running'
                                    AND coalesce(t.lease_expires_at, '') < \(dialect.now)
@@ -184,7 +184,7 @@ extension Store {
         try attempt("Cannot read the sweeps of \(location)") {
             try read { db in
                 let sweeps = try db.fetch(
-                    "SELECT * FROM sweeps WHERE ?1 IS NULL OR id = ?1 ORDER BY id DESC", [id.sqlValue]
+                    "SELECT * FROM sweeps WHERE CAST(?1 AS BIGINT) IS NULL OR id = ?1 ORDER BY id DESC", [id.sqlValue]
                 ).map { try $0.decode(SweepRecord.self) }
                 return try sweeps.map { sweep in
                     var progress = SweepProgress(sweep: sweep)

@@ -56,7 +56,7 @@ extension Store {
     /// fork started from and, unless ?2 (keep every) is NULL, every multiple of ?2.
     static let droppableCheckpoint = """
         run_id = ?1
-          AND (?2 IS NULL OR epoch % ?2 <> 0)
+          AND (CAST(?2 AS BIGINT) IS NULL OR epoch % ?2 <> 0)
           AND epoch <> (SELECT max(epoch) FROM checkpoints WHERE run_id = ?1)
           AND epoch IS DISTINCT FROM (SELECT best_epoch FROM run_stats WHERE run_id = ?1)
           AND epoch NOT IN (SELECT parent_epoch FROM runs

@@ -7,10 +7,10 @@ import Testing
 /// One owner per run: claims are atomic, leases expire on the database's clock, a holder that
 /// lost its lease writes nothing, and readers see a dead run as it is without writing.
 @Suite struct OwnershipTests {
-    @Test func claimIsRefusedWhileAnotherProcessHoldsTheRun() throws {
+    @Test(arguments: TestEngine.all) func claimIsRefusedWhileAnotherProcessHoldsTheRun(engine: TestEngine) throws {
         // Given: a run held by a live lease
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let (run, _) = try store.createRun(.sample(), leaseSeconds: 30)
         let before = try store.run(id: run.id)
 
@@ -31,19 +31,19 @@ import Testing
         #expect(try store.run(id: run.id) == before)
     }
 
-    @Test func expiredLeaseShowsInterruptedAndCanBeClaimed() throws {
+    @Test(arguments: TestEngine.all) func expiredLeaseShowsInterruptedAndCanBeClaimed(engine: TestEngine) throws {
         // Given: a run whose holder stopped renewing (its lease is in the past) and whose pid
         // belongs to no process, so only the lease tells
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let store = try Store.open(path: path)
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
         let (run, oldLease) = try store.createRun(.sample(), leaseSeconds: 30)
         try store.recordEpoch(
             .sample(runID: run.id, epoch: 1), checkpoint: nil, keepEvery: 1, lease: oldLease)
         try expireLease(path, runID: run.id, host: "another-machine")
 
         // When
-        let shown = try Store.open(path: path, readOnly: true).run(id: run.id)
+        let shown = try Store.open(location: path, readOnly: true).run(id: run.id)
         let (claimed, newLease) = try store.claimRun(
             id: run.id, update: RunUpdate(epochs: 10, keepEvery: 1, datasetPath: "/x"),
             leaseSeconds: 30)
@@ -76,11 +76,11 @@ import Testing
         }
     }
 
-    @Test func holderThatLostItsLeaseWritesNothing() throws {
+    @Test(arguments: TestEngine.all) func holderThatLostItsLeaseWritesNothing(engine: TestEngine) throws {
         // Given: a run taken over after its first holder's lease expired
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let store = try Store.open(path: path)
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
         let (run, oldLease) = try store.createRun(.sample(), leaseSeconds: 30)
         try expireLease(path, runID: run.id, host: "another-machine")
         _ = try store.claimRun(
@@ -108,11 +108,11 @@ import Testing
         #expect(try store.run(id: run.id)?.status == .running)
     }
 
-    @Test func expiredRunWhoseLastPlannedEpochWasCommittedShowsCompleted() throws {
+    @Test(arguments: TestEngine.all) func expiredRunWhoseLastPlannedEpochWasCommittedShowsCompleted(engine: TestEngine) throws {
         // Given: a 2-epoch run that recorded both epochs, then died before closing
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let store = try Store.open(path: path)
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
         var new = NewRun.sample()
         new.epochs = 2
         let (run, lease) = try store.createRun(new, leaseSeconds: 30)
@@ -151,14 +151,14 @@ import Testing
         #expect(try store.run(id: alive.id)?.status == .running)
     }
 
-    @Test func racingClaimsHaveOneWinner() async throws {
+    @Test(arguments: TestEngine.all) func racingClaimsHaveOneWinner(engine: TestEngine) async throws {
         // Given: an interrupted run and eight connections, as eight processes would have
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let store = try Store.open(path: path)
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
         let run = try store.createRun(.sample())
         try store.finishRun(id: run.id, status: .interrupted)
-        let stores = try (0..<8).map { _ in try Store.open(path: path) }
+        let stores = try (0..<8).map { _ in try Store.open(location: path) }
 
         // When: all claim it at once
         let outcomes = await withTaskGroup(of: String.self) { group in
@@ -192,21 +192,25 @@ func giveDeadProcess(_ path: String, runID: Int64) throws {
     exited.executableURL = URL(fileURLWithPath: "/bin/true")
     try exited.run()
     exited.waitUntilExit()
-    try rawDatabase(path).write { db in
+    let store = try Store.open(location: path)
+    defer { try? store.close() }
+    try store.write { db in
         try db.execute(
-            sql: "UPDATE runs SET pid = ? WHERE id = ?",
-            arguments: [exited.processIdentifier, runID])
+            "UPDATE runs SET pid = ? WHERE id = ?",
+            [Int64(exited.processIdentifier).sqlValue, runID.sqlValue])
     }
 }
 
 /// Puts the run's lease in the past, as if its holder on `host` had stopped renewing it.
-func expireLease(_ path: String, runID: Int64, host: String) throws {
-    try rawDatabase(path).write { db in
+func expireLease(_ location: String, runID: Int64, host: String) throws {
+    let store = try Store.open(location: location)
+    defer { try? store.close() }
+    try store.write { db in
         try db.execute(
-            sql: """
-                UPDATE runs SET host = ?, lease_expires_at = '2000-01-01T00:00:00.000Z'
-                WHERE id = ?
-                """,
-            arguments: [host, runID])
+            """
+            UPDATE runs SET host = ?, lease_expires_at = '2000-01-01T00:00:00.000Z'
+            WHERE id = ?
+            """,
+            [host.sqlValue, runID.sqlValue])
     }
 }

@@ -4,10 +4,10 @@ import Testing
 @testable import Store
 
 @Suite struct QueriesTests {
-    @Test func runSummaryBestEpochIsEarliestOnTies() throws {
+    @Test(arguments: TestEngine.all) func runSummaryBestEpochIsEarliestOnTies(engine: TestEngine) throws {
         // Given: val_loss 0.9, 0.4, 0.6, 0.4 — epochs 2 and 4 tie for best
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let run = try store.createRun(.sample())
         let losses = [0.9, 0.4, 0.6, 0.4]
         for (index, loss) in losses.enumerated() {
@@ -31,10 +31,10 @@ import Testing
         #expect(summary.run == run.withHeartbeat(of: summary.run))
     }
 
-    @Test func runWithoutEpochsAppearsInSummaries() throws {
+    @Test(arguments: TestEngine.all) func runWithoutEpochsAppearsInSummaries(engine: TestEngine) throws {
         // Given
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let run = try store.createRun(.sample())
 
         // When
@@ -48,10 +48,10 @@ import Testing
         #expect(summary.totalSeconds == nil)
     }
 
-    @Test func summariesFilterOrderAndLimit() throws {
+    @Test(arguments: TestEngine.all) func summariesFilterOrderAndLimit(engine: TestEngine) throws {
         // Given: three runs with best val_loss 0.3, (none), 0.2; the first completed
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let runs = try (0..<3).map { _ in try store.createRun(.sample()) }
         try store.recordEpoch(.sample(runID: runs[0].id, epoch: 1, valLoss: 0.3), checkpoint: nil, keepEvery: 1)
         try store.recordEpoch(.sample(runID: runs[2].id, epoch: 1, valLoss: 0.2), checkpoint: nil, keepEvery: 1)
@@ -68,11 +68,11 @@ import Testing
         #expect(running == [runs[2].id, runs[1].id])
     }
 
-    @Test func statusCountsRowsAndFileSize() throws {
+    @Test(arguments: TestEngine.all) func statusCountsRowsAndFileSize(engine: TestEngine) throws {
         // Given
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let store = try Store.open(path: path)
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
         let run = try store.createRun(.sample())
         try store.recordEpochs(runID: run.id, 1...3, keepEvery: 1)
 
@@ -80,7 +80,7 @@ import Testing
         let status = try store.status()
 
         // Then
-        #expect(status.path == path)
+        #expect(status.path == store.location)
         #expect(status.runCount == 1)
         #expect(status.epochCount == 3)
         #expect(status.checkpointCount == 3)

@@ -59,10 +59,10 @@ import Testing
         #expect(try store.evaluations(runID: run.id).map(\.epoch) == [1])
     }
 
-    @Test func sweepTagsRunsAndRanksThem() throws {
+    @Test(arguments: TestEngine.all) func sweepTagsRunsAndRanksThem(engine: TestEngine) throws {
         // Given a sweep with two runs, the second better
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let sweep = try store.createSweep(grid: #"{"learning_rate":[0.1,0.2]}"#) { _ in
             [["--learning-rate", "0.1"], ["--learning-rate", "0.2"]]
         }

@@ -60,10 +60,10 @@ import Testing
         #expect(!plan.contains { $0.hasPrefix("SCAN run_tags") }, "\(plan)")
     }
 
-    @Test func noteAndNameChangeOnALiveRun() throws {
+    @Test(arguments: TestEngine.all) func noteAndNameChangeOnALiveRun(engine: TestEngine) throws {
         // Given a run being trained (its lease is held)
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let run = try store.createRun(.sample(name: "old"))
 
         // When it is renamed and noted, then the note is cleared with ""
@@ -80,10 +80,10 @@ import Testing
         #expect(try store.run(id: run.id)?.status == .running)
     }
 
-    @Test func unknownRunIsRefusedAndNothingIsWritten() throws {
+    @Test(arguments: TestEngine.all) func unknownRunIsRefusedAndNothingIsWritten(engine: TestEngine) throws {
         // Given one run
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let run = try store.createRun(.sample())
 
         // When another, unknown, is tagged with it
@@ -99,10 +99,10 @@ import Testing
 
     // MARK: - Removing runs
 
-    @Test func forkParentIsNotRemovedWithoutItsForks() throws {
+    @Test(arguments: TestEngine.all) func forkParentIsNotRemovedWithoutItsForks(engine: TestEngine) throws {
         // Given run 1 with a fork 2 from its epoch 3, and 3 forked from 2
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let (parent, fork, grandchild) = try lineage(store)
         let before = try dump(store)
 
@@ -122,10 +122,10 @@ import Testing
         try expectConsistent(store)
     }
 
-    @Test func runsNamedTogetherWithTheirForksNeedNoFlag() throws {
+    @Test(arguments: TestEngine.all) func runsNamedTogetherWithTheirForksNeedNoFlag(engine: TestEngine) throws {
         // Given a parent and its fork chain
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let (parent, fork, grandchild) = try lineage(store)
 
         // When all three are named
@@ -136,10 +136,10 @@ import Testing
         try expectConsistent(store)
     }
 
-    @Test func removingAForkKeepsItsParentWhole() throws {
+    @Test(arguments: TestEngine.all) func removingAForkKeepsItsParentWhole(engine: TestEngine) throws {
         // Given a parent with an evaluated fork, and an unrelated run
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let (parent, fork, grandchild) = try lineage(store)
         let other = try store.createRun(.sample())
         try store.recordEpochs(runID: other.id, 1...4, keepEvery: 1) { 0.1 / Double($0) }
@@ -166,11 +166,11 @@ import Testing
         try expectConsistent(store)
     }
 
-    @Test func liveRunIsNotRemovedButADeadOneIs() throws {
+    @Test(arguments: TestEngine.all) func liveRunIsNotRemovedButADeadOneIs(engine: TestEngine) throws {
         // Given a run being trained and one whose holder stopped renewing its lease
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let store = try Store.open(path: path)
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
         let live = try store.createRun(.sample())
         let dead = try store.createRun(.sample())
         try store.recordEpochs(runID: dead.id, 1...2, keepEvery: 1)
@@ -196,11 +196,11 @@ import Testing
         try expectConsistent(store)
     }
 
-    @Test func runWhoseProcessDiedOnThisHostIsRemovedBeforeItsLeaseExpires() throws {
+    @Test(arguments: TestEngine.all) func runWhoseProcessDiedOnThisHostIsRemovedBeforeItsLeaseExpires(engine: TestEngine) throws {
         // Given a run held, with a live lease, by a process of this machine that has exited
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let store = try Store.open(path: path)
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
         let run = try store.createRun(.sample())
         try giveDeadProcess(path, runID: run.id)
 
@@ -236,10 +236,10 @@ import Testing
 
     // MARK: - Pruning
 
-    @Test func pruneKeepsExactlyBestLastForksAndMultiples() throws {
+    @Test(arguments: TestEngine.all) func pruneKeepsExactlyBestLastForksAndMultiples(engine: TestEngine) throws {
         // Given 20 epochs kept every one, best at 7, and a fork from epoch 4
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let run = try store.createRun(.sample(keepEvery: 1))
         try store.recordEpochs(runID: run.id, 1...20, keepEvery: 1) { $0 == 7 ? 0.1 : 1.0 }
         try store.finishRun(id: run.id, status: .completed)
@@ -268,9 +268,9 @@ import Testing
         try expectConsistent(store)
     }
 
-    @Test func pruneOfAnUnknownRunIsRefused() throws {
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+    @Test(arguments: TestEngine.all) func pruneOfAnUnknownRunIsRefused(engine: TestEngine) throws {
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let error = #expect(throws: StoreError.self) {
             try store.pruneCheckpoints([5], keepEvery: nil)
         }
@@ -279,10 +279,10 @@ import Testing
 
     // MARK: - Space
 
-    @Test func checkpointSpaceListsTheLargestRunsFirst() throws {
+    @Test(arguments: TestEngine.all) func checkpointSpaceListsTheLargestRunsFirst(engine: TestEngine) throws {
         // Given runs with 3, 1 and 2 checkpoints
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         for count in [3, 1, 2] {
             let run = try store.createRun(.sample())
             try store.recordEpochs(runID: run.id, 1...count, keepEvery: 1)
@@ -297,11 +297,11 @@ import Testing
         #expect(try store.status().checkpointBytes == 24)
     }
 
-    @Test func vacuumIsRefusedWhileARunIsLiveAndShrinksTheFileAfter() throws {
+    @Test(arguments: TestEngine.all) func vacuumIsRefusedWhileARunIsLiveAndShrinksTheFileAfter(engine: TestEngine) throws {
         // Given a run with large checkpoints, still held
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let store = try Store.open(path: path)
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
         let run = try store.createRun(.sample(keepEvery: 1))
         let weights = [Float](repeating: 0.5, count: 100_000)
         for epoch in 1...10 {
@@ -359,11 +359,11 @@ import Testing
 
     /// Every row of every table, to show a refusal changed nothing.
     private func dump(_ store: Store) throws -> [String] {
-        try store.writer.read { db in
+        try store.read { db in
             try [
                 "runs", "epochs", "checkpoints", "evaluations", "confusion", "run_tags", "run_stats",
             ].flatMap { table in
-                try Row.fetchAll(db, sql: "SELECT * FROM \(table)").map { "\(table) \($0)" }
+                try db.fetch("SELECT * FROM \(table)").map { "\(table) \($0.values)" }
             }
         }
     }
@@ -372,27 +372,30 @@ import Testing
 /// Foreign keys and the file are sound, run_stats has one row per run and its figures are
 /// those of the epochs left.
 func expectConsistent(_ store: Store) throws {
-    try store.writer.read { db in
-        #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
-        #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
-        let orphans = try Int.fetchOne(
-            db, sql: "SELECT count(*) FROM run_stats WHERE run_id NOT IN (SELECT id FROM runs)")
+    if let file = try? store.writer {
+        try file.read { (db: Database) throws in
+            #expect(try Row.fetchAll(db, sql: "PRAGMA foreign_key_check").isEmpty)
+            #expect(try String.fetchAll(db, sql: "PRAGMA integrity_check") == ["ok"])
+        }
+    }
+    try store.read { db in
+        let orphans: Int? = try db.scalar(
+            "SELECT count(*) FROM run_stats WHERE run_id NOT IN (SELECT id FROM runs)")
         #expect(orphans == 0)
-        let missing = try Int.fetchOne(
-            db, sql: "SELECT count(*) FROM runs WHERE id NOT IN (SELECT run_id FROM run_stats)")
+        let missing: Int? = try db.scalar(
+            "SELECT count(*) FROM runs WHERE id NOT IN (SELECT run_id FROM run_stats)")
         #expect(missing == 0)
-        let wrong = try Int.fetchOne(
-            db,
-            sql: """
-                SELECT count(*) FROM run_stats AS s
-                WHERE s.epochs_done <> (SELECT count(*) FROM epochs WHERE run_id = s.run_id)
-                   OR s.last_epoch IS NOT (SELECT max(epoch) FROM epochs WHERE run_id = s.run_id)
-                   OR s.best_epoch IS NOT (SELECT epoch FROM epochs WHERE run_id = s.run_id
-                                           ORDER BY val_loss, epoch LIMIT 1)
-                """)
+        let wrong: Int? = try db.scalar(
+            """
+            SELECT count(*) FROM run_stats AS s
+            WHERE s.epochs_done <> (SELECT count(*) FROM epochs WHERE run_id = s.run_id)
+               OR s.last_epoch IS DISTINCT FROM (SELECT max(epoch) FROM epochs WHERE run_id = s.run_id)
+               OR s.best_epoch IS DISTINCT FROM (SELECT epoch FROM epochs WHERE run_id = s.run_id
+                                                 ORDER BY val_loss, epoch LIMIT 1)
+            """)
         #expect(wrong == 0)
-        let tagsOfNoRun = try Int.fetchOne(
-            db, sql: "SELECT count(*) FROM run_tags WHERE run_id NOT IN (SELECT id FROM runs)")
+        let tagsOfNoRun: Int? = try db.scalar(
+            "SELECT count(*) FROM run_tags WHERE run_id NOT IN (SELECT id FROM runs)")
         #expect(tagsOfNoRun == 0)
     }
 }

@@ -76,9 +76,9 @@ import Testing
         #expect(try store.summary(runID: 3)?.bestEpoch == 21)
     }
 
-    @Test func aRunWithoutEpochsHasNoFigures() throws {
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+    @Test(arguments: TestEngine.all) func aRunWithoutEpochsHasNoFigures(engine: TestEngine) throws {
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let run = try store.createRun(.sample())
 
         let summary = try store.summary(runID: run.id)

@@ -2,14 +2,32 @@
 import Foundation
 import GRDB
 import Synchronization
+import TestSupport
+import Testing
 
 @testable import Store
 
-/// A fresh directory under the system temp dir, removed when the value goes away.
+/// The engines the store's behaviour tests run on: each such test runs once per engine.
+/// PostgreSQL is TestSupport's throwaway server: always under CI (where a server that can't
+/// start fails those tests), elsewhere when it could start.
+enum TestEngine: String, Sendable, CaseIterable, CustomTestStringConvertible {
+    case sqlite, postgres
+
+    static var all: [TestEngine] { PostgresServer.isAvailable ? allCases : [.sqlite] }
+
+    var testDescription: String { rawValue }
+}
+
+/// A fresh place for a test's databases, removed when the value goes away: a directory
+/// under the system temp dir, and for `.postgres` a new database on the test server for each
+/// name asked for.
 final class TemporaryDirectory {
     let url: URL
+    let engine: TestEngine
+    private let databases = Mutex<[String: String]>([:])
 
-    init() throws {
+    init(_ engine: TestEngine = .sqlite) throws {
+        self.engine = engine
         url = FileManager.default.temporaryDirectory
             .appendingPathComponent("StoreTests-\(UUID().uuidString)", isDirectory: true)
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
@@ -21,6 +39,22 @@ final class TemporaryDirectory {
 
     func path(_ name: String) -> String {
         url.appendingPathComponent(name).path
+    }
+
+    /// Where the database called `name` lives on this engine: a file in the directory, or
+    /// the URL of a database of its own on the test server.
+    func location(_ name: String) throws -> String {
+        switch engine {
+        case .sqlite:
+            return path(name)
+        case .postgres:
+            return try databases.withLock { databases in
+                if let url = databases[name] { return url }
+                let url = try PostgresServer.shared.createDatabase()
+                databases[name] = url
+                return url
+            }
+        }
     }
 }
 

@@ -14,7 +14,7 @@ struct TrainingControlsStoreTests {
         try writeOldDatabase(path, schema: 4, epoch: true)
 
         // When it is opened by this build
-        let store = try Store.open(path: path)
+        let store = try Store.open(location: path)
 
         // Then the old run has the settings that describe what it did
         let summary = try #require(try store.summary(runID: 1))
@@ -25,10 +25,10 @@ struct TrainingControlsStoreTests {
         #expect(try store.epochs(runID: 1).map(\.learningRate) == [nil])
     }
 
-    @Test func settingsAndRatesRoundTripAndAnEarlyStopIsDerived() throws {
+    @Test(arguments: TestEngine.all) func settingsAndRatesRoundTripAndAnEarlyStopIsDerived(engine: TestEngine) throws {
         // Given a run with patience 2 planned for 10 epochs
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         var new = NewRun.sample()
         new.patience = 2
         new.minDelta = 0.001
@@ -56,9 +56,9 @@ struct TrainingControlsStoreTests {
         #expect(summary.stoppedEarlyAt == 4)
     }
 
-    @Test func theSchemaRefusesImpossibleSettings() throws {
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+    @Test(arguments: TestEngine.all) func theSchemaRefusesImpossibleSettings(engine: TestEngine) throws {
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         for bad in [
             { (n: inout NewRun) in n.patience = 0 }, { $0.weightDecay = -1 }, { $0.minDelta = -1 },
             { $0.lrSchedule = "linear" }, { $0.minLearningRate = -0.1 },

@@ -13,9 +13,9 @@ import Testing
         }
     }
 
-    @Test func aGridPointListedTwiceIsRefusedWhole() throws {
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+    @Test(arguments: TestEngine.all) func aGridPointListedTwiceIsRefusedWhole(engine: TestEngine) throws {
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
 
         let error = #expect(throws: StoreError.self) {
             try store.createSweep(grid: "{}") { _ in [["--seed", "1"], ["--seed", "1"]] }
@@ -25,12 +25,12 @@ import Testing
         #expect(try store.sweepProgress().isEmpty)
     }
 
-    @Test func racingWorkersEachGetADifferentTrialAndTheLastOneOnce() async throws {
+    @Test(arguments: TestEngine.all) func racingWorkersEachGetADifferentTrialAndTheLastOneOnce(engine: TestEngine) async throws {
         // Given a sweep of 3 trials and 8 connections, as 8 workers would have
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let sweep = try sweep(try Store.open(path: path), trials: 3)
-        let stores = try (0..<8).map { _ in try Store.open(path: path) }
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let sweep = try sweep(try Store.open(location: path), trials: 3)
+        let stores = try (0..<8).map { _ in try Store.open(location: path) }
 
         // When all claim at once
         let claimed = try await withThrowingTaskGroup(of: Int?.self) { group in
@@ -100,9 +100,9 @@ import Testing
         #expect(try store.summaries().isEmpty)
     }
 
-    @Test func progressCountsTrialsByStatus() throws {
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+    @Test(arguments: TestEngine.all) func progressCountsTrialsByStatus(engine: TestEngine) throws {
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let sweep = try sweep(store, trials: 3)
         let claim = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
         try store.finishTrial(claim, status: .failed, reason: "loss became NaN")

@@ -4,10 +4,10 @@ import Testing
 @testable import Store
 
 @Suite struct WritesTests {
-    @Test func createRunStartsRunningWithDefaultName() throws {
+    @Test(arguments: TestEngine.all) func createRunStartsRunningWithDefaultName(engine: TestEngine) throws {
         // Given
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
 
         // When
         let first = try store.createRun(.sample())
@@ -25,10 +25,10 @@ import Testing
         #expect(try store.summaries(status: .running).map(\.run.id) == [named.id, first.id])
     }
 
-    @Test func finishThenResumeInPlace() throws {
+    @Test(arguments: TestEngine.all) func finishThenResumeInPlace(engine: TestEngine) throws {
         // Given
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let run = try store.createRun(.sample())
 
         // When
@@ -51,11 +51,11 @@ import Testing
         #expect(resumed?.datasetPath == "/moved")
     }
 
-    @Test func unknownRunIsReported() throws {
+    @Test(arguments: TestEngine.all) func unknownRunIsReported(engine: TestEngine) throws {
         // Given
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let store = try Store.open(path: path)
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
 
         // When
         let finishing = #expect(throws: StoreError.self) {
@@ -66,14 +66,14 @@ import Testing
         }
 
         // Then
-        #expect(finishing?.description == "Cannot mark run 99 completed in \(path): there is no run 99.")
-        #expect(recording?.description == "Cannot record epoch 1 of run 99 in \(path): there is no run 99.")
+        #expect(finishing?.description == "Cannot mark run 99 completed in \(store.location): there is no run 99.")
+        #expect(recording?.description == "Cannot record epoch 1 of run 99 in \(store.location): there is no run 99.")
     }
 
-    @Test func recordEpochIsAllOrNothing() throws {
+    @Test(arguments: TestEngine.all) func recordEpochIsAllOrNothing(engine: TestEngine) throws {
         // Given: a checkpoint for an epoch that is already recorded
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let run = try store.createRun(.sample())
         try store.recordEpochs(runID: run.id, 1...1, keepEvery: 1)
 
@@ -91,10 +91,10 @@ import Testing
 
     // MARK: - Checkpoint retention
 
-    @Test func retentionKeepsBestLatestAndEveryKeepEvery() throws {
+    @Test(arguments: TestEngine.all) func retentionKeepsBestLatestAndEveryKeepEvery(engine: TestEngine) throws {
         // Given: 120 epochs whose val_loss bottoms out at epoch 37
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let run = try store.createRun(.sample(keepEvery: 50))
 
         // When
@@ -107,10 +107,10 @@ import Testing
         #expect(try store.epochs(runID: run.id).count == 120)
     }
 
-    @Test func keepEveryOneKeepsAll() throws {
+    @Test(arguments: TestEngine.all) func keepEveryOneKeepsAll(engine: TestEngine) throws {
         // Given
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let run = try store.createRun(.sample(keepEvery: 1))
 
         // When
@@ -120,10 +120,10 @@ import Testing
         #expect(try store.checkpointEpochs(runID: run.id) == Array(1...12))
     }
 
-    @Test func forkedFromEpochIsKept() throws {
+    @Test(arguments: TestEngine.all) func forkedFromEpochIsKept(engine: TestEngine) throws {
         // Given: a child forked from epoch 3 of its parent
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let parent = try store.createRun(.sample(keepEvery: 10))
         try store.recordEpochs(runID: parent.id, 1...3, keepEvery: 10)
         let child = try store.createRun(.sample(parentRunID: parent.id, parentEpoch: 3))
@@ -137,10 +137,10 @@ import Testing
         #expect(try store.summary(runID: child.id)?.lastEpoch == 5)
     }
 
-    @Test func forkNeedsTheParentCheckpoint() throws {
+    @Test(arguments: TestEngine.all) func forkNeedsTheParentCheckpoint(engine: TestEngine) throws {
         // Given
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let parent = try store.createRun(.sample())
         try store.recordEpoch(.sample(runID: parent.id, epoch: 1), checkpoint: nil, keepEvery: 1)
 

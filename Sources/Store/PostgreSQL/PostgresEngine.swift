@@ -281,11 +281,15 @@ final class PostgresEngine: Engine, @unchecked Sendable {
         try attempt("Cannot vacuum \(location)") {
             mutex.lock()
             defer { mutex.unlock() }
-            // VACUUM refuses to run in a transaction block: it goes alone, outside one (the
-            // extended protocol's implicit transaction of one statement is allowed).
+            // FULL: plain VACUUM only makes the space of deleted rows reusable inside the
+            // database; FULL rewrites the tables and gives it back to the file system. It
+            // locks each table while it does, which the caller made safe by refusing while
+            // any run is live (a writer arriving meanwhile waits). VACUUM refuses to run in a
+            // transaction block: it goes alone, outside one (the extended protocol's implicit
+            // transaction of one statement is allowed).
             let session = PostgresSession(try connected(until: nil))
             do {
-                try session.run("VACUUM")
+                try session.run("VACUUM FULL")
             } catch {
                 if session.lostConnection { drop() }
                 throw error

@@ -37,6 +37,19 @@ public struct PostgresLocation: Sendable, Equatable {
         return "postgres://\(Self.escape(user))@\(host):\(port)/\(Self.escape(database))\(query)"
     }
 
+    /// `text` without a password, for messages: its redacted form when it parses, else the
+    /// text with everything between "://" and the last "@" (where a password would be)
+    /// dropped, or just the scheme when there is no "@".
+    static func redacted(_ text: String) -> String {
+        if let location = try? PostgresLocation(url: text) { return location.redacted }
+        guard let schemeEnd = text.range(of: "://") else { return "a postgres:// URL" }
+        let rest = text[schemeEnd.upperBound...]
+        guard let at = rest.lastIndex(of: "@") else {
+            return String(text[..<schemeEnd.upperBound]) + rest.prefix { $0 != ":" && $0 != "/" }
+        }
+        return String(text[..<schemeEnd.upperBound]) + "…" + rest[at...]
+    }
+
     /// Parses `url`; throws `.badURL` with one sentence saying what is wrong. No message
     /// repeats the part before the host, which holds the password.
     init(url: String) throws {
