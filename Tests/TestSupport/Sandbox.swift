@@ -21,13 +21,34 @@ public struct Output {
 
 /// Runs `mnistlab` with `arguments` against a temporary database and small dataset.
 public final class Sandbox {
-    public let directory: URL
-    public var database: String { directory.appendingPathComponent("runs.sqlite").path }
+    /// Where a sandbox's database lives.
+    public enum Store: String, Sendable, CaseIterable, CustomStringConvertible {
+        /// `runs.sqlite` in the sandbox's directory.
+        case sqlite
+        /// A new database of its own on TestSupport's PostgreSQL server.
+        case postgres
 
-    public init() throws {
+        /// SQLite always; PostgreSQL when its test server runs (always under CI, where a
+        /// server that can't start fails the tests rather than hiding them).
+        public static var all: [Store] { PostgresServer.isAvailable ? allCases : [.sqlite] }
+
+        public var description: String { rawValue }
+    }
+
+    public let directory: URL
+    /// The database's path, or its postgres:// URL (given to mnistlab in MNISTLAB_DB).
+    public let database: String
+    public let store: Store
+
+    public init(_ store: Store = .sqlite) throws {
+        self.store = store
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("mnistlab-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        switch store {
+        case .sqlite: database = directory.appendingPathComponent("runs.sqlite").path
+        case .postgres: database = try PostgresServer.shared.createDatabase()
+        }
     }
 
     deinit { try? FileManager.default.removeItem(at: directory) }
