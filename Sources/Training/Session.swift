@@ -66,6 +66,15 @@ public enum SessionResult: Equatable, Sendable {
     /// A resume with nothing left to do: every epoch through `through` is recorded with the
     /// run's settings. Nothing was created or changed.
     case nothingToDo(runID: Int64, lastEpoch: Int, through: Int, stoppedEarly: Bool)
+
+    /// The run the session trained (or found nothing to do for).
+    public var runID: Int64 {
+        switch self {
+        case .completed(let id), .interrupted(let id, _), .failed(let id, _, _),
+            .leaseLost(let id, _), .nothingToDo(let id, _, _, _):
+            id
+        }
+    }
 }
 
 /// Trains a new run or resumes one, recording every epoch and checkpoint in the store.

@@ -43,10 +43,18 @@ extension MNISTLab {
         @Flag(name: .long, help: "Skip the numpy baseline.")
         var noNumpy = false
 
+        @Option(
+            name: .long,
+            help: ArgumentHelp(
+                "Measure the store in this database (an SQLite file or a postgres:// URL) rather than a scratch SQLite file; the benchmark's runs are removed afterwards.",
+                valueName: "path-or-url"))
+        var db: String?
+
         @OptionGroup var output: OutputOptions
 
         func validate() throws {
             try Check.notEmpty(data, "--data")
+            try Check.notEmpty(db, "--db")
             if epochs < 1 { throw ValidationError("Epochs must be at least 1; got \(epochs).") }
             if Hyperparameters.parseHidden(hidden) == nil {
                 throw ValidationError("Hidden widths must be positive integers separated by commas; got '\(hidden)'.")
@@ -69,17 +77,21 @@ extension MNISTLab {
             print(report.text)
         }
 
-        /// What recording costs, in a scratch database: the median synchronous `recordEpoch`
-        /// with a checkpoint of this size, and the median wall time per epoch of a real
-        /// `train` session (training, validation and recording, as users run it) to compare
-        /// with the engine's epoch, since the commit overlaps the next epoch's training.
+        /// What recording costs, in a scratch database (or in `--db`, whose benchmark runs
+        /// are removed after): the median synchronous `recordEpoch` with a checkpoint of this
+        /// size, and the median wall time per epoch of a real `train` session (training,
+        /// validation and recording, as users run it) to compare with the engine's epoch,
+        /// since the commit overlaps the next epoch's training.
         func measureStore(directory data: String, parameterCount: Int) throws -> StoreCost {
             let scratch = FileManager.default.temporaryDirectory
                 .appendingPathComponent("mnistlab-bench-\(getpid())")
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: scratch) }
-            let store = try Store.open(path: scratch.appendingPathComponent("bench.sqlite").path)
+            let store = try Store.open(
+                location: db ?? scratch.appendingPathComponent("bench.sqlite").path)
             defer { try? store.close() }
+            var benchmarkRuns: [Int64] = []
+            defer { if db != nil { _ = try? store.removeRuns(benchmarkRuns, withForks: false) } }
 
             var h = Defaults.hyperparameters
             h.hidden = Hyperparameters.parseHidden(hidden) ?? Defaults.hyperparameters.hidden
@@ -88,23 +100,25 @@ extension MNISTLab {
             var events = SessionEvents()
             var epochEnds: [Double] = []
             events.epoch = { _, _ in epochEnds.append(monotonicSeconds()) }
-            _ = try Session(store: store, events: events).train(
+            let session = try Session(store: store, events: events).train(
                 h,
                 data: try DataSource(directory: data, validationSize: Defaults.validationSize)
                     .prepare(),
-                keepEvery: Defaults.keepEvery)
+                name: "bench", keepEvery: Defaults.keepEvery)
+            benchmarkRuns.append(session.runID)
             let recorded = zip(epochEnds.dropFirst(), epochEnds).map { $0 - $1 }
 
             let seed = Defaults.hyperparameters
             let (run, lease) = try store.createRun(
                 NewRun(
-                    learningRate: seed.learningRate, batchSize: seed.batchSize,
+                    name: "bench", learningRate: seed.learningRate, batchSize: seed.batchSize,
                     epochs: seed.epochs, hidden: hidden, activation: activation.rawValue,
                     loss: seed.loss.rawValue, seed: Int64(bitPattern: seed.seed),
                     trainSize: 60_000 - Defaults.validationSize, valSize: Defaults.validationSize,
                     datasetPath: data, datasetChecksum: "-", codeVersion: MNISTLabVersion.current,
                     kernelPath: Network.kernelPath, keepEvery: Defaults.keepEvery),
                 leaseSeconds: Defaults.leaseSeconds)
+            benchmarkRuns.append(run.id)
             var weights = [Float](repeating: 0.25, count: parameterCount)
             var commits: [Double] = []
             for epoch in 1...60 {
@@ -119,6 +133,7 @@ extension MNISTLab {
                     keepEvery: Defaults.keepEvery, lease: lease)
                 commits.append(monotonicSeconds() - started)
             }
+            try store.finishRun(lease, status: .completed)
             return StoreCost(commitSeconds: median(commits), recordedEpochSeconds: median(recorded))
         }
 
