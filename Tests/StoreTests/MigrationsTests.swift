@@ -86,6 +86,10 @@ import Testing
             #expect(migration.sql.hasPrefix("-- \(migration.name).pg.sql: "))
             #expect(!PostgresSQLText.statements(migration.sql).isEmpty)
         }
+        // And: the same numbers and names as SQLite's, so one schema version means the same
+        // public schema on either engine
+        #expect(PostgresMigrations.all.map(\.version) == Migrations.all.map(\.version))
+        #expect(PostgresMigrations.all.map(\.name) == Migrations.all.map(\.name))
     }
 
     @Test func databaseFromAnEarlierMigrationSetIsMigrated() throws {

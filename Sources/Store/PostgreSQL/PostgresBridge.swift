@@ -22,13 +22,13 @@ enum PostgresBridge {
         do {
             return try connectOnce(location, readOnly: readOnly)
         } catch {
-            throw connectionError(error, location)
+            throw connectionError(error)
         }
     }
 
-    static func connectionError(_ error: any Error, _ location: PostgresLocation) -> StoreError {
+    static func connectionError(_ error: any Error) -> StoreError {
         if let error = error as? StoreError { return error }
-        return StoreError(.connection, "cannot connect to \(location.redacted): \(reason(error)).")
+        return StoreError(.connection, "\(reason(error)).")
     }
 
     /// `connect` with postgres-nio's own error, for callers that tell a passing failure from

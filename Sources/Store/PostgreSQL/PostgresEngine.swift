@@ -170,7 +170,7 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             } catch {
                 guard let deadline, Date().addingTimeInterval(pause) < deadline,
                     PostgresBridge.isWorthRetrying(error)
-                else { throw PostgresBridge.connectionError(error, target) }
+                else { throw PostgresBridge.connectionError(error) }
                 Thread.sleep(forTimeInterval: pause)
                 pause = min(pause * 2, 2)
             }
