@@ -61,22 +61,9 @@ SQL
     echo "built $RUNS runs × $EPOCHS epochs in $(echo "$(date +%s.%N) - $start" | bc) s: $("${PSQL[@]}" -c "SELECT pg_size_pretty(pg_database_size(current_database()))")"
 fi
 
-# Median wall and CPU (user + system) milliseconds of REPEAT runs of a command, as "wall/cpu",
-# each run a fresh process. The server's CPU is not in the second figure.
+# Median wall/cpu milliseconds of REPEAT fresh processes of a command (median_ms.py).
 median_ms() {
-    python3 - "$REPEAT" "$@" <<'PY'
-import resource, statistics, subprocess, sys, time
-repeat, command = int(sys.argv[1]), sys.argv[2:]
-walls, cpus = [], []
-for _ in range(repeat):
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    start = time.perf_counter()
-    subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=True)
-    walls.append((time.perf_counter() - start) * 1000)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpus.append((after.ru_utime - before.ru_utime + after.ru_stime - before.ru_stime) * 1000)
-print(f"{statistics.median(walls):.1f}/{statistics.median(cpus):.1f}")
-PY
+    python3 "$(dirname "$0")/median_ms.py" "$REPEAT" "$@"
 }
 
 MID=$((RUNS / 2))

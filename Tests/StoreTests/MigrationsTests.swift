@@ -36,19 +36,7 @@ import Testing
 
     @Test func embeddedMigrationsMatchFilesOnDisk() throws {
         // Given: Migrations/ at the repository root, found from this file's location
-        let root = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let folder = root.appendingPathComponent("Migrations")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-            .filter { $0.hasSuffix(".sql") }.sorted()
-
-        // When
-        let onDisk = try files.map { file in
-            (
-                name: String(file.dropLast(4)),
-                sql: try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
-            )
-        }
+        let onDisk = try migrationFiles(in: "Migrations", ending: ".sql")
 
         // Then: same files, same order, same text, numbered 1, 2, 3… without gaps
         #expect(Migrations.all.map(\.name) == onDisk.map(\.name))
@@ -63,22 +51,10 @@ import Testing
 
     @Test func embeddedPostgresMigrationsMatchFilesOnDisk() throws {
         // Given: Migrations/postgres/ at the repository root
-        let root = URL(fileURLWithPath: #filePath)
-            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let folder = root.appendingPathComponent("Migrations/postgres")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder.path)
-            .filter { $0.hasSuffix(".pg.sql") }.sorted()
-
-        // When
-        let onDisk = try files.map { file in
-            (
-                name: String(file.dropLast(".pg.sql".count)),
-                sql: try String(contentsOf: folder.appendingPathComponent(file), encoding: .utf8)
-            )
-        }
+        let onDisk = try migrationFiles(in: "Migrations/postgres", ending: ".pg.sql")
 
         // Then: same files, same order, same text, numbered without gaps, each splitting
-        // into statements (the PostgreSQL engine runs them one at a time)
+        // into statements
         #expect(PostgresMigrations.all.map(\.name) == onDisk.map(\.name))
         #expect(PostgresMigrations.all.map(\.sql) == onDisk.map(\.sql))
         #expect(PostgresMigrations.all.map(\.version) == Array(1...onDisk.count))
@@ -90,6 +66,24 @@ import Testing
         // public schema on either engine
         #expect(PostgresMigrations.all.map(\.version) == Migrations.all.map(\.version))
         #expect(PostgresMigrations.all.map(\.name) == Migrations.all.map(\.name))
+    }
+
+    /// The files of `folder` (from the repository root) whose names end in `suffix`, in
+    /// order, as (name without the suffix, text).
+    private func migrationFiles(in folder: String, ending suffix: String) throws
+        -> [(name: String, sql: String)]
+    {
+        let root = URL(fileURLWithPath: #filePath)
+            .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let directory = root.appendingPathComponent(folder)
+        return try FileManager.default.contentsOfDirectory(atPath: directory.path)
+            .filter { $0.hasSuffix(suffix) && !$0.dropLast(suffix.count).contains(".") }.sorted()
+            .map { file in
+                (
+                    name: String(file.dropLast(suffix.count)),
+                    sql: try String(contentsOf: directory.appendingPathComponent(file), encoding: .utf8)
+                )
+            }
     }
 
     @Test func databaseFromAnEarlierMigrationSetIsMigrated() throws {
