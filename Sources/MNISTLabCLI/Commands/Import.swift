@@ -39,15 +39,19 @@ extension MNISTLab {
             let summary = try store.importRuns(from: from)
             if output.json { return try printJSON(ImportReport(summary)) }
             let runs = summary.runs.count
-            var line =
-                "imported \(runs) run\(runs == 1 ? "" : "s") (\(summary.epochs) epochs, "
-                + "\(summary.checkpoints) checkpoints, \(summary.evaluations) evaluations)"
-            if !summary.sweeps.isEmpty {
-                line += " and \(summary.sweeps.count) sweep\(summary.sweeps.count == 1 ? "" : "s")"
+            var line: String
+            if runs == 0 && summary.sweeps.isEmpty {
+                line = "nothing new to import from \(from.location)"
+            } else {
+                line =
+                    "imported \(Format.count(runs, "run")) (\(Format.count(summary.epochs, "epoch")), "
+                    + "\(Format.count(summary.checkpoints, "checkpoint")), "
+                    + "\(Format.count(summary.evaluations, "evaluation")))"
+                if !summary.sweeps.isEmpty { line += " and \(Format.count(summary.sweeps.count, "sweep"))" }
+                line += " from \(from.location)"
             }
-            line += " from \(from.location)"
             if summary.alreadyPresent > 0 {
-                line += "; \(summary.alreadyPresent) already here"
+                line += "; \(Format.count(summary.alreadyPresent, "run")) already here"
             }
             print(line)
             if !summary.runs.isEmpty {
@@ -56,7 +60,7 @@ extension MNISTLab {
             }
             if !summary.skippedLive.isEmpty {
                 let list = summary.skippedLive.map(String.init).joined(separator: ", ")
-                print("left for a later import, still training: run\(summary.skippedLive.count == 1 ? "" : "s") \(list)")
+                print("left for a later import, still training: \(summary.skippedLive.count == 1 ? "run" : "runs") \(list)")
             }
         }
     }

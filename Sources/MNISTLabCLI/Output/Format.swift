@@ -1,5 +1,10 @@
 /// Number formatting shared by the tables, with no locale surprises.
 enum Format {
+    /// "1 run", "2 runs": a count with its noun, plural unless it is one.
+    static func count(_ n: Int, _ noun: String) -> String {
+        "\(n) \(noun)\(n == 1 ? "" : "s")"
+    }
+
     /// `0.97123` → "97.12%".
     static func percent(_ fraction: Double?) -> String {
         guard let fraction else { return "-" }
