@@ -324,10 +324,18 @@ import Testing
         // When it is finished, pruned and vacuumed
         try store.finishRun(id: run.id, status: .completed)
         try store.pruneCheckpoints(nil, keepEvery: nil)
-        let result = try store.vacuum()
+        let before = try store.vacuum().bytesBefore
+        // On PostgreSQL a deleted row can only be cleaned up once no snapshot can see it, and
+        // a session still connecting to any database of the server (other tests open many)
+        // holds that horizon back for a moment: vacuum again while it has not caught up.
+        var after = try store.status().fileSizeBytes
+        for _ in 0..<20 where engine == .postgres && before - after <= 9 * 400_000 * 9 / 10 {
+            Thread.sleep(forTimeInterval: 0.25)
+            after = try store.vacuum().bytesAfter
+        }
 
         // Then the file lost (most of) the nine dropped checkpoints' 3.6 MB, and is whole
-        #expect(result.bytesBefore - result.bytesAfter > 9 * 400_000 * 9 / 10)
+        #expect(before - after > 9 * 400_000 * 9 / 10)
         #expect(try store.checkpointEpochs(runID: run.id) == [10])
         try expectConsistent(store)
     }
