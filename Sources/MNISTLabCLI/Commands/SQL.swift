@@ -10,7 +10,9 @@ extension MNISTLab {
             usage: "mnistlab sql <statement> [--csv] [--json] [--db <db>]",
             discussion: """
                 The database is opened read-only: INSERT, UPDATE, DELETE, ATTACH and writing \
-                PRAGMAs are refused. Tables: runs, epochs, checkpoints, evaluations, \
+                PRAGMAs are refused. On PostgreSQL the statement runs alone in a read-only \
+                transaction with a 30-second timeout, and can write no file on the server \
+                (see README.md, "Sharing a store across machines"). Tables: runs, epochs, checkpoints, evaluations, \
                 confusion, sweeps, schema_migrations; views: run_summary, class_accuracy (see \
                 README.md).
 

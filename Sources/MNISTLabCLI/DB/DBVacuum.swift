@@ -8,10 +8,10 @@ extension MNISTLab {
             abstract: "Give the space of removed runs and pruned checkpoints back to the disk.",
             discussion: """
                 Rebuilds the file without its free pages (SQLite's VACUUM, after folding the \
-                write-ahead log in with wal_checkpoint(TRUNCATE)) and prints its size before \
-                and after. Refused, changing nothing, while a run is being trained: VACUUM \
-                rewrites the whole file. Queries may go on meanwhile; a command that writes \
-                waits for it.
+                write-ahead log in with wal_checkpoint(TRUNCATE)), or the database's tables on \
+                a PostgreSQL server (VACUUM FULL), and prints its size before and after. \
+                Refused, changing nothing, while a run is being trained: both rewrite all of \
+                it. A command that writes waits for it.
 
                 Examples:
                   mnistlab prune --keep best,last && mnistlab db vacuum
