@@ -5,9 +5,9 @@ import Testing
 
 /// Evaluations and sweeps: Results.swift.
 @Suite struct ResultsTests {
-    func storeWithARun() throws -> (TemporaryDirectory, Store, Run) {
-        let directory = try TemporaryDirectory()
-        let store = try Store.open(path: directory.path("lab.sqlite"))
+    func storeWithARun(_ engine: TestEngine) throws -> (TemporaryDirectory, Store, Run) {
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let run = try store.createRun(.sample())
         try store.recordEpochs(runID: run.id, 1...2, keepEvery: 1)
         return (directory, store, run)
@@ -21,9 +21,9 @@ import Testing
             testLoss: 0.3, testAccuracy: Double(diagonal) / Double(diagonal + 9), confusion: matrix)
     }
 
-    @Test func evaluationRoundTripsAndReplaces() throws {
+    @Test(arguments: TestEngine.all) func evaluationRoundTripsAndReplaces(engine: TestEngine) throws {
         // Given a run with two epochs
-        let (_, store, run) = try storeWithARun()
+        let (_, store, run) = try storeWithARun(engine)
 
         // When epoch 2 is evaluated twice and epoch 1 once
         try store.recordEvaluation(evaluation(run.id, epoch: 2, diagonal: 5))
@@ -36,21 +36,21 @@ import Testing
         #expect(stored[1].confusion[4][4] == 9 && stored[1].confusion[4][5] == 1)
         #expect(stored[1].evaluatedAt?.hasSuffix("Z") == true)
         #expect(stored[1].classAccuracy[0] == 9.0 / 18.0)
-        let cells = try store.writer.read { db in try Int.fetchOne(db, sql: "SELECT count(*) FROM confusion") }
+        let cells: Int? = try store.read { db in try db.scalar("SELECT count(*) FROM confusion") }
         #expect(cells == 200)
     }
 
-    @Test func evaluationNeedsARecordedEpochAndA10x10Matrix() throws {
-        let (_, store, run) = try storeWithARun()
+    @Test(arguments: TestEngine.all) func evaluationNeedsARecordedEpochAndA10x10Matrix(engine: TestEngine) throws {
+        let (_, store, run) = try storeWithARun(engine)
         #expect(throws: StoreError.self) { try store.recordEvaluation(evaluation(run.id, epoch: 3, diagonal: 1)) }
         var small = evaluation(run.id, epoch: 1, diagonal: 1)
         small.confusion.removeLast()
         #expect(throws: StoreError.self) { try store.recordEvaluation(small) }
     }
 
-    @Test func evaluationsOutliveCheckpointPruning() throws {
+    @Test(arguments: TestEngine.all) func evaluationsOutliveCheckpointPruning(engine: TestEngine) throws {
         // Given an evaluation of epoch 1, whose checkpoint is then pruned
-        let (_, store, run) = try storeWithARun()
+        let (_, store, run) = try storeWithARun(engine)
         try store.recordEvaluation(evaluation(run.id, epoch: 1, diagonal: 2))
         try store.recordEpochs(runID: run.id, 3...4, keepEvery: 50) { 1 / Double($0) }
 

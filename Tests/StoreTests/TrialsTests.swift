@@ -1,5 +1,4 @@
 import Foundation
-import GRDB
 import Testing
 
 @testable import Store
@@ -44,11 +43,11 @@ import Testing
         #expect(claimed.sorted() == [1, 2, 3])
     }
 
-    @Test func aRunningTrialIsTakenOverOnlyOnceItsHolderIsGone() throws {
+    @Test(arguments: TestEngine.all) func aRunningTrialIsTakenOverOnlyOnceItsHolderIsGone(engine: TestEngine) throws {
         // Given a trial held by a worker whose run is live
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let store = try Store.open(path: path)
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
         let sweep = try sweep(store, trials: 1)
         let first = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
         var new = NewRun.sample()
@@ -56,8 +55,8 @@ import Testing
         let (run, _) = try store.createRun(new, leaseSeconds: 30, for: first)
 
         // Then nobody else can take it, even once the trial's own lease expired
-        try rawDatabase(path).write { db in
-            try db.execute(sql: "UPDATE trials SET lease_expires_at = '2000-01-01T00:00:00.000Z'")
+        try store.write { db in
+            try db.execute("UPDATE trials SET lease_expires_at = '2000-01-01T00:00:00.000Z'")
         }
         #expect(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30) == nil)
 
@@ -77,14 +76,14 @@ import Testing
         #expect(try store.trials(sweepID: sweep.id).map(\.status) == [.completed])
     }
 
-    @Test func aRunIsLinkedToItsTrialOnlyByTheTrialsHolder() throws {
-        let directory = try TemporaryDirectory()
-        let path = directory.path("lab.sqlite")
-        let store = try Store.open(path: path)
+    @Test(arguments: TestEngine.all) func aRunIsLinkedToItsTrialOnlyByTheTrialsHolder(engine: TestEngine) throws {
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
         let sweep = try sweep(store, trials: 1)
         let stale = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
-        try rawDatabase(path).write { db in
-            try db.execute(sql: "UPDATE trials SET lease_expires_at = '2000-01-01T00:00:00.000Z'")
+        try store.write { db in
+            try db.execute("UPDATE trials SET lease_expires_at = '2000-01-01T00:00:00.000Z'")
         }
         _ = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
 
