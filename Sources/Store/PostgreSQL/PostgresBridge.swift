@@ -28,7 +28,9 @@ enum PostgresBridge {
 
     static func connectionError(_ error: any Error, _ location: PostgresLocation) -> StoreError {
         if let error = error as? StoreError { return error }
-        return StoreError(.connection, "cannot connect to \(location.redacted): \(reason(error)).")
+        // The caller's action names the URL already ("Cannot open database at postgres://…").
+        let host = location.host.contains(":") ? "[\(location.host)]" : location.host
+        return StoreError(.connection, "cannot connect to the server at \(host):\(location.port): \(reason(error)).")
     }
 
     /// `connect` with postgres-nio's own error, for callers that tell a passing failure from
