@@ -40,14 +40,15 @@ public final class Sandbox {
     public let database: String
     public let store: Store
 
-    public init(_ store: Store = .sqlite) throws {
+    /// `server`: the PostgreSQL server of a `.postgres` sandbox (default: the shared one).
+    public init(_ store: Store = .sqlite, server: PostgresServer? = nil) throws {
         self.store = store
         directory = FileManager.default.temporaryDirectory
             .appendingPathComponent("mnistlab-cli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         switch store {
         case .sqlite: database = directory.appendingPathComponent("runs.sqlite").path
-        case .postgres: database = try PostgresServer.shared.createDatabase()
+        case .postgres: database = try (server ?? PostgresServer.shared).createDatabase()
         }
     }
 
