@@ -148,7 +148,7 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             drop()
             throw CommitOutcomeUnknown(
                 error: StoreError(
-                    .connection,
+                    .connectionLost,
                     "the connection was lost while committing, so it is not known whether the "
                         + "transaction was applied (\(error.reason.dropLast()))."))
         }
@@ -174,7 +174,10 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             } catch {
                 guard Date().addingTimeInterval(pause) < deadline,
                     PostgresBridge.isWorthRetrying(error)
-                else { throw PostgresBridge.connectionError(error, target) }
+                else {
+                    // The database was open: the server went away, or turned us away, since.
+                    throw StoreError(.connectionLost, PostgresBridge.connectionError(error, target).reason)
+                }
                 Thread.sleep(forTimeInterval: pause)
                 pause = min(pause * 2, 2)
             }

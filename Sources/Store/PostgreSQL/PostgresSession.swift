@@ -46,7 +46,7 @@ final class PostgresSession: SQLConnection {
         if let error = error as? StoreError { return error }
         let reason = PostgresBridge.reason(error)
         if PostgresBridge.isConnectionLost(error) {
-            return StoreError(.connection, "the connection to the server was lost: \(reason).")
+            return StoreError(.connectionLost, "the connection to the server was lost: \(reason).")
         }
         return StoreError(.database, reason + ".")
     }
