@@ -57,6 +57,9 @@ enum ErrorWording {
         case .connection:
             return
                 "\(error) Check the URL's host, port, user, password and database name, and that the server is running."
+        case .connectionLost:
+            return
+                "\(error) Once the server is back, `mnistlab runs` shows what was recorded, and `mnistlab resume RUN` continues an interrupted run."
         case .notFound, .checksumMismatch, .notReadOnly, .invalidArgument, .database:
             return error.description
         }

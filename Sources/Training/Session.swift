@@ -233,10 +233,23 @@ public struct Session {
         let keeper = LeaseKeeper(store: store, lease: lease)
         defer { keeper.stop() }
         let shouldStop = events.shouldStop
+        // Each epoch is reported once its commit is done, so that every epoch a user saw is
+        // in the store, even when a later commit fails: when the next one is submitted (which
+        // waits for it), between the next epoch's batches, or at the end.
+        var unreported: [(EpochMetrics, Double)] = []
+        func reportCommitted() {
+            let count = min(writer.takeCommitted(), unreported.count)
+            for (metrics, waited) in unreported.prefix(count) { events.epoch(metrics, waited) }
+            unreported.removeFirst(count)
+        }
         let outcome: TrainingOutcome
         do {
             outcome = try trainer.run(
-                epochs: epochs, history: history, shouldStop: { shouldStop() || keeper.isLost },
+                epochs: epochs, history: history,
+                shouldStop: {
+                    reportCommitted()
+                    return shouldStop() || keeper.isLost
+                },
                 progress: events.progress
             ) { metrics in
                 let waited = try writer.submit(
@@ -250,13 +263,18 @@ public struct Session {
                         velocity: keepsVelocity ? trainer.network.velocity : nil),
                     keepEvery: keepEvery, lease: lease)
                 lastEpoch = metrics.epoch
-                events.epoch(metrics, waited)
+                unreported.append((metrics, waited))
+                reportCommitted()
             }
             try writer.finish()
+            reportCommitted()
         } catch let error as StoreError where error.kind == .leaseLost(runID: runID) {
+            try? writer.finish()
+            reportCommitted()
             return .leaseLost(runID: runID, lastEpoch: committed(lastEpoch, runID))
         } catch {
             try? writer.finish()
+            reportCommitted()
             try? store.finishRun(lease, status: .failed, reason: "\(error)")
             throw error
         }

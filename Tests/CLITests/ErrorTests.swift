@@ -4,12 +4,6 @@ import Testing
 
 /// Every refusal is one line on standard error, a non-zero exit, and no change to the database.
 struct ErrorTests {
-    func expectOneLineError(_ output: Output, status: Int32, startingWith prefix: String) {
-        #expect(output.status == status, "\(output.stderr)")
-        #expect(output.stderr.hasPrefix("Error: " + prefix), "\(output.stderr)")
-        #expect(output.stderr.split(separator: "\n").count == 1, "\(output.stderr)")
-    }
-
     @Test(arguments: [
         (["--learning-rate=-0.1"], "Learning rate must be positive; got -0.1."),
         // A negative number is a value, not a flag.

@@ -140,12 +140,13 @@ struct RunManagementTests {
         #expect(checks.lines == ["fk,integrity,orphans,leftovers", "0,ok,0,0"], "\(checks.stdout)")
     }
 
-    @Test func pruneKeepsExactlyWhatItSays() throws {
-        // Given 12 epochs, every checkpoint kept
-        let sandbox = try Sandbox()
+    @Test(arguments: Sandbox.Store.all)
+    func pruneKeepsExactlyWhatItSays(store: Sandbox.Store) throws {
+        // Given 12 epochs, every checkpoint kept, in either store
+        let sandbox = try Sandbox(store)
         try sandbox.train(["--epochs", "12", "--keep-every", "1"])
         let best = try integer(sandbox, "SELECT best_epoch FROM run_summary")
-        let metrics = try sandbox.run(["sql", "--csv", "SELECT * FROM epochs"]).stdout
+        let metrics = try sandbox.run(["sql", "--csv", "SELECT * FROM epochs ORDER BY epoch"]).stdout
 
         // When every:5 is kept, first dry
         let dry = try sandbox.run(["prune", "1", "--keep", "best,last,every:5,forks", "--dry-run"])
@@ -162,7 +163,7 @@ struct RunManagementTests {
         #expect(done.lines.first?.contains("dropped \(12 - expected.count) checkpoints") == true)
         let line = done.lines.first ?? ""
         #expect(line.hasSuffix(", 12 (best, last)") || line.hasSuffix(", 12 (last)"), "\(line)")
-        #expect(try sandbox.run(["sql", "--csv", "SELECT * FROM epochs"]).stdout == metrics)
+        #expect(try sandbox.run(["sql", "--csv", "SELECT * FROM epochs ORDER BY epoch"]).stdout == metrics)
 
         // When pruned to best and last, across every run
         expectSuccess(try sandbox.run(["prune", "--keep", "best,last"]))
@@ -204,22 +205,6 @@ struct RunManagementTests {
     }
 
     // MARK: - Helpers
-
-    private func expectSuccess(
-        _ output: Output, sourceLocation: SourceLocation = #_sourceLocation
-    ) {
-        #expect(output.status == 0, "\(output.stderr)", sourceLocation: sourceLocation)
-    }
-
-    private func integer(_ sandbox: Sandbox, _ query: String) throws -> Int {
-        let output = try sandbox.run(["sql", "--csv", query])
-        return try #require(output.lines.last.flatMap { Int($0) }, "\(output.stdout)")
-    }
-
-    private func checkpointEpochs(_ sandbox: Sandbox) throws -> [Int] {
-        try sandbox.run(["sql", "--csv", "SELECT epoch FROM checkpoints ORDER BY epoch"])
-            .lines.dropFirst().compactMap { Int($0) }
-    }
 
     private func fileSize(_ path: String) throws -> Int {
         let attributes = try? FileManager.default.attributesOfItem(atPath: path)

@@ -64,18 +64,6 @@ let reference: Reference = {
 // MARK: - SQL
 
 extension Sandbox {
-    /// The rows of `query` through `mnistlab sql --csv`, without the header.
-    func rows(_ query: String) throws -> [String] {
-        let output = try run(["sql", "--csv", query])
-        guard output.status == 0 else {
-            Issue.record("sql failed: \(query): \(output.stderr)")
-            return []
-        }
-        return Array(output.lines.dropFirst())
-    }
-
-    func value(_ query: String) throws -> String? { try rows(query).first }
-
     func finalWeights(runID: Int64) throws -> String {
         try value(
             "SELECT hex(weights) FROM checkpoints WHERE run_id = \(runID) AND epoch = \(Plan.epochs)"
@@ -91,15 +79,6 @@ extension Sandbox {
             """)
     }
 
-    /// The run's status as the tool shows it: `run_summary`'s, which reads a run whose lease
-    /// expired as it is, and on this machine also one whose process is gone.
-    func status(runID: Int64) throws -> String? {
-        let shown = try run(["show", "\(runID)", "--json"])
-        let object = try? JSONSerialization.jsonObject(with: Data(shown.stdout.utf8))
-        let run = (object as? [String: Any])?["run"] as? [String: Any]
-        return run?["status"] as? String
-    }
-
     /// Whether the database file exists and holds a committed mnistlab schema.
     func holdsDatabase() throws -> Bool {
         guard FileManager.default.fileExists(atPath: database) else { return false }
@@ -112,7 +91,6 @@ extension Sandbox {
         return try value("SELECT max(id) FROM runs").flatMap { Int64($0) }
     }
 
-    func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 }
 
 /// `sqlite3 <database> <sql>`, the tool users query with; nil when it is not installed.
@@ -136,75 +114,6 @@ func shell(_ tool: String, _ arguments: [String]) throws -> (status: Int32, outp
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-}
-
-// MARK: - Background processes
-
-/// A `mnistlab` process running while the test watches it; output goes to files, so a long
-/// run can never block on a full pipe.
-final class Background {
-    let process: Process
-    let stdoutPath: String
-    let stderrPath: String
-
-    init(
-        _ sandbox: Sandbox, _ arguments: [String], label: String,
-        environment: [String: String] = [:]
-    ) throws {
-        process = sandbox.launch(arguments, environment: environment)
-        stdoutPath = sandbox.path("\(label).out")
-        stderrPath = sandbox.path("\(label).err")
-        FileManager.default.createFile(atPath: stdoutPath, contents: nil)
-        FileManager.default.createFile(atPath: stderrPath, contents: nil)
-        process.standardOutput = try FileHandle(forWritingTo: URL(fileURLWithPath: stdoutPath))
-        process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: stderrPath))
-        try process.run()
-    }
-
-    var pid: pid_t { process.processIdentifier }
-    var isRunning: Bool { process.isRunning }
-    var stdout: String { (try? String(contentsOfFile: stdoutPath, encoding: .utf8)) ?? "" }
-    var stderr: String { (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? "" }
-
-    /// Sends `signal`; false when the process had already exited.
-    @discardableResult
-    func send(_ signal: Int32) -> Bool {
-        guard process.isRunning else { return false }
-        return kill(pid, signal) == 0
-    }
-
-    /// Waits for the exit: the exit status, or the signal that ended it.
-    func wait() -> Ending {
-        process.waitUntilExit()
-        return process.terminationReason == .uncaughtSignal
-            ? .signal(process.terminationStatus) : .exit(process.terminationStatus)
-    }
-
-    /// Polls `condition` every millisecond until it holds or the process exits; true if it held.
-    func wait(until condition: () -> Bool) -> Bool {
-        while process.isRunning {
-            if condition() { return true }
-            usleep(1_000)
-        }
-        return condition()
-    }
-
-    /// Waits until the process has printed `count` lines starting with `prefix`.
-    func waitForLines(_ prefix: String, count: Int = 1) -> Bool {
-        wait { stdout.split(separator: "\n").filter { $0.hasPrefix(prefix) }.count >= count }
-    }
-}
-
-enum Ending: Equatable, CustomStringConvertible {
-    case exit(Int32)
-    case signal(Int32)
-
-    var description: String {
-        switch self {
-        case .exit(let code): "exit \(code)"
-        case .signal(let number): "signal \(number)"
-        }
-    }
 }
 
 /// Changes of the database's write-ahead log: each one is a transaction writing (a checkpoint

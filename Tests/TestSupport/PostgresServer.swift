@@ -29,6 +29,10 @@ public final class PostgresServer: Sendable {
     private static let isRequired = ProcessInfo.processInfo.environment["CI"] == "true"
     private static let started = Result { try PostgresServer() }
 
+    /// A server of the caller's own, not shared with other tests: for tests that restart or
+    /// stop it while other suites use `shared`. It stops when the process ends.
+    public static func dedicated() throws -> PostgresServer { try PostgresServer() }
+
     /// The superuser's name and password (SCRAM-SHA-256).
     public let user = "mnistlab"
     public let password: String
@@ -75,13 +79,23 @@ public final class PostgresServer: Sendable {
 
         try pgctl(["start", "-w", "-t", "60", "-l", logFile])
         startWatchdog()
-        Self.stopAtExit = { [dataDirectory, binaries, directory] in
+        let stop: @Sendable () -> Void = { [dataDirectory, binaries, directory] in
             try? Self.run(
                 binaries.appendingPathComponent("pg_ctl").path,
                 ["-D", dataDirectory, "-m", "immediate", "stop"], asServerUser: true)
             try? FileManager.default.removeItem(at: directory)
         }
-        atexit { PostgresServer.stopAtExit?() }
+        Self.exitLock.lock()
+        if Self.stopsAtExit.isEmpty { atexit { PostgresServer.stopAll() } }
+        Self.stopsAtExit.append(stop)
+        Self.exitLock.unlock()
+    }
+
+    private static func stopAll() {
+        exitLock.lock()
+        let stops = stopsAtExit
+        exitLock.unlock()
+        for stop in stops { stop() }
     }
 
     /// `postgres://mnistlab:PW@127.0.0.1:PORT/<database>?sslmode=disable`.
@@ -142,7 +156,9 @@ public final class PostgresServer: Sendable {
         try? watchdog.run()
     }
 
-    nonisolated(unsafe) private static var stopAtExit: (@Sendable () -> Void)?
+    /// What stops each server this process started, run at exit. Guarded by `exitLock`.
+    nonisolated(unsafe) private static var stopsAtExit: [@Sendable () -> Void] = []
+    private static let exitLock = NSLock()
 
     private static let runsAsRoot = getuid() == 0
 

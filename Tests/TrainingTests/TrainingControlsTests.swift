@@ -130,8 +130,10 @@ struct TrainingControlsTests {
         events.shouldStop = { counter.epochs >= 3 }
         let interrupted = try Session(store: store, events: events).train(
             h, data: data, keepEvery: 1)
-        guard case .interrupted(let id, lastEpoch: 3) = interrupted else {
-            Issue.record("expected an interruption after epoch 3, got \(interrupted)")
+        // An epoch is reported once committed, in the background while the next trains: the
+        // stop lands at the first batch after the third report, after epoch 3 or 4.
+        guard case .interrupted(let id, lastEpoch: let stoppedAfter?) = interrupted, (3...4).contains(stoppedAfter) else {
+            Issue.record("expected an interruption after epoch 3 or 4, got \(interrupted)")
             return
         }
 

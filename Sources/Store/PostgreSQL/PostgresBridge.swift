@@ -22,13 +22,15 @@ enum PostgresBridge {
         do {
             return try connectOnce(location, readOnly: readOnly)
         } catch {
-            throw connectionError(error)
+            throw connectionError(error, location)
         }
     }
 
-    static func connectionError(_ error: any Error) -> StoreError {
+    static func connectionError(_ error: any Error, _ location: PostgresLocation) -> StoreError {
         if let error = error as? StoreError { return error }
-        return StoreError(.connection, "\(reason(error)).")
+        // The caller's action names the URL already ("Cannot open database at postgres://…").
+        let host = location.host.contains(":") ? "[\(location.host)]" : location.host
+        return StoreError(.connection, "cannot connect to the server at \(host):\(location.port): \(reason(error)).")
     }
 
     /// `connect` with postgres-nio's own error, for callers that tell a passing failure from

@@ -148,19 +148,23 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             drop()
             throw CommitOutcomeUnknown(
                 error: StoreError(
-                    .connection,
+                    .connectionLost,
                     "the connection was lost while committing, so it is not known whether the "
                         + "transaction was applied (\(error.reason.dropLast()))."))
         }
     }
 
-    /// The connection, made again when it was lost. Without `deadline`, one attempt; with
-    /// it, attempts with growing pauses until then, while the failure may be passing (a
-    /// restarting server); a wrong password or a dropped database fails at once.
+    /// The connection, made again when it was lost: attempts with growing pauses until
+    /// `deadline` (by default the reconnect window from now), while the failure may be
+    /// passing (a restarting server); a wrong password or a dropped database fails at once.
+    /// A connection found closed at the start of a transaction (the server restarted between
+    /// two of them) is made again as patiently as one lost inside a transaction: a server
+    /// still starting up refuses the first attempts.
     private func connected(until deadline: Date?) throws -> PostgresConnection {
         guard !isClosed else { throw StoreError(.connection, "the database connection was closed.") }
         if let connection, !connection.isClosed { return connection }
         drop()
+        let deadline = deadline ?? Date().addingTimeInterval(reconnectWindow)
         var pause: TimeInterval = 0.05
         while true {
             do {
@@ -168,9 +172,12 @@ final class PostgresEngine: Engine, @unchecked Sendable {
                 self.connection = connection
                 return connection
             } catch {
-                guard let deadline, Date().addingTimeInterval(pause) < deadline,
+                guard Date().addingTimeInterval(pause) < deadline,
                     PostgresBridge.isWorthRetrying(error)
-                else { throw PostgresBridge.connectionError(error) }
+                else {
+                    // The database was open: the server went away, or turned us away, since.
+                    throw StoreError(.connectionLost, PostgresBridge.connectionError(error, target).reason)
+                }
                 Thread.sleep(forTimeInterval: pause)
                 pause = min(pause * 2, 2)
             }

@@ -147,7 +147,9 @@ enum PostgresReadOnlyGuard {
             if let start = reason.range(of: "cannot execute "),
                 let end = reason.range(of: " in a read-only transaction")
             {
-                return notAllowed(String(reason[start.upperBound..<end.lowerBound]))
+                let action = String(reason[start.upperBound..<end.lowerBound])
+                // A data-modifying WITH is refused under the name of its outer SELECT.
+                return notAllowed(action == "SELECT" ? "writing from within a SELECT (a WITH … DELETE, INSERT or UPDATE)" : action)
             }
             return StoreError(.notReadOnly, "the sql command is read-only: \(reason)")
         case "42501":

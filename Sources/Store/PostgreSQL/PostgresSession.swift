@@ -46,7 +46,7 @@ final class PostgresSession: SQLConnection {
         if let error = error as? StoreError { return error }
         let reason = PostgresBridge.reason(error)
         if PostgresBridge.isConnectionLost(error) {
-            return StoreError(.connection, "the connection to the server was lost: \(reason).")
+            return StoreError(.connectionLost, "the connection to the server was lost: \(reason).")
         }
         return StoreError(.database, reason + ".")
     }
@@ -78,6 +78,14 @@ final class PostgresSession: SQLConnection {
             return (try? cell.decode(Double.self)).map(SQLValue.real) ?? undecodable(cell)
         case .numeric:
             guard let decimal = try? cell.decode(Decimal.self) else { return undecodable(cell) }
+            // numeric's binary form opens with ndigits, weight, sign and dscale (Int16 each).
+            // A scale of 0 is a whole number, as sum() of an integer column gives: an integer,
+            // as SQLite's sum() is, rather than "100.0"; avg() and the like keep a scale.
+            if bytes.getInteger(at: bytes.readerIndex + 6, as: Int16.self) == 0,
+                let whole = Int64(decimal.description)
+            {
+                return .integer(whole)
+            }
             return .real(NSDecimalNumber(decimal: decimal).doubleValue)
         case .bytea:
             return .blob(Array(bytes.readableBytesView))
