@@ -728,13 +728,13 @@ struct PostgresImportTests {
         expectSuccess(first)
         let (epochs, checkpoints) = try #require(copied.map { $0.split(separator: ",") }.map { ($0[0], $0[1]) })
         #expect(first.lines == [
-            "imported 4 runs (\(epochs) epochs, \(checkpoints) checkpoints, 1 evaluations) and 1 sweep from \(shownSource)",
+            "imported 4 runs (\(epochs) epochs, \(checkpoints) checkpoints, 1 evaluation) and 1 sweep from \(shownSource)",
             "new ids: 1 → 2, 2 → 3, 3 → 4, 4 → 5",
             "left for a later import, still training: run 5",
         ])
         expectSuccess(again)
         #expect(again.lines == [
-            "imported 0 runs (0 epochs, 0 checkpoints, 0 evaluations) from \(shownSource); 4 already here",
+            "nothing new to import from \(shownSource); 4 runs already here",
             "left for a later import, still training: run 5",
         ])
         for output in [first, again] {
@@ -765,7 +765,7 @@ struct PostgresImportTests {
         // Then only that run comes over, interrupted and resumable in the target
         expectSuccess(last)
         #expect(last.lines.first?.hasPrefix("imported 1 run (") == true, "\(last.stdout)")
-        #expect(last.lines.first?.hasSuffix("; 4 already here") == true, "\(last.stdout)")
+        #expect(last.lines.first?.hasSuffix("; 4 runs already here") == true, "\(last.stdout)")
         #expect(try facts(target, runID: 6) == facts(source, runID: 5))
         #expect(try target.status(runID: 6) == "interrupted")
         let done = try integer(target, "SELECT epochs_done FROM run_summary WHERE id = 6")
