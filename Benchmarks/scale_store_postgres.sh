@@ -85,3 +85,18 @@ row "ranking (top 10 by best_val_loss)" \
     "$(median_ms "$MNISTLAB" sql "SELECT id, best_epoch, best_val_loss FROM run_summary ORDER BY best_val_loss LIMIT 10" --db "$URL")" \
     "$(median_ms "${PSQL[@]}" -c "SELECT id, best_epoch, best_val_loss FROM run_summary ORDER BY best_val_loss LIMIT 10")"
 row "mnistlab --version (process start)" "$(median_ms "$MNISTLAB" --version)" ""
+
+# The server's part alone: each query REPEAT times in one psql session (\timing: the server's
+# work plus one loopback round trip, no process start or connection), the median.
+echo
+echo "in one session, median ms of $REPEAT"
+for query in "SELECT * FROM run_summary ORDER BY id DESC LIMIT 20" \
+             "SELECT * FROM run_summary ORDER BY best_val_loss LIMIT 1" \
+             "SELECT * FROM run_summary WHERE id = $MID" \
+             "SELECT * FROM epochs WHERE run_id = $MID ORDER BY epoch" \
+             "SELECT id, best_epoch, best_val_loss FROM run_summary ORDER BY best_val_loss LIMIT 10"; do
+    for _ in $(seq "$REPEAT"); do printf '%s;\n' "$query"; done \
+        | "${PSQL[@]}" -o /dev/null -c '\timing on' -f - \
+        | python3 -c 'import re, statistics, sys; print("%8.2f  " % statistics.median(float(t) for t in re.findall(r"Time: ([0-9.]+) ms", sys.stdin.read())), end="")'
+    echo "$query"
+done
