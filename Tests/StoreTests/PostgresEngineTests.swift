@@ -28,6 +28,14 @@ private func openEngine(
         url: url, readOnly: readOnly, allowOlderSchema: allowOlderSchema, migrations: migrations)
 }
 
+/// Counts one more run of a transaction body in `runs`; returns which run this is, from 1.
+private func nextAttempt(_ runs: borrowing Mutex<Int>) -> Int {
+    runs.withLock { count in
+        count += 1
+        return count
+    }
+}
+
 // A server that can't start fails these under CI (isAvailable is then true); elsewhere the
 // suite is skipped, and the reason is printed.
 // Serialized: the restart tests cut every session of the shared server.
@@ -468,10 +476,7 @@ struct PostgresEngineTests {
         // When: the server restarts between the body's two statements, the first time
         var restartError: (any Error)?
         try engine.write { db in
-            let attempt = runs.withLock { count in
-                count += 1
-                return count
-            }
+            let attempt = nextAttempt(runs)
             try db.execute("INSERT INTO items (id) VALUES (1)")
             if attempt == 1 {
                 do { try server.restart() } catch { restartError = error }
@@ -501,10 +506,7 @@ struct PostgresEngineTests {
         // other engine waits to update that row
         var bodyEnded: Date?
         try stalled.write { db in
-            let attempt = runs.withLock { count in
-                count += 1
-                return count
-            }
+            let attempt = nextAttempt(runs)
             try db.execute("UPDATE items SET weight = weight + 1 WHERE id = 1")
             if attempt == 1 {
                 Thread {

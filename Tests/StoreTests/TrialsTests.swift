@@ -133,6 +133,17 @@ import Testing
             """, database: name)
     }
 
+    /// A store on a new database of the test server whose clock is `offset` off this
+    /// machine's, its URL, and a one-trial sweep in it.
+    func sweepOnSkewedServer(
+        _ directory: TemporaryDirectory, by offset: String
+    ) throws -> (Store, String, SweepRecord) {
+        let location = try directory.location("lab")
+        try skewServerClock(location, by: offset)
+        let store = try Store.open(location: location)
+        return (store, location, try sweep(store, trials: 1))
+    }
+
     /// Seconds from this machine's clock to `timestamp` (a timestamp column's text).
     func secondsFromNow(_ timestamp: String?) throws -> Double {
         let date = try Date(
@@ -144,10 +155,7 @@ import Testing
     func leasesAreJudgedByTheServersClockNeverAWorkers() throws {
         // Given a server whose clock is an hour behind the workers'
         let behind = try TemporaryDirectory(.postgres)
-        let slow = try behind.location("lab")
-        try skewServerClock(slow, by: "-1 hour")
-        let store = try Store.open(location: slow)
-        let slowSweep = try sweep(store, trials: 1)
+        let (store, slow, slowSweep) = try sweepOnSkewedServer(behind, by: "-1 hour")
 
         // When a worker claims the trial for 30 s
         let first = try #require(try store.claimTrial(sweepID: slowSweep.id, leaseSeconds: 30))
@@ -160,10 +168,7 @@ import Testing
 
         // Given a server whose clock is an hour ahead of the workers'
         let ahead = try TemporaryDirectory(.postgres)
-        let fast = try ahead.location("lab")
-        try skewServerClock(fast, by: "1 hour")
-        let early = try Store.open(location: fast)
-        let fastSweep = try sweep(early, trials: 1)
+        let (early, fast, fastSweep) = try sweepOnSkewedServer(ahead, by: "1 hour")
 
         // When a worker's 0.5 s lease on the trial runs out by the server's clock
         let held = try #require(try early.claimTrial(sweepID: fastSweep.id, leaseSeconds: 0.5))
