@@ -59,7 +59,7 @@ fresh_database() {
     sqlite) echo "$DIR/w$2.sqlite" ;;
     postgres)
         local name="bench_sweep_w$2"
-        psql -X -q "$PG_URL" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
+        PGOPTIONS=--client-min-messages=warning psql -X -q "$PG_URL" -c "DROP DATABASE IF EXISTS $name" -c "CREATE DATABASE $name" >/dev/null
         with_database "$PG_URL" "$name"
         ;;
     esac
