@@ -45,9 +45,4 @@ extension Sandbox {
         guard store == .postgres, let password = try? PostgresServer.shared.password else { return database }
         return database.replacingOccurrences(of: ":\(password)@", with: "@")
     }
-
-    /// SQL for `column` (a blob) as upper-case hexadecimal, in this sandbox's dialect.
-    func hex(_ column: String) -> String {
-        store == .postgres ? "upper(encode(\(column), 'hex'))" : "hex(\(column))"
-    }
 }

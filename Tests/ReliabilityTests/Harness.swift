@@ -91,6 +91,41 @@ extension Sandbox {
         return try value("SELECT max(id) FROM runs").flatMap { Int64($0) }
     }
 
+    /// Stops `process` with SIGSTOP at an instant when it holds no transaction open: frozen
+    /// inside one it would keep every other writer waiting, whatever its lease. On SQLite
+    /// that is when `sqlite3` can take the write lock, on PostgreSQL when no other session of
+    /// the database is in a transaction.
+    func freezeOutsideATransaction(_ process: Background) throws {
+        for _ in 0..<100 {
+            process.send(SIGSTOP)
+            guard let free = try holdsNoTransaction() else {
+                Issue.record("sqlite3 is needed to see that the frozen process holds no lock")
+                return
+            }
+            if free { return }
+            process.send(SIGCONT)
+            usleep(2_000)
+        }
+        Issue.record("could not freeze the process outside a transaction")
+    }
+
+    /// Whether no other process has a transaction open on the database; nil when that
+    /// cannot be seen (no `sqlite3`).
+    private func holdsNoTransaction() throws -> Bool? {
+        switch store {
+        case .sqlite:
+            return try sqlite3(database, "BEGIN IMMEDIATE; ROLLBACK;").map { $0.status == 0 }
+        case .postgres:
+            let name = try #require(URL(string: database)?.lastPathComponent)
+            let open = try PostgresServer.shared.psql(
+                """
+                SELECT count(*) FROM pg_stat_activity
+                WHERE datname = current_database() AND pid <> pg_backend_pid()
+                  AND xact_start IS NOT NULL
+                """, database: name)
+            return open.trimmingCharacters(in: .whitespacesAndNewlines) == "0"
+        }
+    }
 }
 
 /// `sqlite3 <database> <sql>`, the tool users query with; nil when it is not installed.

@@ -42,7 +42,7 @@ import Testing
         let frozen = try Background(
             sandbox, ["train", "--epochs", "100000"] + Self.long, label: "frozen", environment: lease)
         #expect(frozen.waitForLines("epoch "), "\(frozen.stderr)")
-        try freezeOutsideATransaction(frozen, database: sandbox.database)
+        try sandbox.freezeOutsideATransaction(frozen)
         defer { frozen.send(SIGKILL) }
 
         // When its lease runs out, readers see the run interrupted without anyone writing,
@@ -139,23 +139,6 @@ import Testing
             let output = try sandbox.run(command + ["--db", "b"])
             #expect(output.status == 0, "\(command): \(output.stderr)")
         }
-    }
-
-    /// Stops `process` at an instant when it holds no SQLite lock: a process frozen inside a
-    /// commit would keep every other writer waiting, whatever its lease.
-    func freezeOutsideATransaction(_ process: Background, database: String) throws {
-        for _ in 0..<100 {
-            process.send(SIGSTOP)
-            let probe = try sqlite3(database, "BEGIN IMMEDIATE; ROLLBACK;")
-            guard let probe else {
-                Issue.record("sqlite3 is needed to see that the frozen process holds no lock")
-                return
-            }
-            if probe.status == 0 { return }
-            process.send(SIGCONT)
-            usleep(2_000)
-        }
-        Issue.record("could not freeze the trainer outside a transaction")
     }
 
     /// Each file's name, size and modification time, to show that nothing was written.

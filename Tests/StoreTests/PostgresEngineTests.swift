@@ -28,6 +28,14 @@ private func openEngine(
         url: url, readOnly: readOnly, allowOlderSchema: allowOlderSchema, migrations: migrations)
 }
 
+/// Counts one more run of a transaction body in `runs`; returns which run this is, from 1.
+private func nextAttempt(_ runs: borrowing Mutex<Int>) -> Int {
+    runs.withLock { count in
+        count += 1
+        return count
+    }
+}
+
 // A server that can't start fails these under CI (isAvailable is then true); elsewhere the
 // suite is skipped, and the reason is printed.
 // Serialized: the restart tests cut every session of the shared server.
@@ -468,10 +476,7 @@ struct PostgresEngineTests {
         // When: the server restarts between the body's two statements, the first time
         var restartError: (any Error)?
         try engine.write { db in
-            let attempt = runs.withLock { count in
-                count += 1
-                return count
-            }
+            let attempt = nextAttempt(runs)
             try db.execute("INSERT INTO items (id) VALUES (1)")
             if attempt == 1 {
                 do { try server.restart() } catch { restartError = error }
@@ -483,5 +488,45 @@ struct PostgresEngineTests {
         #expect(restartError == nil)
         #expect(runs.withLock { $0 } == 2)
         #expect(try engine.read { db in try db.fetch("SELECT id FROM items ORDER BY id") }.map(\.values) == [[.integer(1)], [.integer(2)]])
+    }
+
+    @Test func sessionLeftIdleInATransactionIsEndedAndItsBodyRunAgain() throws {
+        // Given an engine whose session the server ends after 0.5 s idle in a transaction,
+        // and a row it updates
+        let url = try PostgresServer.shared.createDatabase()
+        let stalled = try PostgresEngine.open(
+            url: url, readOnly: false, allowOlderSchema: false, migrations: testMigrations,
+            idleTransactionTimeout: 0.5)
+        let other = try openEngine(url)
+        try other.write { db in try db.execute("INSERT INTO items (id, weight) VALUES (1, 0)") }
+        let runs = Mutex(0)
+        let otherFinished = Mutex<Date?>(nil)
+
+        // When it stops for 3 s inside its first attempt, holding the row's lock, while the
+        // other engine waits to update that row
+        var bodyEnded: Date?
+        try stalled.write { db in
+            let attempt = nextAttempt(runs)
+            try db.execute("UPDATE items SET weight = weight + 1 WHERE id = 1")
+            if attempt == 1 {
+                Thread {
+                    try? other.write { db in try db.execute("UPDATE items SET weight = weight + 10 WHERE id = 1") }
+                    otherFinished.withLock { $0 = Date() }
+                }.start()
+                Thread.sleep(forTimeInterval: 3)
+            }
+            try db.execute("UPDATE items SET label = 'done' WHERE id = 1")
+            bodyEnded = Date()
+        }
+        for _ in 0..<600 where otherFinished.withLock({ $0 }) == nil { usleep(10_000) }
+
+        // Then the server ended the stalled session, so the other writer went ahead before
+        // it woke; the stalled body ran again from the start, and each update counts once
+        #expect(runs.withLock { $0 } == 2)
+        let finished = try #require(otherFinished.withLock { $0 })
+        #expect(finished < (try #require(bodyEnded)))
+        #expect(
+            try other.read { db in try db.fetch("SELECT weight, label FROM items") }.map(\.values)
+                == [[.real(11), .text("done")]])
     }
 }

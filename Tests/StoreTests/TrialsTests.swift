@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
@@ -43,6 +44,13 @@ import Testing
         #expect(claimed.sorted() == [1, 2, 3])
     }
 
+    /// Sets every trial's own lease in the past, as if its holder had stopped renewing it.
+    func expireTrialLeases(_ store: Store) throws {
+        try store.write { db in
+            try db.execute("UPDATE trials SET lease_expires_at = '2000-01-01T00:00:00.000Z'")
+        }
+    }
+
     @Test(arguments: TestEngine.all) func aRunningTrialIsTakenOverOnlyOnceItsHolderIsGone(engine: TestEngine) throws {
         // Given a trial held by a worker whose run is live
         let directory = try TemporaryDirectory(engine)
@@ -55,9 +63,7 @@ import Testing
         let (run, _) = try store.createRun(new, leaseSeconds: 30, for: first)
 
         // Then nobody else can take it, even once the trial's own lease expired
-        try store.write { db in
-            try db.execute("UPDATE trials SET lease_expires_at = '2000-01-01T00:00:00.000Z'")
-        }
+        try expireTrialLeases(store)
         #expect(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30) == nil)
 
         // When the run's lease expires too (its worker died)
@@ -77,14 +83,12 @@ import Testing
     }
 
     @Test(arguments: TestEngine.all) func aRunIsLinkedToItsTrialOnlyByTheTrialsHolder(engine: TestEngine) throws {
+        // Given a worker whose trial was claimed by another once its lease expired
         let directory = try TemporaryDirectory(engine)
-        let path = try directory.location("lab.sqlite")
-        let store = try Store.open(location: path)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
         let sweep = try sweep(store, trials: 1)
         let stale = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
-        try store.write { db in
-            try db.execute("UPDATE trials SET lease_expires_at = '2000-01-01T00:00:00.000Z'")
-        }
+        try expireTrialLeases(store)
         _ = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
 
         // When the worker that lost the trial creates its run
@@ -113,5 +117,72 @@ import Testing
         #expect(counts == [1, 1, 0, 1])
         #expect(progress.workers.count == 1)
         #expect(!progress.isFinished)
+    }
+
+    /// Gives the test server's database at `location` a clock `offset` away from this
+    /// machine's ("1 hour", "-1 hour"), as a server on another machine may have: a `now()` of
+    /// its own that every new session finds before pg_catalog's.
+    func skewServerClock(_ location: String, by offset: String) throws {
+        let name = try #require(URL(string: location)?.lastPathComponent)
+        try PostgresServer.shared.psql(
+            """
+            CREATE SCHEMA skewed_clock;
+            CREATE FUNCTION skewed_clock.now() RETURNS timestamptz LANGUAGE sql STABLE
+                AS $$ SELECT pg_catalog.now() + interval '\(offset)' $$;
+            ALTER DATABASE \(name) SET search_path = public, skewed_clock, pg_catalog;
+            """, database: name)
+    }
+
+    /// A store on a new database of the test server whose clock is `offset` off this
+    /// machine's, its URL, and a one-trial sweep in it.
+    func sweepOnSkewedServer(
+        _ directory: TemporaryDirectory, by offset: String
+    ) throws -> (Store, String, SweepRecord) {
+        let location = try directory.location("lab")
+        try skewServerClock(location, by: offset)
+        let store = try Store.open(location: location)
+        return (store, location, try sweep(store, trials: 1))
+    }
+
+    /// Seconds from this machine's clock to `timestamp` (a timestamp column's text).
+    func secondsFromNow(_ timestamp: String?) throws -> Double {
+        let date = try Date(
+            try #require(timestamp), strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        return date.timeIntervalSinceNow
+    }
+
+    @Test(.enabled(if: PostgresServer.isAvailable, "needs the PostgreSQL test server"))
+    func leasesAreJudgedByTheServersClockNeverAWorkers() throws {
+        // Given a server whose clock is an hour behind the workers'
+        let behind = try TemporaryDirectory(.postgres)
+        let (store, slow, slowSweep) = try sweepOnSkewedServer(behind, by: "-1 hour")
+
+        // When a worker claims the trial for 30 s
+        let first = try #require(try store.claimTrial(sweepID: slowSweep.id, leaseSeconds: 30))
+
+        // Then its lease ends 30 s after the server's now (an hour ago by the workers'
+        // clocks), and no other worker takes it: by the server's clock it has not expired
+        #expect(abs(try secondsFromNow(first.trial.leaseExpiresAt) + 3600 - 30) < 60)
+        let other = try Store.open(location: slow)
+        #expect(try other.claimTrial(sweepID: slowSweep.id, leaseSeconds: 30) == nil)
+
+        // Given a server whose clock is an hour ahead of the workers'
+        let ahead = try TemporaryDirectory(.postgres)
+        let (early, fast, fastSweep) = try sweepOnSkewedServer(ahead, by: "1 hour")
+
+        // When a worker's 0.5 s lease on the trial runs out by the server's clock
+        let held = try #require(try early.claimTrial(sweepID: fastSweep.id, leaseSeconds: 0.5))
+        #expect(abs(try secondsFromNow(held.trial.leaseExpiresAt) - 3600) < 60)
+        let late = try Store.open(location: fast)
+        var takeover: TrialClaim?
+        for _ in 0..<600 where takeover == nil {
+            takeover = try late.claimTrial(sweepID: fastSweep.id, leaseSeconds: 30)
+            if takeover == nil { usleep(50_000) }
+        }
+
+        // Then another worker takes it over, though by its own clock the lease has an hour
+        // left
+        #expect(takeover?.trial.attempts == 2)
+        #expect(takeover?.trial.number == 1)
     }
 }

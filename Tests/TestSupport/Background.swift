@@ -106,4 +106,10 @@ extension Sandbox {
 
     /// A path inside the sandbox's directory.
     public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+
+    /// SQL for `column` (a blob) as upper-case hexadecimal, in this sandbox's dialect
+    /// (SQLite's hex(), PostgreSQL's encode()), so that bytes compare across stores.
+    public func hex(_ column: String) -> String {
+        store == .postgres ? "upper(encode(\(column), 'hex'))" : "hex(\(column))"
+    }
 }

@@ -17,10 +17,15 @@ enum PostgresBridge {
     static let logger = Logger(label: "mnistlab.postgres") { _ in SwiftLogNoOpLogHandler() }
 
     /// Opens one connection: TCP, TLS as `sslmode` asks, SCRAM-SHA-256 (or whatever the
-    /// server asks for) with the URL's password. Throws `.connection` with the reason.
-    static func connect(_ location: PostgresLocation, readOnly: Bool) throws -> PostgresConnection {
+    /// server asks for) with the URL's password. The server ends the session when it sits
+    /// inside a transaction for `idleTransactionTimeout` seconds without a statement. Throws
+    /// `.connection` with the reason.
+    static func connect(
+        _ location: PostgresLocation, readOnly: Bool, idleTransactionTimeout: TimeInterval
+    ) throws -> PostgresConnection {
         do {
-            return try connectOnce(location, readOnly: readOnly)
+            return try connectOnce(
+                location, readOnly: readOnly, idleTransactionTimeout: idleTransactionTimeout)
         } catch {
             throw connectionError(error, location)
         }
@@ -35,7 +40,9 @@ enum PostgresBridge {
 
     /// `connect` with postgres-nio's own error, for callers that tell a passing failure from
     /// a lasting one (`isWorthRetrying`).
-    static func connectOnce(_ location: PostgresLocation, readOnly: Bool) throws -> PostgresConnection {
+    static func connectOnce(
+        _ location: PostgresLocation, readOnly: Bool, idleTransactionTimeout: TimeInterval
+    ) throws -> PostgresConnection {
         let tls: PostgresConnection.Configuration.TLS
         do {
             switch location.sslMode {
@@ -58,9 +65,17 @@ enum PostgresBridge {
             password: location.password, database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(10)
         if location.sslMode == .verifyFull { configuration.options.tlsServerName = location.host }
+        // A process stopped inside a transaction (SIGSTOP, a suspended VM, a machine cut off
+        // with its TCP connection still open) would hold its row and advisory locks, and so
+        // keep others from its run, for as long as it stays stopped, whatever its lease. The
+        // server ends such a session instead; the transaction is rolled back, and the process,
+        // if it ever wakes, reconnects and runs the body again, which its lost lease fences.
+        configuration.options.additionalStartupParameters = [
+            ("idle_in_transaction_session_timeout", "\(Int(idleTransactionTimeout * 1000))")
+        ]
         // A read-only engine's sessions refuse writes on the server too, whatever SQL is sent.
         if readOnly {
-            configuration.options.additionalStartupParameters = [("default_transaction_read_only", "on")]
+            configuration.options.additionalStartupParameters.append(("default_transaction_read_only", "on"))
         }
         return try PostgresConnection.connect(
             on: MultiThreadedEventLoopGroup.singleton.any(), configuration: configuration,
@@ -109,8 +124,9 @@ enum PostgresBridge {
             return true
         case .server:
             let state = error.serverInfo?[.sqlState] ?? ""
-            // 08: connection exception; 57P01-03: the server shut down or is restarting.
-            return state.hasPrefix("08") || ["57P01", "57P02", "57P03"].contains(state)
+            // 08: connection exception; 57P01-03: the server shut down or is restarting;
+            // 25P03: it ended a session left idle in a transaction.
+            return state.hasPrefix("08") || ["57P01", "57P02", "57P03", "25P03"].contains(state)
         default:
             return false
         }

@@ -13,6 +13,10 @@ final class PostgresEngine: Engine, @unchecked Sendable {
     private let migrations: [Migration]
     /// How long a lost connection is tried again before the transaction fails.
     private let reconnectWindow: TimeInterval
+    /// How long the server lets a session sit idle inside a transaction before ending it: far
+    /// longer than any transaction of the store's pauses between statements, and about two
+    /// default leases (see PostgresBridge.connect).
+    private let idleTransactionTimeout: TimeInterval
     /// Serializes every use of `connection`: the store is shared by the training thread and
     /// the lease-renewal thread, and a PostgreSQL session runs one transaction at a time.
     /// Not recursive: a transaction body never opens another one.
@@ -30,16 +34,18 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             migrations: PostgresMigrations.all)
     }
 
-    /// `open` with another migration list, and a shorter reconnect window, for tests.
+    /// `open` with another migration list, and shorter reconnect and idle windows, for tests.
     static func open(
         url: String, readOnly: Bool, allowOlderSchema: Bool, migrations: [Migration],
-        reconnectWindow: TimeInterval = 30
+        reconnectWindow: TimeInterval = 30, idleTransactionTimeout: TimeInterval = 60
     ) throws -> PostgresEngine {
         let target = try PostgresLocation(url: url)
         let engine = PostgresEngine(
-            target, readOnly: readOnly, migrations: migrations, reconnectWindow: reconnectWindow)
+            target, readOnly: readOnly, migrations: migrations, reconnectWindow: reconnectWindow,
+            idleTransactionTimeout: idleTransactionTimeout)
         try attempt("Cannot open database at \(target.redacted)") {
-            engine.connection = try PostgresBridge.connect(target, readOnly: readOnly)
+            engine.connection = try PostgresBridge.connect(
+                target, readOnly: readOnly, idleTransactionTimeout: idleTransactionTimeout)
             if readOnly {
                 try engine.checkSchema(allowOlder: allowOlderSchema)
             } else {
@@ -51,13 +57,14 @@ final class PostgresEngine: Engine, @unchecked Sendable {
 
     private init(
         _ target: PostgresLocation, readOnly: Bool, migrations: [Migration],
-        reconnectWindow: TimeInterval
+        reconnectWindow: TimeInterval, idleTransactionTimeout: TimeInterval
     ) {
         self.target = target
         self.location = target.redacted
         self.isReadOnly = readOnly
         self.migrations = migrations
         self.reconnectWindow = reconnectWindow
+        self.idleTransactionTimeout = idleTransactionTimeout
     }
 
     deinit {
@@ -168,7 +175,8 @@ final class PostgresEngine: Engine, @unchecked Sendable {
         var pause: TimeInterval = 0.05
         while true {
             do {
-                let connection = try PostgresBridge.connectOnce(target, readOnly: isReadOnly)
+                let connection = try PostgresBridge.connectOnce(
+                    target, readOnly: isReadOnly, idleTransactionTimeout: idleTransactionTimeout)
                 self.connection = connection
                 return connection
             } catch {
