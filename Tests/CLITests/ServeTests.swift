@@ -159,16 +159,9 @@ import Testing
         let sandbox = try Sandbox(kind)
         try sandbox.train(["--epochs", "2", "--keep-every", "1"])
         let server = try RunningServer(sandbox)
-        let done = StreamBox()
-        let port = server.port
-        let reader = Thread {
-            let text = try? HTTP.stream(port, "/api/runs/1/events?after=2", seconds: 60) {
-                $0.contains("id: 6\n")
-            }
-            done.set(text ?? "")
+        let done = openStream(server.port, "/api/runs/1/events?after=2", seconds: 60) {
+            $0.contains("id: 6\n")
         }
-        reader.start()
-        Thread.sleep(forTimeInterval: 0.5)
 
         // When the run is resumed to epoch 6 while the stream is open
         let resumed = try sandbox.run(["resume", "1", "--epochs", "6"])
@@ -246,16 +239,9 @@ import Testing
         let sandbox = try Sandbox(kind)
         try sandbox.train(["--epochs", "1", "--name", "<b>old</b>"])
         let server = try RunningServer(sandbox)
-        let done = StreamBox()
-        let port = server.port
-        let reader = Thread {
-            let text = try? HTTP.stream(port, "/api/runs/events?after=1", seconds: 60) {
-                $0.contains(#"data-status=\"completed\""#) && $0.contains(#"3 / 3"#)
-            }
-            done.set(text ?? "")
+        let done = openStream(server.port, "/api/runs/events?after=1", seconds: 60) {
+            $0.contains(#"data-status=\"completed\""#) && $0.contains(#"3 / 3"#)
         }
-        reader.start()
-        Thread.sleep(forTimeInterval: 0.5)
 
         // When a new run trains 3 epochs while the stream is open
         let trained = try sandbox.train(["--epochs", "3", "--name", "<i>new</i>"])
@@ -278,15 +264,8 @@ import Testing
 
         // And a stream opened before any run the page knew of sends the runs at once, and a
         // run deleted while it is open as an empty row
-        let gone = StreamBox()
-        let watcher = Thread {
-            let text = try? HTTP.stream(port, "/api/runs/events?after=0", seconds: 60) {
-                $0.contains(#""row":"""#)
-            }
-            gone.set(text ?? "")
-        }
-        watcher.start()
-        Thread.sleep(forTimeInterval: 1)
+        let gone = openStream(server.port, "/api/runs/events?after=0") { $0.contains(#""row":"""#) }
+        #expect(gone.wait(until: { $0.contains(#"{"id":2,"#) }, seconds: 30))
         let removed = try sandbox.run(["rm", "2"])
         #expect(removed.status == 0, "\(removed.stderr)")
         let all = try events(gone.wait(seconds: 30))
@@ -385,16 +364,9 @@ import Testing
         try sandbox.train(["--epochs", "2", "--keep-every", "1"])
         let server = try RunningServer(sandbox)
         #expect(try HTTP.get(server.port, "/api/runs/1").status == 200)
-        let done = StreamBox()
-        let port = server.port
-        let reader = Thread {
-            let text = try? HTTP.stream(port, "/api/runs/1/events?after=2", seconds: 90) {
-                $0.contains("id: 4\n")
-            }
-            done.set(text ?? "")
+        let done = openStream(server.port, "/api/runs/1/events?after=2", seconds: 90) {
+            $0.contains("id: 4\n")
         }
-        reader.start()
-        Thread.sleep(forTimeInterval: 0.5)
 
         // When the database server restarts (every session cut off)
         try PostgresServer.shared.restart()
@@ -425,18 +397,55 @@ import Testing
     }
 }
 
-/// The text a reader thread saw, handed back to the test.
+/// Reads `target`'s event stream on a thread of its own until `done` holds for what has
+/// arrived (or `seconds` pass); returns once the stream has opened (its first comment came).
+func openStream(
+    _ port: Int, _ target: String, seconds: Double = 60,
+    until done: @escaping @Sendable (String) -> Bool
+) -> StreamBox {
+    let box = StreamBox()
+    Thread {
+        let text = try? HTTP.stream(port, target, seconds: seconds) {
+            box.update($0)
+            return done($0)
+        }
+        box.set(text ?? "")
+    }.start()
+    _ = box.wait(until: { $0.contains("\r\n\r\n") && $0.contains(": stream of") }, seconds: 30)
+    return box
+}
+
+/// The text a reader thread saw, so far and in the end, handed back to the test.
 final class StreamBox: @unchecked Sendable {
     private let condition = NSCondition()
     private var text: String?
+    private var partial = ""
+
+    func update(_ value: String) {
+        condition.lock()
+        partial = value
+        condition.broadcast()
+        condition.unlock()
+    }
 
     func set(_ value: String) {
         condition.lock()
         text = value
-        condition.signal()
+        partial = value
+        condition.broadcast()
         condition.unlock()
     }
 
+    /// Whether what has arrived so far satisfies `check` within `seconds`.
+    func wait(until check: (String) -> Bool, seconds: Double) -> Bool {
+        condition.lock()
+        defer { condition.unlock() }
+        let deadline = Date().addingTimeInterval(seconds)
+        while !check(partial) && text == nil && condition.wait(until: deadline) {}
+        return check(partial)
+    }
+
+    /// The whole text once the reader is done.
     func wait(seconds: Double) -> String {
         condition.lock()
         defer { condition.unlock() }
