@@ -53,7 +53,7 @@ let package = Package(
         .target(
             name: "Server",
             dependencies: [
-                "Store", "Reports", "Prediction", "Training",
+                "Datasets", "Store", "Reports", "Prediction", "Training",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
             ]),

@@ -8,29 +8,7 @@ import Store
 public enum DashboardPage {
     /// `/`: every run, newest first, sortable and filterable, with boxes to compare.
     public static func runs(_ summaries: [RunSummary], source: String) -> String {
-        var rows = ""
-        for s in summaries {
-            let run = s.run
-            let sweep = run.sweepID.map { "<a href=\"/sweeps/\($0)\">\($0)</a>" } ?? "–"
-            rows += "<tr data-id=\"\(run.id)\" data-status=\"\(escape(run.status.rawValue))\" "
-            rows += "data-name=\"\(escape(run.name.lowercased()))\" "
-            rows += "data-sweep=\"\(run.sweepID.map(String.init) ?? "")\">"
-            rows += "<td><input type=\"checkbox\" class=\"pick\" value=\"\(run.id)\" "
-            rows += "aria-label=\"compare run \(run.id)\"></td>"
-            rows += "<td data-v=\"\(run.id)\"><a href=\"/runs/\(run.id)\">\(run.id)</a></td>"
-            rows += "<td class=\"wrap\" data-v=\"\(escape(run.name))\">\(escape(run.name))</td>"
-            rows += "<td data-v=\"\(escape(run.status.rawValue))\"><span class=\"status "
-            rows += "\(escape(run.status.rawValue))\">\(escape(run.status.rawValue))</span></td>"
-            rows += "<td data-v=\"\(run.sweepID ?? 0)\">\(sweep)</td>"
-            rows += "<td>\(escape(run.hidden)) \(escape(run.activation))</td>"
-            rows += "<td class=\"num\" data-v=\"\(run.learningRate)\">\(run.learningRate)</td>"
-            rows += "<td class=\"num\" data-v=\"\(s.lastEpoch ?? 0)\">\(s.lastEpoch ?? 0) / "
-            rows += "\(run.epochs)</td>"
-            rows += "<td class=\"num\" data-v=\(value(s.bestValLoss))>\(loss(s.bestValLoss))</td>"
-            rows += "<td class=\"num\" data-v=\(value(s.bestValAccuracy))>"
-            rows += "\(percent(s.bestValAccuracy))</td>"
-            rows += "<td data-v=\"\(escape(run.createdAt))\">\(escape(run.createdAt))</td></tr>\n"
-        }
+        let rows = summaries.map(runRow).joined()
         let statuses = Run.Status.allCases.map {
             "<option value=\"\($0.rawValue)\">\($0.rawValue)</option>"
         }.joined()
@@ -43,7 +21,7 @@ public enum DashboardPage {
             <button type="button" id="compare" disabled>Compare selected</button>
             <span class="sub" id="shown">\(summaries.count) runs</span>
             </form>
-            <div class="scroll"><table class="runs" id="runs-table">
+            <div class="scroll"><table class="runs" id="runs-table" data-after="\(summaries.map(\.run.id).max() ?? 0)">
             <thead><tr><th></th><th data-sort="num">Run</th><th data-sort="text">Name</th>\
             <th data-sort="text">Status</th><th data-sort="num">Sweep</th><th>Network</th>\
             <th class="num" data-sort="num">LR</th><th class="num" data-sort="num">Epochs</th>\
@@ -56,6 +34,34 @@ public enum DashboardPage {
             <script>\(runsScript)</script>
             """
         return page(title: "Runs", heading: "MNISTLab runs", meta: "from \(escape(source))", body)
+    }
+
+    /// One row of the runs table, ended by a newline: what `/` lists and what the runs' event
+    /// stream sends when a run's status or progress changes.
+    public static func runRow(_ s: RunSummary) -> String {
+        let run = s.run
+        let status = escape(run.status.rawValue)
+        let sweep = run.sweepID.map { "<a href=\"/sweeps/\($0)\">\($0)</a>" } ?? "–"
+        let done = s.lastEpoch ?? 0
+        let progress = run.epochs > 0 ? min(100, 100 * done / run.epochs) : 0
+        var row = "<tr data-id=\"\(run.id)\" data-status=\"\(status)\" "
+        row += "data-name=\"\(escape(run.name.lowercased()))\" "
+        row += "data-sweep=\"\(run.sweepID.map(String.init) ?? "")\">"
+        row += "<td><input type=\"checkbox\" class=\"pick\" value=\"\(run.id)\" "
+        row += "aria-label=\"compare run \(run.id)\"></td>"
+        row += "<td data-v=\"\(run.id)\"><a href=\"/runs/\(run.id)\">\(run.id)</a></td>"
+        row += "<td class=\"wrap\" data-v=\"\(escape(run.name))\">\(escape(run.name))</td>"
+        row += "<td data-v=\"\(status)\"><span class=\"status \(status)\">\(status)</span></td>"
+        row += "<td data-v=\"\(run.sweepID ?? 0)\">\(sweep)</td>"
+        row += "<td>\(escape(run.hidden)) \(escape(run.activation))</td>"
+        row += "<td class=\"num\" data-v=\"\(run.learningRate)\">\(run.learningRate)</td>"
+        row += "<td class=\"num\" data-v=\"\(done)\">\(done) / \(run.epochs)"
+        row += "<span class=\"progress\" title=\"\(progress)%\"><i style=\"width:\(progress)%\"></i></span></td>"
+        row += "<td class=\"num\" data-v=\(value(s.bestValLoss))>\(loss(s.bestValLoss))</td>"
+        row += "<td class=\"num\" data-v=\(value(s.bestValAccuracy))>"
+        row += "\(percent(s.bestValAccuracy))</td>"
+        row += "<td data-v=\"\(escape(run.createdAt))\">\(escape(run.createdAt))</td></tr>\n"
+        return row
     }
 
     /// `/runs/{id}`: one run's report section, kept current by server-sent events, and the
@@ -316,10 +322,18 @@ public enum DashboardPage {
         table.diff td, table.diff th { padding: 4px 10px; border-bottom: 1px solid #e5e7eb; text-align: left; }
         table.diff tr.result th, table.diff tr.result td { background: #f9fafb; }
         svg.parallel { max-width: 100%; font-size: 12px; }
+        .progress { display: block; height: 3px; background: #e5e7eb; border-radius: 2px; margin-top: 3px; }
+        .progress i { display: block; height: 3px; background: #2563eb; border-radius: 2px; }
+        details.misclassified summary { cursor: pointer; margin: 10px 0 6px; font-weight: 600; }
+        .wrong-grid { display: flex; flex-wrap: wrap; gap: 4px; max-height: 460px; overflow-y: auto; }
+        figure.wrong { margin: 0; text-align: center; font-size: 11px; color: #4b5563; }
+        figure.wrong img { display: block; width: 42px; height: 42px; image-rendering: pixelated; border-radius: 3px; }
 
         """
 
-    /// Sorting by a header's column, filters, and the compare button.
+    /// Sorting by a header's column, filters, the compare button, and the runs' event stream:
+    /// each event is a run whose row changed (status, progress, best figures) or a new run,
+    /// with its row as the server renders it; an empty row is a deleted run.
     static let runsScript = """
 
         (function () {
@@ -367,6 +381,30 @@ public enum DashboardPage {
           compare.addEventListener('click', function () {
             location.href = '/compare?runs=' + picked().join(',');
           });
+          if (window.EventSource) {
+            var events = new EventSource('/api/runs/events?after=' + table.dataset.after);
+            events.onmessage = function (e) {
+              var change = JSON.parse(e.data);
+              var empty = document.querySelector('#runs p.empty');
+              if (empty && change.row) empty.parentNode.removeChild(empty);
+              var old = body.querySelector('tr[data-id="' + change.id + '"]');
+              var holder = document.createElement('tbody');
+              holder.innerHTML = change.row;
+              var row = holder.rows[0];
+              if (row && old) {
+                row.querySelector('.pick').checked = old.querySelector('.pick').checked;
+                body.replaceChild(row, old);
+                rows[rows.indexOf(old)] = row;
+              } else if (row) {
+                body.insertBefore(row, body.firstChild);
+                rows.unshift(row);
+              } else if (old) {
+                body.removeChild(old);
+                rows.splice(rows.indexOf(old), 1);
+              }
+              filter();
+            };
+          }
         })();
 
         """

@@ -5,6 +5,10 @@ import Foundation
 /// Every string that reaches the page from the database (run names, paths, failure reasons)
 /// goes through this.
 func escape(_ text: String) -> String {
+    // Most texts (numbers, dates, plain names) have nothing to escape: returned as they are,
+    // after one pass over their bytes; a page of 5,000 runs spent a fifth of its time here.
+    guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 })
+    else { return text }
     var out = ""
     out.reserveCapacity(text.utf8.count)
     for c in text.unicodeScalars {

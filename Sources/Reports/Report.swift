@@ -9,11 +9,18 @@ public struct ReportRun: Sendable {
     public var summary: RunSummary
     public var epochs: [EpochRecord]
     public var evaluations: [EvaluationRecord]
+    /// The test images each evaluation got wrong, by its epoch (the dashboard's; the report
+    /// has none).
+    public var misclassified: [Int: Misclassified]
 
-    public init(summary: RunSummary, epochs: [EpochRecord], evaluations: [EvaluationRecord] = []) {
+    public init(
+        summary: RunSummary, epochs: [EpochRecord], evaluations: [EvaluationRecord] = [],
+        misclassified: [Int: Misclassified] = [:]
+    ) {
         self.summary = summary
         self.epochs = epochs
         self.evaluations = evaluations
+        self.misclassified = misclassified
     }
 
     var run: Run { summary.run }
@@ -160,7 +167,9 @@ public struct Report: Sendable {
             out += "</div>\n"
         }
         out += settings(r)
-        for evaluation in r.evaluations { out += confusion(evaluation, run: run) }
+        for evaluation in r.evaluations {
+            out += confusion(evaluation, run: run, r.misclassified[evaluation.epoch]?.html ?? "")
+        }
         if r.evaluations.isEmpty, let best = s.bestEpoch {
             out +=
                 "<p class=\"hint\">Not evaluated on the test set yet: <code>mnistlab evaluate \(run.id) --epoch \(best)</code> adds its confusion matrix.</p>\n"
@@ -378,7 +387,8 @@ public struct Report: Sendable {
 
     /// A heat-map table: rows are true labels, columns predicted ones; each cell is shaded
     /// by its share of the row (blue on the diagonal, red off it).
-    private func confusion(_ e: EvaluationRecord, run: Run) -> String {
+    /// `after` goes below the table, inside the evaluation's block.
+    private func confusion(_ e: EvaluationRecord, run: Run, _ after: String = "") -> String {
         var out = """
             <div class="evaluation" data-epoch="\(e.epoch)">
             <h3>Test set at epoch \(e.epoch): accuracy \(percent(e.testAccuracy)), loss \(loss(e.testLoss)) \
@@ -402,7 +412,7 @@ public struct Report: Sendable {
             }
             out += "<td class=\"recall\">\(percent(classAccuracy[t], digits: 1))</td></tr>\n"
         }
-        return out + "</tbody></table>\n</div>\n"
+        return out + "</tbody></table>\n\(after)</div>\n"
     }
 
     // MARK: - Lookups

@@ -23,13 +23,24 @@ public struct Dashboard: Sendable {
     /// How often an event stream looks for new epochs (SQLite: a `stat` of the file and its
     /// WAL, the store only opened when they changed; PostgreSQL: one small query).
     public let pollInterval: Duration
+    /// How often the runs table's stream looks: its query reads every running run's row.
+    var runsPollInterval: Duration { max(pollInterval, .milliseconds(250)) }
     /// Largest request body read (a PNG of a drawing is a few KB).
     public static let maxBodyBytes = 1 << 20
+    /// The test images evaluations got wrong, worked out once per evaluation.
+    let mistakes: MistakeFinder
 
-    public init(databaseLocation: String, pollInterval: Duration = .milliseconds(50)) {
+    /// `dataDirectory` is where to look for the test images when a run's own dataset
+    /// directory no longer has them (`serve --data`, else where `train` would look); nil for
+    /// nowhere else.
+    public init(
+        databaseLocation: String, dataDirectory: String? = nil,
+        pollInterval: Duration = .milliseconds(50)
+    ) {
         self.databaseLocation = databaseLocation
         self.pollInterval = pollInterval
         serverConnection = Store.isURL(databaseLocation) ? ServerConnection(databaseLocation) : nil
+        mistakes = MistakeFinder(fallback: dataDirectory)
     }
 
     /// An HTTP server for this dashboard on `host`:`port` (an IPv4 or IPv6 literal, or
@@ -72,6 +83,7 @@ public struct Dashboard: Sendable {
                 return try runSection(runID(parts[1]))
             case (2, false) where parts[0] == "sweeps": return try sweepPage(sweepID(parts[1]))
             case (2, true) where parts[1] == "runs": return try json(store { try $0.summaries() })
+            case (3, true) where parts[1] == "runs" && parts[2] == "events": return try runsEvents(request)
             case (3, true) where parts[1] == "runs": return try json(summary(runID(parts[2])))
             case (4, true) where parts[1] == "runs" && parts[3] == "epochs":
                 let id = try runID(parts[2])
@@ -114,15 +126,24 @@ public struct Dashboard: Sendable {
         }
     }
 
-    /// The run with its epochs and evaluations, and the ancestors its curves continue.
-    private func report(_ ids: [Int64]) throws -> Report {
+    /// The runs with their epochs and evaluations (with the test images each got wrong when
+    /// `withMistakes`), and the ancestors their curves continue.
+    private func report(_ ids: [Int64], withMistakes: Bool = false) throws -> Report {
         try store { store in
             func history(_ s: RunSummary) throws -> ReportRun {
                 ReportRun(
                     summary: s, epochs: try store.epochs(runID: s.run.id),
                     evaluations: try store.evaluations(runID: s.run.id))
             }
-            let runs = try ids.map { try history(summary($0, store)) }
+            let runs = try ids.map { id in
+                var r = try history(summary(id, store))
+                if withMistakes {
+                    for e in r.evaluations {
+                        r.misclassified[e.epoch] = mistakes.find(e, of: r.summary.run, in: store)
+                    }
+                }
+                return r
+            }
             var lineage: [ReportRun] = []
             var seen = Set(ids)
             for r in runs {
@@ -142,11 +163,13 @@ public struct Dashboard: Sendable {
 
     private func runPage(_ id: Int64) throws -> HTTPResponse {
         let (forks, kept) = try store { try ($0.forks(of: id), $0.checkpointEpochs(runID: id)) }
-        return try html(DashboardPage.run(report([id]), runID: id, forks: forks, checkpoints: kept))
+        return try html(
+            DashboardPage.run(
+                report([id], withMistakes: true), runID: id, forks: forks, checkpoints: kept))
     }
 
     private func runSection(_ id: Int64) throws -> HTTPResponse {
-        try html(DashboardPage.section(report([id]), id))
+        try html(DashboardPage.section(report([id], withMistakes: true), id))
     }
 
     private func compare(_ request: HTTPRequest) throws -> HTTPResponse {
@@ -209,8 +232,29 @@ public struct Dashboard: Sendable {
         } else {
             after = current.run.parentEpoch ?? 0
         }
-        let stream = EpochEventStream(dashboard: self, runID: id, after: after)
-        return HTTPResponse(
+        return eventStream(
+            PolledEventStream(
+                dashboard: self, feed: EpochFeed(runID: id, last: after), interval: pollInterval,
+                title: "stream of run epochs"))
+    }
+
+    /// `/api/runs/events?after=N`: the runs table's changes, for the runs that are running
+    /// and those created after run N (the newest the page listed).
+    private func runsEvents(_ request: HTTPRequest) throws -> HTTPResponse {
+        let given = request.query["after"] ?? "0"
+        guard let after = Int64(given), after >= 0 else {
+            throw HTTPError(400, "after must be a run id; got '\(given.prefix(40))'.")
+        }
+        // Read once now, so that a store that can't be read is a 503 rather than a silent stream.
+        _ = try store { try $0.summaries(runningOrAfter: after) }
+        return eventStream(
+            PolledEventStream(
+                dashboard: self, feed: RunsFeed(after: after), interval: runsPollInterval,
+                title: "stream of run changes"))
+    }
+
+    private func eventStream(_ stream: PolledEventStream<some EventFeed>) -> HTTPResponse {
+        HTTPResponse(
             statusCode: .ok,
             headers: [
                 .contentType: "text/event-stream; charset=utf-8",

@@ -1,39 +1,48 @@
-/// `GET /api/runs/{id}/events`: server-sent events, one `data:` line per committed epoch.
+/// The dashboard's server-sent events: `GET /api/runs/{id}/events`, one `data:` line per
+/// committed epoch, and `GET /api/runs/events`, one per change to a row of the runs table.
 import FlyingSocks
 import Foundation
+import Reports
 import Store
 
-/// The bytes of an event stream: each epoch of the run after `after` as
-/// `id: <epoch>` / `data: <the epoch's JSON>`, as it commits. Every `pollInterval` the stream
-/// looks for new epochs: on SQLite it compares the database file's and its WAL's size and
-/// modification time with the last look and, only when they changed (or a second has
-/// passed), opens the store read-only for the new epochs and closes it; on PostgreSQL it asks
-/// the server's connection for the epochs after the last one sent (one index look-up).
+/// What one event stream sends: the events since its last look at the store.
+protocol EventFeed: Sendable {
+    /// The bytes of the events since the last call (`id:`/`data:` lines, each event ended by
+    /// a blank line); empty when nothing changed.
+    mutating func events(from store: Store) throws -> [UInt8]
+}
+
+/// The bytes of an event stream fed by `feed`. Every `interval` the stream looks for news: on
+/// SQLite it compares the database file's and its WAL's size and modification time with the
+/// last look and, only when they changed (or a second has passed), opens the store read-only
+/// for the feed and closes it; on PostgreSQL it asks the server's connection (one small query).
 /// A comment line every 15 s keeps proxies from closing an idle stream and tells the server
 /// when the client has gone (the write fails and the connection ends).
-struct EpochEventStream: AsyncBufferedSequence, Sendable {
+struct PolledEventStream<Feed: EventFeed>: AsyncBufferedSequence, Sendable {
     typealias Element = UInt8
 
     let dashboard: Dashboard
-    let runID: Int64
-    let after: Int
-    var pollInterval: Duration { dashboard.pollInterval }
+    let feed: Feed
+    let interval: Duration
+    /// The comment the stream opens with.
+    let title: String
 
     func makeAsyncIterator() -> Iterator {
-        Iterator(stream: self, last: after)
+        Iterator(stream: self, feed: feed)
     }
 
     struct Iterator: AsyncBufferedIteratorProtocol {
-        let stream: EpochEventStream
-        var last: Int
-        var pending: [UInt8] = Array(": stream of run epochs\nretry: 1000\n\n".utf8)
+        let stream: PolledEventStream
+        var feed: Feed
+        var pending: [UInt8]
         var signature: [Int64] = []
         var quietSince = ContinuousClock.now
         var lastRead = ContinuousClock.now
 
-        init(stream: EpochEventStream, last: Int) {
+        init(stream: PolledEventStream, feed: Feed) {
             self.stream = stream
-            self.last = last
+            self.feed = feed
+            pending = Array(": \(stream.title)\nretry: 1000\n\n".utf8)
         }
 
         mutating func next() async throws -> UInt8? {
@@ -43,8 +52,8 @@ struct EpochEventStream: AsyncBufferedSequence, Sendable {
 
         mutating func nextBuffer(suggested count: Int) async throws -> [UInt8]? {
             while pending.isEmpty {
-                try await Task.sleep(for: stream.pollInterval)
-                pending = try newEvents()
+                try await Task.sleep(for: stream.interval)
+                pending = newEvents()
                 if pending.isEmpty, ContinuousClock.now - quietSince > .seconds(15) {
                     pending = Array(": keep-alive\n\n".utf8)
                 }
@@ -55,11 +64,12 @@ struct EpochEventStream: AsyncBufferedSequence, Sendable {
             return chunk
         }
 
-        /// Events for the epochs committed since the last look; none if the files are as
-        /// they were. Modification times tick in jiffies and a WAL restarted after a
-        /// checkpoint keeps its size, so a commit right after a look could leave both as they
-        /// were: the store is read at least once a second whatever they say.
-        mutating func newEvents() throws -> [UInt8] {
+        /// The feed's events since the last look; none if the files are as they were.
+        /// Modification times tick in jiffies and a WAL restarted after a checkpoint keeps its
+        /// size, so a commit right after a look could leave both as they were: the store is
+        /// read at least once a second whatever they say (which also catches a lease that
+        /// expired, a change no write makes).
+        mutating func newEvents() -> [UInt8] {
             let onServer = stream.dashboard.serverConnection != nil
             let now = onServer ? [] : fileSignature(stream.dashboard.databaseLocation)
             guard onServer || now != signature || ContinuousClock.now - lastRead > .seconds(1)
@@ -67,27 +77,86 @@ struct EpochEventStream: AsyncBufferedSequence, Sendable {
                 return []
             }
             lastRead = ContinuousClock.now
-            let epochs: [EpochRecord]
+            var next = feed
             do {
-                let after = last
-                epochs = try stream.dashboard.store { try $0.epochs(runID: stream.runID, after: after) }
+                let events = try stream.dashboard.store { try next.events(from: $0) }
+                feed = next
+                signature = now
+                return events
             } catch {
-                // A migration or a file being replaced: look again at the next poll.
+                // A migration, a file being replaced, a server restarting: look again at the
+                // next poll, from where the last good look left off.
                 return []
             }
-            signature = now
-            var out: [UInt8] = []
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            for epoch in epochs {
-                // One line: JSONEncoder without .prettyPrinted escapes newlines in strings.
-                let json = String(decoding: try encoder.encode(epoch), as: UTF8.self)
-                out += Array("id: \(epoch.epoch)\ndata: \(json)\n\n".utf8)
-                last = epoch.epoch
-            }
-            return out
         }
     }
+}
+
+/// Each epoch of run `runID` after `last` as `id: <epoch>` / `data: <the epoch's JSON>`, as
+/// it commits: after the first look, one index look-up for the epochs after the last sent.
+struct EpochFeed: EventFeed {
+    let runID: Int64
+    var last: Int
+
+    mutating func events(from store: Store) throws -> [UInt8] {
+        var out: [UInt8] = []
+        for epoch in try store.epochs(runID: runID, after: last) {
+            out += event(id: "\(epoch.epoch)", try oneLineJSON(epoch))
+            last = epoch.epoch
+        }
+        return out
+    }
+}
+
+/// The rows of the runs table that changed, as `data: {"id": N, "row": "<tr…>"}` (the row as
+/// `/` renders it; "" for a run that was deleted). It watches the runs that are running and
+/// those created after run `after` (the newest the page listed): on the first look it sends
+/// them all, so nothing that changed between the page and the stream is missed, then each
+/// one whose row differs from the last sent, and a run that stopped running once more.
+struct RunsFeed: EventFeed {
+    var after: Int64
+    /// The row last sent for each run watched.
+    var shown: [Int64: String] = [:]
+
+    init(after: Int64) {
+        self.after = after
+    }
+
+    mutating func events(from store: Store) throws -> [UInt8] {
+        var out: [UInt8] = []
+        var watched = Set<Int64>()
+        func send(_ id: Int64, _ row: String) throws {
+            guard shown[id] != row else { return }
+            out += event(id: nil, try oneLineJSON(RowChange(id: id, row: row)))
+            shown[id] = row
+        }
+        for summary in try store.summaries(runningOrAfter: after) {
+            watched.insert(summary.run.id)
+            try send(summary.run.id, DashboardPage.runRow(summary))
+        }
+        for id in shown.keys.sorted() where !watched.contains(id) {
+            try send(id, try store.summary(runID: id).map(DashboardPage.runRow) ?? "")
+            shown[id] = nil
+        }
+        return out
+    }
+
+    struct RowChange: Encodable {
+        var id: Int64
+        var row: String
+    }
+}
+
+/// One event: an optional `id:` line, the `data:` line, and the blank line that ends it.
+private func event(id: String?, _ data: String) -> [UInt8] {
+    Array(((id.map { "id: \($0)\n" } ?? "") + "data: \(data)\n\n").utf8)
+}
+
+/// JSON on one line: JSONEncoder without .prettyPrinted escapes newlines in strings.
+private func oneLineJSON(_ value: some Encodable) throws -> String {
+    let encoder = JSONEncoder()
+    encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+    return String(decoding: try encoder.encode(value), as: UTF8.self)
 }
 
 /// Size and modification time (ns) of the file and of its `-wal`: a commit changes the WAL.

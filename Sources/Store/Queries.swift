@@ -99,6 +99,21 @@ extension Store {
         }
     }
 
+    /// The runs whose row says they are running (whether or not their lease is still live:
+    /// `status` is as it really is) and those created after run `after`, by id: what the
+    /// dashboard's runs table watches for changes. Through the primary key and one pass over
+    /// `runs`' status column, not the whole view.
+    public func summaries(runningOrAfter after: Int64) throws -> [RunSummary] {
+        try attempt("Cannot list the running runs in \(location)") {
+            try summaries(
+                """
+                SELECT * FROM run_summary
+                WHERE id > ? OR id IN (SELECT id FROM runs WHERE status = 'running')
+                ORDER BY id
+                """, [after.sqlValue])
+        }
+    }
+
     /// Rows of `run_summary`, optionally only those with `status` and `tag`, at most `limit`
     /// of them.
     public func summaries(

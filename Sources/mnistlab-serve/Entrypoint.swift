@@ -10,7 +10,8 @@ struct Entrypoint {
     static func main() {
         let request = ServeProcess.request()
         ServeProcess.dieOnStopSignals()
-        let dashboard = Dashboard(databaseLocation: request.databaseLocation)
+        let dashboard = Dashboard(
+            databaseLocation: request.databaseLocation, dataDirectory: request.dataDirectory)
         let done = DispatchSemaphore(value: 0)
         let failure = FailureBox()
         // Detached: `main` runs on the main actor, which the wait below blocks.

@@ -3,14 +3,17 @@ import TestSupport
 import Testing
 
 /// The dashboard's pages in headless Chromium: curves drawn, epochs arriving live while a
-/// run trains, and a digit drawn on the pad classified.
+/// run trains (on SQLite and PostgreSQL), the runs table following a run's status, and a
+/// digit drawn on the pad classified.
 @Suite(.serialized) struct DashboardBrowserTests {
     static let enabled = chromium != nil || ProcessInfo.processInfo.environment["CI"] != nil
 
-    @Test(.enabled(if: enabled, "needs chromium (apt-get install chromium); CI always runs it"))
-    func runPageDrawsItsCurvesAndGainsEpochsLive() throws {
+    @Test(
+        .enabled(if: enabled, "needs chromium (apt-get install chromium); CI always runs it"),
+        arguments: Sandbox.Store.all)
+    func runPageDrawsItsCurvesAndGainsEpochsLive(_ kind: Sandbox.Store) throws {
         // Given a run of 2 epochs, its page open in Chromium
-        let sandbox = try Sandbox()
+        let sandbox = try Sandbox(kind)
         try sandbox.train(["--epochs", "2", "--keep-every", "1", "--name", "<i>live</i>"])
         let server = try RunningServer(sandbox)
         let browser = try Browser(try #require(chromium, "chromium is not installed"))
@@ -38,6 +41,35 @@ import Testing
         let png = try browser.screenshot()
         #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000)
         #expect(server.stop() != 0 || !server.process.isRunning)
+    }
+
+    @Test(
+        .enabled(if: enabled, "needs chromium (apt-get install chromium); CI always runs it"),
+        arguments: Sandbox.Store.all)
+    func theRunsTableFollowsRunsLive(_ kind: Sandbox.Store) throws {
+        // Given one finished run, the runs table open in Chromium
+        let sandbox = try Sandbox(kind)
+        try sandbox.train(["--epochs", "1"])
+        let server = try RunningServer(sandbox)
+        let browser = try Browser(try #require(chromium, "chromium is not installed"))
+        try browser.open(server.url)
+        #expect(try browser.wait(until: "document.querySelectorAll('#runs-table tbody tr').length === 1"))
+        try browser.evaluate("window.sameDocument = 42")
+        try browser.evaluate("document.querySelector('tr[data-id=\"1\"] .pick').checked = true")
+
+        // When a second run trains 3 epochs
+        let trained = try sandbox.train(["--epochs", "3", "--name", "<i>second</i>"])
+        #expect(trained.status == 0, "\(trained.stderr)")
+
+        // Then its row appears on top, completed at 3 / 3, without a reload
+        let row = "document.querySelector('#runs-table tbody tr')"
+        #expect(try browser.wait(until: "\(row).dataset.id === '2' && \(row).dataset.status === 'completed'"))
+        #expect(try browser.wait(until: "\(row).cells[7].textContent === '3 / 3'"))
+        #expect(try browser.evaluate("\(row).cells[2].textContent") as? String == "<i>second</i>")
+        #expect(try browser.evaluate("window.sameDocument") as? Int == 42)
+        #expect(try browser.evaluate("document.getElementById('shown').textContent") as? String == "2 of 2 runs")
+        // And the untouched row keeps its tick
+        #expect(try browser.evaluate("document.querySelector('tr[data-id=\"1\"] .pick').checked") as? Bool == true)
     }
 
     @Test(.enabled(if: enabled, "needs chromium (apt-get install chromium); CI always runs it"))

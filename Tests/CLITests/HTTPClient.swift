@@ -152,9 +152,11 @@ final class RunningServer {
     let process: Process
     let port: Int
     let url: String
+    /// The line it printed first: "Serving <db> at <url> (Ctrl-C stops it)".
+    let banner: String
 
-    init(_ sandbox: Sandbox, _ arguments: [String] = []) throws {
-        process = sandbox.launch(["serve", "--port", "0"] + arguments)
+    init(_ sandbox: Sandbox, _ arguments: [String] = [], environment: [String: String] = [:]) throws {
+        process = sandbox.launch(["serve", "--port", "0"] + arguments, environment: environment)
         let out = Pipe()
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
@@ -167,6 +169,7 @@ final class RunningServer {
             line += chunk
         }
         let text = String(decoding: line, as: UTF8.self)
+        banner = text.components(separatedBy: "\n")[0]
         guard let range = text.range(of: #"http://127\.0\.0\.1:(\d+)/"#, options: .regularExpression)
         else {
             process.terminate()

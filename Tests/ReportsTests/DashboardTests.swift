@@ -87,4 +87,80 @@ import Testing
         // A trial without epochs is grey and unranked.
         #expect(html.contains("stroke=\"#9ca3af\""))
     }
+
+    // MARK: - Live runs table
+
+    @Test func aRunRowShowsItsStatusAndProgressAndIsWhatThePageLists() {
+        // Given a run 3 epochs into 12, still running
+        var run = ReportRun.sample(id: 7, epochs: 3).summary
+        run.run.epochs = 12
+        run.run.status = .running
+        run.run.name = "<i>seven</i>"
+
+        // When its row and the runs page are rendered
+        let row = DashboardPage.runRow(run)
+        let page = DashboardPage.runs([run], source: "db")
+
+        // Then the row carries its status, 3 / 12 and a bar a quarter full, escaped
+        #expect(row.hasPrefix("<tr data-id=\"7\" data-status=\"running\" "))
+        #expect(row.contains("<span class=\"status running\">running</span>"))
+        #expect(row.contains("3 / 12<span class=\"progress\" title=\"25%\"><i style=\"width:25%\"></i></span>"))
+        #expect(row.contains("&lt;i&gt;seven&lt;/i&gt;") && !row.contains("<i>seven"))
+        // And the page lists that very row, and streams changes after the newest run it has
+        #expect(page.contains(row))
+        #expect(page.contains("id=\"runs-table\" data-after=\"7\""))
+        #expect(page.contains("new EventSource('/api/runs/events?after=' + table.dataset.after)"))
+        #expect(DashboardPage.runs([], source: "db").contains("data-after=\"0\""))
+    }
+
+    // MARK: - Test images got wrong
+
+    func evaluated(_ misclassified: Misclassified) -> Report {
+        var run = ReportRun.sample(id: 1, epochs: 4)
+        var confusion = [[Int]](repeating: [Int](repeating: 0, count: 10), count: 10)
+        confusion[7][7] = 8
+        confusion[7][1] = 2
+        run.evaluations = [
+            EvaluationRecord(
+                runID: 1, epoch: 4, datasetChecksum: "crc32:0", testSize: 10, testLoss: 0.5,
+                testAccuracy: 0.8, confusion: confusion, evaluatedAt: "now")
+        ]
+        run.misclassified[4] = misclassified
+        return Report(runs: [run], source: "db", generatedAt: "now")
+    }
+
+    @Test func anEvaluationShowsTheTestImagesItGotWrongUnderItsHeatMap() throws {
+        // Given an evaluation that got test images 3 and 8 wrong (7 taken for 1)
+        let png: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 1, 2, 3]
+        let wrong = [3, 8].map { WrongImage(index: $0, label: 7, predicted: 1, png: png) }
+
+        // When its run page is rendered
+        let html = DashboardPage.run(evaluated(.images(wrong, testSize: 10)), runID: 1)
+
+        // Then the heat-map is followed, inside the evaluation's block, by both images inline
+        let block = try #require(html.components(separatedBy: "<div class=\"evaluation\" data-epoch=\"4\">").last)
+        let table = try #require(block.range(of: "</table>"))
+        let grid = try #require(block.range(of: "<div class=\"wrong-grid\">"))
+        #expect(table.upperBound <= grid.lowerBound)
+        #expect(block.contains("2 of 10 test images classified wrongly"))
+        #expect(block.components(separatedBy: "<figure class=\"wrong\"").count == 3)
+        #expect(block.contains("title=\"test image 8: true 7, predicted 1\""))
+        #expect(block.contains("src=\"data:image/png;base64,\(Data(png).base64EncodedString())\""))
+        #expect(block.contains("<figcaption>7→1</figcaption>"))
+        // And a checkpoint that got thousands wrong draws the first thousand and says so
+        let many = (0..<1_500).map { WrongImage(index: $0, label: 7, predicted: 1, png: png) }
+        let long = DashboardPage.run(evaluated(.images(many, testSize: 10_000)), runID: 1)
+        #expect(long.components(separatedBy: "<figure class=\"wrong\"").count == 1_001)
+        #expect(long.contains("1500 of 10000 test images classified wrongly (the first 1000 shown)"))
+    }
+
+    @Test func anEvaluationWhoseTestImagesAreMissingSaysWhyEscaped() {
+        let html = DashboardPage.run(
+            evaluated(.unavailable("no MNIST test set in /tmp/<gone>")), runID: 1)
+        #expect(html.contains(
+            "<p class=\"hint wrong-missing\">Test images it got wrong: no MNIST test set in /tmp/&lt;gone&gt;</p>"))
+        #expect(!html.contains("<gone>") && !html.contains("<div class=\"wrong-grid\">"))
+        // The heat-map is still there.
+        #expect(html.contains("<table class=\"confusion\">"))
+    }
 }

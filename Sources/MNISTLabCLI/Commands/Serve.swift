@@ -11,7 +11,8 @@ extension MNISTLab {
                 read-only for each request), so it never blocks or slows a run training into \
                 it; a run's page gains each epoch as it is recorded. Pages: / (runs), \
                 /runs/ID, /compare?runs=1,2, /sweeps/ID; the JSON API is under /api (see \
-                README.md). It listens on the loopback interface unless --host says otherwise: \
+                README.md). A run page shows the test images each evaluation got wrong, read \
+                from the run's dataset directory, else from --data or where train looks. It listens on the loopback interface unless --host says otherwise: \
                 anyone who can reach the port can read every run.
 
                 Examples:
@@ -26,9 +27,15 @@ extension MNISTLab {
         @Option(name: .long, help: "Address to listen on: an IPv4 or IPv6 address, or localhost.")
         var host = "127.0.0.1"
 
+        @Option(
+            name: .long,
+            help: "Directory of the MNIST files, for the test images an evaluation got wrong when a run's own directory lacks them.")
+        var data: String?
+
         @OptionGroup var database: DatabaseOptions
 
         func validate() throws {
+            try Check.notEmpty(data, "--data")
             guard (0...65535).contains(port) else {
                 throw ValidationError("Port must be from 0 to 65535; got \(port).")
             }
@@ -37,8 +44,18 @@ extension MNISTLab {
         func run() throws {
             // Opened once here so a missing or foreign file is one line now, not a 503 later.
             try database.openForReading().close()
+            _ = try dataDirectory()
             try ServeProcess.replaceThisProcess()
         }
+    }
+}
+
+extension MNISTLab.Serve {
+    /// Where the run pages look for test images when a run's own directory lacks them: --data
+    /// (which must hold the MNIST files), else where `train` would look, else nowhere.
+    func dataDirectory() throws -> String? {
+        guard let data else { return try? DataLocation.resolve(nil) }
+        return try DataLocation.resolve(data)
     }
 }
 
@@ -68,6 +85,7 @@ public enum ServeProcess {
     /// serve` parses them; a bad argument ends the process as `mnistlab` would.
     public struct Request: Sendable {
         public var databaseLocation: String
+        public var dataDirectory: String?
         public var host: String
         public var port: UInt16
     }
@@ -80,7 +98,8 @@ public enum ServeProcess {
             }
             try serve.database.openForReading().close()
             return Request(
-                databaseLocation: try serve.database.location, host: serve.host, port: UInt16(serve.port))
+                databaseLocation: try serve.database.location, dataDirectory: try serve.dataDirectory(),
+                host: serve.host, port: UInt16(serve.port))
         } catch {
             MNISTLab.fail(error)
         }
