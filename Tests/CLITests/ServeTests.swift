@@ -359,8 +359,10 @@ import Testing
 
     @Test(.enabled(if: PostgresServer.isAvailable, Comment(rawValue: PostgresServer.unavailableReason)))
     func aServerRestartDoesNotStopServe() throws {
-        // Given a server on a PostgreSQL store, and a run's event stream open
-        let sandbox = try Sandbox(.postgres)
+        // Given a server on a PostgreSQL store (a database server of its own: restarting the
+        // shared one would cut off the tests running beside), and a run's event stream open
+        let database = try PostgresServer.dedicated()
+        let sandbox = try Sandbox(.postgres, server: database)
         try sandbox.train(["--epochs", "2", "--keep-every", "1"])
         let server = try RunningServer(sandbox)
         #expect(try HTTP.get(server.port, "/api/runs/1").status == 200)
@@ -369,7 +371,7 @@ import Testing
         }
 
         // When the database server restarts (every session cut off)
-        try PostgresServer.shared.restart()
+        try database.restart()
 
         // Then serve is still there, and the next request works
         #expect(server.process.isRunning)

@@ -455,7 +455,8 @@ struct PostgresEngineTests {
 
     @Test func writeAfterRestartReconnects() throws {
         // Given
-        let server = try PostgresServer.shared
+        // A server of its own: restarting the shared one would cut off the tests running beside.
+        let server = try PostgresServer.dedicated()
         let engine = try openEngine(try server.createDatabase())
         try engine.write { db in try db.execute("INSERT INTO items (id) VALUES (1)") }
 
@@ -469,7 +470,8 @@ struct PostgresEngineTests {
 
     @Test func writeInterruptedByRestartIsRetriedWhole() throws {
         // Given
-        let server = try PostgresServer.shared
+        // A server of its own: restarting the shared one would cut off the tests running beside.
+        let server = try PostgresServer.dedicated()
         let engine = try openEngine(try server.createDatabase())
         let runs = Mutex(0)
 
