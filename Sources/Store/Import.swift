@@ -74,13 +74,12 @@ extension Store {
             if let uid, let present = try db.scalar("SELECT id FROM sweeps WHERE uid = ?", [uid.sqlValue], as: Int64.self) {
                 return (sourceID, present, false)
             }
-            try engine.lock("sweeps", db)
-            let id = try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM sweeps") ?? Int64(1)
+            let id = try nextID(in: "sweeps", db)
             try db.copy(row, into: "sweeps", setting: ["id": id.sqlValue])
             let trials = try source.read { source in
                 try source.fetch("SELECT * FROM trials WHERE sweep_id = ? ORDER BY number", [sourceID.sqlValue])
             }
-            let first = try nextTrialID(db)
+            let first = try nextID(in: "trials", lockedAs: "sweeps", db)
             for (k, trial) in trials.enumerated() {
                 // Nobody here holds the trial: a running one is free for the next worker,
                 // which resumes its run once that run is here.
@@ -121,8 +120,7 @@ extension Store {
             return id
         }
         return try write { db in
-            try engine.lock("runs", db)
-            let id = try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM runs") ?? Int64(1)
+            let id = try nextID(in: "runs", db)
             // The status readers saw (an expired lease reads interrupted) and no holder here.
             try db.copy(
                 row, into: "runs",
@@ -153,10 +151,6 @@ extension SQLConnection {
         _ row: SQLRow, into table: String, setting: [String: SQLValue]
     ) throws {
         let columns = row.columns.names
-        let values = columns.map { setting[$0] ?? row[$0] }
-        let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
-        try execute(
-            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))",
-            values)
+        try insert(columns.map { setting[$0] ?? row[$0] }, columns: columns, into: table)
     }
 }

@@ -84,9 +84,8 @@ extension Store {
                     throw StoreError(.notFound, "there is no sweep \(sweep).")
                 }
                 // The id is chosen here rather than by the database so that the default name
-                // can use it; the lock makes max + 1 safe across processes.
-                try engine.lock("runs", db)
-                let id = try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM runs") ?? Int64(1)
+                // can use it.
+                let id = try nextID(in: "runs", db)
                 let lease = Lease(runID: id, seconds: leaseSeconds)
                 let clock = try db.fetchOne(
                     "SELECT \(dialect.now) AS now, \(dialect.expiry(leaseSeconds)) AS expiry")
@@ -221,6 +220,17 @@ extension Store {
                 .leaseLost(runID: lease.runID),
                 "another process has claimed run \(lease.runID) since this one's lease expired.")
         }
+    }
+
+    /// The id the next row of `table` gets, max + 1, in the current write transaction: the
+    /// engine's lock on `resource` (the table itself unless said) is held until it ends, so
+    /// that two processes never choose the same one. Runs, sweeps and trials all get theirs
+    /// here, on both engines (PostgreSQL's tables have no sequences, as SQLite's have none).
+    func nextID(
+        in table: String, lockedAs resource: String? = nil, _ db: any SQLConnection
+    ) throws -> Int64 {
+        try engine.lock(resource ?? table, db)
+        return try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM \(table)") ?? 1
     }
 
     func requireForkPoint(_ db: any SQLConnection, runID: Int64, epoch: Int?) throws {

@@ -83,8 +83,7 @@ extension Store {
             let encoder = JSONEncoder()
             encoder.outputFormatting = [.withoutEscapingSlashes]
             return try write { db in
-                try engine.lock("sweeps", db)
-                let id = try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM sweeps") ?? Int64(1)
+                let id = try nextID(in: "sweeps", db)
                 let settings = try trials(id).map {
                     String(decoding: try encoder.encode($0), as: UTF8.self)
                 }
@@ -99,7 +98,7 @@ extension Store {
                     uid: UUID().uuidString.lowercased())
                 try db.insert(sweep, into: SweepRecord.table)
                 // Trial ids too are max + 1, under the same lock.
-                let first = try nextTrialID(db)
+                let first = try nextID(in: "trials", lockedAs: "sweeps", db)
                 for (k, text) in settings.enumerated() {
                     try db.execute(
                         "INSERT INTO trials (id, sweep_id, number, settings) VALUES (?, ?, ?, ?)",
@@ -215,10 +214,6 @@ extension Store {
 
     // MARK: - Inside transactions
 
-    /// The id the next trial gets; the caller holds the "sweeps" lock.
-    func nextTrialID(_ db: any SQLConnection) throws -> Int64 {
-        try db.scalar("SELECT coalesce(max(id), 0) + 1 FROM trials") ?? 1
-    }
 
     /// Links the run being created to the trial `claim` holds, or throws `.trialLost`.
     func attach(runID: Int64, to claim: TrialClaim, _ db: any SQLConnection) throws {

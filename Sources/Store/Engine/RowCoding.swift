@@ -9,22 +9,23 @@ extension SQLRow {
     }
 }
 
-/// The columns and values of `record`, in its coding keys' order; nil optionals are left
-/// out, so their columns take their defaults (NULL).
-func columnValues<T: Encodable>(of record: T) throws -> [(column: String, value: SQLValue)] {
-    let encoder = RowEncoder()
-    try record.encode(to: encoder)
-    return encoder.storage.pairs
-}
-
 extension SQLConnection {
-    /// `INSERT INTO table (columns of record) VALUES (…)`, every value bound.
+    /// `INSERT INTO table (columns of record) VALUES (…)`, every value bound: the columns of
+    /// its coding keys, in order; nil optionals are left out, so their columns take their
+    /// defaults (NULL).
     func insert<T: Encodable>(_ record: T, into table: String) throws {
-        let pairs = try columnValues(of: record)
-        let columns = pairs.map(\.column).joined(separator: ", ")
-        let placeholders = Array(repeating: "?", count: pairs.count).joined(separator: ", ")
+        let encoder = RowEncoder()
+        try record.encode(to: encoder)
+        let pairs = encoder.storage.pairs
+        try insert(pairs.map(\.value), columns: pairs.map(\.column), into: table)
+    }
+
+    /// `INSERT INTO table (columns) VALUES (…)`, `values` bound in the same order.
+    func insert(_ values: [SQLValue], columns: [String], into table: String) throws {
+        let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
         try execute(
-            "INSERT INTO \(table) (\(columns)) VALUES (\(placeholders))", pairs.map(\.value))
+            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))",
+            values)
     }
 }
 
