@@ -144,7 +144,12 @@ enum Check {
     /// before anything runs rather than read as the current directory or a file named "".
     static func notEmpty(_ value: String?, _ option: String) throws {
         guard value?.isEmpty == true else { return }
-        let what = option == "--data" ? "the directory of the MNIST files" : "a file path, or - for standard output"
+        let what =
+            switch option {
+            case "--data": "the directory of the MNIST files"
+            case "--db": "a file path or a postgres:// URL"
+            default: "a file path, or - for standard output"
+            }
         throw ValidationError("\(option) cannot be empty; give \(what).")
     }
 
