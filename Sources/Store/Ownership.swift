@@ -174,7 +174,7 @@ extension Store {
     public func releaseAbandonedRuns() throws -> [Int64] {
         try attempt("Cannot release abandoned runs in \(location)") {
             let abandoned = try read { db in
-                try db.fetch("SELECT * FROM runs WHERE status = 'running'").map { try $0.decode(Run.self) }
+                try db.fetch("SELECT * FROM runs WHERE status = 'running'").map(Run.init(row:))
             }.filter(Self.diedOnThisHost)
             return try abandoned.compactMap { run in
                 // What readers already show it as (`live`): the one rule, recorded.

@@ -33,7 +33,7 @@ public struct EpochRecord: Codable, Sendable, Equatable {
         self.learningRate = learningRate
     }
 
-    enum CodingKeys: String, CodingKey {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case runID = "run_id"
         case epoch
         case trainLoss = "train_loss"
@@ -54,14 +54,15 @@ extension EpochRecord {
     /// Read by column, not through Decodable: `show` reads a run's thousand epochs, and
     /// Decodable's per-row decoder made that the largest part of its time.
     init(row: SQLRow) throws {
-        runID = try row.get(CodingKeys.runID.rawValue)
-        epoch = try row.get(CodingKeys.epoch.rawValue)
-        trainLoss = try row.get(CodingKeys.trainLoss.rawValue)
-        trainAccuracy = try row.get(CodingKeys.trainAccuracy.rawValue)
-        valLoss = try row.get(CodingKeys.valLoss.rawValue)
-        valAccuracy = try row.get(CodingKeys.valAccuracy.rawValue)
-        seconds = try row.get(CodingKeys.seconds.rawValue)
-        recordedAt = try row.get(CodingKeys.recordedAt.rawValue)
-        learningRate = try row.get(CodingKeys.learningRate.rawValue)
+        var c = ColumnReader<CodingKeys>(row)
+        runID = try c.read(.runID)
+        epoch = try c.read(.epoch)
+        trainLoss = try c.read(.trainLoss)
+        trainAccuracy = try c.read(.trainAccuracy)
+        valLoss = try c.read(.valLoss)
+        valAccuracy = try c.read(.valAccuracy)
+        seconds = try c.read(.seconds)
+        recordedAt = try c.read(.recordedAt)
+        learningRate = try c.read(.learningRate)
     }
 }

@@ -26,21 +26,39 @@ public struct RunSummary: Sendable, Equatable {
 // MARK: - Database
 
 extension RunSummary {
+    /// The columns run_summary adds to the run's.
+    private enum Columns: String, CodingKey, CaseIterable {
+        case epochsDone = "epochs_done"
+        case lastEpoch = "last_epoch"
+        case bestEpoch = "best_epoch"
+        case bestValLoss = "best_val_loss"
+        case bestValAccuracy = "best_val_accuracy"
+        case maxValAccuracy = "max_val_accuracy"
+        case lastTrainLoss = "last_train_loss"
+        case lastTrainAccuracy = "last_train_accuracy"
+        case lastValLoss = "last_val_loss"
+        case lastValAccuracy = "last_val_accuracy"
+        case totalSeconds = "total_seconds"
+        case stoppedEarlyAt = "stopped_early_at"
+        case tags
+    }
+
     init(row: SQLRow) throws {
-        run = try row.decode()
-        epochsDone = try row.get("epochs_done")
-        lastEpoch = try row.get("last_epoch")
-        bestEpoch = try row.get("best_epoch")
-        bestValLoss = try row.get("best_val_loss")
-        bestValAccuracy = try row.get("best_val_accuracy")
-        maxValAccuracy = try row.get("max_val_accuracy")
-        lastTrainLoss = try row.get("last_train_loss")
-        lastTrainAccuracy = try row.get("last_train_accuracy")
-        lastValLoss = try row.get("last_val_loss")
-        lastValAccuracy = try row.get("last_val_accuracy")
-        totalSeconds = try row.get("total_seconds")
-        stoppedEarlyAt = try row.get("stopped_early_at")
-        let tagList: String? = try row.get("tags")
+        run = try Run(row: row)
+        var c = ColumnReader<Columns>(row)
+        epochsDone = try c.read(.epochsDone)
+        lastEpoch = try c.read(.lastEpoch)
+        bestEpoch = try c.read(.bestEpoch)
+        bestValLoss = try c.read(.bestValLoss)
+        bestValAccuracy = try c.read(.bestValAccuracy)
+        maxValAccuracy = try c.read(.maxValAccuracy)
+        lastTrainLoss = try c.read(.lastTrainLoss)
+        lastTrainAccuracy = try c.read(.lastTrainAccuracy)
+        lastValLoss = try c.read(.lastValLoss)
+        lastValAccuracy = try c.read(.lastValAccuracy)
+        totalSeconds = try c.read(.totalSeconds)
+        stoppedEarlyAt = try c.read(.stoppedEarlyAt)
+        let tagList: String? = try c.read(.tags)
         tags = tagList.map { $0.split(separator: ",").map(String.init) } ?? []
     }
 }

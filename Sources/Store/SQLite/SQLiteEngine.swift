@@ -305,9 +305,19 @@ struct GRDBConnection: SQLConnection {
     func fetch(_ sql: String, _ arguments: [SQLValue]) throws -> [SQLRow] {
         let statement = try db.cachedStatement(sql: sql)
         let columns = SQLColumns(statement.columnNames)
-        return try Row.fetchAll(
-            statement, arguments: StatementArguments(arguments.map(\.databaseValue))
-        ).map { SQLRow(columns: columns, values: $0.databaseValues.map(SQLValue.init)) }
+        let indexes = 0..<CInt(statement.columnCount)
+        // Each value straight from the stepped statement: GRDB's Row.fetchAll would copy every
+        // row into a Row first.
+        let cursor = try Row.fetchCursor(
+            statement, arguments: StatementArguments(arguments.map(\.databaseValue)))
+        var rows: [SQLRow] = []
+        while try cursor.next() != nil {
+            let values = indexes.map {
+                SQLValue(DatabaseValue(sqliteStatement: statement.sqliteStatement, index: $0))
+            }
+            rows.append(SQLRow(columns: columns, values: values))
+        }
+        return rows
     }
 }
 
