@@ -232,10 +232,15 @@ public struct Dashboard: Sendable {
         } else {
             after = current.run.parentEpoch ?? 0
         }
+        let status = request.query["status"] ?? "0"
+        guard status == "0" || status == "1" else {
+            throw HTTPError(400, "status must be 1 (send status changes) or 0; got '\(status.prefix(40))'.")
+        }
         return eventStream(
             PolledEventStream(
-                dashboard: self, feed: EpochFeed(runID: id, last: after), interval: pollInterval,
-                title: "stream of run epochs"))
+                dashboard: self,
+                feed: EpochFeed(runID: id, after: after, watchesStatus: status == "1"),
+                interval: pollInterval, title: "stream of run epochs"))
     }
 
     /// `/api/runs/events?after=N`: the runs table's changes, for the runs that are running

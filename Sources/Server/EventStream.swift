@@ -94,15 +94,33 @@ struct PolledEventStream<Feed: EventFeed>: AsyncBufferedSequence, Sendable {
 
 /// Each epoch of run `runID` after `last` as `id: <epoch>` / `data: <the epoch's JSON>`, as
 /// it commits: after the first look, one index look-up for the epochs after the last sent.
+/// With `watchesStatus` (`?status=1`, what the run page asks for), also an `event: status`
+/// with `{"status": …}` at the first look and whenever the run's status changes — a run that
+/// finishes, fails or dies records no epoch to say so. Clients that don't ask get epochs only.
 struct EpochFeed: EventFeed {
     let runID: Int64
     var last: Int
+    let watchesStatus: Bool
+    /// The status last sent; nil before the first.
+    var status: Run.Status? = nil
+
+    init(runID: Int64, after last: Int, watchesStatus: Bool) {
+        self.runID = runID
+        self.last = last
+        self.watchesStatus = watchesStatus
+    }
 
     mutating func events(from store: Store) throws -> [UInt8] {
         var out: [UInt8] = []
         for epoch in try store.epochs(runID: runID, after: last) {
             out += event(id: "\(epoch.epoch)", try oneLineJSON(epoch))
             last = epoch.epoch
+        }
+        // Read after the epochs: a run's last epoch commits before it is marked completed,
+        // so the page never sees "completed" ahead of the epoch that completed it.
+        if watchesStatus, let now = try store.summary(runID: runID)?.run.status, now != status {
+            out += event(id: nil, name: "status", try oneLineJSON(["status": now.rawValue]))
+            status = now
         }
         return out
     }
@@ -147,9 +165,11 @@ struct RunsFeed: EventFeed {
     }
 }
 
-/// One event: an optional `id:` line, the `data:` line, and the blank line that ends it.
-private func event(id: String?, _ data: String) -> [UInt8] {
-    Array(((id.map { "id: \($0)\n" } ?? "") + "data: \(data)\n\n").utf8)
+/// One event: optional `id:` and `event:` lines, the `data:` line, and the blank line that
+/// ends it.
+private func event(id: String?, name: String? = nil, _ data: String) -> [UInt8] {
+    let head = (id.map { "id: \($0)\n" } ?? "") + (name.map { "event: \($0)\n" } ?? "")
+    return Array((head + "data: \(data)\n\n").utf8)
 }
 
 /// JSON on one line: JSONEncoder without .prettyPrinted escapes newlines in strings.

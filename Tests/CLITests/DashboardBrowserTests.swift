@@ -46,6 +46,70 @@ import Testing
     @Test(
         .enabled(if: enabled, "needs chromium (apt-get install chromium); CI always runs it"),
         arguments: Sandbox.Store.all)
+    func runPageStatusFollowsARunThatDies(_ kind: Sandbox.Store) throws {
+        // Given a run being trained, its page open in Chromium
+        let sandbox = try Sandbox(kind)
+        let trainer = try Background(
+            sandbox, ["train", "--epochs", "100000", "--val-size", "200", "--batch-size", "50"],
+            label: "trainer")
+        defer { trainer.send(SIGKILL) }
+        #expect(trainer.waitForLines("epoch "), "\(trainer.stderr)")
+        let server = try RunningServer(sandbox)
+        let browser = try Browser(try #require(chromium, "chromium is not installed"))
+        try browser.open(server.url + "runs/1")
+        let badge = "document.querySelector('#run-section h2 .status').textContent"
+        #expect(try browser.wait(until: "\(badge) === 'running'"))
+        try browser.evaluate("window.sameDocument = 42")
+
+        // When its process is killed, so that no epoch comes to say it stopped
+        trainer.send(SIGKILL)
+        #expect(trainer.wait() == .signal(SIGKILL))
+
+        // Then the page says interrupted, without a reload
+        #expect(try browser.wait(until: "\(badge) === 'interrupted'"))
+        #expect(try browser.evaluate("window.sameDocument") as? Int == 42)
+    }
+
+    @Test(.enabled(if: enabled, "needs chromium (apt-get install chromium); CI always runs it"))
+    func theRunsTableSortsAndFilters() throws {
+        // Given three runs, two of them named alike
+        let sandbox = try Sandbox(.sqlite)
+        for (name, rate) in [("alpha-one", "0.5"), ("beta", "0.05"), ("Alpha-two", "0.2")] {
+            expectSuccess(try sandbox.train(["--epochs", "1", "--name", name, "--learning-rate", rate]))
+        }
+        let server = try RunningServer(sandbox)
+        let browser = try Browser(try #require(chromium, "chromium is not installed"))
+        try browser.open(server.url)
+        let ids = "Array.prototype.map.call(document.querySelectorAll('#runs-table tbody tr'), function (r) { return r.hidden ? 'h' + r.dataset.id : r.dataset.id; }).join(',')"
+        #expect(try browser.wait(until: "\(ids) === '3,2,1'"))
+
+        // When sorted by learning rate, then by it again, then by name
+        func sort(_ column: Int) throws {
+            try browser.evaluate("document.querySelectorAll('#runs-table thead th')[\(column)].click()")
+        }
+        try sort(6)
+        #expect(try browser.evaluate(ids) as? String == "2,3,1")
+        try sort(6)
+        #expect(try browser.evaluate(ids) as? String == "1,3,2")
+        // Then by best validation loss, a number read from data-v, not from the rounded text
+        try sort(8)
+        let losses = "Array.prototype.map.call(document.querySelectorAll('#runs-table tbody tr'), function (r) { return parseFloat(r.cells[8].dataset.v); })"
+        let sorted = try #require(try browser.evaluate(losses) as? [Double])
+        #expect(sorted == sorted.sorted() && sorted.count == 3)
+
+        // When filtered by a part of the name, in another case
+        try browser.evaluate("var f = document.getElementById('f-name'); f.value = 'ALPHA'; f.dispatchEvent(new Event('input'))")
+        // Then only the alphas show, and the count says so
+        #expect(try browser.evaluate("document.getElementById('shown').textContent") as? String == "2 of 3 runs")
+        #expect(try browser.evaluate("\(ids).split(',').filter(function (x) { return x[0] !== 'h'; }).sort().join(',')") as? String == "1,3")
+        // And a status that no run has hides them all
+        try browser.evaluate("var s = document.getElementById('f-status'); s.value = 'failed'; s.dispatchEvent(new Event('input'))")
+        #expect(try browser.evaluate("document.getElementById('shown').textContent") as? String == "0 of 3 runs")
+    }
+
+    @Test(
+        .enabled(if: enabled, "needs chromium (apt-get install chromium); CI always runs it"),
+        arguments: Sandbox.Store.all)
     func theRunsTableFollowsRunsLive(_ kind: Sandbox.Store) throws {
         // Given one finished run, the runs table open in Chromium
         let sandbox = try Sandbox(kind)

@@ -81,6 +81,7 @@ import Testing
             ("GET", "/api/runs/99/epochs", 404, "There is no run 99."),
             ("GET", "/api/runs/99/events", 404, "There is no run 99."),
             ("GET", "/api/runs/1/events?after=x", 400, "after must be an epoch number; got 'x'."),
+            ("GET", "/api/runs/1/events?status=yes", 400, "status must be 1 (send status changes) or 0; got 'yes'."),
             ("GET", "/api/runs/events?after=-1", 400, "after must be a run id; got '-1'."),
             ("GET", "/api/runs/events/2", 404, "No such page: /api/runs/events/2"),
             ("GET", "/api/sweeps/9", 404, "There is no sweep 9."),
@@ -181,6 +182,8 @@ import Testing
         }
         #expect(epochs.map { $0["epoch"] as? Int } == [3, 4, 5, 6])
         #expect(epochs.allSatisfy { $0["val_loss"] is Double && $0["run_id"] as? Int == 1 })
+        // Nothing but epochs unless status changes are asked for
+        #expect(!lines.contains { $0.hasPrefix("event:") }, "\(text)")
 
         // And a stream from the start replays every epoch (a page opened late, or a reconnect)
         let replay = try HTTP.stream(server.port, "/api/runs/1/events") { $0.contains("id: 6\n") }
@@ -192,6 +195,37 @@ import Testing
         ) { $0.contains("id: 6\n") }
         let again = try HTTP.parse(Data(reconnected.utf8)).text.components(separatedBy: "\n")
         #expect(again.filter { $0.hasPrefix("id: ") } == ["id: 5", "id: 6"])
+    }
+
+    @Test(arguments: Sandbox.Store.all) func statusEventsFollowARunThatStopsWithoutAnEpoch(_ kind: Sandbox.Store) throws {
+        // Given a run being trained, and a stream of its epochs and status changes opened
+        // after the epochs it will ever reach
+        let sandbox = try Sandbox(kind)
+        let trainer = try Background(
+            sandbox, ["train", "--epochs", "100000", "--val-size", "200", "--batch-size", "50"],
+            label: "trainer")
+        defer { trainer.send(SIGKILL) }
+        #expect(trainer.waitForLines("epoch "), "\(trainer.stderr)")
+        let server = try RunningServer(sandbox)
+        let done = openStream(server.port, "/api/runs/1/events?status=1&after=100000", seconds: 60) {
+            $0.contains(#"{"status":"interrupted"}"#)
+        }
+        #expect(done.wait(until: { $0.contains(#"{"status":"running"}"#) }, seconds: 30))
+
+        // When its process is killed, so that it records no further epoch
+        trainer.send(SIGKILL)
+        #expect(trainer.wait() == .signal(SIGKILL))
+
+        // Then the stream says so: running at first, then interrupted, each once
+        let text = done.wait(seconds: 30)
+        let events = try HTTP.parse(Data(text.utf8)).text.components(separatedBy: "\n\n")
+            .filter { $0.contains("event: status") }
+        #expect(
+            events == [
+                "event: status\ndata: {\"status\":\"running\"}",
+                "event: status\ndata: {\"status\":\"interrupted\"}",
+            ], "\(text)")
+        #expect(!text.contains("id: "), "no epoch after 100000: \(text)")
     }
 
     @Test(arguments: Sandbox.Store.all) func pagesEscapeAndLink(_ kind: Sandbox.Store) throws {
