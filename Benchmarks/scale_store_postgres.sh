@@ -50,10 +50,16 @@ SELECT r.id, e.n, 1.0 / e.n, 0.9, 0.08 + abs(e.n - (100 + r.id * 37 % 800)) / 50
        + (r.id % 97) / 100000.0, 0.97, 0.06, '2026-11-28T00:00:00.000Z'
 FROM runs AS r, generate_series(1, $EPOCHS) AS e(n);
 INSERT INTO run_stats (run_id, epochs_done, last_epoch, best_epoch, best_val_loss,
-                       max_val_accuracy, total_seconds)
+                       max_val_accuracy, total_seconds, best_val_accuracy, last_train_loss,
+                       last_train_accuracy, last_val_loss, last_val_accuracy)
 SELECT run_id, count(*), max(epoch),
        (array_agg(epoch ORDER BY val_loss, epoch))[1],
-       min(val_loss), max(val_accuracy), sum(seconds)
+       min(val_loss), max(val_accuracy), sum(seconds),
+       (array_agg(val_accuracy ORDER BY val_loss, epoch))[1],
+       (array_agg(train_loss ORDER BY epoch DESC))[1],
+       (array_agg(train_accuracy ORDER BY epoch DESC))[1],
+       (array_agg(val_loss ORDER BY epoch DESC))[1],
+       (array_agg(val_accuracy ORDER BY epoch DESC))[1]
 FROM epochs GROUP BY run_id;
 COMMIT;
 VACUUM ANALYZE;

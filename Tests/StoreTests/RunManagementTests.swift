@@ -400,6 +400,10 @@ func expectConsistent(_ store: Store) throws {
                OR s.last_epoch IS DISTINCT FROM (SELECT max(epoch) FROM epochs WHERE run_id = s.run_id)
                OR s.best_epoch IS DISTINCT FROM (SELECT epoch FROM epochs WHERE run_id = s.run_id
                                                  ORDER BY val_loss, epoch LIMIT 1)
+               OR s.best_val_accuracy IS DISTINCT FROM
+                      (SELECT val_accuracy FROM epochs WHERE run_id = s.run_id AND epoch = s.best_epoch)
+               OR s.last_val_loss IS DISTINCT FROM
+                      (SELECT val_loss FROM epochs WHERE run_id = s.run_id AND epoch = s.last_epoch)
             """)
         #expect(wrong == 0)
         let tagsOfNoRun: Int? = try db.scalar(
