@@ -8,10 +8,7 @@ import Store
 public enum DashboardPage {
     /// `/`: every run, newest first, sortable and filterable, with boxes to compare.
     public static func runs(_ summaries: [RunSummary], source: String) -> String {
-        // One string grown in place: at 5,000 runs the rows are 2 MB, and building each row
-        // from joined pieces cost more than reading the runs.
-        var rows = ""
-        rows.reserveCapacity(summaries.count * 480)
+        var rows = HTMLBytes(capacity: summaries.count * 600)
         for summary in summaries { appendRunRow(summary, to: &rows) }
         let statuses = Run.Status.allCases.map {
             "<option value=\"\($0.rawValue)\">\($0.rawValue)</option>"
@@ -32,7 +29,7 @@ public enum DashboardPage {
             <th class="num" data-sort="num">Best val loss</th>\
             <th class="num" data-sort="num">Best val acc</th><th data-sort="text">Created</th></tr></thead>
             <tbody>
-            \(rows)</tbody></table></div>
+            \(rows.string)</tbody></table></div>
             \(summaries.isEmpty ? "<p class=\"empty\">No runs yet: <code>mnistlab train</code> starts one.</p>" : "")
             </section>
             <script>\(runsScript)</script>
@@ -43,45 +40,51 @@ public enum DashboardPage {
     /// One row of the runs table, ended by a newline: what `/` lists and what the runs' event
     /// stream sends when a run's status or progress changes.
     public static func runRow(_ summary: RunSummary) -> String {
-        var row = ""
+        var row = HTMLBytes(capacity: 600)
         appendRunRow(summary, to: &row)
-        return row
+        return row.string
     }
 
     /// The row of `runRow`, appended to `html`. The table sorts by a cell's text, or by its
     /// `data-v` where the text is rounded (losses, accuracies); it filters by the row's status
     /// and sweep and the name cell's text.
-    private static func appendRunRow(_ s: RunSummary, to html: inout String) {
+    private static func appendRunRow(_ s: RunSummary, to html: inout HTMLBytes) {
         let run = s.run
-        let id = String(run.id)
         let status = run.status.rawValue
         let done = s.lastEpoch ?? 0
-        let progress = String(run.epochs > 0 ? min(100, 100 * done / run.epochs) : 0)
-        let sweep = run.sweepID.map(String.init) ?? ""
-        html += "<tr data-id=\""; html += id
-        html += "\" data-status=\""; html += status
-        html += "\" data-sweep=\""; html += sweep
-        html += "\"><td><input type=\"checkbox\" class=\"pick\" value=\""; html += id
-        html += "\" aria-label=\"compare run "; html += id
-        html += "\"></td><td><a href=\"/runs/"; html += id; html += "\">"; html += id
-        html += "</a></td><td class=\"wrap\">"; html += escape(run.name)
-        html += "</td><td><span class=\"status "; html += status; html += "\">"; html += status
-        html += "</span></td><td>"
-        if sweep.isEmpty {
-            html += "–"
+        let progress = run.epochs > 0 ? min(100, 100 * done / run.epochs) : 0
+        html.markup("<tr data-id=\""); html.number(run.id)
+        html.markup("\" data-status=\""); html.text(status)
+        html.markup("\" data-sweep=\""); if let sweep = run.sweepID { html.number(sweep) }
+        html.markup("\"><td><input type=\"checkbox\" class=\"pick\" value=\""); html.number(run.id)
+        html.markup("\" aria-label=\"compare run "); html.number(run.id)
+        html.markup("\"></td><td><a href=\"/runs/"); html.number(run.id)
+        html.markup("\">"); html.number(run.id)
+        html.markup("</a></td><td class=\"wrap\">"); html.text(run.name)
+        html.markup("</td><td><span class=\"status "); html.text(status)
+        html.markup("\">"); html.text(status)
+        html.markup("</span></td><td>")
+        if let sweep = run.sweepID {
+            html.markup("<a href=\"/sweeps/"); html.number(sweep)
+            html.markup("\">"); html.number(sweep); html.markup("</a>")
         } else {
-            html += "<a href=\"/sweeps/"; html += sweep; html += "\">"; html += sweep; html += "</a>"
+            html.markup("–")
         }
-        html += "</td><td>"; html += escape(run.hidden); html += " "; html += escape(run.activation)
-        html += "</td><td class=\"num\">"; html += String(run.learningRate)
-        html += "</td><td class=\"num\">"; html += String(done); html += " / "; html += String(run.epochs)
-        html += "<span class=\"progress\" title=\""; html += progress
-        html += "%\"><i style=\"width:"; html += progress; html += "%\"></i></span></td>"
-        html += "<td class=\"num\" data-v=\""; html += s.bestValLoss.map { String($0) } ?? ""
-        html += "\">"; html += loss(s.bestValLoss)
-        html += "</td><td class=\"num\" data-v=\""; html += s.bestValAccuracy.map { String($0) } ?? ""
-        html += "\">"; html += percent(s.bestValAccuracy)
-        html += "</td><td>"; html += escape(run.createdAt); html += "</td></tr>\n"
+        html.markup("</td><td>"); html.text(run.hidden)
+        html.markup(" "); html.text(run.activation)
+        html.markup("</td><td class=\"num\">"); html.plain(String(run.learningRate))
+        html.markup("</td><td class=\"num\">"); html.number(done)
+        html.markup(" / "); html.number(run.epochs)
+        html.markup("<span class=\"progress\" title=\""); html.number(progress)
+        html.markup("%\"><i style=\"width:"); html.number(progress)
+        html.markup("%\"></i></span></td><td class=\"num\" data-v=\"")
+        if let best = s.bestValLoss { html.plain(String(best)) }
+        html.markup("\">"); html.plain(loss(s.bestValLoss))
+        html.markup("</td><td class=\"num\" data-v=\"")
+        if let best = s.bestValAccuracy { html.plain(String(best)) }
+        html.markup("\">"); html.plain(percent(s.bestValAccuracy))
+        html.markup("</td><td>"); html.text(run.createdAt)
+        html.markup("</td></tr>\n")
     }
 
     /// `/runs/{id}`: one run's report section, kept current by server-sent events, and the

@@ -327,7 +327,7 @@ public struct Dashboard: Sendable {
     private func json(_ value: some Encodable) throws -> HTTPResponse {
         HTTPResponse(
             statusCode: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-            body: Data((try prettyJSON(value) + "\n").utf8))
+            body: Self.body(Data((try prettyJSON(value) + "\n").utf8)))
     }
 
     private func html(_ text: String) -> HTTPResponse {
@@ -339,7 +339,13 @@ public struct Dashboard: Sendable {
                 HTTPHeader("Content-Security-Policy"):
                     "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data: blob:",
             ],
-            body: Data(text.utf8))
+            body: Self.body(Data(text.utf8)))
+    }
+
+    /// A response body written in pieces of up to 256 KiB: FlyingFox's default of 4 KiB made
+    /// sending the 2.6 MB runs page at 5,000 runs take a quarter of its time.
+    private static func body(_ data: Data) -> HTTPBodySequence {
+        HTTPBodySequence(data: data, suggestedBufferSize: 256 * 1024)
     }
 
     private func failure(_ error: HTTPError, api: Bool) -> HTTPResponse {

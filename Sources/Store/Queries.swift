@@ -162,9 +162,10 @@ extension Store {
                     """
             }
             // No limit is the largest one: both engines read it as "all rows".
-            return try summaries(
-                sql, [status?.rawValue.sqlValue ?? .null, (limit.map(Int64.init) ?? Int64.max).sqlValue, tag.sqlValue]
-            ).filter { status == nil || $0.run.status == status }
+            let found = try summaries(
+                sql, [status?.rawValue.sqlValue ?? .null, (limit.map(Int64.init) ?? Int64.max).sqlValue, tag.sqlValue])
+            guard let status else { return found }
+            return found.filter { $0.run.status == status }
         }
     }
 
@@ -206,7 +207,7 @@ extension Store {
 
     /// Rows of `run_summary` that `sql` selects, each as it really is (`Store.live`).
     func summaries(_ sql: String, _ arguments: [SQLValue]) throws -> [RunSummary] {
-        try read { db in try db.fetch(sql, arguments).map(RunSummary.init(row:)) }.map(Self.live)
+        try read { db in try db.fetch(sql, arguments).map { Self.live(try RunSummary(row: $0)) } }
     }
 }
 
