@@ -26,8 +26,9 @@ public struct RunSummary: Sendable, Equatable {
 // MARK: - Database
 
 extension RunSummary {
-    /// The columns run_summary adds to the run's.
-    private enum Columns: String, CodingKey, CaseIterable {
+    /// The columns run_summary adds to the run's, as in SQL: the row's own names, and the
+    /// keys of its JSON (`runs --json`, `/api/runs`).
+    public enum Column: String, CodingKey, CaseIterable {
         case epochsDone = "epochs_done"
         case lastEpoch = "last_epoch"
         case bestEpoch = "best_epoch"
@@ -45,7 +46,7 @@ extension RunSummary {
 
     init(row: SQLRow) throws {
         run = try Run(row: row)
-        var c = ColumnReader<Columns>(row)
+        var c = ColumnReader<Column>(row)
         epochsDone = try c.read(.epochsDone)
         lastEpoch = try c.read(.lastEpoch)
         bestEpoch = try c.read(.bestEpoch)
