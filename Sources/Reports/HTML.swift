@@ -7,8 +7,7 @@ import Foundation
 func escape(_ text: String) -> String {
     // Most texts (numbers, dates, plain names) have nothing to escape: returned as they are,
     // after one pass over their bytes; a page of 5,000 runs spent a fifth of its time here.
-    guard text.utf8.contains(where: { $0 == 0x26 || $0 == 0x3C || $0 == 0x3E || $0 == 0x22 || $0 == 0x27 })
-    else { return text }
+    guard text.utf8.contains(where: { HTMLBytes.entity($0) != nil }) else { return text }
     var out = HTMLBytes(capacity: text.utf8.count + 16)
     out.text(text)
     return out.string
@@ -19,20 +18,20 @@ func escape(_ text: String) -> String {
 func fixed(_ value: Double, _ digits: Int) -> String {
     guard value.isFinite else { return value.isNaN ? "NaN" : (value > 0 ? "∞" : "-∞") }
     let digits = max(0, min(digits, 40))
-    guard let (units, negative) = fixedUnits(value, digits) else { return printfFixed(value, digits) }
+    guard let units = fixedUnits(value, digits) else { return printfFixed(value, digits) }
     // units is value × 10^digits rounded: its last `digits` decimals follow the point.
     var text = String(units)
     if digits > 0 {
         if text.count <= digits { text = String(repeating: "0", count: digits + 1 - text.count) + text }
         text.insert(".", at: text.index(text.endIndex, offsetBy: -digits))
     }
-    return negative && units != 0 ? "-" + text : text
+    return value < 0 && units != 0 ? "-" + text : text
 }
 
-/// |value| × 10^digits rounded as printf rounds it, and the sign; nil where the product is
-/// too large for this (printf then does it). The product hi + lo is exact (fma), so a half
+/// |value| × 10^digits rounded as printf rounds it; nil where the product is too large for
+/// this (printf then does it). The product hi + lo is exact (fma), so a half
 /// is told from a value just above or below it.
-private func fixedUnits(_ value: Double, _ digits: Int) -> (UInt64, Bool)? {
+private func fixedUnits(_ value: Double, _ digits: Int) -> UInt64? {
     guard digits <= 15 else { return nil }
     var scale = 1.0
     for _ in 0..<digits { scale *= 10 }  // exact up to 10^22
@@ -49,7 +48,7 @@ private func fixedUnits(_ value: Double, _ digits: Int) -> (UInt64, Bool)? {
     if fraction > 0.5 || (fraction == 0.5 && (lo > 0 || (lo == 0 && units % 2 == 1))) {
         units += 1
     }
-    return (units, value < 0)
+    return units
 }
 
 /// printf itself, for what fixedUnits can't do (a number beyond 2^52 units).
@@ -99,14 +98,19 @@ struct HTMLBytes {
     /// one escaping rule; `escape` applies it to a String).
     mutating func text(_ text: String) {
         for byte in text.utf8 {
-            switch byte {
-            case 0x26: markup("&amp;")
-            case 0x3C: markup("&lt;")
-            case 0x3E: markup("&gt;")
-            case 0x22: markup("&quot;")
-            case 0x27: markup("&#39;")
-            default: bytes.append(byte)
-            }
+            if let entity = Self.entity(byte) { markup(entity) } else { bytes.append(byte) }
+        }
+    }
+
+    /// What `byte` is written as in HTML text, or nil when it stands for itself.
+    static func entity(_ byte: UInt8) -> StaticString? {
+        switch byte {
+        case 0x26: "&amp;"
+        case 0x3C: "&lt;"
+        case 0x3E: "&gt;"
+        case 0x22: "&quot;"
+        case 0x27: "&#39;"
+        default: nil
         }
     }
 
