@@ -46,3 +46,15 @@ extension Sandbox {
         return database.replacingOccurrences(of: ":\(password)@", with: "@")
     }
 }
+
+/// A `train` on the small dataset that runs until it is killed, returned once it has printed
+/// its first epoch (so its run exists and is live). `extra` arguments go last.
+func trainUntilKilled(
+    _ sandbox: Sandbox, _ extra: [String] = [], sourceLocation: SourceLocation = #_sourceLocation
+) throws -> Background {
+    let trainer = try Background(
+        sandbox, ["train", "--epochs", "100000", "--val-size", "200", "--batch-size", "50"] + extra,
+        label: "trainer")
+    #expect(trainer.waitForLines("epoch "), "\(trainer.stderr)", sourceLocation: sourceLocation)
+    return trainer
+}

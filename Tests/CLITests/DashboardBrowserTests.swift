@@ -49,11 +49,8 @@ import Testing
     func runPageStatusFollowsARunThatDies(_ kind: Sandbox.Store) throws {
         // Given a run being trained, its page open in Chromium
         let sandbox = try Sandbox(kind)
-        let trainer = try Background(
-            sandbox, ["train", "--epochs", "100000", "--val-size", "200", "--batch-size", "50"],
-            label: "trainer")
+        let trainer = try trainUntilKilled(sandbox)
         defer { trainer.send(SIGKILL) }
-        #expect(trainer.waitForLines("epoch "), "\(trainer.stderr)")
         let server = try RunningServer(sandbox)
         let browser = try Browser(try #require(chromium, "chromium is not installed"))
         try browser.open(server.url + "runs/1")

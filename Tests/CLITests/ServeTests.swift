@@ -201,11 +201,8 @@ import Testing
         // Given a run being trained, and a stream of its epochs and status changes opened
         // after the epochs it will ever reach
         let sandbox = try Sandbox(kind)
-        let trainer = try Background(
-            sandbox, ["train", "--epochs", "100000", "--val-size", "200", "--batch-size", "50"],
-            label: "trainer")
+        let trainer = try trainUntilKilled(sandbox)
         defer { trainer.send(SIGKILL) }
-        #expect(trainer.waitForLines("epoch "), "\(trainer.stderr)")
         let server = try RunningServer(sandbox)
         let done = openStream(server.port, "/api/runs/1/events?status=1&after=100000", seconds: 60) {
             $0.contains(#"{"status":"interrupted"}"#)
