@@ -7,9 +7,9 @@ import Store
 
 public enum DashboardPage {
     /// `/`: every run, newest first, sortable and filterable, with boxes to compare.
-    public static func runs(_ summaries: [RunSummary], source: String) -> String {
-        var rows = HTMLBytes(capacity: summaries.count * 600)
-        for summary in summaries { appendRunRow(summary, to: &rows) }
+    public static func runs(_ runs: [RunListing], source: String) -> String {
+        var rows = HTMLBytes(capacity: runs.count * 600)
+        for run in runs { appendRunRow(run, to: &rows) }
         let statuses = Run.Status.allCases.map {
             "<option value=\"\($0.rawValue)\">\($0.rawValue)</option>"
         }.joined()
@@ -20,9 +20,9 @@ public enum DashboardPage {
             <label>Name <input id="f-name" type="search" placeholder="contains…"></label>
             <label>Sweep <input id="f-sweep" type="search" inputmode="numeric" placeholder="id"></label>
             <button type="button" id="compare" disabled>Compare selected</button>
-            <span class="sub" id="shown">\(summaries.count) runs</span>
+            <span class="sub" id="shown">\(runs.count) runs</span>
             </form>
-            <div class="scroll"><table class="runs" id="runs-table" data-after="\(summaries.map(\.run.id).max() ?? 0)">
+            <div class="scroll"><table class="runs" id="runs-table" data-after="\(runs.map(\.id).max() ?? 0)">
             <thead><tr><th></th><th data-sort="num">Run</th><th data-sort="text">Name</th>\
             <th data-sort="text">Status</th><th data-sort="num">Sweep</th><th>Network</th>\
             <th class="num" data-sort="num">LR</th><th class="num" data-sort="num">Epochs</th>\
@@ -30,7 +30,7 @@ public enum DashboardPage {
             <th class="num" data-sort="num">Best val acc</th><th data-sort="text">Created</th></tr></thead>
             <tbody>
             \(rows.string)</tbody></table></div>
-            \(summaries.isEmpty ? "<p class=\"empty\">No runs yet: <code>mnistlab train</code> starts one.</p>" : "")
+            \(runs.isEmpty ? "<p class=\"empty\">No runs yet: <code>mnistlab train</code> starts one.</p>" : "")
             </section>
             <script>\(runsScript)</script>
             """
@@ -39,19 +39,18 @@ public enum DashboardPage {
 
     /// One row of the runs table, ended by a newline: what `/` lists and what the runs' event
     /// stream sends when a run's status or progress changes.
-    public static func runRow(_ summary: RunSummary) -> String {
+    public static func runRow(_ run: RunListing) -> String {
         var row = HTMLBytes(capacity: 600)
-        appendRunRow(summary, to: &row)
+        appendRunRow(run, to: &row)
         return row.string
     }
 
     /// The row of `runRow`, appended to `html`. The table sorts by a cell's text, or by its
     /// `data-v` where the text is rounded (losses, accuracies); it filters by the row's status
     /// and sweep and the name cell's text.
-    private static func appendRunRow(_ s: RunSummary, to html: inout HTMLBytes) {
-        let run = s.run
+    private static func appendRunRow(_ run: RunListing, to html: inout HTMLBytes) {
         let status = run.status.rawValue
-        let done = s.lastEpoch ?? 0
+        let done = run.lastEpoch ?? 0
         let progress = run.epochs > 0 ? min(100, 100 * done / run.epochs) : 0
         html.markup("<tr data-id=\""); html.number(run.id)
         html.markup("\" data-status=\""); html.text(status)
@@ -78,11 +77,11 @@ public enum DashboardPage {
         html.markup("<span class=\"progress\" title=\""); html.number(progress)
         html.markup("%\"><i style=\"width:"); html.number(progress)
         html.markup("%\"></i></span></td><td class=\"num\" data-v=\"")
-        if let best = s.bestValLoss { html.plain(String(best)) }
-        html.markup("\">"); html.plain(loss(s.bestValLoss))
+        if let best = run.bestValLoss { html.plain(String(best)) }
+        html.markup("\">"); html.plain(loss(run.bestValLoss))
         html.markup("</td><td class=\"num\" data-v=\"")
-        if let best = s.bestValAccuracy { html.plain(String(best)) }
-        html.markup("\">"); html.plain(percent(s.bestValAccuracy))
+        if let best = run.bestValAccuracy { html.plain(String(best)) }
+        html.markup("\">"); html.plain(percent(run.bestValAccuracy))
         html.markup("</td><td>"); html.text(run.createdAt)
         html.markup("</td></tr>\n")
     }

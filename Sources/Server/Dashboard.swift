@@ -76,7 +76,7 @@ public struct Dashboard: Sendable {
                 throw HTTPError(405, "Method \(request.method.rawValue) is not allowed here.")
             }
             switch (parts.count, api) {
-            case (0, false): return try html(DashboardPage.runs(store { try $0.summaries() }, source: shownLocation))
+            case (0, false): return try html(DashboardPage.runs(store { try $0.listings() }, source: shownLocation))
             case (1, false) where parts[0] == "compare": return try compare(request)
             case (2, false) where parts[0] == "runs": return try runPage(runID(parts[1]))
             case (3, false) where parts[0] == "runs" && parts[2] == "section":
@@ -251,7 +251,7 @@ public struct Dashboard: Sendable {
             throw HTTPError(400, "after must be a run id; got '\(given.prefix(40))'.")
         }
         // Read once now, so that a store that can't be read is a 503 rather than a silent stream.
-        _ = try store { try $0.summaries(runningOrAfter: after) }
+        _ = try store { try $0.listings(runningOrAfter: after) }
         return eventStream(
             PolledEventStream(
                 dashboard: self, feed: RunsFeed(after: after), interval: runsPollInterval,

@@ -148,12 +148,12 @@ struct RunsFeed: EventFeed {
             out += event(id: nil, try oneLineJSON(RowChange(id: id, row: row)))
             shown[id] = row
         }
-        for summary in try store.summaries(runningOrAfter: after) {
-            watched.insert(summary.run.id)
-            try send(summary.run.id, DashboardPage.runRow(summary))
+        for run in try store.listings(runningOrAfter: after) {
+            watched.insert(run.id)
+            try send(run.id, DashboardPage.runRow(run))
         }
         for id in shown.keys.sorted() where !watched.contains(id) {
-            try send(id, try store.summary(runID: id).map(DashboardPage.runRow) ?? "")
+            try send(id, try store.listing(runID: id).map(DashboardPage.runRow) ?? "")
             shown[id] = nil
         }
         return out

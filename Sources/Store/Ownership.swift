@@ -253,19 +253,39 @@ extension Store {
     /// Whether `run` is recorded as running by a process of this machine that no longer
     /// exists (EPERM from kill means it exists, owned by someone else).
     static func diedOnThisHost(_ run: Run) -> Bool {
-        guard run.status == .running, run.host == Lease.hostName, let pid = run.pid, pid > 0
-        else { return false }
+        diedOnThisHost(status: run.status, host: run.host, pid: run.pid)
+    }
+
+    private static func diedOnThisHost(status: Run.Status, host: String?, pid: Int64?) -> Bool {
+        guard status == .running, host == Lease.hostName, let pid, pid > 0 else { return false }
         return !(kill(pid_t(pid), 0) == 0 || errno == EPERM)
     }
 
-    /// `summary` as it really is: `run_summary` already shows a run whose lease expired as
-    /// interrupted (or completed); this also shows one whose process on this machine died
-    /// before its lease ran out.
+    /// The status of a run as it really is: `run_summary` already shows a run whose lease
+    /// expired as interrupted (or completed); this also shows one whose process on this
+    /// machine died before its lease ran out, as run_summary would.
+    private static func liveStatus(
+        _ status: Run.Status, host: String?, pid: Int64?, lastEpoch: Int?, epochs: Int
+    ) -> Run.Status {
+        guard diedOnThisHost(status: status, host: host, pid: pid) else { return status }
+        return (lastEpoch.map { $0 >= epochs } ?? false) ? .completed : .interrupted
+    }
+
+    /// `summary` as it really is (`liveStatus`).
     static func live(_ summary: RunSummary) -> RunSummary {
-        guard diedOnThisHost(summary.run) else { return summary }
         var shown = summary
-        let finished = summary.lastEpoch.map { $0 >= summary.run.epochs } ?? false
-        shown.run.status = finished ? .completed : .interrupted
+        shown.run.status = liveStatus(
+            summary.run.status, host: summary.run.host, pid: summary.run.pid,
+            lastEpoch: summary.lastEpoch, epochs: summary.run.epochs)
+        return shown
+    }
+
+    /// `listing` as it really is (`liveStatus`).
+    static func live(_ listing: RunListing) -> RunListing {
+        var shown = listing
+        shown.status = liveStatus(
+            listing.status, host: listing.host, pid: listing.pid,
+            lastEpoch: listing.lastEpoch, epochs: listing.epochs)
         return shown
     }
 }

@@ -99,15 +99,29 @@ extension Store {
         }
     }
 
+    /// Every run's listing, newest first: what the dashboard's runs table shows.
+    public func listings() throws -> [RunListing] {
+        try attempt("Cannot list runs in \(location)") {
+            try listings("SELECT \(RunListing.selection) FROM run_summary ORDER BY id DESC", [])
+        }
+    }
+
+    /// Run `runID`'s listing, nil if there is no such run.
+    public func listing(runID: Int64) throws -> RunListing? {
+        try attempt("Cannot summarize run \(runID) from \(location)") {
+            try listings("SELECT \(RunListing.selection) FROM run_summary WHERE id = ?", [runID.sqlValue]).first
+        }
+    }
+
     /// The runs whose row says they are running (whether or not their lease is still live:
     /// `status` is as it really is) and those created after run `after`, by id: what the
     /// dashboard's runs table watches for changes. Through the primary key and one pass over
     /// `runs`' status column, not the whole view.
-    public func summaries(runningOrAfter after: Int64) throws -> [RunSummary] {
+    public func listings(runningOrAfter after: Int64) throws -> [RunListing] {
         try attempt("Cannot list the running runs in \(location)") {
-            try summaries(
+            try listings(
                 """
-                SELECT * FROM run_summary
+                SELECT \(RunListing.selection) FROM run_summary
                 WHERE id > ? OR id IN (SELECT id FROM runs WHERE status = 'running')
                 ORDER BY id
                 """, [after.sqlValue])
@@ -208,6 +222,12 @@ extension Store {
     /// Rows of `run_summary` that `sql` selects, each as it really is (`Store.live`).
     func summaries(_ sql: String, _ arguments: [SQLValue]) throws -> [RunSummary] {
         try read { db in try db.fetch(sql, arguments).map { Self.live(try RunSummary(row: $0)) } }
+    }
+
+    /// The listings `sql` selects (`RunListing.selection` from `run_summary`), each as it
+    /// really is (`Store.live`).
+    private func listings(_ sql: String, _ arguments: [SQLValue]) throws -> [RunListing] {
+        try read { db in try db.fetch(sql, arguments).map { Self.live(try RunListing(row: $0)) } }
     }
 }
 

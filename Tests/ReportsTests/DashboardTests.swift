@@ -19,7 +19,7 @@ import Testing
         let sweep = SweepRecord(
             id: 1, createdAt: "<now>", grid: #"{"learning_rate":[0.1,0.2]}"#, size: 2)
         let pages = [
-            DashboardPage.runs(runs.map(\.summary), source: "<db>"),
+            DashboardPage.runs(runs.map { RunListing($0.summary) }, source: "<db>"),
             DashboardPage.run(report, runID: 1),
             DashboardPage.compare(report),
             DashboardPage.sweep(sweep, runs.map(\.summary)),
@@ -92,10 +92,10 @@ import Testing
 
     @Test func aRunRowShowsItsStatusAndProgressAndIsWhatThePageLists() {
         // Given a run 3 epochs into 12, still running
-        var run = ReportRun.sample(id: 7, epochs: 3).summary
-        run.run.epochs = 12
-        run.run.status = .running
-        run.run.name = "<i>seven</i>"
+        var run = RunListing(ReportRun.sample(id: 7, epochs: 3).summary)
+        run.epochs = 12
+        run.status = .running
+        run.name = "<i>seven</i>"
 
         // When its row and the runs page are rendered
         let row = DashboardPage.runRow(run)

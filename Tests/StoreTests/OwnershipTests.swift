@@ -137,11 +137,14 @@ import Testing
         try giveDeadProcess(path, runID: dead.id)
 
         // When
-        let shown = try Store.open(path: path, readOnly: true).run(id: dead.id)
+        let reader = try Store.open(path: path, readOnly: true)
+        let shown = try reader.run(id: dead.id)
+        let listed = try reader.listings().map { ($0.id, $0.status) }
         let released = try store.releaseAbandonedRuns()
 
         // Then: readers saw it interrupted; the writer recorded it; the live one is untouched
         #expect(shown?.status == .interrupted)
+        #expect(listed.map(\.0) == [alive.id, dead.id] && listed.map(\.1) == [.running, .interrupted])
         #expect(released == [dead.id])
         let row = try rawDatabase(path).read { db in
             try Row.fetchOne(db, sql: "SELECT status, owner_token FROM runs WHERE id = ?", arguments: [dead.id])

@@ -48,6 +48,30 @@ import Testing
         #expect(summary.totalSeconds == nil)
     }
 
+    @Test(arguments: TestEngine.all) func listingsAreTheSummariesAsTheRunsTableShowsThem(engine: TestEngine) throws {
+        // Given: three runs, the first with two epochs and completed, the others running
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
+        let runs = try (0..<3).map { _ in try store.createRun(.sample()) }
+        for epoch in 1...2 {
+            try store.recordEpoch(.sample(runID: runs[0].id, epoch: epoch, valLoss: 0.5 / Double(epoch)), checkpoint: nil, keepEvery: 1)
+        }
+        try store.finishRun(id: runs[0].id, status: .completed)
+
+        // When
+        let listings = try store.listings()
+        let watched = try store.listings(runningOrAfter: runs[2].id)
+
+        // Then: every run, newest first, each its summary's listing
+        #expect(listings == (try store.summaries()).map(RunListing.init))
+        #expect(listings.map(\.id) == runs.map(\.id).reversed())
+        #expect(listings.last?.lastEpoch == 2 && listings.last?.bestValLoss == 0.25)
+        #expect(try store.listing(runID: runs[0].id) == listings.last)
+        #expect(try store.listing(runID: 999) == nil)
+        // And the runs table watches the running ones, none being after the newest
+        #expect(watched.map(\.id) == [runs[1].id, runs[2].id])
+    }
+
     @Test(arguments: TestEngine.all) func summariesFilterOrderAndLimit(engine: TestEngine) throws {
         // Given: three runs with best val_loss 0.3, (none), 0.2; the first completed
         let directory = try TemporaryDirectory(engine)
