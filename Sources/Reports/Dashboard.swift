@@ -8,12 +8,10 @@ import Store
 public enum DashboardPage {
     /// `/`: every run, newest first, sortable and filterable, with boxes to compare.
     public static func runs(_ runs: [RunListing], source: String) -> String {
-        var rows = HTMLBytes(capacity: runs.count * 600)
-        for run in runs { appendRunRow(run, to: &rows) }
         let statuses = Run.Status.allCases.map {
             "<option value=\"\($0.rawValue)\">\($0.rawValue)</option>"
         }.joined()
-        let body = """
+        let head = """
             <section id="runs">
             <form class="filters" onsubmit="return false">
             <label>Status <select id="f-status"><option value="">any</option>\(statuses)</select></label>
@@ -29,12 +27,23 @@ public enum DashboardPage {
             <th class="num" data-sort="num">Best val loss</th>\
             <th class="num" data-sort="num">Best val acc</th><th data-sort="text">Created</th></tr></thead>
             <tbody>
-            \(rows.string)</tbody></table></div>
+
+            """
+        let tail = """
+            </tbody></table></div>
             \(runs.isEmpty ? "<p class=\"empty\">No runs yet: <code>mnistlab train</code> starts one.</p>" : "")
             </section>
             <script>\(runsScript)</script>
             """
-        return page(title: "Runs", heading: "MNISTLab runs", meta: "from \(escape(source))", body)
+        // The rows straight into the page's one buffer: at 5,000 runs the page is 2.6 MB,
+        // and each copy of it (into a body, then into the page) was a few milliseconds.
+        var html = HTMLBytes(capacity: runs.count * 600 + 64 * 1024)
+        page(title: "Runs", heading: "MNISTLab runs", meta: "from \(escape(source))", into: &html) { html in
+            html.plain(head)
+            for run in runs { appendRunRow(run, to: &html) }
+            html.plain(tail)
+        }
+        return html.string
     }
 
     /// One row of the runs table, ended by a newline: what `/` lists and what the runs' event
@@ -227,24 +236,33 @@ public enum DashboardPage {
     // MARK: - Parts
 
     static func page(title: String, heading: String, meta: String, _ body: String) -> String {
-        """
-        <!DOCTYPE html>
-        <html lang="en">
-        <head>
-        <meta charset="utf-8">
-        <meta name="viewport" content="width=device-width, initial-scale=1">
-        <title>\(escape(title)) · MNISTLab</title>
-        <style>\(Report.css)\(css)</style>
-        </head>
-        <body>
-        <header><h1>\(escape(heading))</h1><p class="meta">\(meta)</p></header>
-        <main>
-        \(body)
-        </main>
-        </body>
-        </html>
+        var html = HTMLBytes(capacity: body.utf8.count + 64 * 1024)
+        page(title: title, heading: heading, meta: meta, into: &html) { $0.plain(body) }
+        return html.string
+    }
 
-        """
+    /// The page around the body that `body` appends to `html`.
+    static func page(
+        title: String, heading: String, meta: String, into html: inout HTMLBytes,
+        body: (inout HTMLBytes) -> Void
+    ) {
+        html.plain(
+            """
+            <!DOCTYPE html>
+            <html lang="en">
+            <head>
+            <meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>\(escape(title)) · MNISTLab</title>
+            <style>\(Report.css)\(css)</style>
+            </head>
+            <body>
+            <header><h1>\(escape(heading))</h1><p class="meta">\(meta)</p></header>
+            <main>
+
+            """)
+        body(&html)
+        html.markup("\n</main>\n</body>\n</html>\n")
     }
 
     /// A run's settings as text by column name (the run's JSON keys), without the fields

@@ -66,9 +66,12 @@ final class PostgresSession: SQLConnection {
         return values
     }
 
-    /// A cell (postgres-nio asks for every column in binary) by its column's type.
+    /// A cell (postgres-nio asks for every column in binary) by its column's type. The
+    /// integers, floats and texts every row has are read from their bytes as they are, not
+    /// through postgres-nio's generic decoding, which was a third of the time to read a row.
     static func value(_ cell: PostgresCell) -> SQLValue {
         guard var bytes = cell.bytes else { return .null }
+        if cell.format == .binary, let value = plainValue(cell.dataType, bytes) { return value }
         switch cell.dataType {
         case .int2, .int4, .int8:
             return (try? cell.decode(Int64.self)).map(SQLValue.integer) ?? undecodable(cell)
@@ -103,6 +106,22 @@ final class PostgresSession: SQLConnection {
                 !text.unicodeScalars.contains(where: { $0.value < 0x20 && $0 != "\n" && $0 != "\t" })
             else { return undecodable(cell) }
             return .text(text)
+        }
+    }
+
+    /// An integer, float or text in its binary form, read as it is; nil for another type or
+    /// a length that isn't the type's.
+    private static func plainValue(_ type: PostgresDataType, _ cell: ByteBuffer) -> SQLValue? {
+        var bytes = cell
+        switch (type, bytes.readableBytes) {
+        case (.int8, 8): return bytes.readInteger(as: Int64.self).map(SQLValue.integer)
+        case (.int4, 4): return bytes.readInteger(as: Int32.self).map { .integer(Int64($0)) }
+        case (.int2, 2): return bytes.readInteger(as: Int16.self).map { .integer(Int64($0)) }
+        case (.float8, 8): return bytes.readInteger(as: UInt64.self).map { .real(Double(bitPattern: $0)) }
+        case (.float4, 4): return bytes.readInteger(as: UInt32.self).map { .real(Double(Float(bitPattern: $0))) }
+        case (.text, _), (.varchar, _), (.name, _), (.bpchar, _):
+            return bytes.readString(length: bytes.readableBytes).map(SQLValue.text)
+        default: return nil
         }
     }
 
