@@ -61,6 +61,27 @@ struct ErrorTests {
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))
     }
 
+    @Test func importFromWhatIsNotAStoreNamesTheSource() throws {
+        // Given a store of one run, a path to nothing and a text file
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "1"])
+        let text = sandbox.database + ".txt"
+        try Data("not a database\n".utf8).write(to: URL(fileURLWithPath: text))
+
+        // When each is imported
+        let missing = try sandbox.run(["import", sandbox.database + ".missing"])
+        let notOurs = try sandbox.run(["import", text])
+
+        // Then each says SOURCE is wrong, not --db, and the store still has its one run
+        expectOneLineError(missing, status: 1, startingWith: "No database at \(sandbox.database).missing to import from")
+        #expect(notOurs.status == 1 && notOurs.stderr.split(separator: "\n").count == 1, "\(notOurs.stderr)")
+        for output in [missing, notOurs] {
+            #expect(output.stderr.contains("SOURCE must be an mnistlab SQLite file"), "\(output.stderr)")
+            #expect(!output.stderr.contains("--db"), "\(output.stderr)")
+        }
+        #expect(try sandbox.run(["runs", "--json"]).stdout.components(separatedBy: "\"id\"").count == 2)
+    }
+
     @Test func fileThatIsNotADatabaseIsLeftAlone() throws {
         // Given a text file where the database should be
         let sandbox = try Sandbox()

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Store
 
 extension MNISTLab {
@@ -31,8 +32,25 @@ extension MNISTLab {
             }
         }
 
+        /// The store to copy from, read-only. What is wrong with SOURCE is worded for SOURCE:
+        /// the advice for --db (train a run first, pass --db) would send the user astray.
+        private func openSource() throws -> Store {
+            let expected = "SOURCE must be an mnistlab SQLite file or a postgres:// URL."
+            guard Store.isURL(source) || FileManager.default.fileExists(atPath: source) else {
+                throw MNISTLabError("No database at \(source) to import from; \(expected)")
+            }
+            do {
+                return try Store.open(location: source, readOnly: true)
+            } catch let error as StoreError {
+                switch error.kind {
+                case .missing, .notOurDatabase: throw MNISTLabError("\(error) \(expected)")
+                default: throw error
+                }
+            }
+        }
+
         func run() throws {
-            let from = try Store.open(location: source, readOnly: true)
+            let from = try openSource()
             defer { try? from.close() }
             let store = try database.openForWriting()
             defer { try? store.close() }
