@@ -418,7 +418,7 @@ struct DashboardHandler: HTTPHandler {
 extension Dashboard {
     /// Serves on `host`:`port` until the server fails or the task is cancelled; `listening`
     /// gets the URL once connections are accepted. Throws `HostError` for a host that is not
-    /// an IP address.
+    /// an IP address, and `ListenError` for an address it may not listen on.
     public func run(
         host: String, port: UInt16, listening: @escaping @Sendable (String) -> Void
     ) async throws {
@@ -438,8 +438,19 @@ extension Dashboard {
             }
         }
         defer { announce.cancel() }
-        try await server.run()
+        do {
+            try await server.run()
+        } catch SocketError.failed(let type, let errno, let message) where type == "Bind" || type == "Listen" {
+            throw ListenError(errno: errno, reason: message)
+        }
     }
+}
+
+/// The address can't be listened on: its port is taken, it is not this machine's, or the
+/// port needs privileges. `errno` and `reason` are the system's.
+public struct ListenError: Error {
+    public var errno: Int32
+    public var reason: String
 }
 
 /// `--host` named something that is not an IPv4 or IPv6 address (nor "localhost").

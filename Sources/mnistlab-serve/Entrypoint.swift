@@ -31,9 +31,21 @@ struct Entrypoint {
         case is HostError:
             ServeProcess.fail(
                 "--host must be an IPv4 or IPv6 address, or localhost; got '\(request.host)'.")
+        case let error as ListenError:
+            ServeProcess.fail("Cannot serve on \(request.host) port \(request.port): " + listenAdvice(error))
         case let error?:
             ServeProcess.fail("Cannot serve on \(request.host) port \(request.port): \(error).")
         }
+    }
+}
+
+/// Why the address can't be listened on, and what to do instead.
+private func listenAdvice(_ error: ListenError) -> String {
+    switch error.errno {
+    case EADDRINUSE: "another program listens there; pick another --port (0 picks a free one)."
+    case EADDRNOTAVAIL: "no network interface of this machine has that address; --host must be one of its addresses (0.0.0.0 for all)."
+    case EACCES: "permission denied; ports below 1024 need privileges, so pick a --port from 1024 up."
+    default: error.reason.prefix(1).lowercased() + error.reason.dropFirst() + "."
     }
 }
 

@@ -425,8 +425,19 @@ import Testing
         try sandbox.train(["--epochs", "1"])
         let host = try sandbox.run(["serve", "--port", "0", "--host", "example.com"])
         #expect(host.stderr == "Error: --host must be an IPv4 or IPv6 address, or localhost; got 'example.com'.\n")
-        let port = try sandbox.run(["serve", "--port", "70000"])
-        #expect(port.status == 64 && port.stderr.contains("Port must be from 0 to 65535; got 70000."))
+        for (given, shown) in [("70000", "70000"), ("-1", "-1")] {
+            let port = try sandbox.run(["serve", "--port", given])
+            #expect(port.status == 64 && port.stderr.contains("Port must be from 0 to 65535; got \(shown)."), "\(port.stderr)")
+        }
+        // A port another server holds, and an address that is not this machine's
+        let server = try RunningServer(sandbox)
+        let taken = try sandbox.run(["serve", "--port", "\(server.port)"])
+        #expect(
+            taken.status == 1 && taken.stderr == "Error: Cannot serve on 127.0.0.1 port \(server.port): another "
+                + "program listens there; pick another --port (0 picks a free one).\n", "\(taken.stderr)")
+        let foreign = try sandbox.run(["serve", "--port", "0", "--host", "192.0.2.1"])
+        #expect(foreign.status == 1 && foreign.stderr.contains("no network interface of this machine has that address"), "\(foreign.stderr)")
+        #expect(try HTTP.get(server.port, "/api/runs/1").status == 200)
     }
 }
 

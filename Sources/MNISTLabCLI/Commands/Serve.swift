@@ -21,7 +21,7 @@ extension MNISTLab {
                   mnistlab serve --host 0.0.0.0 --port 8080
                 """)
 
-        @Option(name: .long, help: "Port to listen on; 0 picks a free one.")
+        @Option(name: .long, parsing: .unconditional, help: "Port to listen on; 0 picks a free one.")
         var port = 8080
 
         @Option(name: .long, help: "Address to listen on: an IPv4 or IPv6 address, or localhost.")
