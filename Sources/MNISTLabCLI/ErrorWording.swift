@@ -57,6 +57,9 @@ enum ErrorWording {
         case .connection:
             return
                 "\(error) Check the URL's host, port, user, password and database name, and that the server is running."
+        case .tls:
+            return
+                "\(error) ?sslmode=prefer (the default) uses TLS only where the server offers it; require and verify-full need a server with ssl = on, and verify-full a certificate this machine trusts."
         case .connectionLost:
             return
                 "\(error) Once the server is back, `mnistlab runs` shows what was recorded, and `mnistlab resume RUN` continues an interrupted run."

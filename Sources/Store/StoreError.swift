@@ -49,6 +49,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         /// there, the password is wrong, the database does not exist, or the connection was
         /// lost and could not be made again.
         case connection
+        /// Connecting failed over TLS: the URL's sslmode requires it and the server has none,
+        /// or the handshake (the certificate check included) failed.
+        case tls
         /// The connection to the server was lost after the database was opened, and could not
         /// be made again within the reconnect window, or was lost during a COMMIT, so it is
         /// not known whether that transaction was applied. What was committed before stays.

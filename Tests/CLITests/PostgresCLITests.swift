@@ -631,7 +631,7 @@ struct PostgresErrorTests {
             ),
             (
                 existing.replacingOccurrences(of: "sslmode=disable", with: "sslmode=require"),
-                "the server does not accept TLS connections"
+                "the server does not accept TLS connections. ?sslmode=prefer (the default) uses TLS only where the server offers it"
             ),
         ]
     }

@@ -101,7 +101,8 @@ struct PostgresEngineTests {
 
         // Then
         #expect(try prefer.appliedMigrations().count == 2)
-        #expect(require?.kind == .connection)
+        #expect(require?.kind == .tls)
+        #expect(require?.description.contains("does not accept TLS") == true, "\(require?.description ?? "")")
     }
 
     // MARK: - Migrating

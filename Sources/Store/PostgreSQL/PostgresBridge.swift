@@ -19,7 +19,7 @@ enum PostgresBridge {
     /// Opens one connection: TCP, TLS as `sslmode` asks, SCRAM-SHA-256 (or whatever the
     /// server asks for) with the URL's password. The server ends the session when it sits
     /// inside a transaction for `idleTransactionTimeout` seconds without a statement. Throws
-    /// `.connection` with the reason.
+    /// `.connection` (or `.tls`) with the reason.
     static func connect(
         _ location: PostgresLocation, readOnly: Bool, idleTransactionTimeout: TimeInterval
     ) throws -> PostgresConnection {
@@ -35,7 +35,22 @@ enum PostgresBridge {
         if let error = error as? StoreError { return error }
         // The caller's action names the URL already ("Cannot open database at postgres://…").
         let host = location.host.contains(":") ? "[\(location.host)]" : location.host
-        return StoreError(.connection, "cannot connect to the server at \(host):\(location.port): \(reason(error)).")
+        return StoreError(
+            isTLSFailure(error) ? .tls : .connection,
+            "cannot connect to the server at \(host):\(location.port): \(reason(error)).")
+    }
+
+    /// Whether connecting failed over TLS: no TLS on a server the URL requires it of, or a
+    /// failed handshake.
+    static func isTLSFailure(_ error: any Error) -> Bool {
+        if let error = error as? PSQLError {
+            if error.code == .sslUnsupported { return true }
+            return error.underlying.map(isTLSFailure) ?? false
+        }
+        if let error = error as? NIOConnectionError, let failure = error.connectionErrors.first {
+            return isTLSFailure(failure.error)
+        }
+        return error is NIOSSLError || error is BoringSSLError
     }
 
     /// `connect` with postgres-nio's own error, for callers that tell a passing failure from
@@ -58,7 +73,7 @@ enum PostgresBridge {
                 tls = .require(try NIOSSLContext(configuration: .makeClientConfiguration()))
             }
         } catch {
-            throw StoreError(.connection, "cannot set up TLS: \(oneLine("\(error)")).")
+            throw StoreError(.tls, "cannot set up TLS: \(oneLine("\(error)")).")
         }
         var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user,
