@@ -70,6 +70,13 @@ import Testing
         #expect(copiedFork.tags == ["a", "b"])
         #expect(copiedFork.run.note == "why")
         #expect(copiedFork.bestEpoch == sourceFork.bestEpoch)
+        // And every run's figures are the source's: epochs, best, last, totals
+        for (old, new) in first.runs {
+            var copied = try #require(try into.summary(runID: new))
+            let original = try #require(try from.summary(runID: old))
+            copied.run = original.run
+            #expect(copied == original, "run \(old) → \(new)")
+        }
         #expect(try into.epochs(runID: newFork) == from.epochs(runID: fork.id).map {
             var epoch = $0
             epoch.runID = newFork
