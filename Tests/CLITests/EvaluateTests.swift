@@ -64,7 +64,11 @@ import Testing
         let cases: [([String], String)] = [
             (["evaluate", "9"], "Error: There is no run 9 in this database"),
             (["evaluate", "1", "--epoch", "1"], "Error: Run 1 kept no checkpoint at epoch 1; epochs with a checkpoint: 2, 3."),
-            (["evaluate", "1", "--epoch", "soon"], "Error: The value 'soon' is invalid for '--epoch <epoch>'"),
+            (["evaluate", "1", "--epoch", "soon"], "Error: The value 'soon' is invalid for '--epoch <epoch>': give best, last or an epoch number from 1."),
+            (["evaluate", "1", "--epoch", "-3"], "Error: The value '-3' is invalid for '--epoch <epoch>': give best, last or an epoch number from 1."),
+            (["predict", "1", "--epoch", "0", "x.png"], "Error: The value '0' is invalid for '--epoch <epoch>': give best, last or an epoch number from 1."),
+            (["export-weights", "1", "--epoch", "", "-o", "w.bin"], "Error: The value '' is invalid for '--epoch <epoch>': give best, last or an epoch number from 1."),
+            (["resume", "1", "--from", "0"], "Error: The value '0' is invalid for '--from <from>': give best, last or an epoch number from 1."),
         ]
         for (arguments, message) in cases {
             let output = try sandbox.run(arguments)

@@ -26,7 +26,8 @@ extension MNISTLab {
 
         @Option(
             name: .long, parsing: .unconditional,
-            help: "Checkpoint to evaluate: best, last or an epoch number.")
+            help: "Checkpoint to evaluate: best (the default), last or an epoch number.",
+            completion: .list(["best", "last"]), transform: ResumePoint.parse)
         var epoch = ResumePoint.best
 
         @Option(name: .long, help: "Directory of the run's dataset, if it has moved.")

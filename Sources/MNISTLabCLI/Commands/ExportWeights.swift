@@ -25,7 +25,10 @@ extension MNISTLab {
         @Argument(help: "Id of the run.")
         var runID: Int64
 
-        @Option(name: .long, help: "Checkpoint to export: best, last or an epoch number.")
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "Checkpoint to export: best (the default), last or an epoch number.",
+            completion: .list(["best", "last"]), transform: ResumePoint.parse)
         var epoch = ResumePoint.best
 
         @Option(

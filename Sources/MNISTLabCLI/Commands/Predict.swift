@@ -27,7 +27,10 @@ extension MNISTLab {
         @Argument(help: "PNG or PGM files to classify.")
         var files: [String]
 
-        @Option(name: .long, help: "Checkpoint to use: best, last or an epoch number.")
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "Checkpoint to use: best (the default), last or an epoch number.",
+            completion: .list(["best", "last"]), transform: ResumePoint.parse)
         var epoch = ResumePoint.best
 
         @OptionGroup var output: OutputOptions

@@ -1,19 +1,20 @@
 import ArgumentParser
 import Training
 
-/// `--from best|last|N`.
-extension ResumePoint: ExpressibleByArgument {
-    public init?(argument: String) {
+/// `--from best|last|N` and `--epoch best|last|N`: parsed by `ResumePoint.parse`, whose
+/// refusal argument-parser prints after "The value 'x' is invalid for '--epoch <epoch>': ".
+extension ResumePoint {
+    static func parse(_ argument: String) throws -> ResumePoint {
         switch argument {
-        case "best": self = .best
-        case "last": self = .last
+        case "best": return .best
+        case "last": return .last
         default:
-            guard let epoch = Int(argument), epoch >= 1 else { return nil }
-            self = .epoch(epoch)
+            guard let epoch = Int(argument), epoch >= 1 else {
+                throw ValidationError("give best, last or an epoch number from 1.")
+            }
+            return .epoch(epoch)
         }
     }
-
-    public static var defaultCompletionKind: CompletionKind { .list(["best", "last"]) }
 }
 
 extension MNISTLab {
@@ -45,7 +46,8 @@ extension MNISTLab {
 
         @Option(
             name: .long, parsing: .unconditional,
-            help: "Epoch to resume from: best, last or an epoch number.")
+            help: "Epoch to resume from: best, last or an epoch number.",
+            completion: .list(["best", "last"]), transform: ResumePoint.parse)
         var from: ResumePoint?
 
         @OptionGroup var training: TrainingOptions<ResumeWording>
