@@ -118,7 +118,7 @@ struct EpochFeed: EventFeed {
         }
         // Read after the epochs: a run's last epoch commits before it is marked completed,
         // so the page never sees "completed" ahead of the epoch that completed it.
-        if watchesStatus, let now = try store.summary(runID: runID)?.run.status, now != status {
+        if watchesStatus, let now = try store.listing(runID: runID)?.status, now != status {
             out += event(id: nil, name: "status", try oneLineJSON(["status": now.rawValue]))
             status = now
         }

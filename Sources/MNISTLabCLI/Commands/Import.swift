@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import Store
 
 extension MNISTLab {
@@ -36,7 +35,7 @@ extension MNISTLab {
         /// the advice for --db (train a run first, pass --db) would send the user astray.
         private func openSource() throws -> Store {
             let expected = "SOURCE must be an mnistlab SQLite file or a postgres:// URL."
-            guard Store.isURL(source) || FileManager.default.fileExists(atPath: source) else {
+            guard DatabaseOptions.mayExist(source) else {
                 throw MNISTLabError("No database at \(source) to import from; \(expected)")
             }
             do {

@@ -72,11 +72,17 @@ struct DatabaseOptions: ParsableArguments {
     /// does not exist is the engine's to report.)
     func existingLocation() throws -> String {
         let path = try location
-        guard Store.isURL(path) || FileManager.default.fileExists(atPath: path) else {
+        guard Self.mayExist(path) else {
             throw MNISTLabError(
                 "No database at \(path); train a run first (`mnistlab train`) or pass --db.")
         }
         return path
+    }
+
+    /// Whether `location` may name a store: a URL (the server says whether its database
+    /// exists), or a file that exists.
+    static func mayExist(_ location: String) -> Bool {
+        Store.isURL(location) || FileManager.default.fileExists(atPath: location)
     }
 }
 
