@@ -25,6 +25,18 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     public var workerToken: String?
     public var leaseExpiresAt: String?
     public var failureReason: String?
+    /// The batch job of the worker that holds or last held it (migration 0013).
+    public var jobID: Int64?
+    public var arrayJobID: Int64?
+    public var arrayTaskID: Int64?
+    public var node: String?
+
+    /// That batch job, nil when its worker ran outside one.
+    public var job: SchedulerJob? {
+        jobID.map {
+            SchedulerJob(jobID: $0, arrayJobID: arrayJobID, arrayTaskID: arrayTaskID, node: node)
+        }
+    }
 
     enum CodingKeys: String, CodingKey {
         case id
@@ -35,6 +47,10 @@ public struct TrialRecord: Codable, Sendable, Equatable {
         case workerToken = "worker_token"
         case leaseExpiresAt = "lease_expires_at"
         case failureReason = "failure_reason"
+        case jobID = "job_id"
+        case arrayJobID = "array_job_id"
+        case arrayTaskID = "array_task_id"
+        case node
     }
 
     /// The settings as the argument list they encode.
@@ -113,7 +129,10 @@ extension Store {
     /// ones in grid order first, then running ones whose holder is gone (its trial lease and
     /// its run's lease both expired). Nil when none is free. Racing workers each get another
     /// trial (on PostgreSQL without waiting for each other: the dialect's SKIP LOCKED).
-    public func claimTrial(sweepID: Int64?, leaseSeconds: Double) throws -> TrialClaim? {
+    /// `job`: the batch job this worker runs in, recorded on the trial (nil: none).
+    public func claimTrial(
+        sweepID: Int64?, leaseSeconds: Double, job: SchedulerJob? = nil
+    ) throws -> TrialClaim? {
         try attempt("Cannot claim a trial in \(location)") {
             let lease = Lease(runID: 0, seconds: leaseSeconds)
             let worker = "\(Lease.hostName):\(getpid())"
@@ -136,10 +155,15 @@ extension Store {
                 try db.execute(
                     """
                     UPDATE trials SET status = 'running', worker = ?, worker_token = ?,
-                        lease_expires_at = \(dialect.expiry(leaseSeconds)), attempts = attempts + 1
+                        lease_expires_at = \(dialect.expiry(leaseSeconds)), attempts = attempts + 1,
+                        job_id = ?, array_job_id = ?, array_task_id = ?, node = ?
                     WHERE id = ?
                     """,
-                    [worker.sqlValue, lease.token.sqlValue, id.sqlValue])
+                    [
+                        worker.sqlValue, lease.token.sqlValue, job?.jobID.sqlValue ?? .null,
+                        job?.arrayJobID.sqlValue ?? .null, job?.arrayTaskID.sqlValue ?? .null,
+                        job?.node.sqlValue ?? .null, id.sqlValue,
+                    ])
                 guard
                     let trial = try db.fetchOne("SELECT * FROM trials WHERE id = ?", [id.sqlValue])
                 else { return nil }

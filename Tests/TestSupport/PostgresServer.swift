@@ -134,26 +134,17 @@ public final class PostgresServer: Sendable {
             asServerUser: true)
     }
 
-    /// A shell in its own session that stops the server once this process is gone, for when
-    /// the process is killed and `atexit` never runs.
+    /// Stops the server once this process is gone, should it be killed.
     private func startWatchdog() {
-        let watchdog = Process()
-        watchdog.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
         let stop = Self.serverCommand(
             binaries.appendingPathComponent("pg_ctl").path,
             ["-D", dataDirectory, "-m", "immediate", "stop"])
         let quoted = stop.map { "'\($0)'" }.joined(separator: " ")
-        let script = """
-            while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
-            \(quoted) >/dev/null 2>&1
-            rm -rf '\(directory.path)'
-            """
-        watchdog.arguments = ["/bin/sh", "-c", script]
-        watchdog.standardInput = FileHandle.nullDevice
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-        // Without a watchdog the server still stops at a normal exit.
-        try? watchdog.run()
+        whenThisProcessEnds(
+            run: """
+                \(quoted) >/dev/null 2>&1
+                rm -rf '\(directory.path)'
+                """)
     }
 
     /// What stops each server this process started, run at exit. Guarded by `exitLock`.
@@ -184,7 +175,7 @@ public final class PostgresServer: Sendable {
     }
 
     /// A port nothing listens on now: the kernel's pick for a socket bound to port 0.
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw ServerError("cannot create a socket to find a free port") }
         defer { close(socket) }
@@ -211,7 +202,7 @@ public final class PostgresServer: Sendable {
     /// Runs a program to its end; returns its standard output, or throws with its last line
     /// of standard error when it fails.
     @discardableResult
-    private static func run(
+    static func run(
         _ executable: String, _ arguments: [String], asServerUser: Bool = false,
         environment: [String: String] = [:]
     ) throws -> String {

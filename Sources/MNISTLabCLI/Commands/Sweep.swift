@@ -15,13 +15,15 @@ extension MNISTLab {
                 100-unit network and a 256 → 128 one. At the end the sweep's runs are ranked \
                 by best validation loss. --parallel N trains N runs at once, each its own \
                 process writing to the same database. Ctrl-C stops every run cleanly (each is \
-                marked interrupted and can be resumed).
+                marked interrupted and can be resumed). --slurm N writes (or with --submit, \
+                submits) an sbatch script whose N array tasks are the sweep's workers.
 
                 Examples:
                   mnistlab sweep --learning-rate 0.05,0.1,0.2 --hidden 100,300 --epochs 30
                   mnistlab sweep --activation sigmoid,relu --momentum 0,0.9 --parallel 2
                   mnistlab sweep --learning-rate 0.1,0.5 --seed 1,2,3 --train-limit 5000 --epochs 5
                   mnistlab sweep --weight-decay 0,1e-4,1e-3 --lr-schedule constant,cosine
+                  mnistlab sweep --learning-rate 0.05,0.1 --detach --slurm 4 -o sweep.sbatch
                 """)
 
         // Lists are parsed `.unconditional`ly, so that `--learning-rate -1,0.1` reaches the
@@ -87,6 +89,7 @@ extension MNISTLab {
             help: "Only create the sweep and its trials, print its id and exit; `mnistlab worker` trains them.")
         var detach = false
 
+        @OptionGroup var slurm: SlurmOptions
         @OptionGroup var controls: SweepControlOptions
         @OptionGroup var dataOptions: DataOptions
         @OptionGroup var output: OutputOptions
@@ -107,6 +110,10 @@ extension MNISTLab {
             if parallel < 1 {
                 throw ValidationError("--parallel must be at least 1; got \(parallel).")
             }
+            if slurm.tasks != nil, parallel != 1 {
+                throw ValidationError("--parallel starts local workers; with --slurm the job array's tasks are the workers.")
+            }
+            try slurm.validate(database)
         }
 
         func run() throws {
@@ -120,6 +127,7 @@ extension MNISTLab {
                 directory: dataDirectory, validationSize: dataOptions.valSize,
                 trainLimit: dataOptions.trainLimit
             ).prepare()
+            try slurm.checkSubmission(data: dataDirectory, location: try database.location)
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
@@ -152,6 +160,11 @@ extension MNISTLab {
             if size < combinations.count {
                 printStandardError(
                     "note: the lists repeat a value, so \(combinations.count - size) grid point\(combinations.count - size == 1 ? " is" : "s are") the same as another; each runs once.")
+            }
+            if slurm.tasks != nil {
+                return try slurm.deliver(
+                    sweep: sweep.id, trials: size, epochs: epochs, data: dataDirectory,
+                    location: try database.location, json: output.json)
             }
             if detach {
                 print(output.json ? "{\"sweep_id\": \(sweep.id), \"trials\": \(size)}" : "sweep \(sweep.id): \(size) trial\(size == 1 ? "" : "s") of \(epochs) epoch\(epochs == 1 ? "" : "s"); `mnistlab worker --sweep \(sweep.id)` trains them, on any machine")

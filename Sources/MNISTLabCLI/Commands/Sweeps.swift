@@ -9,7 +9,9 @@ extension MNISTLab {
             discussion: """
                 Without an id: every sweep, newest first, with its trials pending, running, \
                 completed and failed, the workers holding trials and an estimate of the time \
-                left. With an id: its trials, then its runs ranked by best validation loss.
+                left. With an id: its trials (with the Slurm job and array task of the worker \
+                holding each, or that last held it), then its runs ranked by best validation \
+                loss.
 
                 Examples:
                   mnistlab sweeps
@@ -37,12 +39,13 @@ extension MNISTLab {
                 }
                 print(try overview([sweep], store).render())
                 var table = Table(
-                    ["trial", "status", "run", "attempts", "worker", "settings", "failure"],
+                    ["trial", "status", "run", "attempts", "worker", "job", "settings", "failure"],
                     numeric: [0, 2, 3])
                 for t in trials {
                     table.append([
                         "\(t.number)", t.status.rawValue, t.runID.map(String.init) ?? "-",
-                        "\(t.attempts)", t.worker ?? "", trialLabel(t), t.failureReason ?? "",
+                        "\(t.attempts)", t.worker ?? "", t.job?.label ?? "", trialLabel(t),
+                        t.failureReason ?? "",
                     ])
                 }
                 print("\n" + table.render())
@@ -132,6 +135,10 @@ private struct TrialJSON: Encodable {
     var attempts: Int
     var worker: String?
     var failure_reason: String?
+    var job_id: Int64?
+    var array_job_id: Int64?
+    var array_task_id: Int64?
+    var node: String?
     var arguments: [String]
 
     init(_ t: TrialRecord) {
@@ -141,6 +148,10 @@ private struct TrialJSON: Encodable {
         attempts = t.attempts
         worker = t.worker
         failure_reason = t.failureReason
+        job_id = t.jobID
+        array_job_id = t.arrayJobID
+        array_task_id = t.arrayTaskID
+        node = t.node
         arguments = t.arguments
     }
 }

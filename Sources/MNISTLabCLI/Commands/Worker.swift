@@ -20,7 +20,10 @@ extension MNISTLab {
                 last committed epoch, so it ends bit for bit as if nothing had happened. A \
                 worker exits 0 once nothing is left: while another worker's trial still runs \
                 it waits, to take it over should that worker die. Ctrl-C gives the current \
-                trial back at once (its run interrupted, the trial pending) and exits 130.
+                trial back at once (its run interrupted, the trial pending) and exits 130; SIGTERM \
+                or SIGUSR1 (a batch scheduler's time limit, preemption, `scancel`, or \
+                `sbatch --signal` warning) does the same and exits 0, so that a requeued job \
+                is not counted as failed.
 
                 A trial that diverges (NaN) fails and is not retried; other failures are \
                 retried, by any worker, up to \(Self.maxAttempts) attempts in all.
@@ -74,8 +77,12 @@ extension MNISTLab {
             if let sweep, try store.sweep(id: sweep) == nil {
                 throw MNISTLabError("There is no sweep \(sweep) in this database; `mnistlab sweeps` lists them.")
             }
-            let stopped = try StopSignal.whileTrapped { try work(store) }
-            if stopped { throw ExitCode(128 + StopSignal.received) }
+            let stopped = try StopSignal.whileTrapped(StopSignal.stopping + [SIGUSR1]) {
+                try work(store)
+            }
+            if stopped && !StopSignal.handedBack.contains(StopSignal.received) {
+                throw ExitCode(128 + StopSignal.received)
+            }
         }
 
         /// Claims and trains trials until there is nothing left (false) or a stop signal
@@ -86,7 +93,9 @@ extension MNISTLab {
             while maxTrials.map({ trained < $0 }) ?? true {
                 if StopSignal.received != 0 { return true }
                 try store.releaseAbandonedRuns()
-                guard let claim = try store.claimTrial(sweepID: sweep, leaseSeconds: leaseSeconds)
+                guard let claim = try store.claimTrial(
+                        sweepID: sweep, leaseSeconds: leaseSeconds,
+                        job: SchedulerJob(environment: ProcessInfo.processInfo.environment))
                 else {
                     // Nothing free: wait while some trial runs, in case its worker dies.
                     guard try !store.sweepProgress(id: sweep).allSatisfy(\.isFinished) else {

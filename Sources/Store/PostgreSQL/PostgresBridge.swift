@@ -77,7 +77,7 @@ enum PostgresBridge {
         }
         var configuration = PostgresConnection.Configuration(
             host: location.host, port: location.port, username: location.user,
-            password: location.password, database: location.database, tls: tls)
+            password: location.password ?? PasswordFile.password(for: location), database: location.database, tls: tls)
         configuration.options.connectTimeout = .seconds(10)
         if location.sslMode == .verifyFull { configuration.options.tlsServerName = location.host }
         // A process stopped inside a transaction (SIGSTOP, a suspended VM, a machine cut off
@@ -172,7 +172,7 @@ enum PostgresBridge {
             case .sslUnsupported: return "the server does not accept TLS connections"
             case .serverClosedConnection, .uncleanShutdown: return "the server closed the connection"
             case .clientClosedConnection: return "the connection was closed"
-            case .authMechanismRequiresPassword: return "the server asks for a password and the URL has none"
+            case .authMechanismRequiresPassword: return "the server asks for a password, and neither the URL nor ~/.pgpass (PGPASSFILE) gives one"
             case .unsupportedAuthMechanism: return "the server asks for an authentication method mnistlab does not support"
             default: return oneLine(error.code.description)
             }
