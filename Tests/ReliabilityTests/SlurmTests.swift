@@ -38,9 +38,10 @@ struct SlurmTests {
         let submitted = try sandbox.run(
             Self.grid + ["--slurm", "2", "-o", file, "--submit"], environment: cluster.environment)
         #expect(submitted.status == 0, "\(submitted.stderr)")
-        let array = try #require(
-            submitted.stdout.split(separator: " ").drop { $0 != "job" }.dropFirst().first
-                .map(String.init), "\(submitted.stdout)")
+        let array = String(
+            submitted.stdout.components(separatedBy: "submitted batch job ").last?
+                .prefix { $0.isNumber } ?? "")
+        try #require(!array.isEmpty, "\(submitted.stdout)")
         #expect(try sandbox.run(["-n", file], executable: "/bin/bash").status == 0)
         #expect(throws: Never.self) { try cluster.run("sbatch", ["--test-only", file]) }
         func log(_ task: Int) -> String {
