@@ -15,12 +15,16 @@ private enum Field {
         static let irVersion = 1, producerName = 2, producerVersion = 3, domain = 4
         static let modelVersion = 5, docString = 6, graph = 7, opsetImport = 8, metadata = 14
     }
-    enum Graph { static let node = 1, name = 2, initializer = 5, docString = 10, input = 11, output = 12 }
+    enum Graph {
+        static let node = 1, name = 2, initializer = 5, docString = 10, input = 11, output = 12
+    }
     enum Node { static let input = 1, output = 2, name = 3, opType = 4, attribute = 5 }
     enum Attribute { static let name = 1, f = 2, i = 3, type = 20 }
     enum Tensor { static let dims = 1, dataType = 2, name = 8, rawData = 9 }
     enum ValueInfo { static let name = 1, type = 2, docString = 3 }
-    enum TypeProto { static let tensorType = 1, elemType = 1, shape = 2, dim = 1, dimValue = 1, dimParam = 2 }
+    enum TypeProto {
+        static let tensorType = 1, elemType = 1, shape = 2, dim = 1, dimValue = 1, dimParam = 2
+    }
     enum Entry { static let key = 1, value = 2 }
     enum OperatorSet { static let version = 2 }
 }
@@ -166,7 +170,9 @@ extension ExportableModel {
                 t.message(Field.TypeProto.tensorType) { tensor in
                     tensor.int(Field.TypeProto.elemType, type)
                     tensor.message(Field.TypeProto.shape) { shape in
-                        shape.message(Field.TypeProto.dim) { $0.string(Field.TypeProto.dimParam, "N") }
+                        shape.message(Field.TypeProto.dim) {
+                            $0.string(Field.TypeProto.dimParam, "N")
+                        }
                         shape.message(Field.TypeProto.dim) {
                             $0.int(Field.TypeProto.dimValue, Int64(width))
                         }
@@ -183,7 +189,9 @@ func littleEndianBytes(_ values: some Collection<Float>) -> [UInt8] {
     bytes.reserveCapacity(values.count * 4)
     for v in values {
         let bits = v.bitPattern
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> shift)) }
+        for shift in stride(from: 0, to: 32, by: 8) {
+            bytes.append(UInt8(truncatingIfNeeded: bits >> shift))
+        }
     }
     return bytes
 }
@@ -203,7 +211,8 @@ public enum ModelFileError: Error, Equatable, CustomStringConvertible {
         switch self {
         case .notONNX: "it is not an ONNX model"
         case .otherProducer(let name):
-            "it is an ONNX model made by \(name.isEmpty ? "an unnamed producer" : "'\(name)'"), not by mnistlab"
+            "it is an ONNX model made by "
+                + "\(name.isEmpty ? "an unnamed producer" : "'\(name)'"), not by mnistlab"
         case .unexpectedGraph(let reason): "its graph is not one mnistlab writes: \(reason)"
         }
     }
@@ -237,7 +246,8 @@ extension ExportableModel {
         self.init(architecture: architecture, weights: weights, metadata: metadata)
     }
 
-    fileprivate static func fields(_ data: ArraySlice<UInt8>?, _ what: String) throws(ModelFileError)
+    fileprivate static func fields(_ data: ArraySlice<UInt8>?, _ what: String)
+        throws(ModelFileError)
         -> [ProtobufField]
     {
         guard let data else { throw .unexpectedGraph("a \(what) field is not a message") }
@@ -277,7 +287,9 @@ private struct GraphReader {
                 for a in f where a.number == Field.Node.attribute {
                     let af = try ExportableModel.fields(a.data, "attribute")
                     guard let name = af.first(where: { $0.number == Field.Attribute.name })?.string,
-                        let value = af.first(where: { [Field.Attribute.f, Field.Attribute.i].contains($0.number) })
+                        let value = af.first(where: {
+                            [Field.Attribute.f, Field.Attribute.i].contains($0.number)
+                        })
                     else { throw .unexpectedGraph("an attribute that is not a number") }
                     attributes[name] = value
                 }
@@ -290,7 +302,8 @@ private struct GraphReader {
             case Field.Graph.initializer:
                 let f = try ExportableModel.fields(field.data, "initializer")
                 guard let name = f.first(where: { $0.number == Field.Tensor.name })?.string,
-                    f.first(where: { $0.number == Field.Tensor.dataType })?.integer == DataType.float,
+                    f.first(where: { $0.number == Field.Tensor.dataType })?.integer
+                        == DataType.float,
                     let raw = f.first(where: { $0.number == Field.Tensor.rawData })?.data,
                     raw.count % 4 == 0
                 else { throw .unexpectedGraph("an initializer that is not float32 raw data") }
@@ -304,7 +317,8 @@ private struct GraphReader {
                 initializers[name] = Initializer(dims: dims.map { Int($0) }, values: values)
             case Field.Graph.input:
                 let f = try ExportableModel.fields(field.data, "input")
-                guard f.first(where: { $0.number == Field.ValueInfo.name })?.string == "image" else {
+                guard f.first(where: { $0.number == Field.ValueInfo.name })?.string == "image"
+                else {
                     throw .unexpectedGraph("an input other than 'image'")
                 }
                 let type = try ExportableModel.fields(
@@ -342,7 +356,9 @@ private struct GraphReader {
         return node
     }
 
-    mutating func network(loss: Loss, activation stated: Activation) throws(ModelFileError) -> (Architecture, [Float]) {
+    mutating func network(loss: Loss, activation stated: Activation) throws(ModelFileError) -> (
+        Architecture, [Float]
+    ) {
         var current = "image"
         switch inputType {
         case DataType.float: break
@@ -384,7 +400,8 @@ private struct GraphReader {
             case "Sigmoid": kind = .sigmoid
             case "Relu": kind = .relu
             case "LeakyRelu": kind = .leakyRelu
-            default: throw .unexpectedGraph("node \(next + 1) is \(op), not an activation or Softmax")
+            default:
+                throw .unexpectedGraph("node \(next + 1) is \(op), not an activation or Softmax")
             }
             guard activation == nil || activation == kind else {
                 throw .unexpectedGraph("its hidden layers use different activations")

@@ -32,7 +32,9 @@ struct ProtobufWriter {
     mutating func float(_ field: Int, _ value: Float) {
         tag(field, .fixed32)
         let bits = value.bitPattern
-        for shift in stride(from: 0, to: 32, by: 8) { bytes.append(UInt8(truncatingIfNeeded: bits >> shift)) }
+        for shift in stride(from: 0, to: 32, by: 8) {
+            bytes.append(UInt8(truncatingIfNeeded: bits >> shift))
+        }
     }
 
     mutating func bytes(_ field: Int, _ value: some Collection<UInt8>) {

@@ -22,7 +22,9 @@ extension ExportableModel {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         // Encoding a dictionary of strings and integers cannot fail.
-        var header = Array((try? encoder.encode(SafetensorsHeader(metadata: described, tensors: tensors))) ?? Data())
+        var header = Array(
+            (try? encoder.encode(SafetensorsHeader(metadata: described, tensors: tensors)))
+                ?? Data())
         // Spaces pad the header so the data starts 8-byte aligned, as the format recommends.
         header += [UInt8](repeating: 0x20, count: (8 - header.count % 8) % 8)
         var bytes = (0..<8).map { UInt8(truncatingIfNeeded: UInt64(header.count) >> (8 * $0)) }
@@ -32,7 +34,8 @@ extension ExportableModel {
     }
 }
 
-/// `{"__metadata__": {…}, "layers.0.weight": {"dtype": "F32", "shape": […], "data_offsets": [b, e]}, …}`
+/// `{"__metadata__": {…}, "layers.0.weight": {"dtype": "F32", "shape": […],
+/// "data_offsets": [begin, end]}, …}`, offsets in bytes from the start of the data.
 private struct SafetensorsHeader: Encodable {
     struct Tensor: Encodable {
         var dtype = "F32"
@@ -58,6 +61,8 @@ private struct SafetensorsHeader: Encodable {
     func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: Key.self)
         try container.encode(metadata, forKey: Key(stringValue: "__metadata__"))
-        for (name, tensor) in tensors { try container.encode(tensor, forKey: Key(stringValue: name)) }
+        for (name, tensor) in tensors {
+            try container.encode(tensor, forKey: Key(stringValue: name))
+        }
     }
 }

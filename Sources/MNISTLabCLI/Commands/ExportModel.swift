@@ -24,14 +24,7 @@ extension MNISTLab {
                   mnistlab export-model 1 --format onnx -o - > model.onnx
                 """)
 
-        @Argument(help: "Id of the run.")
-        var runID: Int64
-
-        @Option(
-            name: .long, parsing: .unconditional,
-            help: "Checkpoint to export: best (the default), last or an epoch number.",
-            completion: .list(["best", "last"]), transform: ResumePoint.parse)
-        var epoch = ResumePoint.best
+        @OptionGroup var checkpoint: ExportedCheckpoint
 
         @Option(name: .shortAndLong, help: "File to write ('-' for standard output).")
         var output: String
@@ -58,7 +51,8 @@ extension MNISTLab {
                             + ".onnx or .safetensors, or pass --format \(formats).")
             }
             if uint8Input && format != .onnx {
-                throw ValidationError("--uint8-input changes the ONNX graph; safetensors holds only the weights.")
+                throw ValidationError(
+                    "--uint8-input changes the ONNX graph; safetensors holds only the weights.")
             }
         }
 
@@ -66,19 +60,22 @@ extension MNISTLab {
             guard let format = resolvedFormat else { return }
             let model: ExportableModel
             do {
-                model = try database.openForReading().exportableModel(runID: runID, at: epoch)
+                model = try database.openForReading().exportableModel(
+                    runID: checkpoint.runID, at: checkpoint.epoch)
             } catch let error as TrainingError {
                 // An epoch the run never reached or kept no weights of is a wrong argument.
                 switch error {
-                case .noSuchEpoch, .noCheckpoint: throw ValidationError(ErrorWording.training(error))
+                case .noSuchEpoch, .noCheckpoint:
+                    throw ValidationError(ErrorWording.training(error))
                 default: throw error
                 }
             }
             let bytes = model.encoded(as: format, uint8Input: uint8Input)
             try write(bytes, to: output)
+            let destination = output == "-" ? "standard output" : output
             let line =
-                "Wrote run \(runID)'s checkpoint of epoch \(model.epoch ?? 0) as \(format.rawValue) "
-                + "to \(output == "-" ? "standard output" : output) (\(bytes.count) bytes)."
+                "Wrote run \(checkpoint.runID)'s checkpoint of epoch \(model.epoch ?? 0) as "
+                + "\(format.rawValue) to \(destination) (\(bytes.count) bytes)."
             output == "-" ? printStandardError(line) : print(line)
         }
     }
