@@ -61,6 +61,8 @@ let package = Package(
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
             ]),
+        // Which settings mattered in a sweep: fANOVA over a random forest, pure arithmetic.
+        .target(name: "Importance", dependencies: ["Numerics"]),
         // The engine's epoch timed for `mnistlab bench`: measuring code kept out of Numerics.
         .target(name: "Benchmarking", dependencies: ["Numerics", "CKernels"]),
         .target(
@@ -86,6 +88,7 @@ let package = Package(
         .testTarget(
             name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
         .testTarget(name: "ModelExportTests", dependencies: ["ModelExport"]),
+        .testTarget(name: "ImportanceTests", dependencies: ["Importance"]),
         .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Numerics"]),
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
         // Sandbox, so they depend on the executable to have it built.
