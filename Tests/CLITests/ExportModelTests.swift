@@ -31,6 +31,20 @@ import Testing
         #expect(header.dropFirst(8).starts(with: Data("{\"__metadata__\":".utf8)))
     }
 
+    @Test func exportReadsTheStoreWithoutWritingIt() throws {
+        // Given a store the user may only read
+        try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: sandbox.database)
+        let before = fileBytes(sandbox.database)
+
+        // When the model is exported in both formats
+        let onnx = try sandbox.run(["export-model", "1", "-o", "model.onnx"])
+        let safetensors = try sandbox.run(["export-model", "1", "-o", "model.safetensors"])
+
+        // Then both are written and the store is unchanged
+        #expect(onnx.status == 0 && safetensors.status == 0, "\(onnx.stderr)\(safetensors.stderr)")
+        #expect(fileBytes(sandbox.database) == before)
+    }
+
     @Test func standardOutputGetsTheFileBytes() throws {
         // Given the model written to a file
         #expect(try sandbox.run(["export-model", "1", "-o", "model.onnx"]).status == 0)
