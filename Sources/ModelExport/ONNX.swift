@@ -308,7 +308,8 @@ private struct GraphReader {
                     raw.count % 4 == 0
                 else { throw .unexpectedGraph("an initializer that is not float32 raw data") }
                 let dims = f.filter { $0.number == Field.Tensor.dims }.compactMap(\.integer)
-                guard dims.allSatisfy({ $0 > 0 && $0 <= 1 << 24 }),
+                // At most two dimensions of at most 2^24, so their product cannot overflow.
+                guard dims.count <= 2, dims.allSatisfy({ $0 > 0 && $0 <= 1 << 24 }),
                     dims.reduce(1, { $0 * Int($1) }) == raw.count / 4
                 else { throw .unexpectedGraph("initializer \(name)'s shape does not fit its data") }
                 let values = stride(from: raw.startIndex, to: raw.endIndex, by: 4).map { i in

@@ -69,10 +69,35 @@ struct ModelFileTests {
         let range = try #require(edited.firstRange(of: sigmoid))
         edited.replaceSubrange(range, with: Array("Tanh\0\0\0".utf8))
         #expect(throws: ModelFileError.self) { try ExportableModel(onnx: edited) }
+        // Ours in name, with a tensor of 2^96 values in 4 bytes
+        var huge = ProtobufWriter()
+        huge.int(1, 7)
+        huge.string(2, "mnistlab")
+        huge.message(7) { graph in
+            graph.message(5) { tensor in
+                for _ in 0..<4 { tensor.int(1, 1 << 24) }
+                tensor.int(2, 1)
+                tensor.string(8, "layers.0.weight")
+                tensor.bytes(9, [0, 0, 0, 0])
+            }
+        }
+        #expect(throws: ModelFileError.self) { try ExportableModel(onnx: huge.bytes) }
         // Ours, cut anywhere: refused, never a crash
         let bytes = model.onnx()
         for cut in stride(from: 0, to: bytes.count, by: 997) {
             #expect(throws: ModelFileError.self) { try ExportableModel(onnx: Array(bytes[..<cut])) }
+        }
+    }
+
+    @Test func aCorruptedFileIsReadOrRefusedNeverACrash() {
+        // Given a small model's ONNX bytes with one byte changed, at every 7th position
+        let bytes = Self.model(.leakyRelu, hidden: [2]).onnx()
+        for i in stride(from: 0, to: bytes.count, by: 7) {
+            var corrupted = bytes
+            corrupted[i] ^= 0xA5
+            // When it is read, then it is a model or a ModelFileError (typed throws), and no
+            // trap ends the test process
+            _ = try? ExportableModel(onnx: corrupted)
         }
     }
 
