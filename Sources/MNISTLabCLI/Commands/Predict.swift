@@ -41,9 +41,16 @@ extension MNISTLab {
 
         func validate() throws {
             guard !files.isEmpty else { throw ValidationError("Give at least one image file.") }
-            guard Int64(model) == nil, epoch != nil else { return }
-            throw ValidationError(
-                "--epoch picks a run's checkpoint; \(model) holds one checkpoint already.")
+            guard Int64(model) == nil else { return }
+            guard FileManager.default.fileExists(atPath: model) else {
+                throw ValidationError(
+                    "\(model) is neither a run id nor a file; give a run id (`mnistlab runs` "
+                        + "lists them) or an ONNX file written by `mnistlab export-model`.")
+            }
+            if epoch != nil {
+                throw ValidationError(
+                    "--epoch picks a run's checkpoint; \(model) holds one checkpoint already.")
+            }
         }
 
         func run() throws {
@@ -82,11 +89,6 @@ extension MNISTLab {
 
         /// The network in an ONNX file that export-model wrote, or one line saying why not.
         static func onnxModel(_ file: String) throws -> ExportableModel {
-            guard FileManager.default.fileExists(atPath: file) else {
-                throw MNISTLabError(
-                    "\(file) is neither a run id nor a file; give a run id (`mnistlab runs` "
-                        + "lists them) or an ONNX file written by `mnistlab export-model`.")
-            }
             do {
                 return try ExportableModel(onnx: try contents(of: file))
             } catch let error as ModelFileError {
