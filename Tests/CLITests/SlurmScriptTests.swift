@@ -120,6 +120,34 @@ import Testing
     }
 
     @Test(.enabled(if: PostgresServer.isAvailable, "\(PostgresServer.unavailableReason)"))
+    func unwritableScriptCreatesNothingAndAFullDiskIsNotASuccess() throws {
+        // Given a PostgreSQL store
+        let sandbox = try Sandbox(.postgres)
+
+        // When -o names a file in a directory that does not exist
+        let missing = try sandbox.run(Self.grid + ["--slurm", "2", "-o", sandbox.path("no/such.sbatch")])
+
+        // Then one line says so, and no sweep was created
+        #expect(missing.status == 1)
+        #expect(missing.stderr == "Error: Cannot write \(sandbox.path("no/such.sbatch")): No such file or directory. Nothing was created.\n")
+        #expect(Self.sweepsTable(in: sandbox) == "t\n")
+
+        // When the script goes to a full disk
+        let full = try sandbox.run(Self.grid + ["--slurm", "2", "-o", "/dev/full"])
+
+        // Then that is an error too, which says the sweep exists
+        #expect(full.status == 1)
+        #expect(full.stderr == "Error: Cannot write /dev/full: No space left on device. Sweep 1 was created all the same; `mnistlab worker --sweep 1` trains it.\n")
+    }
+
+    /// "t\n" when the sandbox's PostgreSQL database has no `sweeps` table (nothing was ever
+    /// written to it).
+    static func sweepsTable(in sandbox: Sandbox) -> String? {
+        let name = sandbox.database.split(separator: "/").last?.split(separator: "?").first.map(String.init) ?? ""
+        return try? PostgresServer.shared.psql("SELECT to_regclass('sweeps') IS NULL", database: name)
+    }
+
+    @Test(.enabled(if: PostgresServer.isAvailable, "\(PostgresServer.unavailableReason)"))
     func submitWithoutSbatchCreatesNothing() throws {
         // Given a machine without Slurm's commands on PATH
         let sandbox = try Sandbox(.postgres)
@@ -131,7 +159,6 @@ import Testing
         // Then one line says so, and no sweep was created
         #expect(output.status == 1)
         #expect(output.stderr.hasPrefix("Error: --submit needs Slurm's sbatch on PATH"), "\(output.stderr)")
-        let name = sandbox.database.split(separator: "/").last?.split(separator: "?").first.map(String.init) ?? ""
-        #expect(try PostgresServer.shared.psql("SELECT to_regclass('sweeps') IS NULL", database: name) == "t\n")
+        #expect(Self.sweepsTable(in: sandbox) == "t\n")
     }
 }

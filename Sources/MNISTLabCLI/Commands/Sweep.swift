@@ -127,7 +127,7 @@ extension MNISTLab {
                 directory: dataDirectory, validationSize: dataOptions.valSize,
                 trainLimit: dataOptions.trainLimit
             ).prepare()
-            try slurm.checkSubmission(data: dataDirectory, location: try database.location)
+            try slurm.checkBeforeCreating(data: dataDirectory, location: try database.location)
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }

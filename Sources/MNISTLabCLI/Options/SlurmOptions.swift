@@ -2,6 +2,10 @@ import ArgumentParser
 import Foundation
 import Store
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `sweep --slurm N [-o FILE] [--slurm-option OPT …] [--submit]`: the sweep's workers as a
 /// Slurm job array instead of local processes (README: "Sweeps on a Slurm cluster").
 struct SlurmOptions: ParsableArguments {
@@ -61,9 +65,17 @@ struct SlurmOptions: ParsableArguments {
             store: Store.shown(location), options: options)
     }
 
-    /// With --submit: sbatch's verdict on the script before anything is written (`sbatch
-    /// --test-only`), so that a bad option or an unreachable controller creates no sweep.
-    func checkSubmission(data: String, location: String) throws {
+    /// What can be checked before the sweep exists, so that a failure creates nothing: that
+    /// -o can be written, and with --submit sbatch's verdict on the script (`sbatch
+    /// --test-only`: a bad option, an unreachable controller).
+    func checkBeforeCreating(data: String, location: String) throws {
+        if let output, output != "-" {
+            let fd = open(output, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else {
+                throw MNISTLabError("Cannot write \(output): \(systemError(errno)). Nothing was created.")
+            }
+            close(fd)
+        }
         guard submit else { return }
         _ = try Sbatch(location: location).run(
             script(sweepID: 0, data: data, location: location).text, file: nil, testOnly: true)
@@ -76,19 +88,17 @@ struct SlurmOptions: ParsableArguments {
     {
         let text = script(sweepID: sweep, data: data, location: location).text
         let file = output == "-" ? nil : output
-        if let file {
-            try write(text, to: file)
-        } else if !submit && !json {
-            try write(text, to: nil)
-        }
         var jobID: String?
-        if submit {
-            do {
-                jobID = try Sbatch(location: location).run(text, file: file, testOnly: false)
-            } catch let error as MNISTLabError {
-                throw MNISTLabError(
-                    "\(error.description) Sweep \(sweep) was created; `mnistlab worker --sweep \(sweep)` trains it.")
+        do {
+            if let file {
+                try write(text, to: file)
+            } else if !submit && !json {
+                try write(text, to: nil)
             }
+            if submit { jobID = try Sbatch(location: location).run(text, file: file, testOnly: false) }
+        } catch let error as MNISTLabError {
+            throw MNISTLabError(
+                "\(error.description) Sweep \(sweep) was created all the same; `mnistlab worker --sweep \(sweep)` trains it.")
         }
         if json {
             struct SlurmJSON: Encodable {
