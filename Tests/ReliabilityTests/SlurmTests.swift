@@ -35,9 +35,15 @@ struct SlurmTests {
         defer { cluster.stop() }
         let sandbox = try Sandbox(.postgres)
         let file = sandbox.path("sweep.sbatch")
+        let refused = try sandbox.run(
+            Self.grid + ["--slurm", "2", "--submit", "--slurm-option=--partition=nosuch"],
+            environment: cluster.environment)
+        #expect(refused.status == 1)
+        #expect(refused.stderr.hasPrefix("Error: sbatch refuses the job script: ") && refused.stderr.hasSuffix(". Nothing was created.\n"), "\(refused.stderr)")
         let submitted = try sandbox.run(
             Self.grid + ["--slurm", "2", "-o", file, "--submit"], environment: cluster.environment)
         #expect(submitted.status == 0, "\(submitted.stderr)")
+        #expect(submitted.stdout.hasPrefix("sweep 1: 6 trials of \(Self.epochs) epochs for a Slurm job array of 2 workers: submitted batch job "), "\(submitted.stdout)")
         let array = String(
             submitted.stdout.components(separatedBy: "submitted batch job ").last?
                 .prefix { $0.isNumber } ?? "")

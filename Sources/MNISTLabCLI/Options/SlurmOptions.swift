@@ -18,7 +18,9 @@ struct SlurmOptions: ParsableArguments {
 
     @Option(
         name: .shortAndLong,
-        help: "File to write the sbatch script to ('-' or none: standard output).")
+        help: ArgumentHelp(
+            "File to write the sbatch script to ('-' or none: standard output).",
+            valueName: "file"))
     var output: String?
 
     @Option(
