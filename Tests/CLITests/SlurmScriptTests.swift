@@ -34,7 +34,7 @@ import Testing
             (["--slurm", "2", "-o", ""], "Error: -o cannot be empty; give a file path, or - for standard output."),
             (["-o", "x.sbatch"], "Error: -o, --slurm-option and --submit go with --slurm N."),
             (["--submit"], "Error: -o, --slurm-option and --submit go with --slurm N."),
-            (["--slurm", "2", "--parallel", "2"], "Error: --parallel starts local workers; with --slurm the job array's tasks are the workers."),
+            (["--slurm", "2", "--parallel", "2"], "Error: --parallel and --resume start local workers; with --slurm the job array's tasks are the workers."),
         ] {
             let output = try sandbox.run(Self.grid + arguments)
             #expect(output.status == 64, "\(arguments)")
