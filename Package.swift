@@ -6,7 +6,7 @@
 //                   Store (GRDB, PostgresNIO) ↗ Reports ↗
 //                        Numerics ← Benchmarking ↗
 //   CPNG (libpng) + Training ← Prediction ↗
-//   Store + Reports + Prediction + FlyingFox ← Server; MNISTLabCLI + Server ← mnistlab-serve
+//   Store + Reports + Prediction ← Server; MNISTLabCLI + Server ← mnistlab-serve
 import PackageDescription
 
 let package = Package(
@@ -18,8 +18,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
-        // The dashboard's HTTP server: no dependencies of its own (see README, Layout).
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
         // The PostgreSQL engine's client: SCRAM authentication, TLS, the extended protocol.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         // postgres-nio logs through swift-log; the engine hands it a logger that drops it all.
@@ -46,17 +44,13 @@ let package = Package(
             resources: [.embedInCode("Migrations")]),
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
-        .target(name: "Reports", dependencies: ["Store"]),
+        // The dashboard's script and styles are files of their own (Assets/), compiled in.
+        .target(name: "Reports", dependencies: ["Store"], resources: [.embedInCode("Assets")]),
         // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
         .target(name: "Prediction", dependencies: ["CPNG", "Numerics", "Store", "Training"]),
-        // `mnistlab serve`: the dashboard's routes, JSON API and event streams.
-        .target(
-            name: "Server",
-            dependencies: [
-                "Datasets", "Store", "Reports", "Prediction", "Training",
-                .product(name: "FlyingFox", package: "FlyingFox"),
-                .product(name: "FlyingSocks", package: "FlyingFox"),
-            ]),
+        // `mnistlab serve`: the dashboard's routes, JSON API and event streams, on an HTTP/1.1
+        // server of its own over POSIX sockets (see README, Layout).
+        .target(name: "Server", dependencies: ["Datasets", "Store", "Reports", "Prediction", "Training"]),
         // The engine's epoch timed for `mnistlab bench`: measuring code kept out of Numerics.
         .target(name: "Benchmarking", dependencies: ["Numerics", "CKernels"]),
         .target(
@@ -78,6 +72,8 @@ let package = Package(
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        // The HTTP server's decisions (request heads, Host and Origin) without a socket.
+        .testTarget(name: "ServerTests", dependencies: ["Server"]),
         .testTarget(
             name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
         .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Numerics"]),
