@@ -103,11 +103,15 @@ public struct ChangeWatch: Sendable {
         return now != last
     }
 
-    /// Size and modification time (ns) of the file and of its `-wal`; -1 for a missing one.
+    /// Size and modification time (ns) of the file and of its `-wal`; -1 for a missing file.
+    /// A missing log and an empty one are the same (0, 0): the first reader of a file whose
+    /// log was folded in creates an empty one, which is no change of the data.
     static func fileSignature(_ path: String) -> [Int64] {
         [path, path + "-wal"].flatMap { file -> [Int64] in
             var info = stat()
-            guard stat(file, &info) == 0 else { return [-1, -1] }
+            let log = file != path
+            guard stat(file, &info) == 0 else { return log ? [0, 0] : [-1, -1] }
+            if log && info.st_size == 0 { return [0, 0] }
             return [
                 Int64(info.st_size),
                 Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),

@@ -48,7 +48,8 @@ import Testing
 
     @Test func foreignHostNamesAreRefusedBeforeAnyRoute() throws {
         // Given a server that also answers a reverse proxy's name
-        let (_, server) = try served(["--allow-host", "lab.example.org"])
+        let (sandbox, server) = try served(["--allow-host", "lab.example.org"])
+        defer { withExtendedLifetime(sandbox) {} }
         let own = "Host: 127.0.0.1:\(server.port)"
 
         // Then a rebinding page's name is refused on every route, pages and streams included
@@ -68,7 +69,8 @@ import Testing
     }
 
     @Test func writesFromAnotherSiteAreRefused() throws {
-        let (_, server) = try served()
+        let (sandbox, server) = try served()
+        defer { withExtendedLifetime(sandbox) {} }
         let own = "Host: 127.0.0.1:\(server.port)"
         let digit = [UInt8](repeating: 0, count: 784)
         // A cross-site POST (a page elsewhere) is refused; the dashboard's own page and a
@@ -85,7 +87,8 @@ import Testing
     }
 
     @Test func oversizedRequestsAreRefusedWithoutBeingRead() throws {
-        let (_, server) = try served()
+        let (sandbox, server) = try served()
+        defer { withExtendedLifetime(sandbox) {} }
         let pid = server.process.processIdentifier
         let before = try ProcessUsage(pid)
         let own = "Host: 127.0.0.1:\(server.port)\r\n"
@@ -131,7 +134,8 @@ import Testing
     }
 
     @Test func idleAndTrickledConnectionsAreClosed() throws {
-        let (_, server) = try served()
+        let (sandbox, server) = try served()
+        defer { withExtendedLifetime(sandbox) {} }
         let pid = server.process.processIdentifier
         let before = try ProcessUsage(pid)
         // A socket that says nothing, one that sends half a head, and one that trickles a
@@ -160,7 +164,8 @@ import Testing
     }
 
     @Test func connectionsPastTheCapAreToldTheServerIsBusy() throws {
-        let (_, server) = try served()
+        let (sandbox, server) = try served()
+        defer { withExtendedLifetime(sandbox) {} }
         let pid = server.process.processIdentifier
         let before = try ProcessUsage(pid)
         // Given as many idle connections as the server serves at once (128)
@@ -181,14 +186,21 @@ import Testing
         #expect(try ProcessUsage(pid).rssBytes < 300 << 20)
     }
 
-    /// Opens `target`'s event stream; returns the connection once the stream's first bytes came.
-    func openStream(_ server: RunningServer, _ target: String) throws -> (RawConnection, Int) {
+    /// Opens `target`'s event stream; returns the connection once the response's head and
+    /// `until` came (or 30 s passed).
+    func openStream(_ server: RunningServer, _ target: String, until: String = "\r\n\r\n") throws
+        -> (RawConnection, Int)
+    {
         let connection = try RawConnection(server.port)
         connection.send("GET \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(server.port)\r\n\r\n")
         var received = Data()
         var buffer = [UInt8](repeating: 0, count: 4096)
         let deadline = Date().addingTimeInterval(30)
-        while Date() < deadline, received.range(of: Data("\r\n\r\n".utf8)) == nil {
+        func done() -> Bool {
+            let text = String(decoding: received, as: UTF8.self)
+            return text.contains("\r\n\r\n") && (text.contains(until) || !text.hasPrefix("HTTP/1.1 200"))
+        }
+        while Date() < deadline, !done() {
             var p = pollfd(fd: connection.fd, events: Int16(POLLIN), revents: 0)
             guard poll(&p, 1, 100) > 0 else { continue }
             let n = recv(connection.fd, &buffer, buffer.count, 0)
@@ -200,12 +212,14 @@ import Testing
     }
 
     @Test func streamsOfAFinishedRunGoQuietAndAreBounded() throws {
-        let (_, server) = try served()
+        let (sandbox, server) = try served()
+        defer { withExtendedLifetime(sandbox) {} }
         let pid = server.process.processIdentifier
         // Given 40 streams open on a finished run
         var streams: [RawConnection] = []
         for _ in 0..<40 {
-            let (stream, status) = try openStream(server, "/api/runs/1/events?status=1")
+            // (its first read done: the run's status came)
+            let (stream, status) = try openStream(server, "/api/runs/1/events?status=1", until: "event: status")
             #expect(status == 200)
             streams.append(stream)
         }
