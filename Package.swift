@@ -7,7 +7,7 @@
 //                        Numerics ← Benchmarking ↗
 //   CPNG (libpng) + Training ← Prediction ↗
 //   Training ← ModelExport ↗ (and ← Server)
-//   Store + Reports + Prediction + FlyingFox ← Server; MNISTLabCLI + Server ← mnistlab-serve
+//   Store + Reports + Prediction ← Server; MNISTLabCLI + Server ← mnistlab-serve
 import PackageDescription
 
 let package = Package(
@@ -19,8 +19,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
-        // The dashboard's HTTP server: no dependencies of its own (see README, Layout).
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
         // The PostgreSQL engine's client: SCRAM authentication, TLS, the extended protocol.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
         // postgres-nio logs through swift-log; the engine hands it a logger that drops it all.
@@ -50,20 +48,18 @@ let package = Package(
         // the retry policy and the worker loop, as values and functions the CLI calls.
         .target(name: "Sweeps", dependencies: ["Numerics", "Store", "Training"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
-        .target(name: "Reports", dependencies: ["Store"]),
+        // The dashboard's script and styles are files of their own (Assets/), compiled in.
+        .target(name: "Reports", dependencies: ["Store"], resources: [.embedInCode("Assets")]),
         // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
         .target(name: "Prediction", dependencies: ["CPNG", "Numerics", "Store", "Training"]),
         // A checkpoint as an ONNX model or a safetensors file (encoders written here, no
         // protobuf library), and an ONNX file it wrote read back.
         .target(name: "ModelExport", dependencies: ["Numerics", "Store", "Training"]),
-        // `mnistlab serve`: the dashboard's routes, JSON API and event streams.
+        // `mnistlab serve`: the dashboard's routes, JSON API and event streams, on an HTTP/1.1
+        // server of its own over POSIX sockets (see README, Layout).
         .target(
             name: "Server",
-            dependencies: [
-                "Datasets", "Store", "Reports", "Prediction", "Training", "ModelExport",
-                .product(name: "FlyingFox", package: "FlyingFox"),
-                .product(name: "FlyingSocks", package: "FlyingFox"),
-            ]),
+            dependencies: ["Datasets", "Store", "Reports", "Prediction", "Training", "ModelExport"]),
         // Which settings mattered in a sweep: fANOVA over a random forest, pure arithmetic.
         .target(name: "Importance", dependencies: ["Numerics"]),
         // The engine's epoch timed for `mnistlab bench`: measuring code kept out of Numerics.
@@ -96,6 +92,8 @@ let package = Package(
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        // The HTTP server's decisions (request heads, Host and Origin) without a socket.
+        .testTarget(name: "ServerTests", dependencies: ["Server"]),
         .testTarget(
             name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
         .testTarget(name: "ModelExportTests", dependencies: ["ModelExport"]),

@@ -66,6 +66,15 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Why it failed, one sentence.
     public let reason: String
 
+    /// The database server can't be reached now (down, restarting, refusing TLS): worth
+    /// trying again later, unlike every other failure.
+    public var isUnavailable: Bool {
+        switch kind {
+        case .connection, .connectionLost, .tls: true
+        default: false
+        }
+    }
+
     public var description: String {
         action.map { "\($0): \(reason)" } ?? reason
     }
