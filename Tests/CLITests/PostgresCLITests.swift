@@ -337,7 +337,7 @@ struct PostgresCLITests {
         expectNoPassword(text)
         #expect(status["path"] as? String == sandbox.shownDatabase)
         #expect(status["runs"] as? Int == 11 && status["epochs"] as? Int == 66)
-        #expect(status["schema_version"] as? Int == 10 && (status["migrations"] as? [Any])?.count == 10)
+        #expect(status["schema_version"] as? Int == 11 && (status["migrations"] as? [Any])?.count == 11)
         #expect((status["size_bytes"] as? Int ?? 0) > 0)
         let space = try #require(status["checkpoint_space"] as? [[String: Any]])
         let blob = 4 * (785 * 8 + 9 * 10)
