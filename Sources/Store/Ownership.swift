@@ -107,11 +107,12 @@ extension Store {
     /// Starts a fork of run `new.parentRunID`, held by this process, from the epoch `pick`
     /// chooses from the parent's summary, in one transaction with reading that epoch's
     /// checkpoint: a trainer still recording the parent waits (`recordEpoch` takes the same
-    /// lock), and once the fork exists its retention keeps that checkpoint. Throws
-    /// `.notFound` when `pick` chooses no epoch or the epoch kept no checkpoint.
+    /// lock), and once the fork exists its retention keeps that checkpoint. Creates nothing
+    /// (no `fork`, only what was read) when `pick` chooses no epoch or that epoch kept no
+    /// checkpoint.
     public func createFork(
         _ new: NewRun, leaseSeconds: Double, picking pick: (RunSummary) -> Int?
-    ) throws -> (run: Run, lease: Lease, from: PickedCheckpoint) {
+    ) throws -> (from: PickedCheckpoint, fork: (run: Run, lease: Lease)?) {
         try attempt("Cannot create run in \(location)") {
             guard let parent = new.parentRunID else {
                 throw StoreError(.invalidArgument, "a fork needs the run it starts from.")
@@ -121,15 +122,11 @@ extension Store {
                 guard let picked = try pickCheckpoint(db, runID: parent, pick) else {
                     throw StoreError(.notFound, "there is no run \(parent).")
                 }
-                guard let epoch = picked.epoch, picked.checkpoint != nil else {
-                    throw StoreError(
-                        .notFound,
-                        "run \(parent) has no checkpoint at epoch \(picked.epoch.map(String.init) ?? "?") to fork from.")
-                }
+                guard let epoch = picked.epoch, picked.checkpoint != nil else { return (picked, nil) }
                 var fork = new
                 fork.parentEpoch = epoch
                 let (run, lease) = try insertRun(fork, leaseSeconds: leaseSeconds, for: nil, db)
-                return (run, lease, picked)
+                return (picked, (run, lease))
             }
         }
     }

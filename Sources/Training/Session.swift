@@ -167,12 +167,16 @@ public struct Session {
                 hyperparameters, name: changes.name, keepEvery: keepEvery, dataset: mnist,
                 trainSize: train.count, valSize: validation.count)
             child.parentRunID = runID
-            let fork = try store.createFork(child, leaseSeconds: leaseSeconds) { now in
+            let (from, fork) = try store.createFork(child, leaseSeconds: leaseSeconds) { now in
                 Self.forkEpoch(now, from: point, changes: changes)
             }
-            forked = (fork.run, fork.lease)
-            start = fork.from.epoch ?? start
-            loaded = fork.from.checkpoint
+            guard let fork else {
+                throw TrainingError.noCheckpoint(
+                    runID: runID, epoch: from.epoch ?? start, kept: from.kept)
+            }
+            forked = fork
+            start = from.epoch ?? start
+            loaded = from.checkpoint
         } else {
             let origin: (run: Int64, epoch: Int)? =
                 summary.lastEpoch != nil ? (runID, start) : run.parentRunID.map { ($0, start) }

@@ -116,11 +116,12 @@ import Testing
         for _ in 0..<20 {
             let picked = try #require(try reader.checkpoint(runID: run.id) { $0.lastEpoch })
             #expect(picked.epoch != nil && picked.checkpoint?.epoch == picked.epoch)
-            let fork = try reader.createFork(
+            let (from, fork) = try reader.createFork(
                 .sample(parentRunID: run.id), leaseSeconds: 30
             ) { $0.lastEpoch }
-            #expect(fork.from.checkpoint?.epoch == fork.run.parentEpoch)
-            forks.append(fork.run)
+            let child = try #require(fork?.run)
+            #expect(from.checkpoint?.epoch == child.parentEpoch)
+            forks.append(child)
         }
         try await training.value
 
