@@ -38,8 +38,7 @@ extension Store {
     /// Copies into this store every run of `source` it does not have yet, and brings up to
     /// date every run it has (the same uid) that moved on in the source: later epochs and
     /// their checkpoints, status, evaluations, tags and note. A run that also moved on here
-    /// (an epoch here that the source lacks or recorded otherwise, or a live process here)
-    /// is left alone and listed in `diverged`; the other runs still import. Each run is one
+    /// (see `update`) is left alone and listed in `diverged`; the other runs still import. Each run is one
     /// transaction here (its row, epochs, checkpoints, evaluations, confusion cells and tags
     /// all or nothing), in id order so that a fork comes after the run it started from; a
     /// run interrupted midway is simply copied again by the next import. Live runs are left
@@ -227,8 +226,9 @@ extension Store {
     /// Brings run `id` here up to date with the source's `run`, in one transaction: what the
     /// source recorded since (epochs, checkpoints, evaluations, tags, note, status and the
     /// row's other columns). Refused (`.diverged`, writing nothing) when the run moved on
-    /// here too: a live process holds it here, or an epoch here is missing from the source or
-    /// recorded otherwise.
+    /// here too: a live process holds it here, an epoch here was recorded otherwise in the
+    /// source, or each store has epochs the other lacks. A run that only went further here
+    /// is left as it is (`.unchanged`).
     private func update(
         _ id: Int64, to run: Run, from source: Store, sweepIDs: [Int64: Int64]
     ) throws -> UpdateOutcome {
@@ -249,11 +249,13 @@ extension Store {
             var sourceEpochs: [Int: SQLRow] = [:]
             for epoch in copy.epochs { sourceEpochs[try epoch.get("epoch")] = epoch }
             var hereEpochs = Set<Int>()
+            var hereOnly: [Int] = []
             for epoch in try db.fetch("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", key) {
                 let n: Int = try epoch.get("epoch")
                 hereEpochs.insert(n)
                 guard let theirs = sourceEpochs[n] else {
-                    return .diverged("epoch \(n) is recorded here and not in the source")
+                    hereOnly.append(n)
+                    continue
                 }
                 for column in metrics
                 where try (epoch.get(column) as Double) != (theirs.get(column) as Double) {
@@ -261,6 +263,14 @@ extension Store {
                 }
             }
             let newEpochs = try copy.epochs.filter { !hereEpochs.contains(try $0.get("epoch")) }
+            if let first = hereOnly.first {
+                // This store went further than the source: nothing there is newer, unless
+                // the source went on too.
+                guard let theirs = newEpochs.first else { return .unchanged }
+                return .diverged(
+                    "epoch \(first) is recorded here and not in the source, and epoch "
+                        + "\(try theirs.get("epoch") as Int) there and not here")
+            }
             try copyEpochs(newEpochs, ofRun: id, db)
 
             // Checkpoints: the source's retention, but never one a fork here started from.

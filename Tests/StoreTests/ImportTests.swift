@@ -176,13 +176,20 @@ extension ImportTests {
         let onlyThere = try from.createRun(.sample())
         try from.recordEpochs(runID: onlyThere.id, 1...2, keepEvery: 50)
         try from.finishRun(id: onlyThere.id, status: .interrupted)
+        let onlyHere = try from.createRun(.sample())
+        try from.recordEpochs(runID: onlyHere.id, 1...2, keepEvery: 50)
+        try from.finishRun(id: onlyHere.id, status: .interrupted)
         let there = try TemporaryDirectory(target)
         let into = try Store.open(location: try there.location("target"))
         let ids = try into.importRuns(from: from).runs
 
-        // When: the first trains on in both stores, the second only in the source
+        // When: the first trains on in both stores, the second only in the source, the
+        // third only here
         let update = RunUpdate(epochs: 10, keepEvery: 50, datasetPath: "Data/mnist")
-        for (store, id, valLoss) in [(from, both.id, 0.4), (into, try #require(ids[both.id]), 0.3)] {
+        for (store, id, valLoss) in [
+            (from, both.id, 0.4), (into, try #require(ids[both.id]), 0.3),
+            (into, try #require(ids[onlyHere.id]), 0.3),
+        ] {
             let (_, lease) = try store.claimRun(id: id, update: update, leaseSeconds: 30)
             try store.recordEpoch(
                 .sample(runID: id, epoch: 3, valLoss: valLoss),
@@ -199,7 +206,7 @@ extension ImportTests {
         let again = try into.importRuns(from: from)
 
         // Then: the first is refused with what differs and left as it is here; the second
-        // is brought up to date
+        // is brought up to date; the third, ahead here, is left as it is
         let here = try #require(ids[both.id])
         #expect(
             again.diverged == [
@@ -208,5 +215,7 @@ extension ImportTests {
         #expect(try into.epoch(runID: here, epoch: 3)?.valLoss == 0.3)
         #expect(again.updated == [onlyThere.id: try #require(ids[onlyThere.id])])
         #expect(try into.summary(runID: try #require(ids[onlyThere.id]))?.lastEpoch == 3)
+        #expect(again.alreadyPresent == 1)
+        #expect(try into.summary(runID: try #require(ids[onlyHere.id]))?.lastEpoch == 3)
     }
 }
