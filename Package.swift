@@ -6,6 +6,7 @@
 //                   Store (GRDB, PostgresNIO) ↗ Reports ↗
 //                        Numerics ← Benchmarking ↗
 //   CPNG (libpng) + Training ← Prediction ↗
+//   Training ← ModelExport ↗ (and ← Server)
 //   Store + Reports + Prediction + FlyingFox ← Server; MNISTLabCLI + Server ← mnistlab-serve
 import PackageDescription
 
@@ -49,20 +50,26 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Store"]),
         // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
         .target(name: "Prediction", dependencies: ["CPNG", "Numerics", "Store", "Training"]),
+        // A checkpoint as an ONNX model or a safetensors file (encoders written here, no
+        // protobuf library), and an ONNX file it wrote read back.
+        .target(name: "ModelExport", dependencies: ["Numerics", "Store", "Training"]),
         // `mnistlab serve`: the dashboard's routes, JSON API and event streams.
         .target(
             name: "Server",
             dependencies: [
-                "Datasets", "Store", "Reports", "Prediction", "Training",
+                "Datasets", "Store", "Reports", "Prediction", "Training", "ModelExport",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
             ]),
+        // Which settings mattered in a sweep: fANOVA over a random forest, pure arithmetic.
+        .target(name: "Importance", dependencies: ["Numerics"]),
         // The engine's epoch timed for `mnistlab bench`: measuring code kept out of Numerics.
         .target(name: "Benchmarking", dependencies: ["Numerics", "CKernels"]),
         .target(
             name: "MNISTLabCLI",
             dependencies: [
                 "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking", "Prediction",
+                "ModelExport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
@@ -80,6 +87,8 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(
             name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
+        .testTarget(name: "ModelExportTests", dependencies: ["ModelExport"]),
+        .testTarget(name: "ImportanceTests", dependencies: ["Importance"]),
         .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Numerics"]),
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
         // Sandbox, so they depend on the executable to have it built.

@@ -94,11 +94,8 @@ extension Store {
         // can use it.
         let id = try nextID(in: "runs", db)
         let lease = Lease(runID: id, seconds: leaseSeconds)
-        let clock = try db.fetchOne(
-            "SELECT \(dialect.now) AS now, \(dialect.expiry(leaseSeconds)) AS expiry")
-        let run = Run(
-            id: id, new: new, now: try clock?.get("now") ?? Timestamp.now(), lease: lease,
-            expiresAt: try clock?.get("expiry") ?? Timestamp.now())
+        let clock = try databaseNow(db, leaseSeconds: leaseSeconds)
+        let run = Run(id: id, new: new, now: clock.now, lease: lease, expiresAt: clock.expiry)
         try db.insert(run, into: Run.table)
         if let trial { try attach(runID: id, to: trial, db) }
         return (run, lease)
@@ -133,7 +130,8 @@ extension Store {
 
     /// Takes run `id` for this process, atomically: only if no live process holds it (it is
     /// not in the `live_runs` view: its status is not 'running', or its lease has expired).
-    /// Applies `update` in the same transaction. Throws `.runHeld` naming the holder otherwise, changing nothing.
+    /// Applies `update` in the same transaction. Throws `.runHeld` naming the holder
+    /// otherwise, changing nothing.
     public func claimRun(id: Int64, update: RunUpdate, leaseSeconds: Double) throws -> (Run, Lease) {
         try attempt("Cannot claim run \(id) in \(location)") {
             let lease = Lease(runID: id, seconds: leaseSeconds)
