@@ -62,6 +62,9 @@ enum ErrorWording {
         case .trialLost(let sweepID, let number):
             return
                 "Trial \(number) of sweep \(sweepID) was taken over by another worker after this one's lease expired; this worker wrote nothing more to it."
+        case .trialsHeld:
+            return
+                "\(error) Wait for the sweep to finish, or stop its workers (Ctrl-C, or kill the process on its host); a trial whose worker died is free once its lease expires."
         case .badURL:
             return
                 "\(error) A PostgreSQL URL reads postgres://USER:PASSWORD@HOST:PORT/DATABASE, optionally with ?sslmode=disable or ?sslmode=require."

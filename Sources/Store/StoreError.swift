@@ -37,6 +37,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case leaseLost(runID: Int64)
         /// Another worker has claimed the sweep trial since this one did. Nothing was written.
         case trialLost(sweepID: Int64, number: Int)
+        /// Live workers ("host:pid") hold trials of the sweep, and the operation needs none
+        /// held.
+        case trialsHeld(sweepID: Int64, workers: [String])
         /// A checkpoint's bytes don't match their stored checksum.
         case checksumMismatch
         /// `query` was given a statement that writes.

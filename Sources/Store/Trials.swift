@@ -65,7 +65,10 @@ public struct TrialClaim: Sendable, Equatable {
 /// How many trials of a sweep are in each state, and who holds the running ones.
 public struct SweepProgress: Sendable, Equatable {
     public var sweep: SweepRecord
+    /// Pending trials, and running ones that no live worker holds any more (their worker
+    /// died): the next worker takes either at once.
     public var pending = 0
+    /// Trials a live worker holds (the `live_trials` view's rule).
     public var running = 0
     public var completed = 0
     public var failed = 0
@@ -111,9 +114,11 @@ extension Store {
     }
 
     /// Takes the next free trial, of sweep `sweepID` or of any sweep, atomically: pending
-    /// ones in grid order first, then running ones whose holder is gone (its trial lease and
-    /// its run's lease both expired). Nil when none is free. Racing workers each get another
-    /// trial (on PostgreSQL without waiting for each other: the dialect's SKIP LOCKED).
+    /// ones in grid order first, then running ones whose holder is gone (not in the
+    /// `live_trials` view: its trial lease and its run's lease both expired, or
+    /// `releaseAbandonedRuns` found its worker dead on this machine). Nil when none is free.
+    /// Racing workers each get another trial: claims wait for each other, each reading
+    /// `live_trials` after the one before it committed.
     /// `job`: the batch job this worker runs in, recorded on the trial (nil: none).
     public func claimTrial(
         sweepID: Int64?, leaseSeconds: Double, job: SchedulerJob? = nil
@@ -122,16 +127,15 @@ extension Store {
             let lease = Lease(runID: 0, seconds: leaseSeconds)
             let worker = "\(Lease.hostName):\(getpid())"
             return try write { db -> TrialClaim? in
+                try engine.lock("claims of trials", db)
                 guard
                     let id = try db.scalar(
                         """
-                        SELECT t.id FROM trials AS t LEFT JOIN runs AS r ON r.id = t.run_id
+                        SELECT t.id FROM trials AS t
                         WHERE (CAST(?1 AS BIGINT) IS NULL OR t.sweep_id = ?1)
                           AND (t.status = 'pending'
                                OR (t.status = 'running'
-                                   AND coalesce(t.lease_expires_at, '') < \(dialect.now)
-                                   AND NOT coalesce(r.status = 'running'
-                                       AND r.lease_expires_at >= \(dialect.now), false)))
+                                   AND t.id NOT IN (SELECT id FROM live_trials)))
                         ORDER BY t.status = 'running', t.sweep_id, t.number LIMIT 1
                         \(dialect.skipLocked)
                         """,
@@ -177,12 +181,23 @@ extension Store {
         }
     }
 
-    /// The sweep's trials in grid order.
+    /// The sweep's trials in grid order, each as it really is (`shownStatus`): a running
+    /// trial no live worker holds reads pending, with no worker.
     public func trials(sweepID: Int64) throws -> [TrialRecord] {
         try attempt("Cannot read the trials of sweep \(sweepID) from \(location)") {
             try read { db in
-                try db.fetch("SELECT * FROM trials WHERE sweep_id = ? ORDER BY number", [sweepID.sqlValue])
-                    .map { try $0.decode(TrialRecord.self) }
+                try db.fetch(
+                    """
+                    SELECT t.*, CASE WHEN t.id IN (SELECT id FROM live_trials) THEN 1 ELSE 0 END AS live
+                    FROM trials AS t WHERE t.sweep_id = ? ORDER BY t.number
+                    """, [sweepID.sqlValue]
+                ).map { row in
+                    var trial = try row.decode(TrialRecord.self)
+                    let held = (try row.get("live") as Int) == 1 && !Self.workerDiedOnThisHost(trial.worker)
+                    trial.status = Self.shownStatus(trial.status.rawValue, held: held)
+                    if !held { trial.worker = nil }
+                    return trial
+                }
             }
         }
     }
@@ -198,19 +213,22 @@ extension Store {
                     var progress = SweepProgress(sweep: sweep)
                     let rows = try db.fetch(
                         """
-                        SELECT t.status, t.worker, s.epochs_done, s.total_seconds
+                        SELECT t.status, t.worker, s.epochs_done, s.total_seconds,
+                            CASE WHEN t.id IN (SELECT id FROM live_trials) THEN 1 ELSE 0 END AS live
                         FROM trials AS t LEFT JOIN run_stats AS s ON s.run_id = t.run_id
                         WHERE t.sweep_id = ?
                         """,
                         [sweep.id.sqlValue])
                     for row in rows {
-                        switch TrialRecord.Status(rawValue: try row.get("status")) ?? .pending {
+                        let worker: String? = try row.get("worker")
+                        let held = (try row.get("live") as Int) == 1 && !Self.workerDiedOnThisHost(worker)
+                        switch Self.shownStatus(try row.get("status"), held: held) {
                         case .pending: progress.pending += 1
                         case .running: progress.running += 1
                         case .completed: progress.completed += 1
                         case .failed: progress.failed += 1
                         }
-                        if let worker = try row.get("worker") as String? { progress.workers.append(worker) }
+                        if held, let worker { progress.workers.append(worker) }
                         progress.epochsDone += try row.get("epochs_done") ?? 0
                         progress.secondsSoFar += try row.get("total_seconds") ?? 0
                     }
@@ -221,8 +239,15 @@ extension Store {
         }
     }
 
-    // MARK: - Inside transactions
+    /// A trial's status as readers show it: a running trial that no live worker holds (not
+    /// in `live_trials`, or its worker on this machine is gone) waits for the next worker,
+    /// which takes it over at once: pending.
+    static func shownStatus(_ status: String, held: Bool) -> TrialRecord.Status {
+        let recorded = TrialRecord.Status(rawValue: status) ?? .pending
+        return recorded == .running && !held ? .pending : recorded
+    }
 
+    // MARK: - Inside transactions
 
     /// Links the run being created to the trial `claim` holds, or throws `.trialLost`.
     func attach(runID: Int64, to claim: TrialClaim, _ db: any SQLConnection) throws {

@@ -135,7 +135,8 @@ public struct Session {
                 run: run, lastEpoch: summary.lastEpoch, bestEpoch: summary.bestEpoch,
                 stoppedEarlyAt: summary.stoppedEarlyAt),
             from: point, changes: changes)
-        let start: Int, through: Int
+        var start: Int
+        let through: Int
         switch plan {
         case .nothingToDo(let last, let through, let stoppedEarly):
             return .nothingToDo(
@@ -156,18 +157,38 @@ public struct Session {
         let (train, validation) = try mnist.split(
             validationSize: run.valSize, trainLimit: run.trainSize)
         // The weights after `start`: the run's own checkpoint, else (a run that recorded no
-        // epoch) its parent's at the fork point, else the seed's initial weights.
-        let origin: (run: Int64, epoch: Int)? =
-            summary.lastEpoch != nil ? (runID, start) : run.parentRunID.map { ($0, start) }
-        let loaded: LoadedCheckpoint?
-        do {
-            loaded = try origin.map { try store.checkpoint(runID: $0.run, at: .epoch($0.epoch)) }
-        } catch {
-            // Another process may have claimed the run meanwhile and pruned that checkpoint.
-            if case .inPlace = plan, let now = try store.run(id: runID), now.status == .running {
-                throw StoreError.held(now)
+        // epoch) its parent's at the fork point, else the seed's initial weights. A fork
+        // chooses its epoch again as it is created, in one transaction with reading that
+        // checkpoint: a run still training may have moved its last or best epoch on since.
+        let loaded: CheckpointRecord?
+        var forked: (run: Run, lease: Lease)?
+        if case .fork = plan {
+            var child = newRun(
+                hyperparameters, name: changes.name, keepEvery: keepEvery, dataset: mnist,
+                trainSize: train.count, valSize: validation.count)
+            child.parentRunID = runID
+            let (from, fork) = try store.createFork(child, leaseSeconds: leaseSeconds) { now in
+                Self.forkEpoch(now, from: point, changes: changes)
             }
-            throw error
+            guard let fork else {
+                throw TrainingError.noCheckpoint(
+                    runID: runID, epoch: from.epoch ?? start, kept: from.kept)
+            }
+            forked = fork
+            start = from.epoch ?? start
+            loaded = from.checkpoint
+        } else {
+            let origin: (run: Int64, epoch: Int)? =
+                summary.lastEpoch != nil ? (runID, start) : run.parentRunID.map { ($0, start) }
+            do {
+                loaded = try origin.map { try store.checkpoint(runID: $0.run, at: .epoch($0.epoch)).checkpoint }
+            } catch {
+                // Another process may have claimed the run meanwhile and pruned that checkpoint.
+                if let now = try store.run(id: runID), now.status == .running {
+                    throw StoreError.held(now)
+                }
+                throw error
+            }
         }
         if run.kernelPath != Network.kernelPath {
             events.note(
@@ -179,18 +200,20 @@ public struct Session {
         }
         let trainer = Trainer(
             hyperparameters: hyperparameters, train: train, validation: validation,
-            parameters: loaded?.checkpoint.weights,
-            velocity: loaded.map {
-                $0.checkpoint.velocity ?? [Float](repeating: 0, count: $0.checkpoint.weights.count)
-            })
+            parameters: loaded?.weights,
+            velocity: loaded.map { $0.velocity ?? [Float](repeating: 0, count: $0.weights.count) })
 
         // What the schedule and patience read: the epochs that led to the starting point.
+        let origin: (run: Int64, epoch: Int)? =
+            forked != nil || summary.lastEpoch != nil
+            ? (runID, start) : run.parentRunID.map { ($0, start) }
         let history = try origin.map {
             try store.lineageHistory(runID: $0.run, through: $0.epoch)
         }
         let target: Run, lease: Lease
-        switch plan {
-        case .inPlace:
+        if let forked {
+            (target, lease) = forked
+        } else {
             var update = RunUpdate(
                 epochs: through, keepEvery: keepEvery, datasetPath: absolutePath(mnist.directory))
             if summary.lastEpoch == nil {
@@ -201,13 +224,6 @@ public struct Session {
             }
             (target, lease) = try store.claimRun(
                 id: runID, update: update, leaseSeconds: leaseSeconds)
-        default:
-            var child = newRun(
-                hyperparameters, name: changes.name, keepEvery: keepEvery, dataset: mnist,
-                trainSize: train.count, valSize: validation.count)
-            child.parentRunID = runID
-            child.parentEpoch = start
-            (target, lease) = try store.createRun(child, leaseSeconds: leaseSeconds)
         }
         events.started(target, start)
         // The run's own last recorded epoch: a fork has none yet.
@@ -215,6 +231,19 @@ public struct Session {
         return try record(
             trainer, lease: lease, epochs: (start + 1)...through, history: history ?? [],
             keepEvery: keepEvery, recordedThrough: recorded)
+    }
+
+    /// The epoch a fork of the run `summary` describes starts from, as `ResumePlan` decides
+    /// it on that summary; nil when it no longer decides a fork.
+    private static func forkEpoch(
+        _ summary: RunSummary, from point: ResumePoint?, changes: ResumeChanges
+    ) -> Int? {
+        let facts = ResumePlan.Facts(
+            run: summary.run, lastEpoch: summary.lastEpoch, bestEpoch: summary.bestEpoch,
+            stoppedEarlyAt: summary.stoppedEarlyAt)
+        guard case .fork(let from, _)? = try? ResumePlan.decide(facts, from: point, changes: changes)
+        else { return nil }
+        return from
     }
 
     // MARK: - Recording

@@ -302,13 +302,29 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             // any run is live (a writer arriving meanwhile waits). VACUUM refuses to run in a
             // transaction block: it goes alone, outside one (the extended protocol's implicit
             // transaction of one statement is allowed).
-            let session = PostgresSession(try connected(until: nil))
-            do {
-                try session.run("VACUUM FULL")
-            } catch {
-                if session.lostConnection { drop() }
-                throw error
-            }
+            try runOutsideTransaction("VACUUM FULL")
+        }
+    }
+
+    func reclaim(_ table: String) throws {
+        try attempt("Cannot vacuum \(table) in \(location)") {
+            mutex.lock()
+            defer { mutex.unlock() }
+            // Plain VACUUM: marks the space of the table's (and its TOAST table's) dead rows
+            // free for the next inserts, without the exclusive lock of FULL. SKIP_LOCKED: when
+            // another process vacuums the table, that one does the job.
+            try runOutsideTransaction("VACUUM (SKIP_LOCKED) \(table)")
+        }
+    }
+
+    /// Runs `sql` alone on the connection, outside a transaction block (as VACUUM must).
+    private func runOutsideTransaction(_ sql: String) throws {
+        let session = PostgresSession(try connected(until: nil))
+        do {
+            try session.run(sql)
+        } catch {
+            if session.lostConnection { drop() }
+            throw error
         }
     }
 
