@@ -111,7 +111,6 @@ struct SweepRunner {
             printStandardError(line)
         } else {
             print(line)
-            flushStandardOutput()
         }
     }
 }

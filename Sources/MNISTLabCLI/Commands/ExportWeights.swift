@@ -22,8 +22,9 @@ extension MNISTLab {
                   mnistlab export-weights 1 -o - > model.bin
                 """)
 
-        @Argument(help: "Id of the run.")
-        var runID: Int64
+        @Argument(
+            help: ArgumentHelp(RunReference.help, valueName: "run"), transform: RunReference.parse)
+        var reference: RunReference
 
         @Option(
             name: .long, parsing: .unconditional,
@@ -47,6 +48,7 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openForReading()
+            let runID = try reference.id(in: store)
             let loaded = try store.checkpoint(runID: runID, at: epoch)
             let layout = WeightLayout(try loaded.architecture())
             let bytes = loaded.checkpoint.weights.map(\.bitPattern.littleEndian).withUnsafeBytes {

@@ -21,10 +21,11 @@ extension MNISTLab {
                   mnistlab predict 2 --epoch 40 seven.png --json
                 """)
 
-        @Argument(help: "Id of the run.")
-        var runID: Int64
+        @Argument(
+            help: ArgumentHelp(RunReference.help, valueName: "run"), transform: RunReference.parse)
+        var reference: RunReference
 
-        @Argument(help: "PNG or PGM files to classify.")
+        @Argument(help: "PNG or PGM files to classify ('-' for standard input).")
         var files: [String]
 
         @Option(
@@ -38,56 +39,94 @@ extension MNISTLab {
 
         func validate() throws {
             guard !files.isEmpty else { throw ValidationError("Give at least one image file.") }
+            if files.filter({ $0 == "-" }).count > 1 {
+                throw ValidationError("Give '-' (standard input) at most once.")
+            }
         }
 
+        /// Each file gets its result or its own error line (on standard error), in the order
+        /// given; the command exits 1 if any failed, once every file has had its turn.
         func run() throws {
-            let images = try files.map(Self.prepared)
-            let loaded = try database.openForReading().checkpoint(runID: runID, at: epoch)
-            let predictions = try loaded.classify(images)
+            let store = try database.openForReading()
+            let runID = try reference.id(in: store)
+            let loaded = try store.checkpoint(runID: runID, at: epoch)
+            let prepared: [Result<[UInt8], MNISTLabError>] = files.map { file in
+                Result { try Self.prepared(file) }.mapError {
+                    $0 as? MNISTLabError ?? MNISTLabError("\($0)")
+                }
+            }
+            let predictions = try loaded.classify(prepared.compactMap { try? $0.get() })
+            var next = predictions.startIndex
+            let results = prepared.map { image in
+                image.map { _ in
+                    defer { next += 1 }
+                    return predictions[next]
+                }
+            }
+            let failures = results.compactMap { result -> MNISTLabError? in
+                if case .failure(let error) = result { return error }
+                return nil
+            }
+            for error in failures { printStandardError("Error: \(error)") }
             if output.json {
-                return try printJSON(
-                    zip(files, predictions).map { PredictionJSON(file: $0, prediction: $1) })
+                try printJSON(zip(files, results).map { PredictionJSON(file: $0, result: $1) })
+            } else if failures.count < files.count {
+                print("run \(runID) (\(loaded.run.name.controlCharactersEscaped)), epoch \(loaded.epoch)")
+                var table = Table(
+                    ["file", "label", "probability"] + (0...9).map(String.init),
+                    numeric: Set(1...12))
+                for (file, result) in zip(files, results) {
+                    guard case .success(let p) = result else { continue }
+                    table.append(
+                        [Self.shown(file), "\(p.label)", Format.percent(p.probabilities[p.label])]
+                            + p.probabilities.map { String(format: "%.3f", $0) })
+                }
+                print(table.render())
             }
-            print("run \(runID) (\(loaded.run.name)), epoch \(loaded.epoch)")
-            var table = Table(
-                ["file", "label", "probability"] + (0...9).map(String.init),
-                numeric: Set(1...12))
-            for (file, p) in zip(files, predictions) {
-                table.append(
-                    [file, "\(p.label)", Format.percent(p.probabilities[p.label])]
-                        + p.probabilities.map { String(format: "%.3f", $0) })
-            }
-            print(table.render())
+            if !failures.isEmpty { throw ExitCode.failure }
         }
+
+        /// How a file is named in the table and in errors: '-' is standard input.
+        static func shown(_ file: String) -> String { file == "-" ? "standard input" : file }
 
         /// The file read, decoded and prepared, or one line naming the file and the reason.
         static func prepared(_ file: String) throws -> [UInt8] {
-            guard let data = FileManager.default.contents(atPath: file) else {
+            let data =
+                file == "-"
+                ? FileHandle.standardInput.readDataToEndOfFile()
+                : FileManager.default.contents(atPath: file)
+            guard let data else {
                 let reason =
                     FileManager.default.fileExists(atPath: file)
                     ? "permission denied or not a regular file" : "no such file"
-                throw MNISTLabError("Cannot read \(file): \(reason).")
+                throw MNISTLabError("Cannot read \(shown(file)): \(reason).")
             }
             do {
                 return try DigitPreparation.prepare(GrayImage.decode([UInt8](data)))
             } catch {
-                throw MNISTLabError("Cannot classify \(file): \(error).")
+                throw MNISTLabError("Cannot classify \(shown(file)): \(error).")
             }
         }
     }
 }
 
-/// One file's prediction as `predict --json` prints it.
+/// One file's prediction as `predict --json` prints it, or the error that file met.
 struct PredictionJSON: Encodable {
     var file: String
-    var label: Int
-    var probabilities: [Double]
-    var epoch: Int
+    var label: Int?
+    var probabilities: [Double]?
+    var epoch: Int?
+    var error: String?
 
-    init(file: String, prediction: DigitPrediction) {
+    init(file: String, result: Result<DigitPrediction, MNISTLabError>) {
         self.file = file
-        label = prediction.label
-        probabilities = prediction.probabilities
-        epoch = prediction.epoch
+        switch result {
+        case .success(let prediction):
+            label = prediction.label
+            probabilities = prediction.probabilities
+            epoch = prediction.epoch
+        case .failure(let failure):
+            error = failure.description
+        }
     }
 }

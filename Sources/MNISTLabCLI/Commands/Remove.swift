@@ -18,8 +18,10 @@ extension MNISTLab {
                   mnistlab rm 3 --with-forks
                 """)
 
-        @Argument(help: "Ids of the runs.")
-        var runs: [Int64] = []
+        @Argument(
+            help: ArgumentHelp("Runs, by id, uid or uid prefix.", valueName: "run"),
+            transform: RunReference.parse)
+        var runs: [RunReference] = []
 
         @Flag(name: .long, help: "Delete the runs forked from these too, and their forks.")
         var withForks = false
@@ -37,11 +39,11 @@ extension MNISTLab {
             let removal: RunRemoval
             if dryRun {
                 let store = try database.openForReading()
-                removal = try store.removalPlan(runs, withForks: withForks)
+                removal = try store.removalPlan(try store.ids(runs), withForks: withForks)
             } else {
                 let store = try database.openExisting()
                 defer { try? store.close() }
-                removal = try store.removeRuns(runs, withForks: withForks)
+                removal = try store.removeRuns(try store.ids(runs), withForks: withForks)
             }
             let verb = dryRun ? "would remove" : "removed"
             for item in removal.runs {

@@ -116,14 +116,18 @@ extension MNISTLab {
             let dataDirectory = try DataLocation.resolve(dataOptions.data)
             // The split every trial makes, made once here: a sweep whose runs could not start
             // is refused before anything is written, not found out trial by trial.
-            _ = try DataSource(
+            let data = try DataSource(
                 directory: dataDirectory, validationSize: dataOptions.valSize,
                 trainLimit: dataOptions.trainLimit
             ).prepare()
+            for batchSize in Set(grid.combinations.map(\.batchSize)).sorted() {
+                try Session.requireBatchFits(batchSize, data.train)
+            }
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
             try store.releaseAbandonedRuns()
+            StandardOutput.policy = .carryOn
             let combinations = grid.combinations.flatMap { settings in
                 controlGrid.combinations.map { (settings, $0) }
             }
@@ -161,7 +165,6 @@ extension MNISTLab {
                 print(
                     "sweep \(sweep.id): \(size) run\(size == 1 ? "" : "s") of \(epochs) epoch\(epochs == 1 ? "" : "s"), \(min(parallel, size)) at a time"
                 )
-                flushStandardOutput()
             }
             let outcome = try StopSignal.whileTrapped {
                 try SweepRunner(

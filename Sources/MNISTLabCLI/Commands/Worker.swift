@@ -74,6 +74,7 @@ extension MNISTLab {
             if let sweep, try store.sweep(id: sweep) == nil {
                 throw MNISTLabError("There is no sweep \(sweep) in this database; `mnistlab sweeps` lists them.")
             }
+            StandardOutput.policy = .carryOn
             let stopped = try StopSignal.whileTrapped { try work(store) }
             if stopped { throw ExitCode(128 + StopSignal.received) }
         }
@@ -115,7 +116,6 @@ extension MNISTLab {
             print(
                 "trial \(trial.number)/\(size) of sweep \(trial.sweepID)\(trial.attempts > 1 ? " (attempt \(trial.attempts))" : "")"
             )
-            flushStandardOutput()
             let session = Session(store: store, events: .console, leaseSeconds: leaseSeconds)
             let result: SessionResult
             do {
@@ -160,7 +160,6 @@ extension MNISTLab {
                 printStandardError(
                     "note: run \(id) was taken over by another worker after this one's lease expired; moving on.")
             }
-            flushStandardOutput()
             return .settled
         }
 

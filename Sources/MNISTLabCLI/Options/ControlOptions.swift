@@ -58,6 +58,10 @@ struct ControlOptions<Wording: DefaultsWording>: ParsableArguments {
         h.minLearningRate = minLearningRate ?? h.minLearningRate
         h.weightDecay = weightDecay ?? h.weightDecay
         try ControlLimits.floorBelowRate(h)
+        if minDelta != nil && h.patience == nil {
+            throw ValidationError(
+                "--min-delta only counts for early stopping: pass --patience N (from 1) with it, or leave it out.")
+        }
     }
 
     /// These settings as changes to a resumed run.
@@ -251,7 +255,9 @@ struct ControlGrid {
         if s.lrSchedule != .constant { a += ["--lr-schedule", s.lrSchedule.description] }
         if s.minLearningRate != 0 { a += ["--min-learning-rate", "\(s.minLearningRate)"] }
         if s.patience != 0 { a += ["--patience", "\(s.patience)"] }
-        if s.minDelta != 0 { a += ["--min-delta", "\(s.minDelta)"] }
+        // Without early stopping a minimum improvement means nothing (train refuses it): such
+        // grid points are one run, as the sweep's note about repeated points says.
+        if s.patience != 0 && s.minDelta != 0 { a += ["--min-delta", "\(s.minDelta)"] }
         return a
     }
 
