@@ -94,7 +94,7 @@ extension Store {
                     throw StoreError(.invalidArgument, "the sweep lists one grid point twice.")
                 }
                 let sweep = SweepRecord(
-                    id: id, createdAt: Timestamp.now(), grid: grid, size: settings.count,
+                    id: id, createdAt: try databaseNow(db).now, grid: grid, size: settings.count,
                     uid: UUID().uuidString.lowercased())
                 try db.insert(sweep, into: SweepRecord.table)
                 // Trial ids too are max + 1, under the same lock.

@@ -79,7 +79,7 @@ extension MNISTLab {
                     guard case .success(let p) = result else { continue }
                     table.append(
                         [Self.shown(file), "\(p.label)", Format.percent(p.probabilities[p.label])]
-                            + p.probabilities.map { String(format: "%.3f", $0) })
+                            + p.probabilities.map { Format.fixed(Double($0), digits: 3) })
                 }
                 print(table.render())
             }
