@@ -84,7 +84,10 @@ extension Store {
     /// `mnistlab sql` refuses it.
     public func summaries(_ search: RunSearch) throws -> [RunSummary] {
         try attempt("Cannot search the runs in \(location)") {
-            let columns = try engine.query("SELECT * FROM run_summary LIMIT 0").columns
+            // The view's columns, to check a sort column against (only then: on PostgreSQL the
+            // guard's query is a transaction and a round trip of its own).
+            let columns =
+                search.sort == nil ? [] : try engine.query("SELECT * FROM run_summary LIMIT 0").columns
             let result: QueryResult
             do {
                 result = try engine.query(try search.sql(columns: columns))
