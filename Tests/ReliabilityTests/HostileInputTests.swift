@@ -434,11 +434,11 @@ struct HostileInputTests {
         }
         #expect(fileBytes(sandbox.database) == before)
 
-        // And a valid but huge batch size forks a run that trains with whole-set batches
-        do {
-            let fork = try sandbox.run(["resume", "1", "--batch-size", "9223372036854775807", "--epochs", "4"])
-            #expect(fork.status == 0, "\(fork.stderr.prefix(200))")
-        }
+        // And a batch size above the training images is refused before anything is written
+        let fork = try sandbox.run(["resume", "1", "--batch-size", "9223372036854775807", "--epochs", "4"])
+        expectCleanRefusal(fork, "huge batch")
+        #expect(fork.status == 64 && fork.stderr.contains("is larger than the 1000 training images"), "\(fork.stderr)")
+        #expect(fileBytes(sandbox.database) == before)
     }
 
     // MARK: - sql

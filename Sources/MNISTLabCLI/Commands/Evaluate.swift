@@ -41,9 +41,12 @@ extension MNISTLab {
 
         func run() throws {
             // The reads (run, checkpoint) need no write access; only storing the result does.
+            // Closed before the result is stored: a read-only connection still open in this
+            // process would keep the writer's close from folding the WAL back.
             let reader = try database.openForReading()
             let runID = try reference.id(in: reader)
             let loaded = try reader.checkpoint(runID: runID, at: epoch)
+            try reader.close()
             let mnist = try MNIST.load(directory: data ?? loaded.run.datasetPath)
             try requireDataset(mnist, of: loaded.run)
             let result = try loaded.test(on: mnist.test)
