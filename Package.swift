@@ -2,10 +2,11 @@
 // MNISTLab: an experiment tracker for MLP training on MNIST, backed by SQLite.
 //
 // Dependencies point one way:
-//   CKernels ← Numerics ← Datasets ← Training ← MNISTLabCLI ← mnistlab
+//   CKernels ← Numerics ← Datasets ← Training ← Sweeps ← MNISTLabCLI ← mnistlab
 //                   Store (GRDB, PostgresNIO) ↗ Reports ↗
 //                        Numerics ← Benchmarking ↗
 //   CPNG (libpng) + Training ← Prediction ↗
+//   Training ← ModelExport ↗ (and ← Server)
 //   Store + Reports + Prediction + FlyingFox ← Server; MNISTLabCLI + Server ← mnistlab-serve
 import PackageDescription
 
@@ -45,15 +46,21 @@ let package = Package(
             ],
             resources: [.embedInCode("Migrations")]),
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
+        // Sweeps: grid and random expansion, typed trial settings, the trial state machine,
+        // the retry policy and the worker loop, as values and functions the CLI calls.
+        .target(name: "Sweeps", dependencies: ["Numerics", "Store", "Training"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
         .target(name: "Reports", dependencies: ["Store"]),
         // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
         .target(name: "Prediction", dependencies: ["CPNG", "Numerics", "Store", "Training"]),
+        // A checkpoint as an ONNX model or a safetensors file (encoders written here, no
+        // protobuf library), and an ONNX file it wrote read back.
+        .target(name: "ModelExport", dependencies: ["Numerics", "Store", "Training"]),
         // `mnistlab serve`: the dashboard's routes, JSON API and event streams.
         .target(
             name: "Server",
             dependencies: [
-                "Datasets", "Store", "Reports", "Prediction", "Training",
+                "Datasets", "Store", "Reports", "Prediction", "Training", "ModelExport",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
             ]),
@@ -65,6 +72,7 @@ let package = Package(
             name: "MNISTLabCLI",
             dependencies: [
                 "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking", "Prediction",
+                "ModelExport", "Sweeps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
@@ -79,9 +87,18 @@ let package = Package(
         // StoreTests uses TestSupport's throwaway PostgreSQL server (PostgresServer).
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        // SweepsTests trains small sweeps in process, on SQLite and on TestSupport's
+        // PostgreSQL server, and writes stores at older schemas through GRDB.
+        .testTarget(
+            name: "SweepsTests",
+            dependencies: [
+                "Sweeps", "Store", "Training", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(
             name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
+        .testTarget(name: "ModelExportTests", dependencies: ["ModelExport"]),
         .testTarget(name: "ImportanceTests", dependencies: ["Importance"]),
         .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Numerics"]),
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's

@@ -22,15 +22,7 @@ extension MNISTLab {
                   mnistlab export-weights 1 -o - > model.bin
                 """)
 
-        @Argument(
-            help: ArgumentHelp(RunReference.help, valueName: "run"), transform: RunReference.parse)
-        var reference: RunReference
-
-        @Option(
-            name: .long, parsing: .unconditional,
-            help: "Checkpoint to export: best (the default), last or an epoch number.",
-            completion: .list(["best", "last"]), transform: ResumePoint.parse)
-        var epoch = ResumePoint.best
+        @OptionGroup var checkpoint: ExportedCheckpoint
 
         @Option(
             name: .shortAndLong,
@@ -48,8 +40,8 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openForReading()
-            let runID = try reference.id(in: store)
-            let loaded = try store.checkpoint(runID: runID, at: epoch)
+            let runID = try checkpoint.run.id(in: store)
+            let loaded = try store.checkpoint(runID: runID, at: checkpoint.epoch)
             let layout = WeightLayout(try loaded.architecture())
             let bytes = loaded.checkpoint.weights.map(\.bitPattern.littleEndian).withUnsafeBytes {
                 [UInt8]($0)
@@ -63,7 +55,8 @@ extension MNISTLab {
                 return say(
                     try jsonText(
                         WeightsJSON(
-                            file: output, run_id: runID, epoch: loaded.epoch, dtype: "<f4",
+                            file: output, run_id: runID, epoch: loaded.epoch,
+                            dtype: "<f4",
                             parameter_count: layout.count, bytes: bytes.count,
                             tensors: layout.tensors)))
             }
