@@ -119,6 +119,8 @@ extension MNISTLab {
         }
 
         func run() throws {
+            // The trials are the work: a line that can't be written stops none of them.
+            StandardOutput.policy = .carryOn
             if let resume { return try resumeSweep(resume) }
             let plan = try plan()
             // The split every trial makes, made once here: a sweep whose runs could not start
@@ -165,7 +167,6 @@ extension MNISTLab {
         /// Starts `--parallel` workers on the sweep, ranks its runs once they stop and exits
         /// as its trials ended.
         func runWorkers(_ store: Store, sweepID: Int64) throws {
-            StandardOutput.policy = .carryOn
             let outcome = try StopSignal.whileTrapped {
                 try SweepRunner(
                     parallel: parallel, json: output.json, store: store, sweepID: sweepID,
