@@ -1,3 +1,4 @@
+import ArgumentParser
 import Datasets
 import Foundation
 import Store
@@ -77,6 +78,9 @@ enum ErrorWording {
         case .connectionLost:
             return
                 "\(error) Once the server is back, `mnistlab runs` shows what was recorded, and `mnistlab resume RUN` continues an interrupted run."
+        case .badSearch:
+            return
+                "\(error) --where takes a SQL expression over run_summary's columns (`mnistlab sql \"SELECT * FROM run_summary LIMIT 0\"` lists them), --sort one of them."
         case .notFound, .checksumMismatch, .notReadOnly, .invalidArgument, .database:
             return error.description
         }
@@ -105,9 +109,36 @@ enum ErrorWording {
             return "\(error) Pass a larger --epochs (a total, as in train)."
         case .otherDataset:
             return "\(error) Pass --data with the original files."
+        case .batchLargerThanTrainingSet(_, let images):
+            return "\(error) Pass a --batch-size of at most \(images)."
+        case .minDeltaWithoutPatience:
+            return "\(error) Pass --patience N (from 1) with --min-delta, or leave --min-delta out."
         case .unknownArchitecture, .checkpointShape, .imageWidth, .unknownSchedule,
             .scheduleFloorAboveRate:
             return error.description
         }
+    }
+
+    /// 64, bad input, for a value given on the command line that could only be checked once
+    /// the data or the store was reached; nil leaves argument-parser's code (64 for what it
+    /// refuses while parsing, 1 for any other failure).
+    static func exitCode(for error: any Error) -> ExitCode? {
+        let badInput: Bool =
+            switch error {
+            case let error as MNISTLabError: error.isBadInput
+            case let error as StoreError: [.emptyPath, .badURL, .badSearch].contains(error.kind)
+            case let error as TrainingError:
+                switch error {
+                case .batchLargerThanTrainingSet, .minDeltaWithoutPatience: true
+                default: false
+                }
+            case let error as DatasetError:
+                switch error {
+                case .validationSizeOutOfRange, .trainLimitOutOfRange: true
+                default: false
+                }
+            default: false
+            }
+        return badInput ? .validationFailure : nil
     }
 }

@@ -11,6 +11,7 @@ func runSession(
 ) throws {
     // Read first: a bad MNISTLAB_LEASE_SECONDS is refused before any file is created.
     let leaseSeconds = try database.leaseSeconds
+    StandardOutput.policy = .carryOn
     let store = try open()
     defer { try? store.close() }
     try store.releaseAbandonedRuns()

@@ -157,7 +157,6 @@ struct TrialLines {
             printStandardError(line)
         } else {
             print(ProgressLine.clear + line)
-            flushStandardOutput()
         }
     }
 }

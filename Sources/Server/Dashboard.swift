@@ -60,7 +60,7 @@ public struct Dashboard: Sendable {
                 guard let format = ModelFormat(path: parts[2]) else { return notFound(request, api: api) }
                 return try modelFile(runID(parts[1]), format, request)
             case (2, false) where parts[0] == "sweeps": return try sweepPage(sweepID(parts[1]))
-            case (2, true) where parts[1] == "runs": return try json(store { try $0.summaries() })
+            case (2, true) where parts[1] == "runs": return try json(runs(request))
             case (3, true) where parts[1] == "runs" && parts[2] == "events": return try runsEvents(request)
             case (3, true) where parts[1] == "runs": return try json(summary(runID(parts[2])))
             case (4, true) where parts[1] == "runs" && parts[3] == "epochs":
@@ -93,6 +93,42 @@ public struct Dashboard: Sendable {
             throw HTTPError(404, "There is no run \(id).")
         }
         return summary
+    }
+
+    /// `/api/runs`: every run, newest first, or those that `where`, `sort`, `sweep` and
+    /// `status` choose, as `mnistlab runs --where … --sort …` chooses them (`RunSearch`).
+    private func runs(_ request: HTTPRequest) throws -> [RunSummary] {
+        let query = request.query
+        guard query["where"] != nil || query["sort"] != nil || query["sweep"] != nil
+            || query["status"] != nil
+        else { return try store { try $0.summaries() } }
+        var search = RunSearch(expression: query["where"])
+        if let text = query["sort"] {
+            guard let sort = RunSearch.Sort(text) else {
+                throw HTTPError(400, "sort takes a column of run_summary, optionally followed by ,asc or ,desc.")
+            }
+            search.sort = sort
+        }
+        if let text = query["sweep"] {
+            guard let id = Int64(text) else { throw HTTPError(400, "sweep takes a sweep id.") }
+            search.sweepID = id
+        }
+        if let text = query["status"] {
+            guard let status = Run.Status(rawValue: text) else {
+                throw HTTPError(400, "status takes running, completed, interrupted or failed.")
+            }
+            search.status = status
+        }
+        // A search the store refuses is the request's fault (400), not the store's (503).
+        return try store { store in
+            do {
+                return try store.summaries(search)
+            } catch let error as StoreError
+                where [.badSearch, .notReadOnly, .invalidArgument].contains(error.kind)
+            {
+                throw HTTPError(400, error.description)
+            }
+        }
     }
 
     private func sweep(_ id: Int64) throws -> SweepJSON {

@@ -36,6 +36,17 @@ extension Store {
         }
     }
 
+    /// The runs whose uid starts with `prefix` (lower-case hexadecimal digits and dashes, as
+    /// uids are written), by id: one for a unique prefix.
+    public func runs(uidPrefix prefix: String) throws -> [(id: Int64, uid: String)] {
+        try attempt("Cannot look up the run with uid \(prefix)… in \(location)") {
+            try read { db in
+                try db.fetch("SELECT id, uid FROM runs WHERE uid LIKE ? ORDER BY id", [(prefix + "%").sqlValue])
+                    .map { (try $0.get("id"), try $0.get("uid")) }
+            }
+        }
+    }
+
     /// The runs forked from run `runID`, by id (through the runs_by_parent index).
     public func forks(of runID: Int64) throws -> [Run] {
         try attempt("Cannot list the forks of run \(runID) in \(location)") {

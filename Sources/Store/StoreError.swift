@@ -59,6 +59,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         /// be made again within the reconnect window, or was lost during a COMMIT, so it is
         /// not known whether that transaction was applied. What was committed before stays.
         case connectionLost
+        /// A run search (`RunSearch`) names no column of run_summary to sort by, or its
+        /// expression is not one the database can run.
+        case badSearch
         /// The database reported an error (syntax, constraint, I/O…).
         case database
     }

@@ -106,6 +106,7 @@ public struct Session {
         keepEvery: Int = Defaults.keepEvery, sweepID: Int64? = nil, trial: TrialClaim? = nil
     ) throws -> SessionResult {
         let (mnist, train, validation) = (data.mnist, data.train, data.validation)
+        try Self.requireBatchFits(hyperparameters.batchSize, train)
         var new = newRun(
             hyperparameters, name: name, keepEvery: keepEvery, dataset: mnist,
             trainSize: train.count, valSize: validation.count)
@@ -150,12 +151,16 @@ public struct Session {
         }
 
         let hyperparameters = try Hyperparameters(run).applying(changes)
+        if changes.minDelta != nil && hyperparameters.patience == nil {
+            throw TrainingError.minDeltaWithoutPatience(runID: runID)
+        }
         let keepEvery = changes.keepEvery ?? run.keepEvery
 
         let mnist = try MNIST.load(directory: changes.dataDirectory ?? run.datasetPath)
         try requireDataset(mnist, of: run)
         let (train, validation) = try mnist.split(
             validationSize: run.valSize, trainLimit: run.trainSize)
+        try Self.requireBatchFits(hyperparameters.batchSize, train)
         // The weights after `start`: the run's own checkpoint, else (a run that recorded no
         // epoch) its parent's at the fork point, else the seed's initial weights. A fork
         // chooses its epoch again as it is created, in one transaction with reading that
@@ -244,6 +249,15 @@ public struct Session {
         guard case .fork(let from, _)? = try? ResumePlan.decide(facts, from: point, changes: changes)
         else { return nil }
         return from
+    }
+
+    /// Refuses a batch larger than the training set, which would silently train on smaller
+    /// batches than asked.
+    public static func requireBatchFits(_ batchSize: Int, _ train: LabeledImages) throws {
+        if batchSize > train.count {
+            throw TrainingError.batchLargerThanTrainingSet(
+                batchSize: batchSize, images: train.count)
+        }
     }
 
     // MARK: - Recording

@@ -97,8 +97,8 @@ import Testing
         let sandbox = try Sandbox()
         let output = try sandbox.run(["sweep", "--learning-rate", "0.1,0.2", "--epochs", "1", "--val-size", "5000"])
 
-        // Then the sweep is refused in one line and nothing is written
-        #expect(output.status == 1)
+        // Then the sweep is refused in one line as bad input, and nothing is written
+        #expect(output.status == 64)
         #expect(output.stderr.hasPrefix("Error: Validation size must be between 1 and 1199"), "\(output.stderr)")
         #expect(output.stderr.split(separator: "\n").count == 1, "\(output.stderr)")
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))

@@ -72,6 +72,11 @@ import Testing
         ("postgres://lab@ho st/x", "is not a host name"),
         ("postgres://lab@host/a/b", "must not contain '/'"),
         ("postgres://lab@host/x#frag", "fragment"),
+        // A password with a raw '@' and a reserved character after it: the advice to
+        // percent-encode, not a complaint about the port or the database the cut produced.
+        ("postgres://lab:se@cr:et/zz@127.0.0.1:5432/db", "percent-encode it (@ as %40"),
+        ("postgres://lab:se@cr?zz@host/db", "percent-encode it (@ as %40"),
+        ("postgres://lab:a#zz@host/db", "percent-encode it (@ as %40"),
     ])
     func badURLIsRefusedInOneSentence(url: String, reason: String) {
         // When

@@ -23,8 +23,10 @@ extension MNISTLab {
                   mnistlab rm --sweep 2
                 """)
 
-        @Argument(help: "Ids of the runs.")
-        var runs: [Int64] = []
+        @Argument(
+            help: ArgumentHelp("Runs, by id, uid or uid prefix.", valueName: "run"),
+            transform: RunReference.parse)
+        var runs: [RunReference] = []
 
         @Option(name: .customLong("sweep"), help: "Id of a sweep to delete with its trials and runs (repeatable).")
         var sweeps: [Int64] = []
@@ -47,11 +49,11 @@ extension MNISTLab {
             let removal: RunRemoval
             if dryRun {
                 let store = try database.openForReading()
-                removal = try store.removalPlan(runs, sweeps: sweeps, withForks: withForks)
+                removal = try store.removalPlan(try store.ids(runs), sweeps: sweeps, withForks: withForks)
             } else {
                 let store = try database.openExisting()
                 defer { try? store.close() }
-                removal = try store.removeRuns(runs, sweeps: sweeps, withForks: withForks)
+                removal = try store.removeRuns(try store.ids(runs), sweeps: sweeps, withForks: withForks)
             }
             let verb = dryRun ? "would remove" : "removed"
             for item in removal.runs {

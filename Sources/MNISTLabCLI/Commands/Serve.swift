@@ -140,9 +140,7 @@ public enum ServeProcess {
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
     }
 
-    /// Prints a line on standard output at once (the test harness and scripts wait for it).
-    public static func say(_ line: String) {
-        print(line)
-        flushStandardOutput()
-    }
+    /// Prints a line on standard output at once (the test harness and scripts wait for it);
+    /// if it cannot be written, the server ends as any command does (`StandardOutput`).
+    public static func say(_ line: String) { print(line) }
 }

@@ -126,11 +126,16 @@ extension MNISTLab {
         }
 
         func run() throws {
+            // The trials are the work: a line that can't be written stops none of them.
+            StandardOutput.policy = .carryOn
             if let resume { return try resumeSweep(resume) }
             let plan = try plan()
             // The split every trial makes, made once here: a sweep whose runs could not start
             // is refused before anything is written, not found out trial by trial.
-            _ = try plan.data.prepare()
+            let data = try plan.data.prepare()
+            for batchSize in Set(plan.grid.combinations.map(\.batchSize)).sorted() {
+                try Session.requireBatchFits(batchSize, data.train)
+            }
             try slurm.checkBeforeCreating(data: plan.data.directory, location: try database.location)
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
@@ -153,7 +158,6 @@ extension MNISTLab {
             }
             if !output.json {
                 print("sweep \(id): \(Format.count(size, "run")) of \(Format.count(epochs, "epoch")), \(min(parallel, size)) at a time")
-                flushStandardOutput()
             }
             try runWorkers(store, sweepID: id)
         }
@@ -169,7 +173,6 @@ extension MNISTLab {
             let left = progress.pending + progress.running
             if !output.json {
                 print("sweep \(id): \(left) of \(Format.count(progress.sweep.size, "trial")) left, \(min(parallel, left)) at a time")
-                flushStandardOutput()
             }
             try runWorkers(store, sweepID: id)
         }

@@ -78,6 +78,7 @@ extension MNISTLab {
             loop.events = .console
             loop.sessionEvents = .console
             loop.shouldStop = { StopSignal.received != 0 }
+            StandardOutput.policy = .carryOn
             loop.job = SchedulerJob(environment: ProcessInfo.processInfo.environment)
             let end = try StopSignal.whileTrapped(StopSignal.stopping + [SIGUSR1]) {
                 try loop.run()
@@ -106,7 +107,6 @@ extension WorkerEvents {
             print(
                 "trial \(trial.number)/\(size) of sweep \(trial.sweepID)\(trial.attempts > 1 ? " (attempt \(trial.attempts))" : "")"
             )
-            flushStandardOutput()
         }
         events.lostHold = { printStandardError("note: \(ErrorWording.store($0))") }
         events.describe = { ErrorWording.message(for: $0) ?? "\($0)" }
@@ -127,7 +127,6 @@ extension WorkerEvents {
                 )
             case .lostHold: break
             }
-            flushStandardOutput()
         }
         return events
     }

@@ -59,6 +59,10 @@ struct ControlOptions<Wording: DefaultsWording>: ParsableArguments {
         h.minLearningRate = minLearningRate ?? h.minLearningRate
         h.weightDecay = weightDecay ?? h.weightDecay
         try ControlLimits.floorBelowRate(h)
+        if minDelta != nil && h.patience == nil {
+            throw ValidationError(
+                "--min-delta only counts for early stopping: pass --patience N (from 1) with it, or leave it out.")
+        }
     }
 
     /// These settings as changes to a resumed run.

@@ -19,13 +19,13 @@ struct DatabaseOptions: ParsableArguments {
         get throws {
             if let db {
                 guard !db.isEmpty else {
-                    throw MNISTLabError("--db is empty; give a file path or a postgres:// URL.")
+                    throw MNISTLabError.badInput("--db is empty; give a file path or a postgres:// URL.")
                 }
                 return db
             }
             if let variable = ProcessInfo.processInfo.environment["MNISTLAB_DB"] {
                 guard !variable.isEmpty else {
-                    throw MNISTLabError(
+                    throw MNISTLabError.badInput(
                         "MNISTLAB_DB is set but empty; give it a file path or a postgres:// URL, or unset it to use ./mnistlab.sqlite."
                     )
                 }
@@ -61,7 +61,7 @@ struct DatabaseOptions: ParsableArguments {
                 return Defaults.leaseSeconds
             }
             guard let seconds = Double(text), Check.leaseSeconds.contains(seconds) else {
-                throw MNISTLabError(
+                throw MNISTLabError.badInput(
                     "MNISTLAB_LEASE_SECONDS must be a number of seconds from 0.1 to 86400; got '\(text)'.")
             }
             return seconds

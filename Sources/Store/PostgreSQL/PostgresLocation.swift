@@ -57,6 +57,12 @@ public struct PostgresLocation: Sendable, Equatable {
             throw Self.bad("it does not start with postgres:// or postgresql://")
         }
         var rest = Substring(url[schemeEnd.upperBound...])
+        // What the last '@' ends is the user part: '/', '?' or '#' there would cut the URL
+        // inside the password, and the error would blame the host, port or database.
+        if let at = rest.lastIndex(of: "@"), rest[..<at].contains(where: { "/?#".contains($0) }) {
+            throw Self.bad(
+                "the user name or password holds a character a URL reserves; percent-encode it (@ as %40, : as %3A, / as %2F, ? as %3F, # as %23)")
+        }
         if rest.contains("#") { throw Self.bad("it has a fragment (#…), which means nothing here") }
 
         var query: Substring = ""
