@@ -418,7 +418,7 @@ extension RunManagementTests {
     /// A sweep of `trials` trials whose trial 1 was trained to a completed run of 3 epochs.
     static func sweepWithOneRun(_ store: Store, trials: Int = 2) throws -> (SweepRecord, Run) {
         let sweep = try store.createSweep(grid: "{}") { id in
-            (1...trials).map { ["--sweep", "\(id)", "--seed", "\($0)"] }
+            (1...trials).map { #"{"sweep": \#(id), "seed": \#($0)}"# }
         }
         let claim = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
         var new = NewRun.sample()
