@@ -2,7 +2,7 @@
 // MNISTLab: an experiment tracker for MLP training on MNIST, backed by SQLite.
 //
 // Dependencies point one way:
-//   CKernels ← Numerics ← Datasets ← Training ← MNISTLabCLI ← mnistlab
+//   CKernels ← Numerics ← Datasets ← Training ← Sweeps ← MNISTLabCLI ← mnistlab
 //                   Store (GRDB, PostgresNIO) ↗ Reports ↗
 //                        Numerics ← Benchmarking ↗
 //   CPNG (libpng) + Training ← Prediction ↗
@@ -45,6 +45,9 @@ let package = Package(
             ],
             resources: [.embedInCode("Migrations")]),
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
+        // Sweeps: grid and random expansion, typed trial settings, the trial state machine,
+        // the retry policy and the worker loop, as values and functions the CLI calls.
+        .target(name: "Sweeps", dependencies: ["Numerics", "Store", "Training"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
         .target(name: "Reports", dependencies: ["Store"]),
         // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
@@ -63,7 +66,7 @@ let package = Package(
             name: "MNISTLabCLI",
             dependencies: [
                 "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking", "Prediction",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "Sweeps", .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
         // `mnistlab serve` becomes this program, so that only it loads the HTTP server's
@@ -77,6 +80,14 @@ let package = Package(
         // StoreTests uses TestSupport's throwaway PostgreSQL server (PostgresServer).
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        // SweepsTests trains small sweeps in process, on SQLite and on TestSupport's
+        // PostgreSQL server, and writes stores at older schemas through GRDB.
+        .testTarget(
+            name: "SweepsTests",
+            dependencies: [
+                "Sweeps", "Store", "Training", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(
             name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
