@@ -159,6 +159,10 @@ extension MNISTLab {
             case .leaseLost(let id, _):
                 printStandardError(
                     "note: run \(id) was taken over by another worker after this one's lease expired; moving on.")
+            case .paused(let id, let epoch):
+                // Not asked for here (no pauseAfter); the run stays resumable, so give it back.
+                print("run \(id) paused after epoch \(epoch); trial \(trial.number) is pending again")
+                try settle(claim, store, .pending)
             }
             flushStandardOutput()
             return .settled
