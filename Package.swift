@@ -60,6 +60,8 @@ let package = Package(
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
             ]),
+        // Which settings mattered in a sweep: fANOVA over a random forest, pure arithmetic.
+        .target(name: "Importance", dependencies: ["Numerics"]),
         // The engine's epoch timed for `mnistlab bench`: measuring code kept out of Numerics.
         .target(name: "Benchmarking", dependencies: ["Numerics", "CKernels"]),
         .target(
@@ -91,6 +93,7 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(
             name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
+        .testTarget(name: "ImportanceTests", dependencies: ["Importance"]),
         .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Numerics"]),
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
         // Sandbox, so they depend on the executable to have it built.

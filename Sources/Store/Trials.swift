@@ -106,7 +106,7 @@ extension Store {
                     throw StoreError(.invalidArgument, "the sweep lists one grid point twice.")
                 }
                 let sweep = SweepRecord(
-                    id: id, createdAt: Timestamp.now(), grid: grid,
+                    id: id, createdAt: try databaseNow(db).now, grid: grid,
                     size: max(size ?? 0, settings.count), uid: UUID().uuidString.lowercased(),
                     search: search)
                 try db.insert(sweep, into: SweepRecord.table)

@@ -55,7 +55,7 @@ extension MNISTLab {
             for (file, p) in zip(files, predictions) {
                 table.append(
                     [file, "\(p.label)", Format.percent(p.probabilities[p.label])]
-                        + p.probabilities.map { String(format: "%.3f", $0) })
+                        + p.probabilities.map { Format.fixed(Double($0), digits: 3) })
             }
             print(table.render())
         }

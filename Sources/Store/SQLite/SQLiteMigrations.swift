@@ -89,8 +89,11 @@ enum Migrations {
                 for migration in pending where !applied.contains(migration.version) {
                     try db.execute(sql: migration.sql)
                     try db.execute(
-                        sql: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                        arguments: [migration.version, migration.name, Timestamp.now()])
+                        sql: """
+                            INSERT INTO schema_migrations (version, name, applied_at)
+                            VALUES (?, ?, \(SQLiteEngine.clock.now))
+                            """,
+                        arguments: [migration.version, migration.name])
                     // Mirrors the schema version where `sqlite3 x.sqlite 'PRAGMA user_version'`
                     // shows it. PRAGMA can't bind; the value is our own integer.
                     try db.execute(sql: "PRAGMA user_version = \(migration.version)")
