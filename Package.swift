@@ -6,6 +6,7 @@
 //                   Store (GRDB, PostgresNIO) ↗ Reports ↗
 //                        Numerics ← Benchmarking ↗
 //   CPNG (libpng) + Training ← Prediction ↗
+//   Training ← ModelExport ↗ (and ← Server)
 //   Store + Reports + Prediction + FlyingFox ← Server; MNISTLabCLI + Server ← mnistlab-serve
 import PackageDescription
 
@@ -52,11 +53,14 @@ let package = Package(
         .target(name: "Reports", dependencies: ["Store"]),
         // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
         .target(name: "Prediction", dependencies: ["CPNG", "Numerics", "Store", "Training"]),
+        // A checkpoint as an ONNX model or a safetensors file (encoders written here, no
+        // protobuf library), and an ONNX file it wrote read back.
+        .target(name: "ModelExport", dependencies: ["Numerics", "Store", "Training"]),
         // `mnistlab serve`: the dashboard's routes, JSON API and event streams.
         .target(
             name: "Server",
             dependencies: [
-                "Datasets", "Store", "Reports", "Prediction", "Training",
+                "Datasets", "Store", "Reports", "Prediction", "Training", "ModelExport",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
             ]),
@@ -68,7 +72,8 @@ let package = Package(
             name: "MNISTLabCLI",
             dependencies: [
                 "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking", "Prediction",
-                "Sweeps", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                "ModelExport", "Sweeps",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
         // `mnistlab serve` becomes this program, so that only it loads the HTTP server's
@@ -93,6 +98,7 @@ let package = Package(
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(
             name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
+        .testTarget(name: "ModelExportTests", dependencies: ["ModelExport"]),
         .testTarget(name: "ImportanceTests", dependencies: ["Importance"]),
         .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Numerics"]),
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
