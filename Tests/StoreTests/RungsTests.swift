@@ -13,7 +13,7 @@ import Testing
         try store.createSweep(
             grid: "{}", search: SweepSearch(epochs: 9, minEpochs: 1, reductionFactor: 3),
             size: size
-        ) { id in (1...trials).map { ["--sweep", "\(id)", "--seed", "\($0)"] } }
+        ) { id in (1...trials).map { #"{"sweep": \#(id), "seed": \#($0)}"# } }
     }
 
     /// The first trial of `state` with `status`, as a decision.
@@ -180,7 +180,7 @@ import Testing
         let store = try Store.open(location: try directory.location("lab.sqlite"))
         let sweep = try store.createSweep(
             grid: "{}", search: SweepSearch(epochs: 9, tpeStartup: 1), size: 3
-        ) { id in [["--sweep", "\(id)", "--seed", "1"]] }
+        ) { id in [#"{"sweep": \#(id), "seed": 1}"#] }
         #expect(sweep.size == 3)
         #expect(try store.sweepProgress(id: sweep.id).first?.pending == 3)
 

@@ -96,6 +96,29 @@ extension MNISTLab {
             help: "Start --parallel workers again on sweep ID (after Ctrl-C), then rank it; no new trials.")
         var resume: Int64?
 
+        @Flag(
+            name: .long,
+            help: """
+                Stop weak trials early (ASHA): each pauses at rungs of --min-epochs × \
+                --reduction-factor^k epochs, and only the best 1/η of those at a rung go on, \
+                continuing exactly where they paused. With --patience, early stopping still \
+                ends a trial whose loss stops improving.
+                """)
+        var asha = false
+
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "ASHA's first rung, in epochs (default: max(1, ⌊epochs / η³⌋)).")
+        var minEpochs: Int?
+
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: """
+                ASHA's η: a rung promotes the best ⌊n/η⌋ of the n trials that reached it \
+                (default: \(RungLadder.defaultReductionFactor)).
+                """)
+        var reductionFactor: Int?
+
         @OptionGroup var controls: SweepControlOptions
         @OptionGroup var dataOptions: DataOptions
         @OptionGroup var output: OutputOptions
@@ -115,6 +138,32 @@ extension MNISTLab {
             }
             if parallel < 1 {
                 throw ValidationError("--parallel must be at least 1; got \(parallel).")
+            }
+            _ = try ladder()
+        }
+
+        /// ASHA's rungs when --asha is given, its options checked.
+        func ladder() throws -> RungLadder? {
+            guard asha else {
+                if minEpochs != nil || reductionFactor != nil {
+                    throw ValidationError(
+                        "--min-epochs and --reduction-factor set ASHA's rungs; add --asha.")
+                }
+                return nil
+            }
+            do {
+                return try RungLadder(
+                    maxEpochs: epochs, minEpochs: minEpochs,
+                    reductionFactor: reductionFactor ?? RungLadder.defaultReductionFactor)
+            } catch .reductionFactorTooSmall(let eta) {
+                throw ValidationError("--reduction-factor must be at least 2; got \(eta).")
+            } catch .minEpochsNotPositive(let r) {
+                throw ValidationError("--min-epochs must be at least 1; got \(r).")
+            } catch .minEpochsNotBelowEpochs(let r, let e) {
+                throw ValidationError(
+                    minEpochs == nil
+                        ? "--asha needs --epochs of at least 2, for a rung before the last; got \(e)."
+                        : "--min-epochs must be below --epochs (\(e)), for a rung before the last; got \(r).")
             }
         }
 
@@ -177,6 +226,9 @@ extension MNISTLab {
             } else {
                 print("\nsweep \(sweepID) ranked by best validation loss:")
                 print(rankingTable(ranking, trials: outcome.trials).render())
+                if let line = try store.sweepProgress(id: sweepID).first.flatMap(ashaLine) {
+                    print(line)
+                }
             }
             if outcome.stopped {
                 printStandardError(
@@ -199,7 +251,7 @@ extension MNISTLab {
         func plan() throws -> SweepPlan {
             SweepPlan(
                 grid: try grid(), controls: try controlGrid(), epochs: epochs,
-                keepEvery: keepEvery ?? Defaults.keepEvery,
+                keepEvery: keepEvery ?? Defaults.keepEvery, ladder: try ladder(),
                 // Found before the store is opened, and recorded in every trial.
                 data: DataSource(
                     directory: try DataLocation.resolve(dataOptions.data),
