@@ -114,7 +114,7 @@ struct SweepRunner {
             let anyRunning = workers.contains { $0.isRunning }
             for trial in try store.trials(sweepID: sweepID) {
                 let key = TrialLines.key(trial)
-                if trial.status == .running, started.insert(key).inserted {
+                if trial.status != .pending, trial.status != .paused, started.insert(key).inserted {
                     lines.started(trial)
                 }
                 if TrialLines.reports(trial), reported.insert(key).inserted {
