@@ -2,6 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `sweep --asha`: trials pause at rungs, the best 1/η of each rung are promoted by resuming
 /// the same run in place, and a promoted trial is the run an uninterrupted `train` makes.
 @Suite(.serialized) struct AshaTests {
@@ -18,6 +22,60 @@ import Testing
         ])
         expectSuccess(output)
         return Array(output.lines.dropFirst())
+    }
+
+    /// Checks ASHA's rule on the sweep's trial_rungs (6 trials, rungs at 1, 2, 4, η = 2): every
+    /// trial reached rung 0, each rung's final top ⌊n/2⌋ were promoted, and exactly the
+    /// promoted reached the next rung. Returns the rows of rung k: (number, rung, epoch, loss,
+    /// promoted).
+    func expectRungsFollowTheRule(_ sandbox: Sandbox) throws -> (Int) -> [[String]] {
+        let rows = try sandbox.run([
+            "sql", "--csv",
+            "SELECT t.number, g.rung, g.epoch, g.val_loss, g.promoted_at IS NOT NULL FROM trial_rungs AS g JOIN trials AS t ON t.id = g.trial_id ORDER BY g.rung, g.val_loss, t.number",
+        ]).lines.dropFirst().map { $0.split(separator: ",").map(String.init) }
+        let atRung = { (k: Int) in rows.filter { $0[1] == "\(k)" } }
+        #expect(atRung(0).count == 6)
+        for k in 0..<2 {
+            let reached = atRung(k)
+            let promoted = Set(reached.filter { $0[4] == "1" || $0[4] == "true" }.map { $0[0] })
+            #expect(reached.prefix(reached.count / 2).allSatisfy { promoted.contains($0[0]) }, "rung \(k): \(reached)")
+            #expect(Set(atRung(k + 1).map { $0[0] }) == promoted, "rung \(k)")
+            #expect(reached.allSatisfy { $0[2] == ["1", "2"][k] })
+        }
+        return atRung
+    }
+
+    @Test func aWorkerKilledMidSweepLosesNothingAndTrainsNoEpochTwice() throws {
+        // Given an ASHA sweep written for workers, and a worker killed with SIGKILL once three
+        // rungs are recorded (its trial held, its run possibly mid-epoch)
+        let sandbox = try Sandbox()
+        let common = ["--epochs", "4", "--val-size", "200", "--batch-size", "50", "--keep-every", "1"]
+        expectSuccess(try sandbox.run(
+            ["sweep", "--random", "6", "--learning-rate", "0.01:1:log", "--asha", "--min-epochs", "1",
+             "--reduction-factor", "2", "--detach"] + common))
+        let worker = sandbox.launch(["worker", "--sweep", "1", "--lease-seconds", "1"])
+        worker.standardOutput = FileHandle.nullDevice
+        try worker.run()
+        let deadline = Date().addingTimeInterval(300)
+        while try integer(sandbox, "SELECT count(*) FROM trial_rungs") < 3, Date() < deadline, worker.isRunning {
+            usleep(20_000)
+        }
+        kill(worker.processIdentifier, SIGKILL)
+        worker.waitUntilExit()
+
+        // When another worker takes the sweep over
+        let second = try sandbox.run(["worker", "--sweep", "1", "--lease-seconds", "1"])
+
+        // Then the sweep ends whole, by the rule, every run trained exactly to its last rung
+        expectSuccess(second)
+        let atRung = try expectRungsFollowTheRule(sandbox)
+        #expect(try integer(sandbox, "SELECT count(*) FROM trials WHERE status IN ('running', 'paused', 'pending')") == 0)
+        let runs = try sandbox.run([
+            "sql", "--csv",
+            "SELECT s.epochs_done, g.epoch FROM trials AS t JOIN run_summary AS s ON s.id = t.run_id JOIN trial_rungs AS g ON g.trial_id = t.id AND g.rung = t.rung ORDER BY t.number",
+        ]).lines.dropFirst().map { $0.split(separator: ",").map(String.init) }
+        #expect(runs.count == 6 && runs.allSatisfy { $0[0] == $0[1] }, "\(runs)")
+        #expect(!atRung(2).isEmpty)
     }
 
     @Test(arguments: stores)
@@ -37,19 +95,7 @@ import Testing
 
         // Then every trial reached rung 0, and at each rung the final top ⌊n/2⌋ were promoted
         // and exactly the promoted ones reached the next rung
-        let rows = try sandbox.run([
-            "sql", "--csv",
-            "SELECT t.number, g.rung, g.epoch, g.val_loss, g.promoted_at IS NOT NULL FROM trial_rungs AS g JOIN trials AS t ON t.id = g.trial_id ORDER BY g.rung, g.val_loss, t.number",
-        ]).lines.dropFirst().map { $0.split(separator: ",").map(String.init) }
-        let atRung = { (k: Int) in rows.filter { $0[1] == "\(k)" } }
-        #expect(atRung(0).count == 6)
-        for k in 0..<2 {
-            let reached = atRung(k)
-            let promoted = Set(reached.filter { $0[4] == "1" || $0[4] == "true" }.map { $0[0] })
-            #expect(reached.prefix(reached.count / 2).allSatisfy { promoted.contains($0[0]) }, "rung \(k): \(reached)")
-            #expect(Set(atRung(k + 1).map { $0[0] }) == promoted, "rung \(k)")
-            #expect(reached.allSatisfy { $0[2] == ["1", "2"][k] })
-        }
+        let atRung = try expectRungsFollowTheRule(sandbox)
         // And the sweep ended with the trials of the last rung completed (all 4 epochs) and
         // the rest pruned where they paused, none running
         let finished = try sandbox.run([
