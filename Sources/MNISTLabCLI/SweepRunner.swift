@@ -46,7 +46,7 @@ struct SweepRunner {
                     ($0.id, (try? $0.decodedSettings().label) ?? "trial \($0.number)")
                 }))
         // Trials settled before these workers start (a resumed sweep's) are not reported again.
-        let settled = Set(trials.filter { $0.status == .completed || $0.status == .failed }.map(\.id))
+        let settled = Set(trials.filter { $0.status == .completed || $0.status == .failed }.map(TrialLines.key))
         let workers = min(parallel, trials.count - settled.count)
         if workers <= 1 {
             try inProcess(lines)
@@ -70,8 +70,10 @@ struct SweepRunner {
                 printStandardError(
                     "note: trial \(trial.number) failed: \(reason)\(decision.isRetry ? " It will be retried." : "")")
             }
-            guard decision.status == .completed || decision.status == .failed,
-                let now = try? store.trials(sweepID: sweepID).first(where: { $0.id == trial.id })
+            // An ASHA trial reaching a rung is settled by the store (decision.status nil).
+            guard decision.status != .pending,
+                let now = try? store.trials(sweepID: sweepID).first(where: { $0.id == trial.id }),
+                TrialLines.reports(now)
             else { return }
             try? lines.settled(now)
         }
@@ -79,7 +81,7 @@ struct SweepRunner {
     }
 
     /// `count` worker processes, watched through the trials table until all have exited.
-    private func processes(_ count: Int, _ lines: TrialLines, settled: Set<Int64>) throws {
+    private func processes(_ count: Int, _ lines: TrialLines, settled: Set<String>) throws {
         let executable = URL(fileURLWithPath: executablePath())
         var workers: [Process] = []
         for _ in 0..<count {
@@ -111,12 +113,11 @@ struct SweepRunner {
             // Asked before reading the trials, so the last report sees every trial settled.
             let anyRunning = workers.contains { $0.isRunning }
             for trial in try store.trials(sweepID: sweepID) {
-                if trial.status != .pending, started.insert(trial.id).inserted {
+                let key = TrialLines.key(trial)
+                if trial.status != .pending, trial.status != .paused, started.insert(key).inserted {
                     lines.started(trial)
                 }
-                if trial.status == .completed || trial.status == .failed,
-                    reported.insert(trial.id).inserted
-                {
+                if TrialLines.reports(trial), reported.insert(key).inserted {
                     try lines.settled(trial)
                 }
             }
@@ -137,7 +138,18 @@ struct TrialLines {
         say("\(prefix(trial)): started\(trial.attempts > 1 ? " (attempt \(trial.attempts))" : "")")
     }
 
-    /// "[2/4] lr=0.1: run 7 completed, best val loss 0.1234 at epoch 20".
+    /// A trial at its rung: an ASHA trial starts and pauses once per rung.
+    static func key(_ trial: TrialRecord) -> String {
+        "\(trial.id)@\(trial.rung.map(String.init) ?? "")"
+    }
+
+    /// Whether a trial's status is one its line reports: it ended, or paused at a rung.
+    static func reports(_ trial: TrialRecord) -> Bool {
+        [.completed, .failed, .paused].contains(trial.status)
+    }
+
+    /// "[2/4] lr=0.1: run 7 completed, best val loss 0.1234 at epoch 20"; an ASHA trial
+    /// "paused at rung 0", or "completed at rung 3".
     func settled(_ trial: TrialRecord) throws {
         let summary = try trial.runID.flatMap { try store.summary(runID: $0) }
         let best =
@@ -145,7 +157,8 @@ struct TrialLines {
                 ", best val loss \(Format.loss(summary?.bestValLoss)) at epoch \($0)"
             } ?? ""
         let run = trial.runID.map { "run \($0) " } ?? ""
-        say("\(prefix(trial)): \(run)\(trial.status.rawValue)\(best)")
+        let rung = trial.rung.map { " at rung \($0)" } ?? ""
+        say("\(prefix(trial)): \(run)\(trial.status.rawValue)\(rung)\(best)")
     }
 
     private func prefix(_ trial: TrialRecord) -> String {

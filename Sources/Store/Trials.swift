@@ -7,7 +7,7 @@ import Foundation
 /// A row of `trials`.
 public struct TrialRecord: Codable, Sendable, Equatable {
     public enum Status: String, Codable, Sendable, CaseIterable {
-        case pending, running, completed, failed
+        case pending, running, paused, completed, pruned, failed
     }
 
     public var id: Int64
@@ -39,6 +39,9 @@ public struct TrialRecord: Codable, Sendable, Equatable {
         }
     }
 
+    /// ASHA: the last rung the trial reached (0 first); nil before its first, or without ASHA.
+    public var rung: Int?
+
     enum CodingKeys: String, CodingKey {
         case id
         case sweepID = "sweep_id"
@@ -52,6 +55,7 @@ public struct TrialRecord: Codable, Sendable, Equatable {
         case arrayJobID = "array_job_id"
         case arrayTaskID = "array_task_id"
         case node
+        case rung
     }
 }
 
@@ -72,6 +76,9 @@ public struct SweepProgress: Sendable, Equatable {
     public var running = 0
     public var completed = 0
     public var failed = 0
+    /// ASHA: waiting at a rung to be promoted, and left at one when the sweep ended.
+    public var paused = 0
+    public var pruned = 0
     /// "host:pid" of the workers holding running trials.
     public var workers: [String] = []
     /// Summed wall time and count of the epochs its runs recorded, for an estimate of the
@@ -79,14 +86,20 @@ public struct SweepProgress: Sendable, Equatable {
     public var secondsSoFar: Double = 0
     public var epochsDone = 0
 
-    public var isFinished: Bool { pending == 0 && running == 0 }
+    /// Nothing left to train: a paused trial may still be promoted (or is pruned at the end).
+    public var isFinished: Bool { pending == 0 && running == 0 && paused == 0 }
 }
 
 extension Store {
     /// Records a new sweep over `grid` (JSON text) with one pending trial per settings text
     /// that `trials` gives for the sweep's id, numbered from 1, in one transaction. Two equal
-    /// settings are one grid point: `.invalidArgument`.
-    public func createSweep(grid: String, trials: (Int64) -> [String]) throws -> SweepRecord {
+    /// settings are one grid point: `.invalidArgument`. `search` is how it searches beyond
+    /// them; a TPE sweep's `size` is larger than the trials written now, the rest being added
+    /// as they are proposed (`claimSweepJob`).
+    public func createSweep(
+        grid: String, search: SweepSearch = SweepSearch(), size: Int? = nil,
+        trials: (Int64) -> [String]
+    ) throws -> SweepRecord {
         try attempt("Cannot create a sweep in \(location)") {
             try write { db in
                 let id = try nextID(in: "sweeps", db)
@@ -98,8 +111,9 @@ extension Store {
                     throw StoreError(.invalidArgument, "the sweep lists one grid point twice.")
                 }
                 let sweep = SweepRecord(
-                    id: id, createdAt: try databaseNow(db).now, grid: grid, size: settings.count,
-                    uid: UUID().uuidString.lowercased())
+                    id: id, createdAt: try databaseNow(db).now, grid: grid,
+                    size: max(size ?? 0, settings.count), uid: UUID().uuidString.lowercased(),
+                    search: search)
                 try db.insert(sweep, into: SweepRecord.table)
                 // Trial ids too are max + 1, under the same lock.
                 let first = try nextID(in: "trials", lockedAs: "sweeps", db)
@@ -114,7 +128,8 @@ extension Store {
     }
 
     /// Takes the next free trial, of sweep `sweepID` or of any sweep, atomically: pending
-    /// ones in grid order first, then running ones whose holder is gone (not in the
+    /// ones in grid order first (but not those of a sweep that decides its jobs, ASHA's or
+    /// TPE's: `claimSweepJob`), then running ones whose holder is gone (not in the
     /// `live_trials` view: its trial lease and its run's lease both expired, or
     /// `releaseAbandonedRuns` found its worker dead on this machine). Nil when none is free.
     /// Racing workers each get another trial: claims wait for each other, each reading
@@ -133,7 +148,9 @@ extension Store {
                         """
                         SELECT t.id FROM trials AS t
                         WHERE (CAST(?1 AS BIGINT) IS NULL OR t.sweep_id = ?1)
-                          AND (t.status = 'pending'
+                          AND ((t.status = 'pending' AND NOT EXISTS (
+                                  SELECT 1 FROM sweeps AS w WHERE w.id = t.sweep_id
+                                  AND (w.reduction_factor IS NOT NULL OR w.tpe_startup IS NOT NULL)))
                                OR (t.status = 'running'
                                    AND t.id NOT IN (SELECT id FROM live_trials)))
                         ORDER BY t.status = 'running', t.sweep_id, t.number LIMIT 1
@@ -227,11 +244,15 @@ extension Store {
                         case .running: progress.running += 1
                         case .completed: progress.completed += 1
                         case .failed: progress.failed += 1
+                        case .paused: progress.paused += 1
+                        case .pruned: progress.pruned += 1
                         }
                         if held, let worker { progress.workers.append(worker) }
                         progress.epochsDone += try row.get("epochs_done") ?? 0
                         progress.secondsSoFar += try row.get("total_seconds") ?? 0
                     }
+                    // A TPE sweep adds its trials as it proposes them: those to come are pending.
+                    progress.pending += max(0, sweep.size - rows.count)
                     progress.workers = Array(Set(progress.workers)).sorted()
                     return progress
                 }

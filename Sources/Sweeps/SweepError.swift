@@ -6,6 +6,8 @@ public enum SweepError: Error, Equatable, Sendable, CustomStringConvertible {
     case newerSettings(sweepID: Int64, number: Int, version: Int)
     /// No sweep with this id in the store.
     case unknownSweep(Int64)
+    /// A TPE sweep needs a trial proposed, and this worker was given no proposer.
+    case noProposer(sweepID: Int64)
 
     public var description: String {
         switch self {
@@ -15,6 +17,8 @@ public enum SweepError: Error, Equatable, Sendable, CustomStringConvertible {
             "Trial \(number) of sweep \(sweep) has settings of version \(version), newer than this mnistlab reads (\(TrialSettings.version))."
         case .unknownSweep(let id):
             "There is no sweep \(id) in this database."
+        case .noProposer(let id):
+            "Sweep \(id) proposes its trials with TPE, which this worker cannot do."
         }
     }
 }

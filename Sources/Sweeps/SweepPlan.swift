@@ -12,15 +12,18 @@ public struct SweepPlan: Sendable {
     public var keepEvery: Int
     /// The data every trial trains on (its directory as the sweep found it).
     public var data: DataSource
+    /// ASHA's rungs, if its trials pause at them to be promoted or pruned.
+    public var ladder: RungLadder?
 
     public init(
         grid: Grid, controls: ControlGrid = ControlGrid(), epochs: Int,
-        keepEvery: Int = Defaults.keepEvery, data: DataSource
+        keepEvery: Int = Defaults.keepEvery, ladder: RungLadder? = nil, data: DataSource
     ) {
         self.grid = grid
         self.controls = controls
         self.epochs = epochs
         self.keepEvery = keepEvery
+        self.ladder = ladder
         self.data = data
     }
 
@@ -96,7 +99,10 @@ extension Store {
     /// transaction.
     public func createSweep(_ plan: SweepPlan) throws -> CreatedSweep {
         var trials: [TrialSettings] = []
-        let sweep = try createSweep(grid: try plan.json()) { id in
+        let search = SweepSearch(
+            epochs: plan.epochs, minEpochs: plan.ladder?.epochs.first,
+            reductionFactor: plan.ladder?.reductionFactor)
+        let sweep = try createSweep(grid: try plan.json(), search: search) { id in
             trials = plan.trials(sweepID: id)
             return trials.map { $0.json() }
         }

@@ -70,6 +70,10 @@ public enum TrialStateMachine {
             return TrialDecision(status: .pending, stopsWorker: true)
         case .session(.leaseLost), .lostHold:
             return TrialDecision(status: nil)
+        case .session(.paused):
+            // Stopped short of its end at no rung of its sweep (a rung reached is settled by
+            // `Store.reachRung` instead): given back, to continue from there.
+            return TrialDecision(status: .pending)
         case .error(let reason):
             return TrialDecision(
                 status: policy.retries(afterAttempt: attempts) ? .pending : .failed,

@@ -51,6 +51,11 @@ public struct WorkerLoop {
     /// claims; nil outside one.
     public var job: SchedulerJob?
 
+    /// The settings of a TPE sweep's next trial, proposed from its state.
+    public var propose: (SweepState) throws -> String = { state in
+        throw SweepError.noProposer(sweepID: state.sweep.id)
+    }
+
     public init(store: Store, sweepID: Int64? = nil, leaseSeconds: Double = Defaults.leaseSeconds) {
         self.store = store
         self.sweepID = sweepID
@@ -69,7 +74,9 @@ public struct WorkerLoop {
             if let maxTrials, trained >= maxTrials { return .reachedLimit(trained: trained) }
             if shouldStop() { return .stopped(trained: trained) }
             try store.releaseAbandonedRuns()
-            guard let claim = try store.claimTrial(sweepID: sweepID, leaseSeconds: leaseSeconds, job: job)
+            guard
+                let claim = try store.claimTrial(sweepID: sweepID, leaseSeconds: leaseSeconds, job: job)
+                    ?? claimDecidedJob()
             else {
                 // Nothing free: wait while some trial runs, in case its worker dies.
                 if try store.sweepProgress(id: sweepID).allSatisfy(\.isFinished) {
@@ -84,15 +91,44 @@ public struct WorkerLoop {
         }
     }
 
-    /// Trains the claimed trial (resuming its run when it was taken over) and settles it.
+    /// The next job of a sweep that decides its own (ASHA's promotions, TPE's proposals):
+    /// sweep `sweepID`, or the first unfinished such sweep with one. Deciding may end a sweep
+    /// (its paused trials pruned).
+    func claimDecidedJob() throws -> TrialClaim? {
+        let sweeps = try store.sweepProgress(id: sweepID).filter {
+            $0.sweep.search.decidesItsJobs && !$0.isFinished
+        }
+        for progress in sweeps.reversed() {
+            let claim = try store.claimSweepJob(
+                sweepID: progress.sweep.id, leaseSeconds: leaseSeconds
+            ) { state in try SweepJobs.next(state, propose: propose) }
+            if let claim { return claim }
+        }
+        return nil
+    }
+
+    /// Trains the claimed trial (resuming its run when it was taken over or promoted), to its
+    /// next rung in an ASHA sweep, and settles it.
     func train(_ claim: TrialClaim, _ datasets: inout DatasetCache) throws -> TrialDecision {
         let trial = claim.trial
-        events.claimed(trial, try store.sweep(id: trial.sweepID)?.size ?? 0)
+        let sweep = try store.sweep(id: trial.sweepID)
+        events.claimed(trial, sweep?.size ?? 0)
         var session = Session(store: store, events: sessionEvents, leaseSeconds: leaseSeconds)
         session.events.shouldStop = shouldStop
+        let target = try sweep?.search.ladder.map { RungTarget(trial, $0) }
         let end: TrialEnd
         do {
-            end = .session(try Self.session(session, claim, dataDirectory, &datasets))
+            let result = try Self.session(
+                session, claim, dataDirectory, &datasets, pauseAfter: target?.pauseAfter)
+            if let target, try target.isReached(by: result, store) {
+                // The rung and the pause (or the completion, at the last) in one transaction.
+                try store.reachRung(
+                    claim, rung: target.rung, epoch: target.epoch, last: target.isLast)
+                let decision = TrialDecision(status: nil)
+                events.settled(trial, .session(result), decision)
+                return decision
+            }
+            end = .session(result)
         } catch let error as StoreError where error.isLostHold {
             events.lostHold(error)
             end = .lostHold
@@ -115,21 +151,23 @@ public struct WorkerLoop {
     /// new run of its settings linked to the trial as it is created.
     static func session(
         _ session: Session, _ claim: TrialClaim, _ dataDirectory: String?,
-        _ datasets: inout DatasetCache
+        _ datasets: inout DatasetCache, pauseAfter: Int? = nil
     ) throws -> SessionResult {
         let trial = claim.trial
         if let runID = trial.runID {
-            // Taken over: the same run, from its last committed epoch.
+            // Taken over or promoted: the same run, from its last committed epoch.
             var changes = ResumeChanges()
             changes.dataDirectory = dataDirectory
-            return try session.resume(runID: runID, from: nil, changes: changes)
+            return try session.resume(
+                runID: runID, from: nil, changes: changes, pauseAfter: pauseAfter)
         }
         let settings = try trial.decodedSettings()
         var source = settings.data
         if let dataDirectory { source.directory = dataDirectory }
         return try session.train(
             settings.hyperparameters, data: try datasets.prepared(source), name: settings.name,
-            keepEvery: settings.keepEvery, sweepID: trial.sweepID, trial: claim)
+            keepEvery: settings.keepEvery, sweepID: trial.sweepID, trial: claim,
+            pauseAfter: pauseAfter)
     }
 
     /// Sleeps about a third of a lease (at most a second), waking early on a stop.

@@ -66,12 +66,15 @@ public enum SessionResult: Equatable, Sendable {
     /// A resume with nothing left to do: every epoch through `through` is recorded with the
     /// run's settings. Nothing was created or changed.
     case nothingToDo(runID: Int64, lastEpoch: Int, through: Int, stoppedEarly: Bool)
+    /// Stopped as asked after epoch `epoch`, before the run's last (an ASHA rung): the run is
+    /// left interrupted there, with that epoch's checkpoint, to continue exactly later.
+    case paused(runID: Int64, epoch: Int)
 
     /// The run the session trained (or found nothing to do for).
     public var runID: Int64 {
         switch self {
         case .completed(let id), .interrupted(let id, _), .failed(let id, _, _),
-            .leaseLost(let id, _), .nothingToDo(let id, _, _, _):
+            .leaseLost(let id, _), .nothingToDo(let id, _, _, _), .paused(let id, _):
             id
         }
     }
@@ -100,10 +103,13 @@ public struct Session {
     // MARK: - Train
 
     /// Trains a new run; `sweepID` tags it as part of a `mnistlab sweep`, and `trial` (a
-    /// claimed trial of that sweep) gets the run linked to it as it is created.
+    /// claimed trial of that sweep) gets the run linked to it as it is created. With
+    /// `pauseAfter`, training stops after that epoch (`.paused`), its schedule still planned
+    /// over all the run's epochs, so that a later resume continues it bit for bit.
     public func train(
         _ hyperparameters: Hyperparameters, data: PreparedData, name: String? = nil,
-        keepEvery: Int = Defaults.keepEvery, sweepID: Int64? = nil, trial: TrialClaim? = nil
+        keepEvery: Int = Defaults.keepEvery, sweepID: Int64? = nil, trial: TrialClaim? = nil,
+        pauseAfter: Int? = nil
     ) throws -> SessionResult {
         let (mnist, train, validation) = (data.mnist, data.train, data.validation)
         try Self.requireBatchFits(hyperparameters.batchSize, train)
@@ -115,8 +121,8 @@ public struct Session {
         let trainer = Trainer(hyperparameters: hyperparameters, train: train, validation: validation)
         events.started(run, nil)
         return try record(
-            trainer, lease: lease, epochs: 1...hyperparameters.epochs, history: [],
-            keepEvery: keepEvery, recordedThrough: nil)
+            trainer, lease: lease, epochs: 1...min(hyperparameters.epochs, pauseAfter ?? .max),
+            history: [], keepEvery: keepEvery, recordedThrough: nil)
     }
 
     // MARK: - Resume
@@ -124,9 +130,11 @@ public struct Session {
     /// Continues run `runID` as `ResumePlan` decides: in place (claiming the run, which fails
     /// with `StoreError.runHeld` while another process holds it), as a fork from one of its
     /// checkpoints (the parent untouched), or not at all when there is nothing left to do.
-    public func resume(runID: Int64, from point: ResumePoint?, changes: ResumeChanges)
-        throws -> SessionResult
-    {
+    /// With `pauseAfter`, it stops after that epoch as `train` does (`.paused` at once, writing
+    /// nothing, when the run has recorded it already).
+    public func resume(
+        runID: Int64, from point: ResumePoint?, changes: ResumeChanges, pauseAfter: Int? = nil
+    ) throws -> SessionResult {
         guard let summary = try store.summary(runID: runID) else {
             throw TrainingError.unknownRun(runID)
         }
@@ -144,6 +152,9 @@ public struct Session {
                 runID: runID, lastEpoch: last, through: through, stoppedEarly: stoppedEarly)
         case .inPlace(let after, let end), .fork(let after, let end):
             (start, through) = (after, end)
+        }
+        if let pauseAfter, pauseAfter < through, start >= pauseAfter {
+            return .paused(runID: runID, epoch: start)
         }
         // Refused before loading anything; `claimRun` below is what makes it atomic.
         if case .inPlace = plan, run.status == .running {
@@ -234,8 +245,8 @@ public struct Session {
         // The run's own last recorded epoch: a fork has none yet.
         let recorded: Int? = if case .inPlace = plan { summary.lastEpoch } else { nil }
         return try record(
-            trainer, lease: lease, epochs: (start + 1)...through, history: history ?? [],
-            keepEvery: keepEvery, recordedThrough: recorded)
+            trainer, lease: lease, epochs: (start + 1)...min(through, pauseAfter ?? .max),
+            history: history ?? [], keepEvery: keepEvery, recordedThrough: recorded)
     }
 
     /// The epoch a fork of the run `summary` describes starts from, as `ResumePlan` decides
@@ -324,6 +335,9 @@ public struct Session {
         if keeper.isLost { return .leaseLost(runID: runID, lastEpoch: lastEpoch) }
         do {
             switch outcome {
+            case .completed where epochs.upperBound < trainer.hyperparameters.epochs:
+                try store.finishRun(lease, status: .interrupted)
+                return .paused(runID: runID, epoch: epochs.upperBound)
             case .completed:
                 try store.finishRun(lease, status: .completed)
                 return .completed(runID: runID)

@@ -99,6 +99,30 @@ extension MNISTLab {
         var resume: Int64?
 
         @OptionGroup var slurm: SlurmOptions
+
+        @Flag(
+            name: .long,
+            help: """
+                Stop weak trials early (ASHA): each pauses at rungs of --min-epochs × \
+                --reduction-factor^k epochs, and only the best 1/η of those at a rung go on, \
+                continuing exactly where they paused. With --patience, early stopping still \
+                ends a trial whose loss stops improving.
+                """)
+        var asha = false
+
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "ASHA's first rung, in epochs (default: max(1, ⌊epochs / η³⌋)).")
+        var minEpochs: Int?
+
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: """
+                ASHA's η: a rung promotes the best ⌊n/η⌋ of the n trials that reached it \
+                (default: \(RungLadder.defaultReductionFactor)).
+                """)
+        var reductionFactor: Int?
+
         @OptionGroup var controls: SweepControlOptions
         @OptionGroup var dataOptions: DataOptions
         @OptionGroup var output: OutputOptions
@@ -123,6 +147,32 @@ extension MNISTLab {
                 throw ValidationError("--parallel and --resume start local workers; with --slurm the job array's tasks are the workers.")
             }
             try slurm.validate(database)
+            _ = try ladder()
+        }
+
+        /// ASHA's rungs when --asha is given, its options checked.
+        func ladder() throws -> RungLadder? {
+            guard asha else {
+                if minEpochs != nil || reductionFactor != nil {
+                    throw ValidationError(
+                        "--min-epochs and --reduction-factor set ASHA's rungs; add --asha.")
+                }
+                return nil
+            }
+            do {
+                return try RungLadder(
+                    maxEpochs: epochs, minEpochs: minEpochs,
+                    reductionFactor: reductionFactor ?? RungLadder.defaultReductionFactor)
+            } catch .reductionFactorTooSmall(let eta) {
+                throw ValidationError("--reduction-factor must be at least 2; got \(eta).")
+            } catch .minEpochsNotPositive(let r) {
+                throw ValidationError("--min-epochs must be at least 1; got \(r).")
+            } catch .minEpochsNotBelowEpochs(let r, let e) {
+                throw ValidationError(
+                    minEpochs == nil
+                        ? "--asha needs --epochs of at least 2, for a rung before the last; got \(e)."
+                        : "--min-epochs must be below --epochs (\(e)), for a rung before the last; got \(r).")
+            }
         }
 
         func run() throws {
@@ -193,6 +243,9 @@ extension MNISTLab {
             } else {
                 print("\nsweep \(sweepID) ranked by best validation loss:")
                 print(rankingTable(ranking, trials: outcome.trials).render())
+                if let line = try store.sweepProgress(id: sweepID).first.flatMap(ashaLine) {
+                    print(line)
+                }
             }
             if outcome.stopped {
                 printStandardError(
@@ -215,7 +268,7 @@ extension MNISTLab {
         func plan() throws -> SweepPlan {
             SweepPlan(
                 grid: try grid(), controls: try controlGrid(), epochs: epochs,
-                keepEvery: keepEvery ?? Defaults.keepEvery,
+                keepEvery: keepEvery ?? Defaults.keepEvery, ladder: try ladder(),
                 // Found before the store is opened, and recorded in every trial.
                 data: DataSource(
                     directory: try DataLocation.resolve(dataOptions.data),

@@ -37,16 +37,21 @@ extension MNISTLab {
                         SweepJSON(progress: SweepProgressJSON(sweep), trials: trials.map(TrialJSON.init), ranking: ranking))
                 }
                 print(try overview([sweep], store).render())
+                if let line = ashaLine(sweep) { print(line) }
+                let asha = sweep.sweep.search.reductionFactor != nil
                 var table = Table(
-                    ["trial", "status", "run", "attempts", "worker", "job", "settings", "failure"],
-                    numeric: [0, 2, 3])
+                    ["trial", "status"] + (asha ? ["rung"] : [])
+                        + ["run", "attempts", "worker", "job", "settings", "failure"],
+                    numeric: asha ? [0, 2, 3, 4] : [0, 2, 3])
                 for t in trials {
-                    table.append([
-                        "\(t.number)", t.status.rawValue, t.runID.map(String.init) ?? "-",
-                        "\(t.attempts)", t.worker ?? "", t.job?.label ?? "",
-                        (try? t.decodedSettings().label) ?? "",
-                        t.failureReason ?? "",
-                    ])
+                    table.append(
+                        ["\(t.number)", t.status.rawValue]
+                            + (asha ? [t.rung.map(String.init) ?? "-"] : [])
+                            + [
+                                t.runID.map(String.init) ?? "-", "\(t.attempts)", t.worker ?? "",
+                                t.job?.label ?? "", (try? t.decodedSettings().label) ?? "",
+                                t.failureReason ?? "",
+                            ])
                 }
                 print("\n" + table.render())
                 print(
@@ -75,10 +80,28 @@ extension MNISTLab {
     }
 }
 
-/// A sweep's runs ranked by best validation loss, with a column for each swept setting.
+/// An ASHA sweep's rungs and the epochs it trained against what full training of every trial
+/// would take; nil for a sweep without ASHA.
+func ashaLine(_ p: SweepProgress) -> String? {
+    guard let ladder = try? p.sweep.search.ladder, let epochs = p.sweep.search.epochs else {
+        return nil
+    }
+    let full = p.sweep.size * epochs
+    let share = full > 0 ? " (\(Int((100 * Double(p.epochsDone) / Double(full)).rounded()))%)" : ""
+    return "ASHA, η = \(ladder.reductionFactor), rungs at \(ladder.epochs.map(String.init).joined(separator: ", ")) epochs: \(Format.count(p.epochsDone, "epoch")) trained of the \(full) that training every trial fully would take\(share)"
+}
+
+/// A sweep's runs ranked by best validation loss, with a column for each swept setting (and
+/// each run's ASHA rung and trial state, in an ASHA sweep).
 func rankingTable(_ ranking: [RunSummary], trials: [TrialRecord]) -> Table {
     let swept = SweptSetting.shown(for: trials.compactMap { try? $0.decodedSettings() })
-    let columns = swept.flatMap(rankingColumns)
+    var columns = swept.flatMap(rankingColumns)
+    if trials.contains(where: { $0.rung != nil }) {
+        columns.append((
+            "rung",
+            { s in s.rung.map { "\($0) \(s.trialStatus?.rawValue ?? "")" } ?? "-" }
+        ))
+    }
     var table = Table(
         ["rank", "run", "status"] + columns.map(\.title) + [
             "best epoch", "best val loss", "best val acc",

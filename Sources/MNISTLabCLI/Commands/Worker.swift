@@ -116,6 +116,8 @@ extension WorkerEvents {
                 print("run \(id) completed")
             case .session(.failed(let id, let reason, _)):
                 print("run \(id) failed: \(reason)")
+            case .session(.paused(let id, let epoch)):
+                print("run \(id) paused after epoch \(epoch), at a rung: it waits to be promoted or pruned")
             case .session(.interrupted(let id, _)):
                 print(ProgressLine.clear + "run \(id) interrupted; trial \(trial.number) is pending again")
             case .session(.leaseLost(let id, _)):

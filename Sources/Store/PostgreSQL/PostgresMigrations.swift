@@ -20,5 +20,6 @@ enum PostgresMigrations {
         Migration(
             12, "0012_typed_trial_settings", PackageResources._012_typed_trial_settings_pg_sql),
         Migration(13, "0013_trial_jobs", PackageResources._013_trial_jobs_pg_sql),
+        Migration(14, "0014_asha_rungs", PackageResources._014_asha_rungs_pg_sql),
     ]
 }

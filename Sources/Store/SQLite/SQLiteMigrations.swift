@@ -44,6 +44,7 @@ enum Migrations {
         Migration(
             12, "0012_typed_trial_settings", PackageResources._012_typed_trial_settings_sql),
         Migration(13, "0013_trial_jobs", PackageResources._013_trial_jobs_sql),
+        Migration(14, "0014_asha_rungs", PackageResources._014_asha_rungs_sql),
     ]
 
     /// The schema version this build writes: the last migration's number.
