@@ -2,8 +2,9 @@
 /// file is opened read-only for each request (and each poll of an event stream) and closed
 /// again, because a read-only open of another user's file is SQLite's immutable mode, which
 /// assumes nobody writes later — a long-lived connection would then miss the epochs a run
-/// commits. A PostgreSQL store is one read-only connection for the server's lifetime
-/// (`ServerConnection`): a new one per request would cost a TCP and SCRAM handshake each.
+/// commits. A PostgreSQL store is one read-only connection per store thread for the server's
+/// lifetime (`StoreThreads`): a new one per request would cost a TCP and SCRAM handshake each.
+/// Every request's store work runs on those threads, never on Swift's cooperative ones.
 import FlyingFox
 import FlyingSocks
 import Foundation
@@ -16,8 +17,8 @@ import Training
 public struct Dashboard: Sendable {
     /// The SQLite file or PostgreSQL URL served.
     public let databaseLocation: String
-    /// The one connection to a PostgreSQL store; nil for an SQLite file.
-    let serverConnection: ServerConnection?
+    /// The threads that read the store.
+    let threads: StoreThreads
     /// The location as pages and messages show it (a URL without its password).
     public var shownLocation: String { Store.shown(databaseLocation) }
     /// How often an event stream looks for new epochs (SQLite: a `stat` of the file and its
@@ -39,7 +40,7 @@ public struct Dashboard: Sendable {
     ) {
         self.databaseLocation = databaseLocation
         self.pollInterval = pollInterval
-        serverConnection = Store.isURL(databaseLocation) ? ServerConnection(databaseLocation) : nil
+        threads = StoreThreads(location: databaseLocation)
         mistakes = MistakeFinder(fallback: dataDirectory)
     }
 
@@ -75,28 +76,33 @@ public struct Dashboard: Sendable {
             guard request.method == .GET || request.method == .HEAD else {
                 throw HTTPError(405, "Method \(request.method.rawValue) is not allowed here.")
             }
-            switch (parts.count, api) {
-            case (0, false): return try html(DashboardPage.runs(store { try $0.listings() }, source: shownLocation))
-            case (1, false) where parts[0] == "compare": return try compare(request)
-            case (2, false) where parts[0] == "runs": return try runPage(runID(parts[1]))
-            case (3, false) where parts[0] == "runs" && parts[2] == "section":
-                return try runSection(runID(parts[1]))
-            case (2, false) where parts[0] == "sweeps": return try sweepPage(sweepID(parts[1]))
-            case (2, true) where parts[1] == "runs": return try json(store { try $0.summaries() })
-            case (3, true) where parts[1] == "runs" && parts[2] == "events": return try runsEvents(request)
-            case (3, true) where parts[1] == "runs": return try json(summary(runID(parts[2])))
-            case (4, true) where parts[1] == "runs" && parts[3] == "epochs":
-                let id = try runID(parts[2])
-                return try json(store { s in _ = try summary(id, s); return try s.epochs(runID: id) })
-            case (4, true) where parts[1] == "runs" && parts[3] == "events":
-                return try events(runID(parts[2]), request)
-            case (3, true) where parts[1] == "sweeps": return try json(sweep(sweepID(parts[2])))
-            default: return notFound(request, api: api)
-            }
+            return try await threads.run { try get(parts, request, api: api) }
         } catch let error as HTTPError {
             return failure(error, api: api)
         } catch {
             return failure(HTTPError(error), api: api)
+        }
+    }
+
+    /// The response to a GET of `parts`, on a store thread.
+    private func get(_ parts: [String], _ request: HTTPRequest, api: Bool) throws -> HTTPResponse {
+        switch (parts.count, api) {
+        case (0, false): return try html(DashboardPage.runs(store { try $0.listings() }, source: shownLocation))
+        case (1, false) where parts[0] == "compare": return try compare(request)
+        case (2, false) where parts[0] == "runs": return try runPage(runID(parts[1]))
+        case (3, false) where parts[0] == "runs" && parts[2] == "section":
+            return try runSection(runID(parts[1]))
+        case (2, false) where parts[0] == "sweeps": return try sweepPage(sweepID(parts[1]))
+        case (2, true) where parts[1] == "runs": return try json(store { try $0.summaries() })
+        case (3, true) where parts[1] == "runs" && parts[2] == "events": return try runsEvents(request)
+        case (3, true) where parts[1] == "runs": return try json(summary(runID(parts[2])))
+        case (4, true) where parts[1] == "runs" && parts[3] == "epochs":
+            let id = try runID(parts[2])
+            return try json(store { s in _ = try summary(id, s); return try s.epochs(runID: id) })
+        case (4, true) where parts[1] == "runs" && parts[3] == "events":
+            return try events(runID(parts[2]), request)
+        case (3, true) where parts[1] == "sweeps": return try json(sweep(sweepID(parts[2])))
+        default: return notFound(request, api: api)
         }
     }
 
@@ -203,7 +209,12 @@ public struct Dashboard: Sendable {
                     400, "The body must be 784 raw bytes (28×28) or a PNG; \(error).")
             }
         }
-        let prediction = try store { store in
+        let prediction = try await threads.run { try self.predict(id, pixels, point) }
+        return try json(prediction)
+    }
+
+    private func predict(_ id: Int64, _ pixels: [UInt8], _ point: ResumePoint) throws -> DigitPrediction {
+        try store { store in
             _ = try summary(id, store)
             do {
                 let loaded = try store.checkpoint(runID: id, at: point)
@@ -215,7 +226,6 @@ public struct Dashboard: Sendable {
                 throw HTTPError(404, error.description)
             }
         }
-        return try json(prediction)
     }
 
     private func events(_ id: Int64, _ request: HTTPRequest) throws -> HTTPResponse {
@@ -271,14 +281,11 @@ public struct Dashboard: Sendable {
 
     // MARK: - Helpers
 
-    /// Runs `body` on the store, read-only: the server's connection, or the file opened for
-    /// it and closed after. A store that can't be read is a 503.
+    /// Runs `body` on the store, read-only, on a store thread (see `StoreThreads.withStore`).
+    /// A store that can't be read is a 503.
     func store<T>(_ body: (Store) throws -> T) throws -> T {
         do {
-            if let serverConnection { return try body(try serverConnection.store()) }
-            let store = try Store.open(location: databaseLocation, readOnly: true)
-            defer { try? store.close() }
-            return try body(store)
+            return try threads.withStore(body)
         } catch let error as StoreError {
             throw HTTPError(503, error.description)
         }
@@ -456,25 +463,4 @@ public struct ListenError: Error {
 /// `--host` named something that is not an IPv4 or IPv6 address (nor "localhost").
 public struct HostError: Error {
     public var host: String
-}
-
-/// A PostgreSQL store's one read-only connection for the server, opened at the first request
-/// (and again after a failure to open); the engine serializes requests on it and reconnects
-/// when the server restarts.
-final class ServerConnection: Sendable {
-    private let location: String
-    private let opened = Mutex<Store?>(nil)
-
-    init(_ location: String) {
-        self.location = location
-    }
-
-    func store() throws -> Store {
-        try opened.withLock { opened in
-            if let opened { return opened }
-            let store = try Store.open(location: location, readOnly: true)
-            opened = store
-            return store
-        }
-    }
 }

@@ -53,7 +53,7 @@ struct PolledEventStream<Feed: EventFeed>: AsyncBufferedSequence, Sendable {
         mutating func nextBuffer(suggested count: Int) async throws -> [UInt8]? {
             while pending.isEmpty {
                 try await Task.sleep(for: stream.interval)
-                pending = newEvents()
+                pending = await newEvents()
                 if pending.isEmpty, ContinuousClock.now - quietSince > .seconds(15) {
                     pending = Array(": keep-alive\n\n".utf8)
                 }
@@ -69,17 +69,20 @@ struct PolledEventStream<Feed: EventFeed>: AsyncBufferedSequence, Sendable {
         /// size, so a commit right after a look could leave both as they were: the store is
         /// read at least once a second whatever they say (which also catches a lease that
         /// expired, a change no write makes).
-        mutating func newEvents() -> [UInt8] {
-            let onServer = stream.dashboard.serverConnection != nil
+        mutating func newEvents() async -> [UInt8] {
+            let onServer = stream.dashboard.threads.isServer
             let now = onServer ? [] : fileSignature(stream.dashboard.databaseLocation)
             guard onServer || now != signature || ContinuousClock.now - lastRead > .seconds(1)
             else {
                 return []
             }
             lastRead = ContinuousClock.now
-            var next = feed
+            let (dashboard, last) = (stream.dashboard, feed)
             do {
-                let events = try stream.dashboard.store { try next.events(from: $0) }
+                let (events, next) = try await dashboard.threads.run {
+                    var next = last
+                    return (try dashboard.store { try next.events(from: $0) }, next)
+                }
                 feed = next
                 signature = now
                 return events

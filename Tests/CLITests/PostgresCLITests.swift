@@ -620,18 +620,18 @@ struct PostgresErrorTests {
         let port = server?.port ?? 5432
         let existing = server.flatMap { try? $0.createDatabase() } ?? ""
         return [
-            ("postgres://", "not a usable PostgreSQL URL: it names no user"),
+            ("postgres://mnistlab:s3cret@PW@127.0.0.1/db", "not a usable PostgreSQL URL: it has more than one '@' before the host; an '@' in the password must be percent-encoded as %40"),
             ("postgres://mnistlab:\(secret)@127.0.0.1:99999/db", "not a usable PostgreSQL URL: the port must be a number from 1 to 65535; got '99999'."),
             ("postgres://mnistlab:\(secret)@127.0.0.1:\(port)/db?sslmode=maybe", "not a usable PostgreSQL URL: sslmode must be"),
-            ("postgres://mnistlab:\(secret)@127.0.0.1:1/db?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:1/db?sslmode=disable: cannot connect to the server at 127.0.0.1:1: connection refused"),
-            ("postgres://mnistlab:\(secret)@127.0.0.1:\(port)/postgres?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/postgres?sslmode=disable: cannot connect to the server at 127.0.0.1:\(port): password authentication failed"),
+            ("postgres://mnistlab:\(secret)@127.0.0.1:1/db?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:1/db?sslmode=disable: connection to server at \"127.0.0.1\", port 1 failed: Connection refused"),
+            ("postgres://mnistlab:\(secret)@127.0.0.1:\(port)/postgres?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/postgres?sslmode=disable: connection to server at \"127.0.0.1\", port \(port) failed: FATAL: password authentication failed"),
             (
                 (server.map { $0.url(database: "no_such_db") } ?? ""),
-                "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/no_such_db?sslmode=disable: cannot connect to the server at 127.0.0.1:\(port): database \"no_such_db\" does not exist"
+                "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/no_such_db?sslmode=disable: connection to server at \"127.0.0.1\", port \(port) failed: FATAL: database \"no_such_db\" does not exist"
             ),
             (
                 existing.replacingOccurrences(of: "sslmode=disable", with: "sslmode=require"),
-                "the server does not accept TLS connections. ?sslmode=prefer (the default) uses TLS only where the server offers it"
+                "server does not support SSL, but SSL was required. ?sslmode=prefer (the default) uses TLS only where the server offers it"
             ),
         ]
     }
