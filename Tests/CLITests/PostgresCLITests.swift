@@ -567,10 +567,10 @@ struct PostgresFaultTests {
         let server = try PostgresServer.dedicated()
         let sandbox = try Sandbox(.postgres, server: server)
         let epochs = 300
-        let trainer = try Background(
-            sandbox,
-            ["train", "--epochs", "\(epochs)", "--batch-size", "10", "--val-size", "200", "--keep-every", "5"],
-            label: "trainer")
+        let settings = [
+            "--epochs", "\(epochs)", "--batch-size", "10", "--val-size", "200", "--keep-every", "5",
+        ]
+        let trainer = try Background(sandbox, ["train"] + settings, label: "trainer")
         defer { trainer.send(SIGKILL) }
         #expect(trainer.waitForLines("epoch ", count: 3), "\(trainer.stderr)")
 
@@ -606,6 +606,17 @@ struct PostgresFaultTests {
         }
         #expect(try sandbox.value("SELECT status, epochs_done FROM run_summary") == "completed,\(epochs)")
         try expectWholeEpochs(sandbox, runID: 1, count: epochs)
+
+        // And its weights are those of the same run trained without a restart, bit for bit
+        let reference = try Sandbox(.sqlite)
+        expectSuccess(try reference.run(["train"] + settings))
+        func weights(_ sandbox: Sandbox) throws -> String? {
+            try sandbox.value(
+                "SELECT \(sandbox.hex("weights")) FROM checkpoints WHERE run_id = 1 AND epoch = \(epochs)")
+        }
+        let restarted = try weights(sandbox)
+        #expect(restarted?.isEmpty == false)
+        #expect(restarted == (try weights(reference)))
     }
 }
 

@@ -47,6 +47,12 @@ struct LibPQ: @unchecked Sendable {
     let user: @convention(c) (Connection?) -> UnsafeMutablePointer<CChar>?
     let socket: @convention(c) (Connection?) -> Int32
     let consumeInput: @convention(c) (Connection?) -> Int32
+    let setNoticeProcessor:
+        @convention(c) (
+            Connection?,
+            (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void)?,
+            UnsafeMutableRawPointer?
+        ) -> (@convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void)?
 
     /// libpq, loaded at the first use; throws `.connection` saying what to install when it
     /// is missing.
@@ -101,6 +107,7 @@ struct LibPQ: @unchecked Sendable {
         user = try symbol("PQuser")
         socket = try symbol("PQsocket")
         consumeInput = try symbol("PQconsumeInput")
+        setNoticeProcessor = try symbol("PQsetNoticeProcessor")
     }
 }
 

@@ -44,6 +44,10 @@ final class PostgresConnection {
             throw ConnectFailure(message: "out of memory for a new connection")
         }
         let connection = PostgresConnection(pq, handle)
+        // libpq prints the server's notices ("… already exists, skipping") and what arrives
+        // while no statement runs (a shutdown's FATAL) on standard error; the store's own
+        // errors say what matters, in one line.
+        _ = pq.setNoticeProcessor(handle, { _, _ in }, nil)
         guard pq.status(handle) == CONNECTION_OK else {
             throw ConnectFailure(
                 message: location.scrub(PostgresLocation.tidy(text(pq.errorMessage(handle)))))
