@@ -60,7 +60,8 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             do {
                 engine.connection = try PostgresConnection.connect(target, settings: settings)
             } catch let failure as ConnectFailure {
-                throw StoreError(failure.isTLS ? .tls : .connection, failure.message + ".")
+                throw StoreError(
+                    failure.isTLS ? .tls : .connection, PostgresLocation.sentence(failure.message))
             }
             if readOnly {
                 try engine.checkSchema(allowOlder: allowOlderSchema)
@@ -181,7 +182,8 @@ final class PostgresEngine: Engine, @unchecked Sendable {
                 case .fail, .giveUp, .retryTransaction, .outcomeUnknown:
                     // The database was open: the server went away, or turned us away, since.
                     throw StoreError(
-                        .connectionLost, "cannot connect again: \(failure.message).")
+                        .connectionLost,
+                        PostgresLocation.sentence("cannot connect again: \(failure.message)"))
                 }
             }
         }

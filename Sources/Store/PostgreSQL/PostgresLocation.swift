@@ -38,7 +38,7 @@ public struct PostgresLocation: Sendable, Equatable {
         guard let scheme = scheme(of: text) else { return "a postgres:// URL" }
         let parts = URIParts(text.dropFirst(scheme.count))
         var shown = scheme + parts.userWithoutPassword + parts.hostAndPath
-        let parameters = parts.query.split(separator: "&", omittingEmptySubsequences: false)
+        let parameters = parts.query.split(separator: "&", omittingEmptySubsequences: true)
             .filter { !$0.lowercased().hasPrefix("password=") }
         if !parameters.isEmpty { shown += "?" + parameters.joined(separator: "&") }
         return shown
@@ -114,12 +114,18 @@ public struct PostgresLocation: Sendable, Equatable {
     }
 
     /// libpq's message as one line without its final period (the caller ends the
-    /// sentence): its lines joined, doubled spaces (`FATAL:  …`) single.
+    /// sentence): its lines joined, runs of spaces and tabs (`FATAL:  …`, `\tIs the server
+    /// running…?`) one space.
     static func tidy(_ message: String) -> String {
-        var line = oneLine(message).split(separator: " ", omittingEmptySubsequences: true)
-            .joined(separator: " ")
+        var line = message.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         while line.hasSuffix(".") { line.removeLast() }
         return line
+    }
+
+    /// `text` ended as a sentence: a period unless it ends with a question libpq asks
+    /// ("Is the server running on that host…?").
+    static func sentence(_ text: String) -> String {
+        text.hasSuffix("?") ? text : text + "."
     }
 
     private static func bad(_ reason: String) -> StoreError {

@@ -35,10 +35,13 @@ final class PostgresSession: SQLConnection {
             return try connection.run(sql, arguments)
         } catch let failure as StatementFailure {
             failedState = failure.sqlState
-            guard failure.lost else { throw StoreError(.database, failure.message + ".") }
+            guard failure.lost else {
+                throw StoreError(.database, PostgresLocation.sentence(failure.message))
+            }
             lostConnection = true
             throw StoreError(
-                .connectionLost, "the connection to the server was lost: \(failure.message).")
+                .connectionLost,
+                PostgresLocation.sentence("the connection to the server was lost: \(failure.message)"))
         }
     }
 
