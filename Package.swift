@@ -2,10 +2,11 @@
 // MNISTLab: an experiment tracker for MLP training on MNIST, backed by SQLite.
 //
 // Dependencies point one way:
-//   CKernels ← Numerics ← Datasets ← Training ← MNISTLabCLI ← mnistlab
-//           Store (GRDB, CLibPQ) ↗ Reports ↗
+//   CKernels ← Numerics ← Datasets ← Training ← Sweeps ← MNISTLabCLI ← mnistlab
+//                   Store (GRDB, CLibPQ) ↗ Reports ↗
 //                        Numerics ← Benchmarking ↗
 //   CPNG (libpng) + Training ← Prediction ↗
+//   Training ← ModelExport ↗ (and ← Server)
 //   Store + Reports + Prediction + FlyingFox ← Server; MNISTLabCLI + Server ← mnistlab-serve
 import PackageDescription
 
@@ -44,24 +45,33 @@ let package = Package(
             dependencies: ["CZlib", "CLibPQ", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.embedInCode("Migrations")]),
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
+        // Sweeps: grid and random expansion, typed trial settings, the trial state machine,
+        // the retry policy and the worker loop, as values and functions the CLI calls.
+        .target(name: "Sweeps", dependencies: ["Numerics", "Store", "Training"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
         .target(name: "Reports", dependencies: ["Store"]),
         // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
         .target(name: "Prediction", dependencies: ["CPNG", "Numerics", "Store", "Training"]),
+        // A checkpoint as an ONNX model or a safetensors file (encoders written here, no
+        // protobuf library), and an ONNX file it wrote read back.
+        .target(name: "ModelExport", dependencies: ["Numerics", "Store", "Training"]),
         // `mnistlab serve`: the dashboard's routes, JSON API and event streams.
         .target(
             name: "Server",
             dependencies: [
-                "Datasets", "Store", "Reports", "Prediction", "Training",
+                "Datasets", "Store", "Reports", "Prediction", "Training", "ModelExport",
                 .product(name: "FlyingFox", package: "FlyingFox"),
                 .product(name: "FlyingSocks", package: "FlyingFox"),
             ]),
+        // Which settings mattered in a sweep: fANOVA over a random forest, pure arithmetic.
+        .target(name: "Importance", dependencies: ["Numerics"]),
         // The engine's epoch timed for `mnistlab bench`: measuring code kept out of Numerics.
         .target(name: "Benchmarking", dependencies: ["Numerics", "CKernels"]),
         .target(
             name: "MNISTLabCLI",
             dependencies: [
                 "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking", "Prediction",
+                "ModelExport", "Sweeps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
@@ -76,9 +86,19 @@ let package = Package(
         // StoreTests uses TestSupport's throwaway PostgreSQL server (PostgresServer).
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        // SweepsTests trains small sweeps in process, on SQLite and on TestSupport's
+        // PostgreSQL server, and writes stores at older schemas through GRDB.
+        .testTarget(
+            name: "SweepsTests",
+            dependencies: [
+                "Sweeps", "Store", "Training", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
         .testTarget(
             name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
+        .testTarget(name: "ModelExportTests", dependencies: ["ModelExport"]),
+        .testTarget(name: "ImportanceTests", dependencies: ["Importance"]),
         .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Numerics"]),
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
         // Sandbox, so they depend on the executable to have it built.

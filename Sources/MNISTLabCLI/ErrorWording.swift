@@ -1,6 +1,7 @@
 import Datasets
 import Foundation
 import Store
+import Sweeps
 import Training
 
 /// The one place where the lower layers' typed errors get the commands and flags that fix
@@ -12,7 +13,17 @@ enum ErrorWording {
         case let error as StoreError: store(error)
         case let error as TrainingError: training(error)
         case let error as DatasetError: dataset(error)
+        case let error as SweepError: sweep(error)
         default: nil
+        }
+    }
+
+    static func sweep(_ error: SweepError) -> String {
+        switch error {
+        case .unknownSweep(let id):
+            "There is no sweep \(id) in this database; `mnistlab sweeps` lists them."
+        case .newerSettings: "\(error) Upgrade mnistlab on this machine."
+        case .unreadableSettings: "\(error)"
         }
     }
 

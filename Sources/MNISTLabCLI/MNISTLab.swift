@@ -19,8 +19,8 @@ public struct MNISTLab: ParsableCommand {
         subcommands: [
             Train.self, Resume.self, Sweep.self, Worker.self, Sweeps.self, Runs.self, Show.self,
             Best.self, Compare.self, Evaluate.self, Predict.self, Report.self, Serve.self,
-            Export.self, ExportWeights.self, SQL.self, Tag.self, Untag.self, Note.self,
-            Rename.self, Remove.self, Prune.self, Import.self, DB.self, Bench.self,
+            Export.self, ExportWeights.self, ExportModel.self, SQL.self, Tag.self, Untag.self,
+            Note.self, Rename.self, Remove.self, Prune.self, Import.self, DB.self, Bench.self,
         ])
 }
 

@@ -133,10 +133,17 @@ public enum DashboardPage {
             </div>
             </section>
             """
+        let downloads = r.summary.bestEpoch == nil ? "" : """
+            <section id="downloads"><h2>Model</h2><p>The best checkpoint as \
+            <a href="/runs/\(runID)/model.onnx" download>ONNX</a> (ONNX Runtime, OpenCV, \
+            browsers) or <a href="/runs/\(runID)/model.safetensors" download>safetensors</a> \
+            (the weights), with the run's id, epoch and scores inside.</p></section>
+            """
         let body = """
             <div id="run-section" data-run="\(runID)" data-last-epoch="\(last)" \
             data-status="\(r.run.status.rawValue)">\(section(report, runID))</div>
             \(pad)
+            \(downloads)
             <script>\(runScript(runID: runID, lastEpoch: last))</script>
             """
         return page(

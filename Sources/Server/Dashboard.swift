@@ -8,6 +8,7 @@
 import FlyingFox
 import FlyingSocks
 import Foundation
+import ModelExport
 import Prediction
 import Synchronization
 import Reports
@@ -92,6 +93,9 @@ public struct Dashboard: Sendable {
         case (2, false) where parts[0] == "runs": return try runPage(runID(parts[1]))
         case (3, false) where parts[0] == "runs" && parts[2] == "section":
             return try runSection(runID(parts[1]))
+        case (3, false) where parts[0] == "runs" && parts[2].hasPrefix("model."):
+            guard let format = ModelFormat(path: parts[2]) else { return notFound(request, api: api) }
+            return try modelFile(runID(parts[1]), format, request)
         case (2, false) where parts[0] == "sweeps": return try sweepPage(sweepID(parts[1]))
         case (2, true) where parts[1] == "runs": return try json(store { try $0.summaries() })
         case (3, true) where parts[1] == "runs" && parts[2] == "events": return try runsEvents(request)
@@ -226,6 +230,28 @@ public struct Dashboard: Sendable {
                 throw HTTPError(404, error.description)
             }
         }
+    }
+
+    /// `/runs/ID/model.onnx`, `/runs/ID/model.safetensors` (`?epoch=`, best by default): the
+    /// checkpoint as `export-model` writes it, as a download.
+    private func modelFile(_ id: Int64, _ format: ModelFormat, _ request: HTTPRequest) throws
+        -> HTTPResponse
+    {
+        let point = try checkpointPoint(request.query["epoch"] ?? "best")
+        let model = try store { store in
+            _ = try summary(id, store)
+            do { return try store.exportableModel(runID: id, at: point) } catch let error as TrainingError {
+                throw HTTPError(404, error.description)
+            }
+        }
+        let name = "mnistlab-run-\(id)-epoch-\(model.epoch ?? 0).\(format.fileExtension)"
+        return HTTPResponse(
+            statusCode: .ok,
+            headers: [
+                .contentType: "application/octet-stream",
+                HTTPHeader("Content-Disposition"): "attachment; filename=\"\(name)\"",
+            ],
+            body: Self.body(Data(model.encoded(as: format))))
     }
 
     private func events(_ id: Int64, _ request: HTTPRequest) throws -> HTTPResponse {

@@ -87,11 +87,8 @@ extension Store {
                 // can use it.
                 let id = try nextID(in: "runs", db)
                 let lease = Lease(runID: id, seconds: leaseSeconds)
-                let clock = try db.fetchOne(
-                    "SELECT \(dialect.now) AS now, \(dialect.expiry(leaseSeconds)) AS expiry")
-                let run = Run(
-                    id: id, new: new, now: try clock?.get("now") ?? Timestamp.now(), lease: lease,
-                    expiresAt: try clock?.get("expiry") ?? Timestamp.now())
+                let clock = try databaseNow(db, leaseSeconds: leaseSeconds)
+                let run = Run(id: id, new: new, now: clock.now, lease: lease, expiresAt: clock.expiry)
                 try db.insert(run, into: Run.table)
                 if let trial { try attach(runID: id, to: trial, db) }
                 return (run, lease)

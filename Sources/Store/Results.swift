@@ -14,7 +14,6 @@ extension Store {
             guard size == 10, evaluation.confusion.allSatisfy({ $0.count == size }) else {
                 throw StoreError(.invalidArgument, "the confusion matrix must be 10×10.")
             }
-            let now = Timestamp.now()
             let arguments = [evaluation.runID.sqlValue, evaluation.epoch.sqlValue]
             try write { db in
                 guard
@@ -29,8 +28,8 @@ extension Store {
                         runID: evaluation.runID, epoch: evaluation.epoch,
                         datasetChecksum: evaluation.datasetChecksum, testSize: evaluation.testSize,
                         testLoss: evaluation.testLoss, testAccuracy: evaluation.testAccuracy,
-                        evaluatedAt: now),
-                    into: EvaluationRow.table)
+                        evaluatedAt: ""),
+                    into: EvaluationRow.table, expressions: ["evaluated_at": dialect.now])
                 // The 100 cells in one statement: one round trip to a server, not a hundred.
                 var values: [SQLValue] = []
                 for (trueLabel, row) in evaluation.confusion.enumerated() {

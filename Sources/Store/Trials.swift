@@ -14,7 +14,8 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     public var sweepID: Int64
     /// Position in the grid, from 1.
     public var number: Int
-    /// The trial's `mnistlab train` arguments, a JSON array of strings.
+    /// What the trial trains: the run's settings as versioned JSON (Sweeps' `TrialSettings`),
+    /// opaque to the store.
     public var settings: String
     public var status: Status
     public var runID: Int64?
@@ -35,18 +36,6 @@ public struct TrialRecord: Codable, Sendable, Equatable {
         case workerToken = "worker_token"
         case leaseExpiresAt = "lease_expires_at"
         case failureReason = "failure_reason"
-    }
-
-    /// The settings as the argument list they encode.
-    public var arguments: [String] {
-        (try? JSONDecoder().decode([String].self, from: Data(settings.utf8))) ?? []
-    }
-
-    /// The value given to `option` in the settings, e.g. "20" for "--epochs".
-    public func argument(_ option: String) -> String? {
-        let arguments = arguments
-        guard let k = arguments.firstIndex(of: option), k + 1 < arguments.count else { return nil }
-        return arguments[k + 1]
     }
 }
 
@@ -75,18 +64,14 @@ public struct SweepProgress: Sendable, Equatable {
 }
 
 extension Store {
-    /// Records a new sweep over `grid` (JSON text) with one pending trial per argument list
-    /// that `trials` gives for the sweep's id (each a `train` argument list), numbered from 1,
-    /// in one transaction. Two equal argument lists are one grid point: `.invalidArgument`.
-    public func createSweep(grid: String, trials: (Int64) -> [[String]]) throws -> SweepRecord {
+    /// Records a new sweep over `grid` (JSON text) with one pending trial per settings text
+    /// that `trials` gives for the sweep's id, numbered from 1, in one transaction. Two equal
+    /// settings are one grid point: `.invalidArgument`.
+    public func createSweep(grid: String, trials: (Int64) -> [String]) throws -> SweepRecord {
         try attempt("Cannot create a sweep in \(location)") {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.withoutEscapingSlashes]
-            return try write { db in
+            try write { db in
                 let id = try nextID(in: "sweeps", db)
-                let settings = try trials(id).map {
-                    String(decoding: try encoder.encode($0), as: UTF8.self)
-                }
+                let settings = trials(id)
                 guard !settings.isEmpty else {
                     throw StoreError(.invalidArgument, "a sweep needs at least one trial.")
                 }
@@ -94,7 +79,7 @@ extension Store {
                     throw StoreError(.invalidArgument, "the sweep lists one grid point twice.")
                 }
                 let sweep = SweepRecord(
-                    id: id, createdAt: Timestamp.now(), grid: grid, size: settings.count,
+                    id: id, createdAt: try databaseNow(db).now, grid: grid, size: settings.count,
                     uid: UUID().uuidString.lowercased())
                 try db.insert(sweep, into: SweepRecord.table)
                 // Trial ids too are max + 1, under the same lock.

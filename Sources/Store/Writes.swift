@@ -32,15 +32,17 @@ extension Store {
                     "the checkpoint has \(checkpoint?.weights.count ?? 0) weights but "
                         + "\(velocity.count) velocities.")
             }
-            let now = Timestamp.now()
-            // Encode and checksum before taking the write lock, to keep the lock short.
-            var row = epoch
-            row.recordedAt = now
-            let checkpointRow = checkpoint.map { CheckpointRow($0, createdAt: now) }
+            // Encode and checksum before taking the write lock, to keep the lock short. Both
+            // rows are stamped with the database's clock, in the statements that write them.
+            let stamp = { (column: String) in [column: self.dialect.now] }
+            let checkpointRow = checkpoint.map { CheckpointRow($0, createdAt: "") }
             try write { db in
                 try renew(lease, db)
-                try db.insert(row, into: EpochRecord.table)
-                if let checkpointRow { try db.insert(checkpointRow, into: CheckpointRow.table) }
+                try db.insert(epoch, into: EpochRecord.table, expressions: stamp("recorded_at"))
+                if let checkpointRow {
+                    try db.insert(
+                        checkpointRow, into: CheckpointRow.table, expressions: stamp("created_at"))
+                }
                 try db.execute(
                     Self.pruneCheckpoints, [.integer(epoch.runID), .integer(Int64(keepEvery))])
             }

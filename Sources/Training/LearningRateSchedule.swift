@@ -17,6 +17,25 @@ public struct RecordedEpoch: Equatable, Sendable {
     }
 }
 
+/// THE best-epoch rule as training reads it: an epoch is a new best when its validation loss
+/// is lower than the best before it by more than `minDelta` (the first epoch always is), so
+/// ties keep the earlier epoch. With `minDelta` 0 it is the rule of `run_stats.best_epoch`
+/// (the triggers of Migrations/0005 and 0010, which `run_summary`, `best` and checkpoint
+/// retention read); the plateau schedule and early stopping both walk a history through it.
+struct BestSoFar {
+    var minDelta = 0.0
+    private(set) var valLoss = Double.infinity
+    private(set) var epoch: Int?
+
+    /// Takes the next epoch of a history; true when it is the new best.
+    mutating func observe(_ recorded: RecordedEpoch) -> Bool {
+        guard epoch == nil || recorded.valLoss < valLoss - minDelta else { return false }
+        valLoss = recorded.valLoss
+        epoch = recorded.epoch
+        return true
+    }
+}
+
 /// The learning rate in effect for each epoch: a pure function of the run's settings and the
 /// epochs recorded before it, so that a resumed run continues with exactly the rate (and the
 /// plateau counter) an uninterrupted one would have had. Nothing is kept between epochs.
@@ -116,11 +135,10 @@ public struct LearningRateSchedule: Equatable, Sendable {
             return minimum + (initial - minimum) * (1 + cos(Double.pi * t)) / 2
         case .plateau(let patience, let factor):
             var rate = initial
-            var best = Double.infinity
+            var best = BestSoFar()
             var waited = 0
             for recorded in history where recorded.epoch < epoch {
-                if recorded.valLoss < best {
-                    best = recorded.valLoss
+                if best.observe(recorded) {
                     waited = 0
                 } else {
                     waited += 1
@@ -151,13 +169,9 @@ public struct EarlyStopping: Equatable, Sendable {
     /// `minDelta` (the first epoch always counts). With `minDelta` 0 this is the lowest
     /// validation loss, earliest on ties: `run_summary.best_epoch`.
     public func bestEpoch(in history: [RecordedEpoch]) -> Int? {
-        var best = Double.infinity
-        var bestEpoch: Int?
-        for recorded in history where recorded.valLoss < best - minDelta || bestEpoch == nil {
-            best = recorded.valLoss
-            bestEpoch = recorded.epoch
-        }
-        return bestEpoch
+        var best = BestSoFar(minDelta: minDelta)
+        for recorded in history { _ = best.observe(recorded) }
+        return best.epoch
     }
 
     /// Whether training should stop after the last epoch of `history`.

@@ -60,7 +60,7 @@ private let rootHelp = """
       evaluate                Evaluate a run's checkpoint on the test set and
                               record the result.
       predict                 Classify images of handwritten digits with a run's
-                              checkpoint.
+                              checkpoint or an ONNX file.
       report                  Write an HTML report of runs: learning curves,
                               settings, confusion matrices.
       serve                   Serve a live dashboard of the runs: tables, curves,
@@ -69,6 +69,8 @@ private let rootHelp = """
                               hyperparameters as CSV or JSON.
       export-weights          Write a checkpoint's weights to a raw little-endian
                               Float32 file.
+      export-model            Write a checkpoint as an ONNX model or a safetensors
+                              file.
       sql                     Run a read-only SQL query on the database and print
                               the rows.
       tag                     Add tags to runs.

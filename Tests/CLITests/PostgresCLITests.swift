@@ -337,7 +337,7 @@ struct PostgresCLITests {
         expectNoPassword(text)
         #expect(status["path"] as? String == sandbox.shownDatabase)
         #expect(status["runs"] as? Int == 11 && status["epochs"] as? Int == 66)
-        #expect(status["schema_version"] as? Int == 10 && (status["migrations"] as? [Any])?.count == 10)
+        #expect(status["schema_version"] as? Int == 12 && (status["migrations"] as? [Any])?.count == 11)
         #expect((status["size_bytes"] as? Int ?? 0) > 0)
         let space = try #require(status["checkpoint_space"] as? [[String: Any]])
         let blob = 4 * (785 * 8 + 9 * 10)
@@ -353,7 +353,7 @@ struct PostgresCLITests {
 
         // Then migrate has nothing to do, vacuum reports the space
         expectSuccess(migrate)
-        #expect(migrate.stdout == "schema 10: already up to date\n", "\(migrate.stdout)")
+        #expect(migrate.stdout == "schema 12: already up to date\n", "\(migrate.stdout)")
         expectSuccess(vacuum)
         expectNoPassword(vacuum)
         #expect(vacuum.stdout.hasPrefix("\(sandbox.shownDatabase): "), "\(vacuum.stdout)")
@@ -496,7 +496,7 @@ struct PostgresCLITests {
         for trainer in trainers { #expect(trainer.wait() == .exit(0), "\(trainer.stderr)") }
         #expect(try sandbox.rows("SELECT id, status, epochs_done FROM run_summary ORDER BY id")
             == (1...4).map { "\($0),completed,2" })
-        #expect(try sandbox.value("SELECT count(*), count(DISTINCT version), max(version) FROM schema_migrations") == "10,10,10")
+        #expect(try sandbox.value("SELECT count(*), count(DISTINCT version), max(version) FROM schema_migrations") == "11,11,12")
         #expect(try sandbox.value("SELECT count(DISTINCT uid) FROM runs") == "4")
     }
 

@@ -17,7 +17,7 @@ import Testing
         // run; a target that already has a run of its own
         let directory = try TemporaryDirectory(source)
         let from = try Store.open(location: try directory.location("source"))
-        let sweep = try from.createSweep(grid: "{}") { id in [["--sweep", "\(id)", "--seed", "1"]] }
+        let sweep = try from.createSweep(grid: "{}") { id in [#"{"sweep": \#(id), "seed": 1}"#] }
         let claim = try #require(try from.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
         let parent = try from.createRun(.sample(momentum: 0.9, keepEvery: 1))
         for epoch in 1...3 {

@@ -254,7 +254,7 @@ import Testing
 
         // Then: every row of run_summary is as it was, column for column
         let after = try store.read { db in try db.fetch(allRows) }
-        #expect(try store.status().schemaVersion == 10)
+        #expect(try store.status().schemaVersion == Migrations.latestVersion)
         #expect(after.first?.columns.names == before.first?.columns.names)
         #expect(after.map(\.values) == before.map(\.values))
         #expect(after.count == 3)

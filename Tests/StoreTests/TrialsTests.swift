@@ -9,7 +9,7 @@ import Testing
 @Suite struct TrialsTests {
     func sweep(_ store: Store, trials: Int) throws -> SweepRecord {
         try store.createSweep(grid: "{}") { id in
-            (1...trials).map { ["--sweep", "\(id)", "--seed", "\($0)"] }
+            (1...trials).map { #"{"sweep": \#(id), "seed": \#($0)}"# }
         }
     }
 
@@ -18,7 +18,7 @@ import Testing
         let store = try Store.open(location: try directory.location("lab.sqlite"))
 
         let error = #expect(throws: StoreError.self) {
-            try store.createSweep(grid: "{}") { _ in [["--seed", "1"], ["--seed", "1"]] }
+            try store.createSweep(grid: "{}") { _ in [#"{"seed": 1}"#, #"{"seed": 1}"#] }
         }
 
         #expect(error?.kind == .invalidArgument)

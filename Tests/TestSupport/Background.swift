@@ -41,17 +41,26 @@ public final class Background {
         return kill(pid, signal) == 0
     }
 
-    /// Waits for the exit: the exit status, or the signal that ended it.
+    /// Waits for the exit, `seconds` at the most: the exit status, or the signal that ended
+    /// it; a process still running at the deadline is killed and reported as `.stillRunning`,
+    /// which no expectation accepts, so a stalled child fails its test instead of hanging it.
     @discardableResult
-    public func wait() -> Ending {
+    public func wait(seconds: Double = 300) -> Ending {
+        guard wait(until: { false }, seconds: seconds) || !process.isRunning else {
+            kill(pid, SIGKILL)
+            process.waitUntilExit()
+            return .stillRunning(after: seconds)
+        }
         process.waitUntilExit()
         return process.terminationReason == .uncaughtSignal
             ? .signal(process.terminationStatus) : .exit(process.terminationStatus)
     }
 
-    /// Polls `condition` every millisecond until it holds or the process exits; true if it held.
-    public func wait(until condition: () -> Bool) -> Bool {
-        while process.isRunning {
+    /// Polls `condition` every millisecond until it holds, the process exits, or `seconds`
+    /// pass; true if it held.
+    public func wait(until condition: () -> Bool, seconds: Double = 120) -> Bool {
+        let deadline = Date().addingTimeInterval(seconds)
+        while process.isRunning && Date() < deadline {
             if condition() { return true }
             usleep(1_000)
         }
@@ -60,18 +69,21 @@ public final class Background {
 
     /// Waits until the process has printed `count` lines starting with `prefix`.
     public func waitForLines(_ prefix: String, count: Int = 1) -> Bool {
-        wait { stdout.split(separator: "\n").filter { $0.hasPrefix(prefix) }.count >= count }
+        wait(until: { stdout.split(separator: "\n").filter { $0.hasPrefix(prefix) }.count >= count })
     }
 }
 
 public enum Ending: Equatable, CustomStringConvertible {
     case exit(Int32)
     case signal(Int32)
+    /// Still running at the deadline of `Background.wait(seconds:)`, and killed there.
+    case stillRunning(after: Double)
 
     public var description: String {
         switch self {
         case .exit(let code): "exit \(code)"
         case .signal(let number): "signal \(number)"
+        case .stillRunning(let seconds): "still running after \(seconds) s (killed)"
         }
     }
 }

@@ -1,5 +1,6 @@
 import Datasets
 import Foundation
+import Synchronization
 
 /// The `mnistlab` binary that `swift test` built next to the test bundle.
 public let mnistlabBinary: String = {
@@ -41,6 +42,9 @@ public final class Sandbox {
     public let store: Store
 
     /// `server`: the PostgreSQL server of a `.postgres` sandbox (default: the shared one).
+    /// The longest one command may take before it is killed as stalled.
+    public static let commandDeadline: Double = 600
+
     public init(_ store: Store = .sqlite, server: PostgresServer? = nil) throws {
         self.store = store
         directory = FileManager.default.temporaryDirectory
@@ -85,12 +89,26 @@ public final class Sandbox {
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
+        // A command that stalls is killed at the deadline, so its test fails saying so
+        // instead of hanging the whole run.
+        let stalled = Mutex(false)
+        let watchdog = DispatchWorkItem {
+            guard process.isRunning else { return }
+            stalled.withLock { $0 = true }
+            kill(process.processIdentifier, SIGKILL)
+        }
+        DispatchQueue.global().asyncAfter(
+            deadline: .now() + Self.commandDeadline, execute: watchdog)
         let out = stdout.fileHandleForReading.readDataToEndOfFile()
         let err = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
+        watchdog.cancel()
+        let note = stalled.withLock { $0 }
+            ? "\n[Sandbox: `mnistlab \(arguments.joined(separator: " "))` still running after "
+                + "\(Int(Self.commandDeadline)) s; killed]" : ""
         return Output(
             status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
-            stderr: String(decoding: err, as: UTF8.self))
+            stderr: String(decoding: err, as: UTF8.self) + note)
     }
 
     public func launch(

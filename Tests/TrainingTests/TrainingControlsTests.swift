@@ -112,62 +112,58 @@ struct TrainingControlsTests {
         schedule: LearningRateSchedule.Kind
     ) throws {
         // Given a database and the same settings trained straight and interrupted after 3
-        let directory = FileManager.default.temporaryDirectory
-            .appendingPathComponent("mnistlab-controls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let store = try Store.open(path: directory.appendingPathComponent("t.sqlite").path)
-        defer { try? store.close() }
-        let data = try DataSource(directory: Self.dataDirectory, validationSize: 1_000, trainLimit: 200).prepare()
-        var h = controlled(schedule)
-        h.patience = 4
-        guard case .completed(let straight) = try Session(store: store).train(h, data: data)
-        else { Issue.record("the straight run did not complete"); return }
+        try withTemporaryStore { store in
+            let data = try DataSource(directory: Self.dataDirectory, validationSize: 1_000, trainLimit: 200).prepare()
+            var h = controlled(schedule)
+            h.patience = 4
+            guard case .completed(let straight) = try Session(store: store).train(h, data: data)
+            else { Issue.record("the straight run did not complete"); return }
 
-        let counter = Counter()
-        var events = SessionEvents()
-        events.epoch = { _, _ in counter.epochs += 1 }
-        events.shouldStop = { counter.epochs >= 3 }
-        let interrupted = try Session(store: store, events: events).train(
-            h, data: data, keepEvery: 1)
-        // An epoch is reported once committed, in the background while the next trains: the
-        // stop lands at the first batch after the third report, after epoch 3 or 4.
-        guard case .interrupted(let id, lastEpoch: let stoppedAfter?) = interrupted, (3...4).contains(stoppedAfter) else {
-            Issue.record("expected an interruption after epoch 3 or 4, got \(interrupted)")
-            return
+            let counter = Counter()
+            var events = SessionEvents()
+            events.epoch = { _, _ in counter.epochs += 1 }
+            events.shouldStop = { counter.epochs >= 3 }
+            let interrupted = try Session(store: store, events: events).train(
+                h, data: data, keepEvery: 1)
+            // An epoch is reported once committed, in the background while the next trains: the
+            // stop lands at the first batch after the third report, after epoch 3 or 4.
+            guard case .interrupted(let id, lastEpoch: let stoppedAfter?) = interrupted, (3...4).contains(stoppedAfter) else {
+                Issue.record("expected an interruption after epoch 3 or 4, got \(interrupted)")
+                return
+            }
+
+            // When it is resumed without changes
+            let resumed = try Session(store: store).resume(
+                runID: id, from: nil, changes: ResumeChanges())
+
+            // Then it continued in place to the same weights, rates and losses
+            #expect(resumed == .completed(runID: id))
+            let a = try store.epochs(runID: straight), b = try store.epochs(runID: id)
+            #expect(b.map(\.epoch) == Array(1...6))
+            #expect(b.map(\.learningRate) == a.map(\.learningRate))
+            #expect(b.map(\.valLoss) == a.map(\.valLoss))
+            #expect(b.compactMap(\.learningRate).count == 6)
+            let last = try #require(try store.checkpoint(runID: id, epoch: 6))
+            let reference = try #require(try store.checkpoint(runID: straight, epoch: 6))
+            #expect(last.weights == reference.weights && last.velocity == reference.velocity)
+            let run = try #require(try store.run(id: id))
+            #expect(run.lrSchedule == schedule.description && run.weightDecay == 1e-3)
+            #expect(run.patience == 4 && run.minLearningRate == 0.05)
+
+            // And resuming it from epoch 3 with another weight decay forks a child with lineage
+            var changes = ResumeChanges()
+            changes.weightDecay = 1e-2
+            changes.epochs = schedule == .cosine ? 6 : 7
+            let fork = try Session(store: store).resume(runID: id, from: .epoch(3), changes: changes)
+            guard case .completed(let child) = fork else {
+                Issue.record("expected the fork to complete, got \(fork)")
+                return
+            }
+            let forked = try #require(try store.run(id: child))
+            #expect(child != id && forked.parentRunID == id && forked.parentEpoch == 3)
+            #expect(forked.weightDecay == 1e-2)
+            // The fork's schedule read its parent's epochs 1...3: its epoch 4 has the same rate.
+            #expect(try store.epochs(runID: child).first?.learningRate == b[3].learningRate)
         }
-
-        // When it is resumed without changes
-        let resumed = try Session(store: store).resume(
-            runID: id, from: nil, changes: ResumeChanges())
-
-        // Then it continued in place to the same weights, rates and losses
-        #expect(resumed == .completed(runID: id))
-        let a = try store.epochs(runID: straight), b = try store.epochs(runID: id)
-        #expect(b.map(\.epoch) == Array(1...6))
-        #expect(b.map(\.learningRate) == a.map(\.learningRate))
-        #expect(b.map(\.valLoss) == a.map(\.valLoss))
-        #expect(b.compactMap(\.learningRate).count == 6)
-        let last = try #require(try store.checkpoint(runID: id, epoch: 6))
-        let reference = try #require(try store.checkpoint(runID: straight, epoch: 6))
-        #expect(last.weights == reference.weights && last.velocity == reference.velocity)
-        let run = try #require(try store.run(id: id))
-        #expect(run.lrSchedule == schedule.description && run.weightDecay == 1e-3)
-        #expect(run.patience == 4 && run.minLearningRate == 0.05)
-
-        // And resuming it from epoch 3 with another weight decay forks a child with lineage
-        var changes = ResumeChanges()
-        changes.weightDecay = 1e-2
-        changes.epochs = schedule == .cosine ? 6 : 7
-        let fork = try Session(store: store).resume(runID: id, from: .epoch(3), changes: changes)
-        guard case .completed(let child) = fork else {
-            Issue.record("expected the fork to complete, got \(fork)")
-            return
-        }
-        let forked = try #require(try store.run(id: child))
-        #expect(child != id && forked.parentRunID == id && forked.parentEpoch == 3)
-        #expect(forked.weightDecay == 1e-2)
-        // The fork's schedule read its parent's epochs 1...3: its epoch 4 has the same rate.
-        #expect(try store.epochs(runID: child).first?.learningRate == b[3].learningRate)
     }
 }

@@ -22,14 +22,7 @@ extension MNISTLab {
                   mnistlab export-weights 1 -o - > model.bin
                 """)
 
-        @Argument(help: "Id of the run.")
-        var runID: Int64
-
-        @Option(
-            name: .long, parsing: .unconditional,
-            help: "Checkpoint to export: best (the default), last or an epoch number.",
-            completion: .list(["best", "last"]), transform: ResumePoint.parse)
-        var epoch = ResumePoint.best
+        @OptionGroup var checkpoint: ExportedCheckpoint
 
         @Option(
             name: .shortAndLong,
@@ -47,7 +40,7 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openForReading()
-            let loaded = try store.checkpoint(runID: runID, at: epoch)
+            let loaded = try store.checkpoint(runID: checkpoint.runID, at: checkpoint.epoch)
             let layout = WeightLayout(try loaded.architecture())
             let bytes = loaded.checkpoint.weights.map(\.bitPattern.littleEndian).withUnsafeBytes {
                 [UInt8]($0)
@@ -61,13 +54,14 @@ extension MNISTLab {
                 return say(
                     try jsonText(
                         WeightsJSON(
-                            file: output, run_id: runID, epoch: loaded.epoch, dtype: "<f4",
+                            file: output, run_id: checkpoint.runID, epoch: loaded.epoch,
+                            dtype: "<f4",
                             parameter_count: layout.count, bytes: bytes.count,
                             tensors: layout.tensors)))
             }
             let destination = toStandardOutput ? "standard output" : output
             say(
-                "Wrote run \(runID)'s weights after epoch \(loaded.epoch) to \(destination): \(layout.count) little-endian Float32 values (\(bytes.count) bytes).\n"
+                "Wrote run \(checkpoint.runID)'s weights after epoch \(loaded.epoch) to \(destination): \(layout.count) little-endian Float32 values (\(bytes.count) bytes).\n"
             )
             var table = Table(
                 ["tensor", "shape", "offset", "count", "byte offset"], numeric: [2, 3, 4])

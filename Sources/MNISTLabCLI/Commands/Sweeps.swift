@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import Sweeps
 
 extension MNISTLab {
     struct Sweeps: ParsableCommand {
@@ -26,9 +27,7 @@ extension MNISTLab {
             let store = try database.openForReading()
             let progress = try store.sweepProgress(id: sweepID)
             if let sweepID {
-                guard let sweep = progress.first else {
-                    throw MNISTLabError("There is no sweep \(sweepID) in this database; `mnistlab sweeps` lists them.")
-                }
+                guard let sweep = progress.first else { throw SweepError.unknownSweep(sweepID) }
                 let trials = try store.trials(sweepID: sweepID)
                 let ranking = try store.summaries(sweepID: sweepID)
                 if output.json {
@@ -42,21 +41,14 @@ extension MNISTLab {
                 for t in trials {
                     table.append([
                         "\(t.number)", t.status.rawValue, t.runID.map(String.init) ?? "-",
-                        "\(t.attempts)", t.worker ?? "", trialLabel(t), t.failureReason ?? "",
+                        "\(t.attempts)", t.worker ?? "", (try? t.decodedSettings().label) ?? "",
+                        t.failureReason ?? "",
                     ])
                 }
                 print("\n" + table.render())
-                var ranked = Table(
-                    ["rank", "run", "status", "best epoch", "best val loss", "best val acc"],
-                    numeric: [0, 1, 3, 4, 5])
-                for (k, s) in ranking.enumerated() {
-                    ranked.append([
-                        "\(k + 1)", "\(s.run.id)", s.run.status.rawValue,
-                        s.bestEpoch.map(String.init) ?? "-", Format.loss(s.bestValLoss),
-                        Format.percent(s.bestValAccuracy),
-                    ])
-                }
-                print("\nranked by best validation loss:\n" + ranked.render())
+                print(
+                    "\nranked by best validation loss:\n"
+                        + rankingTable(ranking, trials: trials).render())
                 return
             }
             if output.json { return try printJSON(progress.map(SweepProgressJSON.init)) }
@@ -77,12 +69,51 @@ extension MNISTLab {
             }
             return table
         }
+    }
+}
 
-        /// The varied settings of the trial, from its run name ("sweep-1/lr=0.1,…").
-        private func trialLabel(_ trial: TrialRecord) -> String {
-            let name = trial.argument("--name") ?? ""
-            return name.split(separator: "/", maxSplits: 1).last.map(String.init) ?? ""
-        }
+/// A sweep's runs ranked by best validation loss, with a column for each swept setting.
+func rankingTable(_ ranking: [RunSummary], trials: [TrialRecord]) -> Table {
+    let swept = SweptSetting.shown(for: trials.compactMap { try? $0.decodedSettings() })
+    let columns = swept.flatMap(rankingColumns)
+    var table = Table(
+        ["rank", "run", "status"] + columns.map(\.title) + [
+            "best epoch", "best val loss", "best val acc",
+        ],
+        numeric: Set([0, 1] + (0..<3).map { 3 + columns.count + $0 }))
+    for (k, s) in ranking.enumerated() {
+        table.append(
+            ["\(k + 1)", "\(s.run.id)", s.run.status.rawValue]
+                + columns.map { $0.value(s) }
+                + [
+                    s.bestEpoch.map(String.init) ?? "-", Format.loss(s.bestValLoss),
+                    Format.percent(s.bestValAccuracy),
+                ])
+    }
+    return table
+}
+
+/// The ranking's columns for a swept setting (patience also shows where it stopped).
+private func rankingColumns(_ setting: SweptSetting)
+    -> [(title: String, value: (RunSummary) -> String)]
+{
+    switch setting {
+    case .learningRate: [("lr", { Format.number($0.run.learningRate) })]
+    case .hidden: [("hidden", { $0.run.hidden })]
+    case .activation: [("activation", { $0.run.activation })]
+    case .loss: [("loss", { $0.run.loss })]
+    case .momentum: [("momentum", { Format.number($0.run.momentum) })]
+    case .batchSize: [("batch", { "\($0.run.batchSize)" })]
+    case .seed: [("seed", { Format.seed($0.run.seed) })]
+    case .weightDecay: [("weight decay", { Format.number($0.run.weightDecay) })]
+    case .lrSchedule: [("schedule", { $0.run.lrSchedule })]
+    case .minLearningRate: [("min lr", { Format.number($0.run.minLearningRate) })]
+    case .patience:
+        [
+            ("patience", { $0.run.patience.map(String.init) ?? "-" }),
+            ("stopped", { $0.stoppedEarlyAt.map { "at \($0)" } ?? "-" }),
+        ]
+    case .minDelta: [("min delta", { Format.number($0.run.minDelta) })]
     }
 }
 
@@ -96,9 +127,9 @@ func timeLeft(_ p: SweepProgress, plannedEpochs: Int) -> String {
     return Format.seconds(left)
 }
 
-/// The epochs a trial plans (its `--epochs`), for the estimate above.
+/// The epochs a trial plans, for the estimate above.
 private func plannedEpochs(_ trial: TrialRecord) -> Int {
-    trial.argument("--epochs").flatMap { Int($0) } ?? 0
+    (try? trial.decodedSettings().hyperparameters.epochs) ?? 0
 }
 
 private struct SweepProgressJSON: Encodable {
@@ -132,7 +163,8 @@ private struct TrialJSON: Encodable {
     var attempts: Int
     var worker: String?
     var failure_reason: String?
-    var arguments: [String]
+    /// The trial's typed settings, as `trials.settings` stores them.
+    var settings: TrialSettings?
 
     init(_ t: TrialRecord) {
         number = t.number
@@ -141,7 +173,7 @@ private struct TrialJSON: Encodable {
         attempts = t.attempts
         worker = t.worker
         failure_reason = t.failureReason
-        arguments = t.arguments
+        settings = try? t.decodedSettings()
     }
 }
 

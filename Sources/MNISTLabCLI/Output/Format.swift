@@ -1,3 +1,5 @@
+import Reports
+
 /// Number formatting shared by the tables, with no locale surprises.
 enum Format {
     /// "1 run", "2 runs": a count with its noun, plural unless it is one.
@@ -11,18 +13,9 @@ enum Format {
         return fixed(fraction * 100, digits: 2) + "%"
     }
 
+    /// Reports' `fixed`: the terminal, the report and the dashboard round alike (printf's rule).
     static func fixed(_ value: Double?, digits: Int) -> String {
-        guard let value else { return "-" }
-        guard value.isFinite else { return "\(value)" }
-        var scale = 1.0
-        for _ in 0..<digits { scale *= 10 }
-        let rounded = (abs(value) * scale).rounded()
-        var text = String(Int64(rounded))
-        if digits > 0 {
-            while text.count <= digits { text = "0" + text }
-            text.insert(".", at: text.index(text.endIndex, offsetBy: -digits))
-        }
-        return (value < 0 && rounded != 0 ? "-" : "") + text
+        value.map { Reports.fixed($0, digits) } ?? "-"
     }
 
     static func loss(_ value: Double?) -> String { fixed(value, digits: 4) }

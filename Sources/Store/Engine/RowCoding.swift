@@ -12,19 +12,29 @@ extension SQLRow {
 extension SQLConnection {
     /// `INSERT INTO table (columns of record) VALUES (…)`, every value bound: the columns of
     /// its coding keys, in order; nil optionals are left out, so their columns take their
-    /// defaults (NULL).
-    func insert<T: Encodable>(_ record: T, into table: String) throws {
+    /// defaults (NULL). A column named in `expressions` takes that SQL instead of the record's
+    /// value: the dialect's clock, so that a timestamp is the database's, never the client's.
+    func insert<T: Encodable>(
+        _ record: T, into table: String, expressions: [String: String] = [:]
+    ) throws {
         let encoder = RowEncoder()
         try record.encode(to: encoder)
-        let pairs = encoder.storage.pairs
-        try insert(pairs.map(\.value), columns: pairs.map(\.column), into: table)
+        let pairs = encoder.storage.pairs.filter { expressions[$0.column] == nil }
+        try insert(
+            pairs.map(\.value), columns: pairs.map(\.column), into: table, expressions: expressions)
     }
 
-    /// `INSERT INTO table (columns) VALUES (…)`, `values` bound in the same order.
-    func insert(_ values: [SQLValue], columns: [String], into table: String) throws {
-        let placeholders = Array(repeating: "?", count: columns.count).joined(separator: ", ")
+    /// `INSERT INTO table (columns) VALUES (…)`, `values` bound in the same order, then the
+    /// columns of `expressions` with their SQL.
+    func insert(
+        _ values: [SQLValue], columns: [String], into table: String,
+        expressions: [String: String] = [:]
+    ) throws {
+        let computed = expressions.sorted { $0.key < $1.key }
+        let names = columns + computed.map(\.key)
+        let placeholders = Array(repeating: "?", count: columns.count) + computed.map(\.value)
         try execute(
-            "INSERT INTO \(table) (\(columns.joined(separator: ", "))) VALUES (\(placeholders))",
+            "INSERT INTO \(table) (\(names.joined(separator: ", "))) VALUES (\(placeholders.joined(separator: ", ")))",
             values)
     }
 }

@@ -16,5 +16,7 @@ enum PostgresMigrations {
         Migration(8, "0008_trials", PackageResources._008_trials_pg_sql),
         Migration(9, "0009_run_uids", PackageResources._009_run_uids_pg_sql),
         Migration(10, "0010_run_stats_metrics", PackageResources._010_run_stats_metrics_pg_sql),
+        Migration(
+            12, "0012_typed_trial_settings", PackageResources._012_typed_trial_settings_pg_sql),
     ]
 }

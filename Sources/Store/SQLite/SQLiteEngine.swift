@@ -17,7 +17,8 @@ final class SQLiteEngine: Engine {
     static let applicationID: Int32 = 0x4D4E_5354
 
     /// SQLite's clock: the machine's, in the timestamp format.
-    let dialect = Dialect(
+    var dialect: Dialect { Self.clock }
+    static let clock = Dialect(
         now: "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')",
         expiry: { seconds in
             "strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '+\(String(format: "%.3f", seconds)) seconds')"

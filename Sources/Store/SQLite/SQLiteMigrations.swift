@@ -40,6 +40,8 @@ enum Migrations {
         Migration(8, "0008_trials", PackageResources._008_trials_sql),
         Migration(9, "0009_run_uids", PackageResources._009_run_uids_sql),
         Migration(10, "0010_run_stats_metrics", PackageResources._010_run_stats_metrics_sql),
+        Migration(
+            12, "0012_typed_trial_settings", PackageResources._012_typed_trial_settings_sql),
     ]
 
     /// The schema version this build writes: the last migration's number.
@@ -88,8 +90,11 @@ enum Migrations {
                 for migration in pending where !applied.contains(migration.version) {
                     try db.execute(sql: migration.sql)
                     try db.execute(
-                        sql: "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                        arguments: [migration.version, migration.name, Timestamp.now()])
+                        sql: """
+                            INSERT INTO schema_migrations (version, name, applied_at)
+                            VALUES (?, ?, \(SQLiteEngine.clock.now))
+                            """,
+                        arguments: [migration.version, migration.name])
                     // Mirrors the schema version where `sqlite3 x.sqlite 'PRAGMA user_version'`
                     // shows it. PRAGMA can't bind; the value is our own integer.
                     try db.execute(sql: "PRAGMA user_version = \(migration.version)")

@@ -1,0 +1,14 @@
+import ArgumentParser
+import Training
+
+/// The run and checkpoint that `export-weights` and `export-model` write.
+struct ExportedCheckpoint: ParsableArguments {
+    @Argument(help: "Id of the run.")
+    var runID: Int64
+
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Checkpoint to export: best (the default), last or an epoch number.",
+        completion: .list(["best", "last"]), transform: ResumePoint.parse)
+    var epoch = ResumePoint.best
+}
