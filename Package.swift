@@ -3,7 +3,7 @@
 //
 // Dependencies point one way:
 //   CKernels ← Numerics ← Datasets ← Training ← Sweeps ← MNISTLabCLI ← mnistlab
-//                   Store (GRDB, PostgresNIO) ↗ Reports ↗
+//                   Store (GRDB, CLibPQ) ↗ Reports ↗
 //                        Numerics ← Benchmarking ↗
 //   CPNG (libpng) + Training ← Prediction ↗
 //   Training ← ModelExport ↗ (and ← Server)
@@ -19,10 +19,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
-        // The PostgreSQL engine's client: SCRAM authentication, TLS, the extended protocol.
-        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
-        // postgres-nio logs through swift-log; the engine hands it a logger that drops it all.
-        .package(url: "https://github.com/apple/swift-log", from: "1.5.3"),
     ],
     targets: [
         // SIMD matmul kernels in C, chosen per CPU at run time (AVX-512 / AVX2+FMA / scalar).
@@ -35,13 +31,16 @@ let package = Package(
         .systemLibrary(
             name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]),
+        // PostgreSQL's client library: its declarations only; the PostgreSQL engine loads
+        // libpq itself (dlopen) when a store on a server is opened, not at every start. No
+        // pkgConfig: SwiftPM would add its `-lpq` to every program's link line, and loading
+        // libpq with the 23 libraries it needs took 45 ms at each start (BENCHMARKS.md);
+        // shim.h finds the header where Debian's libpq-dev puts it.
+        .systemLibrary(
+            name: "CLibPQ", path: "Sources/CLibPQ", providers: [.apt(["libpq-dev"])]),
         .target(
             name: "Store",
-            dependencies: [
-                "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["CZlib", "CLibPQ", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.embedInCode("Migrations")]),
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
         // Sweeps: grid and random expansion, typed trial settings, the trial state machine,

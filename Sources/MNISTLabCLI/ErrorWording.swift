@@ -68,13 +68,13 @@ enum ErrorWording {
                 "\(error) Wait for the sweep to finish, or stop its workers (Ctrl-C, or kill the process on its host); a trial whose worker died is free once its lease expires."
         case .badURL:
             return
-                "\(error) A PostgreSQL URL reads postgres://USER:PASSWORD@HOST:PORT/DATABASE, optionally with ?sslmode=disable or ?sslmode=require."
+                "\(error) A PostgreSQL URL reads postgresql://[USER[:PASSWORD]@][HOST][:PORT][,HOST2…][/DATABASE][?PARAMETER=VALUE&…], as psql takes it."
         case .connection:
             return
                 "\(error) Check the URL's host, port, user, password and database name, and that the server is running."
         case .tls:
             return
-                "\(error) ?sslmode=prefer (the default) uses TLS only where the server offers it; require and verify-full need a server with ssl = on, and verify-full a certificate this machine trusts."
+                "\(error) ?sslmode=prefer (the default) uses TLS only where the server offers it; require, verify-ca and verify-full need a server with ssl = on, and verify-ca and verify-full its certificate signed by the CA in sslrootcert (default ~/.postgresql/root.crt)."
         case .connectionLost:
             return
                 "\(error) Once the server is back, `mnistlab runs` shows what was recorded, and `mnistlab resume RUN` continues an interrupted run."

@@ -130,7 +130,7 @@ func attempt<T>(_ action: @autoclosure () -> String, _ body: () throws -> T) thr
     }
 }
 
-/// An error of a database driver (GRDB's DatabaseError, postgres-nio's PSQLError) that its
+/// An error of a database driver (GRDB's DatabaseError, libpq) that its
 /// engine knows how to put in words: the database's own message, without the driver's echo
 /// of the statement and its arguments.
 protocol EngineFailure: Error {

@@ -10,24 +10,24 @@ import Synchronization
 /// open of another user's file is SQLite's immutable mode, which assumes nobody writes later
 /// — a long-lived connection would then miss the epochs a run commits.
 ///
-/// PostgreSQL: one connection for the process's lifetime (a new one per request would cost
-/// a TCP and SCRAM handshake each), opened at the first read. A server that went away makes
-/// a read fail at once with an error that `isUnavailable`, never after the reconnect window
-/// a training run waits out: the connection is tried again, once, by the next read. And
-/// while one read has been waiting on the server for `patience`, the others fail at once
-/// rather than queue behind it.
+/// PostgreSQL: a few connections kept for the process's lifetime (a new one per request would
+/// cost a TCP and SCRAM handshake each), each serving one read at a time, so that a query
+/// waiting on a lock holds its own page and not the others. At most `maxConnections` are
+/// open; a read that finds them all busy fails at once as unavailable (the dashboard's 503)
+/// rather than queue. A server that went away makes a read fail at once with an error that
+/// `isUnavailable`, never after the reconnect window a training run waits out: the idle
+/// connections are dropped and the next read connects again.
 public final class StoreReader: Sendable {
     /// The file path or PostgreSQL URL, as given to `Store.open`.
     public let location: String
     private let isServer: Bool
-    private let patience: Duration
-    private let shared = Mutex<Store?>(nil)
-    /// When each read in progress on the shared connection began, by a number of its own.
-    private let inProgress = Mutex<(next: Int, started: [Int: ContinuousClock.Instant])>((0, [:]))
+    private let maxConnections: Int
+    /// Connections not in use, and how many are open in all.
+    private let pool = Mutex<(idle: [Store], open: Int)>(([], 0))
 
-    public init(location: String, patience: Duration = .seconds(5)) {
+    public init(location: String, maxConnections: Int = 8) {
         self.location = location
-        self.patience = patience
+        self.maxConnections = maxConnections
         isServer = PostgresLocation.isURL(location)
     }
 
@@ -38,47 +38,61 @@ public final class StoreReader: Sendable {
             defer { try? store.close() }
             return try body(store)
         }
-        let ticket = try begin()
-        defer { inProgress.withLock { $0.started[ticket] = nil } }
+        let store = try checkOut()
         do {
-            return try body(try connection())
+            let result = try body(store)
+            checkIn(store)
+            return result
         } catch let error as StoreError where error.isUnavailable {
-            shared.withLock { $0 = nil }
+            // The server went away: this connection and the idle ones with it.
+            let idle = pool.withLock { pool in
+                let idle = pool.idle
+                pool.open -= idle.count + 1
+                pool.idle = []
+                return idle
+            }
+            for stale in idle + [store] { try? stale.close() }
+            throw error
+        } catch {
+            checkIn(store)
             throw error
         }
     }
 
-    /// Registers a read, or refuses it when another has waited on the server too long.
-    private func begin() throws -> Int {
-        let now = ContinuousClock.now
-        return try inProgress.withLock { state in
-            if let oldest = state.started.values.min(), now - oldest > patience {
-                throw StoreError(
-                    .connection,
-                    "the database server has not answered for \(Int((now - oldest).components.seconds)) s.",
-                    action: "Cannot read \(Store.shown(location))")
+    /// An idle connection, or a new one while fewer than `maxConnections` are open.
+    private func checkOut() throws -> Store {
+        enum Pick { case idle(Store), new, busy }
+        let pick = pool.withLock { pool -> Pick in
+            if let store = pool.idle.popLast() { return .idle(store) }
+            guard pool.open < maxConnections else { return .busy }
+            pool.open += 1
+            return .new
+        }
+        switch pick {
+        case .idle(let store): return store
+        case .busy:
+            throw StoreError(
+                .connection, "all \(maxConnections) of the dashboard's connections are busy; try again shortly.",
+                action: "Cannot read \(Store.shown(location))")
+        case .new:
+            // Opened outside the lock: a server that takes its connect timeout to refuse must
+            // not hold up the reads that find an idle connection.
+            do {
+                return try attempt("Cannot open database at \(Store.shown(location))") {
+                    Store(
+                        engine: try PostgresEngine.open(
+                            url: location, readOnly: true, allowOlderSchema: false,
+                            migrations: PostgresMigrations.all, reconnectWindow: 0))
+                }
+            } catch {
+                pool.withLock { $0.open -= 1 }
+                throw error
             }
-            state.next += 1
-            state.started[state.next] = now
-            return state.next
         }
     }
 
-    private func connection() throws -> Store {
-        if let store = shared.withLock({ $0 }) { return store }
-        // Opened outside the lock: a server that takes its connect timeout to refuse must not
-        // hold up the reads that `begin` would turn away.
-        let store = try attempt("Cannot open database at \(Store.shown(location))") {
-            Store(
-                engine: try PostgresEngine.open(
-                    url: location, readOnly: true, allowOlderSchema: false,
-                    migrations: PostgresMigrations.all, reconnectWindow: 0))
-        }
-        return shared.withLock { current in
-            if let current { return current }
-            current = store
-            return store
-        }
+    private func checkIn(_ store: Store) {
+        pool.withLock { $0.idle.append(store) }
     }
 }
 

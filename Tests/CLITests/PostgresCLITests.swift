@@ -567,10 +567,10 @@ struct PostgresFaultTests {
         let server = try PostgresServer.dedicated()
         let sandbox = try Sandbox(.postgres, server: server)
         let epochs = 300
-        let trainer = try Background(
-            sandbox,
-            ["train", "--epochs", "\(epochs)", "--batch-size", "10", "--val-size", "200", "--keep-every", "5"],
-            label: "trainer")
+        let settings = [
+            "--epochs", "\(epochs)", "--batch-size", "10", "--val-size", "200", "--keep-every", "5",
+        ]
+        let trainer = try Background(sandbox, ["train"] + settings, label: "trainer")
         defer { trainer.send(SIGKILL) }
         #expect(trainer.waitForLines("epoch ", count: 3), "\(trainer.stderr)")
 
@@ -606,6 +606,17 @@ struct PostgresFaultTests {
         }
         #expect(try sandbox.value("SELECT status, epochs_done FROM run_summary") == "completed,\(epochs)")
         try expectWholeEpochs(sandbox, runID: 1, count: epochs)
+
+        // And its weights are those of the same run trained without a restart, bit for bit
+        let reference = try Sandbox(.sqlite)
+        expectSuccess(try reference.run(["train"] + settings))
+        func weights(_ sandbox: Sandbox) throws -> String? {
+            try sandbox.value(
+                "SELECT \(sandbox.hex("weights")) FROM checkpoints WHERE run_id = 1 AND epoch = \(epochs)")
+        }
+        let restarted = try weights(sandbox)
+        #expect(restarted?.isEmpty == false)
+        #expect(restarted == (try weights(reference)))
     }
 }
 
@@ -620,18 +631,18 @@ struct PostgresErrorTests {
         let port = server?.port ?? 5432
         let existing = server.flatMap { try? $0.createDatabase() } ?? ""
         return [
-            ("postgres://", "not a usable PostgreSQL URL: it names no user"),
+            ("postgres://mnistlab:s3cret@PW@127.0.0.1/db", "not a usable PostgreSQL URL: it has more than one '@' before the host; an '@' in the password must be percent-encoded as %40"),
             ("postgres://mnistlab:\(secret)@127.0.0.1:99999/db", "not a usable PostgreSQL URL: the port must be a number from 1 to 65535; got '99999'."),
             ("postgres://mnistlab:\(secret)@127.0.0.1:\(port)/db?sslmode=maybe", "not a usable PostgreSQL URL: sslmode must be"),
-            ("postgres://mnistlab:\(secret)@127.0.0.1:1/db?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:1/db?sslmode=disable: cannot connect to the server at 127.0.0.1:1: connection refused"),
-            ("postgres://mnistlab:\(secret)@127.0.0.1:\(port)/postgres?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/postgres?sslmode=disable: cannot connect to the server at 127.0.0.1:\(port): password authentication failed"),
+            ("postgres://mnistlab:\(secret)@127.0.0.1:1/db?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:1/db?sslmode=disable: connection to server at \"127.0.0.1\", port 1 failed: Connection refused"),
+            ("postgres://mnistlab:\(secret)@127.0.0.1:\(port)/postgres?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/postgres?sslmode=disable: connection to server at \"127.0.0.1\", port \(port) failed: FATAL: password authentication failed"),
             (
                 (server.map { $0.url(database: "no_such_db") } ?? ""),
-                "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/no_such_db?sslmode=disable: cannot connect to the server at 127.0.0.1:\(port): database \"no_such_db\" does not exist"
+                "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/no_such_db?sslmode=disable: connection to server at \"127.0.0.1\", port \(port) failed: FATAL: database \"no_such_db\" does not exist"
             ),
             (
                 existing.replacingOccurrences(of: "sslmode=disable", with: "sslmode=require"),
-                "the server does not accept TLS connections. ?sslmode=prefer (the default) uses TLS only where the server offers it"
+                "server does not support SSL, but SSL was required. ?sslmode=prefer (the default) uses TLS only where the server offers it"
             ),
         ]
     }

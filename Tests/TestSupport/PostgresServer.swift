@@ -1,6 +1,7 @@
 /// A throwaway PostgreSQL server for the tests: initdb in a temporary directory, a free
-/// loopback port, SCRAM passwords, started once per test process on first use and stopped
-/// when the process ends, however it ends.
+/// loopback port, SCRAM passwords over TCP and peer authentication on its Unix socket (as
+/// Debian sets a server up), started once per test process on first use and stopped when the
+/// process ends, however it ends.
 import Foundation
 
 /// The test process's PostgreSQL server. `PostgresServer.shared` starts it the first time.
@@ -33,17 +34,26 @@ public final class PostgresServer: Sendable {
     /// stop it while other suites use `shared`. It stops when the process ends.
     public static func dedicated() throws -> PostgresServer { try PostgresServer() }
 
+    /// A server of the caller's own with more `settings` in postgresql.conf (e.g. `ssl = on`)
+    /// and `files` written into its data directory first, readable by the server alone
+    /// (a TLS key must be).
+    public static func dedicated(settings: String, files: [String: Data]) throws -> PostgresServer {
+        try PostgresServer(settings: settings, files: files)
+    }
+
     /// The superuser's name and password (SCRAM-SHA-256).
     public let user = "mnistlab"
     public let password: String
     public let port: Int
     /// The temporary directory holding the data directory, the socket and the log.
     public let directory: URL
+    /// The directory of the server's Unix socket (`.s.PGSQL.<port>`).
+    public var socketDirectory: String { directory.path }
     private let binaries: URL
     private var dataDirectory: String { directory.appendingPathComponent("data").path }
     private var logFile: String { directory.appendingPathComponent("server.log").path }
 
-    private init() throws {
+    private init(settings extraSettings: String = "", files: [String: Data] = [:]) throws {
         binaries = try Self.findBinaries()
         port = try Self.freePort()
         password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
@@ -58,7 +68,8 @@ public final class PostgresServer: Sendable {
         try Self.run(
             binaries.appendingPathComponent("initdb").path,
             [
-                "-D", dataDirectory, "-U", user, "--auth=scram-sha-256", "--pwfile=\(passwordFile)",
+                "-D", dataDirectory, "-U", user, "--auth-host=scram-sha-256", "--auth-local=peer",
+                "--pwfile=\(passwordFile)",
                 "-E", "UTF8", "--no-locale", "--no-sync",
             ], asServerUser: true)
         // In postgresql.conf rather than on pg_ctl's command line, so `restart` keeps them.
@@ -71,11 +82,19 @@ public final class PostgresServer: Sendable {
             synchronous_commit = off
             full_page_writes = off
             max_connections = 200       # tests open many engines in parallel
+            \(extraSettings)
             """
         let conf = FileHandle(forWritingAtPath: dataDirectory + "/postgresql.conf")
         try conf?.seekToEnd()
         try conf?.write(contentsOf: Data(settings.utf8))
         try conf?.close()
+
+        for (name, contents) in files {
+            let path = dataDirectory + "/" + name
+            try contents.write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+            if Self.runsAsRoot { try Self.run("/bin/chown", ["postgres", path]) }
+        }
 
         try pgctl(["start", "-w", "-t", "60", "-l", logFile])
         startWatchdog()
@@ -120,6 +139,16 @@ public final class PostgresServer: Sendable {
                 "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", "127.0.0.1",
                 "-p", String(port), "-U", user, "-d", database, "-c", sql,
             ], environment: ["PGPASSWORD": password])
+    }
+
+    /// Stops the server (fast: sessions are cut off), for tests of a server that is down.
+    public func stop() throws {
+        try pgctl(["stop", "-m", "fast", "-w", "-t", "60"])
+    }
+
+    /// Starts a server that `stop` stopped, on the same port.
+    public func start() throws {
+        try pgctl(["start", "-w", "-t", "60", "-l", logFile])
     }
 
     /// Stops the server (fast: sessions are cut off) and starts it again on the same port,
