@@ -157,16 +157,6 @@ public final class PostgresServer: Sendable {
         try pgctl(["restart", "-m", "fast", "-w", "-t", "60", "-l", logFile])
     }
 
-    /// Stops the server (fast: sessions are cut off), for tests of a store that is down.
-    public func stop() throws {
-        try pgctl(["stop", "-m", "fast", "-w", "-t", "60"])
-    }
-
-    /// Starts the server stopped by `stop` again, on the same port.
-    public func start() throws {
-        try pgctl(["start", "-w", "-t", "60", "-l", logFile])
-    }
-
     private func pgctl(_ arguments: [String]) throws {
         try Self.run(
             binaries.appendingPathComponent("pg_ctl").path, ["-D", dataDirectory] + arguments,
