@@ -4,6 +4,7 @@ import Testing
 
 /// What `mnistlab bench` computes besides the clock readings: FLOP counts, medians, and the
 /// shape of its report. Nothing here depends on how fast the machine is.
+@Suite(.timeLimit(.minutes(10)))
 struct EpochBenchmarkTests {
     @Test func seedEpochCountsTheFLOPsBenchmarksReadmeQuotes() {
         // Given the seed network over the 50,000 training images

@@ -6,7 +6,7 @@ import Testing
 /// `export-model`'s files checked by the libraries people load them with: onnx's checker,
 /// ONNX Runtime and safetensors, from the test-only virtual environment that `.ci/run` makes
 /// and names in MNISTLAB_TEST_PYTHON. Outside CI without it these tests are skipped.
-@Suite(.serialized) struct ModelExportRuntimeTests {
+@Suite(.timeLimit(.minutes(10)), .serialized) struct ModelExportRuntimeTests {
     static let python: String? = ProcessInfo.processInfo.environment["MNISTLAB_TEST_PYTHON"]
         .flatMap { $0.isEmpty ? nil : $0 }
     /// Under CI the tests run, and fail if the environment is missing.

@@ -4,7 +4,7 @@ import Testing
 
 /// libpq's ways of finding a password and a server, as `mnistlab` takes them from its
 /// environment, the same as psql would.
-@Suite(.enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.timeLimit(.minutes(10)), .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct PostgresConnectionCLITests {
     /// The sandbox's URL without its password.
     private func withoutPassword(_ sandbox: Sandbox) throws -> String {
@@ -76,7 +76,7 @@ struct PostgresConnectionCLITests {
 
 /// A server that goes away under a trainer and stays away: the trainer says so at once, in
 /// one line, and gives up within the reconnect window, as the README promises.
-@Suite(.serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct PostgresOutageTests {
     @Test func trainerSaysItIsReconnectingAndStopsWithinTheWindow() throws {
         // Given a long run training on a server of this test's own

@@ -5,7 +5,7 @@ import Testing
 
 /// The dashboard on a PostgreSQL store: its reads run on threads of its own, each with its
 /// own connection, and a server that is down is a 503 at once.
-@Suite(.serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct ServePostgresTests {
     /// Polls `condition` every 50 ms for up to `seconds`; whether it held.
     private func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {

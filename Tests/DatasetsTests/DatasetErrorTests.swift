@@ -3,6 +3,7 @@ import Testing
 @testable import Datasets
 
 /// Datasets words its errors as plain sentences; only the CLI knows its flags.
+@Suite(.timeLimit(.minutes(10)))
 struct DatasetErrorTests {
     static let everyCase: [DatasetError] = [
         .missingFile(name: "train-images-idx3-ubyte", directory: "/d"),

@@ -4,6 +4,7 @@ import Testing
 @testable import Datasets
 
 /// IDX files written by the tests themselves: good ones, and each way a file can be wrong.
+@Suite(.timeLimit(.minutes(10)))
 struct IDXTests {
     let directory: URL
 

@@ -6,6 +6,7 @@ import Testing
 
 /// fANOVA's shares on sweeps whose answer is known: a metric that depends on one setting only,
 /// an additive one with known variance shares, a categorical one, and a tree decomposed exactly.
+@Suite(.timeLimit(.minutes(10)))
 struct FANOVATests {
     /// Uniform draws in [0, 1) from a fixed seed.
     func draws(_ count: Int, _ columns: Int, seed: UInt64) -> [[Double]] {

@@ -7,6 +7,7 @@ import Testing
 /// ONNX and safetensors files of small networks, read back (ONNX) and taken apart
 /// (safetensors). ONNX Runtime and the safetensors library check them in CLITests'
 /// ModelExportRuntimeTests.
+@Suite(.timeLimit(.minutes(10)))
 struct ModelFileTests {
     static func model(_ activation: Activation, hidden: [Int] = [5, 3], loss: Loss = .crossEntropy)
         -> ExportableModel

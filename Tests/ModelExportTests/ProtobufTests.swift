@@ -4,6 +4,7 @@ import Testing
 
 /// The wire encoder and reader against the encoding guide's own examples
 /// (protobuf.dev/programming-guides/encoding) and against malformed input.
+@Suite(.timeLimit(.minutes(10)))
 struct ProtobufTests {
     @Test func varintsAreBase128LeastSignificantGroupFirst() {
         for (value, expected): (UInt64, [UInt8]) in [

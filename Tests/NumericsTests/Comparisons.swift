@@ -46,6 +46,7 @@ func expectClose(_ a: [Float], _ b: [Float], _ what: String, tolerance: Float = 
 }
 
 /// The helpers themselves: a NaN anywhere fails, where `.max()` of the errors would skip it.
+@Suite(.timeLimit(.minutes(10)))
 struct ComparisonTests {
     @Test func aNaNAnywhereIsNeverClose() {
         #expect(maxAbsDifference([1, 2, 3], [1, 2.5, 3]) == 0.5)

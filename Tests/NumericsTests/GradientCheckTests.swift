@@ -4,6 +4,7 @@ import Testing
 
 /// Centred finite differences in Double against the engine's analytic gradient, for every
 /// activation × loss pair, compared parameter block by parameter block ("dW1", "db1", …).
+@Suite(.timeLimit(.minutes(10)))
 struct GradientCheckTests {
     /// A small network with two hidden layers so that the hidden-to-hidden path is checked too.
     static let sizes = (inputs: 12, hidden: [7, 5], outputs: 4, batch: 6)

@@ -6,6 +6,7 @@ import Testing
 
 /// Every CKernels path against the naive Swift twins (up to rounding), and every path against
 /// the scalar one (bit for bit), on sizes with vector tails: 100 = 6·16 + 4 = 12·8 + 4.
+@Suite(.timeLimit(.minutes(10)))
 struct KernelTests {
     /// The paths this CPU can run, scalar first.
     static var paths: [UnsafePointer<mnl_kernels>] {

@@ -5,6 +5,7 @@ import Testing
 
 /// The engine's determinism guarantees: the same bits for any thread count, any kernel path,
 /// and any repetition with the same seed.
+@Suite(.timeLimit(.minutes(10)))
 struct NetworkTests {
     /// MNIST's shape (784 → 100 → 10, batch 200) plus a deeper net with odd widths.
     static let architectures = [

@@ -7,6 +7,7 @@ import Testing
 /// two-sample forward kernels (computed at commit 0fc9438): a change of partition, scheduling
 /// or kernel blocking must not move a single bit. If one of these fails, the arithmetic
 /// changed: that is a change of results, not a refactor.
+@Suite(.timeLimit(.minutes(10)))
 struct PinnedBitsTests {
     /// FNV-1a over the bit patterns of parameters, velocity and the summed statistics.
     static func fingerprint(_ parameters: [Float], _ velocity: [Float], _ stats: BatchStats)

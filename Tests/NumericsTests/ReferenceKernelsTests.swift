@@ -9,6 +9,7 @@ import Testing
 /// (the outputs of the path's own linear kernels), so a difference is the twin's alone. Both
 /// sides then do the same float operations in the same order, so they must agree bit for bit,
 /// except the sigmoid, whose C exp is a polynomial (≤ 2 ulp) and the twin's libm `expf`.
+@Suite(.timeLimit(.minutes(10)))
 struct ReferenceKernelsTests {
     /// 13 samples (a block of 8 and a ragged 5), odd widths, MNIST's 10 classes.
     static let (B, I, H, O) = (13, 37, 19, 10)

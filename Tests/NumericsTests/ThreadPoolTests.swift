@@ -3,6 +3,7 @@ import Testing
 
 /// `mnl_parallel_for`: every chunk runs exactly once per region, for any thread count, also
 /// with more threads than cores (so workers are descheduled while regions run).
+@Suite(.timeLimit(.minutes(10)))
 struct ThreadPoolTests {
     final class Tally {
         var runs: [Int32]

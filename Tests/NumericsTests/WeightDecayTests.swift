@@ -5,6 +5,7 @@ import Testing
 
 /// L2 weight decay inside the SGD update: the same bits on every kernel path and thread count,
 /// the naive twin's bits on the scalar path, biases untouched, and nothing changed at λ = 0.
+@Suite(.timeLimit(.minutes(10)))
 struct WeightDecayTests {
     @Test(arguments: [Float(0), 0.9])
     func decayedUpdateMatchesNaiveAndPathsAgree(momentum: Float) {

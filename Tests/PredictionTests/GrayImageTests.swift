@@ -3,7 +3,7 @@ import Testing
 
 @testable import Prediction
 
-@Suite struct GrayImageTests {
+@Suite(.timeLimit(.minutes(10))) struct GrayImageTests {
     let image = GrayImage(width: 3, height: 2, pixels: [0, 128, 255, 7, 200, 31])
 
     @Test func pngRoundTripsThroughLibpng() throws {

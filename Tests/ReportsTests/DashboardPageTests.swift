@@ -5,7 +5,7 @@ import Testing
 @testable import Store
 
 /// The dashboard's pages, rendered from records made here.
-@Suite struct DashboardPageTests {
+@Suite(.timeLimit(.minutes(10))) struct DashboardPageTests {
     func hostile(_ id: Int64) -> ReportRun {
         var run = ReportRun.sample(id: id, epochs: 4)
         run.summary.run.name = "<script>alert(\(id))</script>"

@@ -4,6 +4,7 @@ import Testing
 @testable import Store
 
 /// The learning-rate chart and the controls in the report.
+@Suite(.timeLimit(.minutes(10)))
 struct LearningRateChartTests {
     @Test func theRateIsDrawnOnlyWhereItVaries() {
         // Given a run whose rate halves at epoch 4, and one with a constant rate

@@ -5,6 +5,7 @@ import Testing
 
 /// `fixed` writes numbers as C's printf does, without its cost: the same text for every
 /// double and number of decimals, ties and the numbers just beside them included.
+@Suite(.timeLimit(.minutes(10)))
 struct NumberTextTests {
     /// printf's text, "-0.00" for a tiny negative turned into "0.00" as `fixed` promises.
     func printf(_ value: Double, _ digits: Int) -> String {

@@ -5,7 +5,7 @@ import Testing
 @testable import Store
 
 /// The report's HTML, rendered from records made here (no database, no training).
-@Suite struct ReportTests {
+@Suite(.timeLimit(.minutes(10))) struct ReportTests {
     @Test func pageIsSelfContained() {
         // Given a report on one run
         let html = Report(runs: [.sample(id: 1, epochs: 5)], source: "lab.sqlite", generatedAt: "now").html()

@@ -3,6 +3,7 @@ import Testing
 @testable import Server
 
 /// Request heads parsed without a socket: what HTTP/1.1 allows, and what the server refuses.
+@Suite(.timeLimit(.minutes(10)))
 struct HTTPMessageTests {
     func head(_ text: String) -> ArraySlice<UInt8> { Array(text.utf8)[...] }
 
@@ -54,6 +55,7 @@ struct HTTPMessageTests {
 }
 
 /// The DNS-rebinding and cross-site-write defence, decided from a request's Host and Origin.
+@Suite(.timeLimit(.minutes(10)))
 struct HostPolicyTests {
     let policy = HostPolicy(listeningOn: "127.0.0.1", allowing: ["lab.example.org"])
 

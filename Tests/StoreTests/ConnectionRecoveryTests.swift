@@ -3,7 +3,7 @@ import Testing
 @testable import Store
 
 /// The lost-connection rules on their own: no socket, no server, times given as numbers.
-@Suite struct ConnectionRecoveryTests {
+@Suite(.timeLimit(.minutes(10))) struct ConnectionRecoveryTests {
     @Test func refusedStatementFailsAsItIs() {
         // Given
         var recovery = ConnectionRecovery(window: 30)

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct DatabaseTests {
+@Suite(.timeLimit(.minutes(10))) struct DatabaseTests {
     // MARK: - Refusals leave the file byte-identical
 
     @Test func newerSchemaIsRefusedAndFileUntouched() throws {

@@ -4,7 +4,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct MigrationsTests {
+@Suite(.timeLimit(.minutes(10))) struct MigrationsTests {
     @Test func migrationsApplyAndAreRecorded() throws {
         // Given
         let directory = try TemporaryDirectory()

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct PostgresLocationTests {
+@Suite(.timeLimit(.minutes(10))) struct PostgresLocationTests {
     @Test func passwordIsLeftOutOfTheShownURL() throws {
         // Given
         let url = "postgresql://lab:p%40ss%3Aword@db.example.org:6543/runs?sslmode=require"

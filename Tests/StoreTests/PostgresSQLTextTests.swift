@@ -2,7 +2,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct PostgresSQLTextTests {
+@Suite(.timeLimit(.minutes(10))) struct PostgresSQLTextTests {
     @Test func placeholdersAreNumberedOutsideQuotes() {
         // Given
         let sql = "SELECT '?', \"a?\" FROM t WHERE a = ? AND b = ?2 -- ?\n AND c = ? /* ? */ AND d = $$?$$"

@@ -4,7 +4,7 @@ import Testing
 @testable import Store
 
 /// Evaluations and sweeps: Results.swift.
-@Suite struct ResultsTests {
+@Suite(.timeLimit(.minutes(10))) struct ResultsTests {
     func storeWithARun(_ engine: TestEngine) throws -> (TemporaryDirectory, Store, Run) {
         let directory = try TemporaryDirectory(engine)
         let store = try Store.open(location: try directory.location("lab.sqlite"))

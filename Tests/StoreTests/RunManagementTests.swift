@@ -6,7 +6,7 @@ import Testing
 
 /// Managing runs: tags and notes in run_summary, `removeRuns` keeping every foreign key and
 /// run_stats right, pruning keeping exactly its retention set, vacuum giving space back.
-@Suite struct RunManagementTests {
+@Suite(.timeLimit(.minutes(10))) struct RunManagementTests {
     // MARK: - Tags, notes, names
 
     @Test func tagsAreSortedInRunSummaryAndNullWhenNone() throws {

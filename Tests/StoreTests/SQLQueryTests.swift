@@ -3,7 +3,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct SQLQueryTests {
+@Suite(.timeLimit(.minutes(10))) struct SQLQueryTests {
     /// A database with one run of two epochs.
     private func storeWithARun(_ directory: TemporaryDirectory) throws -> Store {
         let store = try Store.open(path: directory.path("lab.sqlite"))

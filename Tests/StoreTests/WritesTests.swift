@@ -3,7 +3,7 @@ import Testing
 
 @testable import Store
 
-@Suite struct WritesTests {
+@Suite(.timeLimit(.minutes(10))) struct WritesTests {
     @Test(arguments: TestEngine.all) func createRunStartsRunningWithDefaultName(engine: TestEngine) throws {
         // Given
         let directory = try TemporaryDirectory(engine)

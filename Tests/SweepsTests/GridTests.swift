@@ -7,7 +7,7 @@ import Training
 
 /// Expansion: a grid's combinations in order, labels, the sweeps.grid JSON, repeated points,
 /// and random draws that the same command repeats.
-@Suite struct GridTests {
+@Suite(.timeLimit(.minutes(10))) struct GridTests {
     static let data = DataSource(directory: "/data/mnist", validationSize: 200, trainLimit: 500)
 
     func grid(

@@ -16,7 +16,7 @@ import Testing
 ///     d = pe._mixture_distribution.distributions[0]
 ///     print(pe._mixture_distribution.weights, d.mu, d.sigma)   # d.weights for a list
 ///     print(pe.log_pdf({"p": np.asarray(xs, dtype=float)}))
-@Suite struct ParzenEstimatorTests {
+@Suite(.timeLimit(.minutes(10))) struct ParzenEstimatorTests {
     struct Reference: Sendable, CustomTestStringConvertible {
         var name: String
         var dimension: SearchDimension

@@ -2,7 +2,7 @@ import Testing
 
 @testable import Sweeps
 
-@Suite struct RungLadderTests {
+@Suite(.timeLimit(.minutes(10))) struct RungLadderTests {
     @Test(arguments: [
         (81, nil, 3, [3, 9, 27, 81]),
         (10, nil, 3, [1, 3, 9, 10]),

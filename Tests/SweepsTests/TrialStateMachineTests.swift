@@ -5,7 +5,7 @@ import Training
 @testable import Sweeps
 
 /// What a worker does when its hold on a trial ends, decided without a store.
-@Suite struct TrialStateMachineTests {
+@Suite(.timeLimit(.minutes(10))) struct TrialStateMachineTests {
     @Test func aCompletedSessionCompletesTheTrial() {
         #expect(
             TrialStateMachine.decide(.session(.completed(runID: 4)), attempts: 1)

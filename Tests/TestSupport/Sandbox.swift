@@ -91,11 +91,14 @@ public final class Sandbox {
         try process.run()
         // A command that stalls is killed at the deadline, so its test fails saying so
         // instead of hanging the whole run.
+        // The work item holds only the pid: a cancelled one is kept by the queue until its
+        // deadline, and one holding the Process would keep its pipes' descriptors open that
+        // long (thousands of commands in 10 minutes ran the test process out of them).
         let stalled = Mutex(false)
+        let pid = process.processIdentifier
         let watchdog = DispatchWorkItem {
-            guard process.isRunning else { return }
             stalled.withLock { $0 = true }
-            kill(process.processIdentifier, SIGKILL)
+            kill(pid, SIGKILL)
         }
         DispatchQueue.global().asyncAfter(
             deadline: .now() + Self.commandDeadline, execute: watchdog)
@@ -103,6 +106,8 @@ public final class Sandbox {
         let err = stderr.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         watchdog.cancel()
+        try? stdout.fileHandleForReading.close()
+        try? stderr.fileHandleForReading.close()
         let note = stalled.withLock { $0 }
             ? "\n[Sandbox: `mnistlab \(arguments.joined(separator: " "))` still running after "
                 + "\(Int(Self.commandDeadline)) s; killed]" : ""

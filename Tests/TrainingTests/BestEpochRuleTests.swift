@@ -8,6 +8,7 @@ import Testing
 /// The best-epoch rule is one rule: training's (`EarlyStopping.bestEpoch`, which the plateau
 /// schedule's `BestSoFar` also walks) picks the epoch the store's `run_summary.best_epoch`
 /// names, ties and all, on histories full of repeated losses.
+@Suite(.timeLimit(.minutes(10)))
 struct BestEpochRuleTests {
     @Test func trainingAndTheStoreNameTheSameBestEpoch() throws {
         // Given a store and 30 runs whose validation losses repeat often (ties in every run)

@@ -7,6 +7,7 @@ import Testing
 @testable import Training
 
 /// Testing a checkpoint (Evaluation.swift) and the per-batch progress of `Trainer.run`.
+@Suite(.timeLimit(.minutes(10)))
 struct EvaluationTests {
     /// A completed run row for these hyperparameters.
     func run(_ h: Hyperparameters) -> RunSummary {

@@ -3,6 +3,7 @@ import Testing
 @testable import Training
 
 /// The schedule and early stopping as pure functions of the settings and recorded epochs.
+@Suite(.timeLimit(.minutes(10)))
 struct LearningRateScheduleTests {
     typealias Kind = LearningRateSchedule.Kind
 

@@ -4,7 +4,7 @@ import Testing
 @testable import Training
 
 /// The resume policy as a pure value: what `resume` does for each kind of run and request.
-@Suite struct ResumePlanTests {
+@Suite(.timeLimit(.minutes(10))) struct ResumePlanTests {
     /// A run planned for `epochs` epochs with `status`, lr 0.1, batch 200, momentum 0, keep 50.
     func facts(
         status: Run.Status, epochs: Int, last: Int?, best: Int?, parentEpoch: Int? = nil

@@ -28,6 +28,7 @@ func hyperparameters(epochs: Int, seed: UInt64 = 7, momentum: Double = 0) -> Hyp
     return h
 }
 
+@Suite(.timeLimit(.minutes(10)))
 struct TrainerTests {
     @Test func lossFallsOnARealSubset() throws {
         // Given 2,000 real training images

@@ -7,6 +7,7 @@ import Testing
 
 /// Early stopping, learning-rate schedules and weight decay through the epoch loop and the
 /// session: resumed runs continue exactly, and patience stops where it says.
+@Suite(.timeLimit(.minutes(10)))
 struct TrainingControlsTests {
     static let schedules: [LearningRateSchedule.Kind] = [
         .constant, .step(every: 2, factor: 0.5), .cosine, .plateau(patience: 1, factor: 0.5),
