@@ -56,7 +56,8 @@ public struct SweepFindings: Sendable, Equatable {
     /// The best trial's run and its value of each varying setting.
     public var bestRunID: Int64?
     public var bestSettings: [BestValue]
-    /// Configurations ranked by mean, where the seed varies; empty otherwise.
+    /// Configurations ranked by mean, where the seed varies and some configuration has more
+    /// than one seed; empty otherwise.
     public var seedGroups: [SeedGroup]
 
     /// The findings of a sweep defined by `grid` (`sweeps.grid`), from its trials and its
@@ -101,7 +102,10 @@ public struct SweepFindings: Sendable, Equatable {
             best.map { b in
                 varying.map { BestValue(setting: $0, value: $0.text(of: b.settings.hyperparameters)) }
             } ?? []
-        seedGroups = varying.contains(.seed) ? Self.seedGroups(measured, varying: varying) : []
+        // A random search that draws the seed with the rest repeats no configuration: no group
+        // of one seed says anything about seeds.
+        let groups = varying.contains(.seed) ? Self.seedGroups(measured, varying: varying) : []
+        seedGroups = groups.contains { $0.seeds.count > 1 } ? groups : []
     }
 
     /// The trials grouped by every setting but the seed, ranked by mean best validation loss.

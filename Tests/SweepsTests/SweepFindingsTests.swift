@@ -160,6 +160,11 @@ import Training
         #expect(findings.bestSettings.map(\.value) == ["0.5", "1"])
     }
 
+    @Test func seedsThatRepeatNoConfigurationMakeNoGroups() {
+        let drawn = SweepFindings(measured: measured([(0.1, 1, 0.3), (0.2, 2, 0.4)]), ranges: [:])
+        #expect(drawn.varying == [.learningRate, .seed] && drawn.seedGroups.isEmpty)
+    }
+
     @Test func fewerThanTwoFinishedTrialsRankNothing() {
         let one = SweepFindings(measured: measured([(0.1, 1, 0.3)]), ranges: [:])
         #expect(one.finished == 1 && one.importance == nil && one.varying.isEmpty)

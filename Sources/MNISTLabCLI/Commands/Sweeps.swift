@@ -6,7 +6,7 @@ import Sweeps
 extension MNISTLab {
     struct Sweeps: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "List sweeps with their trials' progress, or rank one sweep's runs and say what it found.",
+            abstract: "List sweeps with their trials' progress, or rank one sweep's runs.",
             discussion: """
                 Without an id: every sweep, newest first, with its trials pending, running, \
                 completed and failed, the workers holding trials and an estimate of the time \
