@@ -36,6 +36,28 @@ import Training
                 == .numeric("momentum", lower: 0, upper: 0.9, log: false))
     }
 
+    @Test func theRangesARandomSweepRecordsAreReadBackFromItsGrid() throws {
+        // Given a random search's plan, as `sweep --random` writes sweeps.grid
+        var grid = Grid(
+            learningRate: [0.1], hidden: ["100"], activation: [.sigmoid], loss: [.crossEntropy],
+            momentum: [0], batchSize: [50], seed: [1])
+        grid.draw(
+            5, seed: 1,
+            ranges: RandomRanges(
+                learningRate: DrawRange(low: 0.01, high: 1, log: true, integer: false),
+                hidden: DrawRange(low: 16, high: 256, log: false, integer: true)))
+        let plan = SweepPlan(grid: grid, epochs: 1, data: DataSource(directory: "/d", validationSize: 10, trainLimit: nil))
+
+        // Then the findings read its ranges, and only those
+        let ranges = SweepFindings.ranges(grid: try plan.json())
+        #expect(ranges[.learningRate] == DrawRange(low: 0.01, high: 1, log: true, integer: false))
+        #expect(ranges[.hidden] == DrawRange(low: 16, high: 256, log: false, integer: false))
+        #expect(ranges.count == 2)
+        // And a plain grid, or text that is not JSON, has none
+        #expect(SweepFindings.ranges(grid: #"{"learning_rate":[0.1,0.2]}"#).isEmpty)
+        #expect(SweepFindings.ranges(grid: "not json").isEmpty)
+    }
+
     @Test func aRangeThatDoesNotReadIsNoRange() {
         for text in ["", "1", "0:1:lin", "0:1:log", "1:0", "a:b", "0.1:1:log:x"] {
             #expect(DrawRange(text) == nil, "\(text)")
