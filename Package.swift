@@ -45,7 +45,7 @@ let package = Package(
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
         // Sweeps: grid and random expansion, typed trial settings, the trial state machine,
         // the retry policy and the worker loop, as values and functions the CLI calls.
-        .target(name: "Sweeps", dependencies: ["Numerics", "Store", "Training"]),
+        .target(name: "Sweeps", dependencies: ["Importance", "Numerics", "Store", "Training"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
         // The dashboard's script and styles are files of their own (Assets/), compiled in.
         .target(name: "Reports", dependencies: ["Store"], resources: [.embedInCode("Assets")]),
@@ -87,7 +87,7 @@ let package = Package(
         .testTarget(
             name: "SweepsTests",
             dependencies: [
-                "Sweeps", "Store", "Training", "TestSupport",
+                "Sweeps", "Importance", "Store", "Training", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),

@@ -12,7 +12,10 @@ extension MNISTLab {
                 completed and failed, the workers holding trials and an estimate of the time \
                 left. With an id: its trials (with the Slurm job and array task of the worker \
                 holding each, or that last held it), then its runs ranked by best validation \
-                loss.
+                loss, then what it found: each varying setting's importance for best \
+                validation loss (fANOVA over a random forest), the best value found for each, \
+                and, where the sweep varies --seed, each configuration's mean ± standard \
+                deviation over its seeds, ranked by mean.
 
                 Examples:
                   mnistlab sweeps
@@ -32,9 +35,12 @@ extension MNISTLab {
                 guard let sweep = progress.first else { throw SweepError.unknownSweep(sweepID) }
                 let trials = try store.trials(sweepID: sweepID)
                 let ranking = try store.summaries(sweepID: sweepID)
+                let findings = SweepFindings(grid: sweep.sweep.grid, trials: trials, summaries: ranking)
                 if output.json {
                     return try printJSON(
-                        SweepJSON(progress: SweepProgressJSON(sweep), trials: trials.map(TrialJSON.init), ranking: ranking))
+                        SweepJSON(
+                            progress: SweepProgressJSON(sweep), trials: trials.map(TrialJSON.init),
+                            ranking: ranking, findings: FindingsJSON(findings)))
                 }
                 print(try overview([sweep], store).render())
                 if let line = ashaLine(sweep) { print(line) }
@@ -57,6 +63,7 @@ extension MNISTLab {
                 print(
                     "\nranked by best validation loss:\n"
                         + rankingTable(ranking, trials: trials).render())
+                print("\n" + findingsText(findings))
                 return
             }
             if output.json { return try printJSON(progress.map(SweepProgressJSON.init)) }
@@ -215,4 +222,16 @@ private struct SweepJSON: Encodable {
     var progress: SweepProgressJSON
     var trials: [TrialJSON]
     var ranking: [RunSummary]
+    var findings: FindingsJSON
+
+    enum CodingKeys: String, CodingKey { case progress, trials, ranking }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(progress, forKey: .progress)
+        try c.encode(trials, forKey: .trials)
+        try c.encode(ranking, forKey: .ranking)
+        // The findings' keys (importance, best_settings, seed_groups) sit beside these.
+        try findings.encode(to: encoder)
+    }
 }
