@@ -24,7 +24,7 @@ enum ErrorWording {
         case .unknownSweep(let id):
             "There is no sweep \(id) in this database; `mnistlab sweeps` lists them."
         case .newerSettings: "\(error) Upgrade mnistlab on this machine."
-        case .unreadableSettings, .noProposer: "\(error)"
+        case .unreadableSettings, .unreadableSearch, .searchExhausted: "\(error)"
         }
     }
 

@@ -39,15 +39,12 @@ struct SweepRunner {
 
     func run() throws -> Outcome {
         let trials = try store.trials(sweepID: sweepID)
-        let lines = TrialLines(
-            size: trials.count, json: json, store: store,
-            labels: Dictionary(
-                uniqueKeysWithValues: trials.map {
-                    ($0.id, (try? $0.decodedSettings().label) ?? "trial \($0.number)")
-                }))
+        // A TPE sweep's size counts the trials its workers have yet to propose.
+        let size = try store.sweep(id: sweepID)?.size ?? trials.count
+        let lines = TrialLines(size: size, json: json, store: store)
         // Trials settled before these workers start (a resumed sweep's) are not reported again.
         let settled = Set(trials.filter { $0.status == .completed || $0.status == .failed }.map(TrialLines.key))
-        let workers = min(parallel, trials.count - settled.count)
+        let workers = min(parallel, size - settled.count)
         if workers <= 1 {
             try inProcess(lines)
         } else {
@@ -132,7 +129,6 @@ struct TrialLines {
     var size: Int
     var json: Bool
     var store: Store
-    var labels: [Int64: String]
 
     func started(_ trial: TrialRecord) {
         say("\(prefix(trial)): started\(trial.attempts > 1 ? " (attempt \(trial.attempts))" : "")")
@@ -162,7 +158,7 @@ struct TrialLines {
     }
 
     private func prefix(_ trial: TrialRecord) -> String {
-        "[\(trial.number)/\(size)] \(labels[trial.id] ?? "trial \(trial.number)")"
+        "[\(trial.number)/\(size)] \((try? trial.decodedSettings().label) ?? "trial \(trial.number)")"
     }
 
     private func say(_ line: String) {

@@ -31,6 +31,10 @@ public struct Grid: Sendable {
     public private(set) var draws: [Settings]?
     /// How the draws were made, for the sweeps.grid JSON.
     public private(set) var drawn: (count: Int, seed: UInt64, ranges: RandomRanges)?
+    /// A TPE search's size and start-up trials, and its lists before the draws; nil otherwise.
+    private(set) var tpe: (trials: Int, startup: Int, given: GridColumns)?
+    /// The trials of a TPE search, those proposed later included; nil for other grids.
+    public var tpeTrials: Int? { tpe?.trials }
 
     public init(
         learningRate: [Double], hidden: [String], activation: [Activation], loss: [Loss],
@@ -104,6 +108,16 @@ public struct Grid: Sendable {
         seed = distinct(combinations.map(\.seed))
     }
 
+    /// A TPE search of `trials` trials: the first `startup` drawn as `draw` draws them, the
+    /// rest proposed by workers (`TPEProposal`) from the lists as given and `ranges`.
+    public mutating func searchTPE(
+        _ trials: Int, startup: Int, seed drawSeed: UInt64, ranges: RandomRanges
+    ) {
+        let given = columns
+        draw(startup, seed: drawSeed, ranges: ranges)
+        tpe = (trials, startup, given)
+    }
+
     /// "lr=0.1,hidden=256-128,activation=relu": the varied settings of one combination.
     public func label(_ s: Settings) -> String {
         var parts: [String] = []
@@ -119,34 +133,56 @@ public struct Grid: Sendable {
         return parts.isEmpty ? "lr=\(s.learningRate)" : parts.joined(separator: ",")
     }
 
-    /// The grid as the sweeps.grid column stores it.
-    func json() throws -> String {
-        struct Columns: Encodable {
-            var learning_rate: [Double], hidden: [String], activation: [String], loss: [String]
-            var momentum: [Double], batch_size: [Int], seed: [UInt64]
-        }
-        struct Random: Encodable {
-            var learning_rate: String?, hidden: String?, momentum: String?, batch_size: String?
-            var trials: Int, sample_seed: UInt64
-        }
-        struct Drawn: Encodable {
-            var random: Random
-            var values: Columns
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let columns = Columns(
+    /// The lists as the sweeps.grid JSON writes them.
+    var columns: GridColumns {
+        GridColumns(
             learning_rate: learningRate, hidden: hidden, activation: activation.map(\.rawValue),
             loss: loss.map(\.rawValue), momentum: momentum, batch_size: batchSize, seed: seed)
+    }
+
+    /// The grid as the sweeps.grid column stores it: its lists; after `draw`, how it drew
+    /// ("random") and the values drawn; after `searchTPE`, the search ("tpe") and the lists as
+    /// given, which every worker proposes from.
+    func json() throws -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
         guard let drawn else { return String(decoding: try encoder.encode(columns), as: UTF8.self) }
-        let random = Random(
+        var search = DrawnSearch(
             learning_rate: drawn.ranges.learningRate?.description,
             hidden: drawn.ranges.hidden?.description, momentum: drawn.ranges.momentum?.description,
             batch_size: drawn.ranges.batchSize?.description, trials: drawn.count,
             sample_seed: drawn.seed)
-        return String(
-            decoding: try encoder.encode(Drawn(random: random, values: columns)), as: UTF8.self)
+        let stored: StoredGrid
+        if let tpe {
+            search.trials = tpe.trials
+            search.startup = tpe.startup
+            stored = StoredGrid(tpe: search, values: tpe.given)
+        } else {
+            stored = StoredGrid(random: search, values: columns)
+        }
+        return String(decoding: try encoder.encode(stored), as: UTF8.self)
     }
+}
+
+/// A grid's lists, as sweeps.grid stores them.
+struct GridColumns: Codable {
+    var learning_rate: [Double], hidden: [String], activation: [String], loss: [String]
+    var momentum: [Double], batch_size: [Int], seed: [UInt64]
+}
+
+/// How a random or TPE search draws, as sweeps.grid stores it: the ranges as given.
+struct DrawnSearch: Codable {
+    var learning_rate: String?, hidden: String?, momentum: String?, batch_size: String?
+    var trials: Int, sample_seed: UInt64
+    /// TPE's trials drawn at random before it models.
+    var startup: Int? = nil
+}
+
+/// sweeps.grid of a random search ("random") or a TPE one ("tpe").
+struct StoredGrid: Codable {
+    var random: DrawnSearch? = nil
+    var tpe: DrawnSearch? = nil
+    var values: GridColumns
 }
 
 /// A range a random search draws a setting from: uniform, or log-uniform, in [low, high].
@@ -165,14 +201,27 @@ public struct DrawRange: Sendable, Equatable {
 
     public func draw(_ random: inout SplitMix64) -> Double {
         let u = Double(random.next() >> 11) * 0x1p-53
-        let x =
+        return value(
             log
-            ? Foundation.exp(Foundation.log(low) + u * Foundation.log(high / low))
-            : low + u * (high - low)
+                ? Foundation.exp(Foundation.log(low) + u * Foundation.log(high / low))
+                : low + u * (high - low))
+    }
+
+    /// `x` as a drawn value: a whole number, or a real with 4 significant digits, in range.
+    public func value(_ x: Double) -> Double {
         if integer { return min(max(x.rounded(), low), high) }
         guard x != 0 else { return 0 }
         let scale = Foundation.pow(10, 3 - Foundation.floor(Foundation.log10(Swift.abs(x))))
         return min(max((x * scale).rounded() / scale, low), high)
+    }
+
+    /// The range `description` gives, nil for other text.
+    public init?(_ text: String, integer: Bool) {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2 || (parts.count == 3 && parts[2] == "log"),
+            let low = Double(parts[0]), let high = Double(parts[1])
+        else { return nil }
+        self.init(low: low, high: high, log: parts.count == 3, integer: integer)
     }
 
     /// As given: "0.01:1:log".

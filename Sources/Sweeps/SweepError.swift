@@ -6,8 +6,10 @@ public enum SweepError: Error, Equatable, Sendable, CustomStringConvertible {
     case newerSettings(sweepID: Int64, number: Int, version: Int)
     /// No sweep with this id in the store.
     case unknownSweep(Int64)
-    /// A TPE sweep needs a trial proposed, and this worker was given no proposer.
-    case noProposer(sweepID: Int64)
+    /// A TPE sweep's search space (sweeps.grid) is not one this build reads.
+    case unreadableSearch(sweepID: Int64)
+    /// TPE proposed only settings that are already trials of the sweep.
+    case searchExhausted(sweepID: Int64)
 
     public var description: String {
         switch self {
@@ -17,8 +19,10 @@ public enum SweepError: Error, Equatable, Sendable, CustomStringConvertible {
             "Trial \(number) of sweep \(sweep) has settings of version \(version), newer than this mnistlab reads (\(TrialSettings.version))."
         case .unknownSweep(let id):
             "There is no sweep \(id) in this database."
-        case .noProposer(let id):
-            "Sweep \(id) proposes its trials with TPE, which this worker cannot do."
+        case .unreadableSearch(let id):
+            "Sweep \(id) proposes its trials with TPE, and its search space is not one this mnistlab reads."
+        case .searchExhausted(let id):
+            "TPE found no settings for sweep \(id) that are not already a trial of it; its lists have too few combinations for its size."
         }
     }
 }

@@ -96,13 +96,16 @@ public struct CreatedSweep: Sendable {
 
 extension Store {
     /// Writes `plan` as a new sweep with one pending trial per distinct grid point, in one
-    /// transaction.
+    /// transaction (a TPE search: its start-up trials; workers propose the rest).
     public func createSweep(_ plan: SweepPlan) throws -> CreatedSweep {
         var trials: [TrialSettings] = []
         let search = SweepSearch(
             epochs: plan.epochs, minEpochs: plan.ladder?.epochs.first,
-            reductionFactor: plan.ladder?.reductionFactor)
-        let sweep = try createSweep(grid: try plan.json(), search: search) { id in
+            reductionFactor: plan.ladder?.reductionFactor,
+            tpeStartup: plan.grid.tpeTrials != nil ? plan.grid.count : nil)
+        let sweep = try createSweep(
+            grid: try plan.json(), search: search, size: plan.grid.tpeTrials
+        ) { id in
             trials = plan.trials(sweepID: id)
             return trials.map { $0.json() }
         }

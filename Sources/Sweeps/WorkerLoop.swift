@@ -52,9 +52,7 @@ public struct WorkerLoop {
     public var job: SchedulerJob?
 
     /// The settings of a TPE sweep's next trial, proposed from its state.
-    public var propose: (SweepState) throws -> String = { state in
-        throw SweepError.noProposer(sweepID: state.sweep.id)
-    }
+    public var propose: (SweepState) throws -> String = TPEProposal.settings
 
     public init(store: Store, sweepID: Int64? = nil, leaseSeconds: Double = Defaults.leaseSeconds) {
         self.store = store

@@ -125,7 +125,7 @@ import Testing
         let sandbox = try Sandbox()
         let output = try sandbox.run(["sweep", "--learning-rate", "0.01:1", "--epochs", "1"])
         #expect(output.status == 64)
-        #expect(output.stderr == "Error: --learning-rate '0.01:1' is a range; ranges need --random N.\n")
+        #expect(output.stderr == "Error: --learning-rate '0.01:1' is a range; ranges need --random N or --tpe N.\n")
     }
 
     @Test func aRepeatedGridPointRunsOnce() throws {

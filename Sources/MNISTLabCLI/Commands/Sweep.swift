@@ -72,6 +72,20 @@ extension MNISTLab {
 
         @Option(
             name: .long, parsing: .unconditional,
+            help: """
+                Search N trials with TPE (a Tree-structured Parzen Estimator): the first \
+                --startup drawn as --random draws them, each later one proposed from the \
+                trials finished so far. Takes the same ranges as --random.
+                """)
+        var tpe: Int?
+
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "TPE's trials drawn at random before it models (default: \(TreeParzenEstimator.defaultStartup), at most N).")
+        var startup: Int?
+
+        @Option(
+            name: .long, parsing: .unconditional,
             help: "Seed of the random draws: the same command draws the same trials.")
         var sampleSeed: UInt64 = 1
 
@@ -134,6 +148,7 @@ extension MNISTLab {
             if let random, !(1...1_000).contains(random) {
                 throw ValidationError("--random must be from 1 to 1000; got \(random).")
             }
+            try validateTPE()
             _ = try grid()
             try controlGrid().validate(learningRates: try grid().learningRate)
             try Check.require(.epochs, epochs, Check.epochs(epochs))
@@ -149,6 +164,28 @@ extension MNISTLab {
             try slurm.validate(database)
             _ = try ladder()
         }
+
+        /// --tpe and --startup checked, before the grids that use them.
+        func validateTPE() throws {
+            guard let tpe else {
+                if startup != nil {
+                    throw ValidationError("--startup sets how many of a TPE search's trials are drawn at random; add --tpe N.")
+                }
+                return
+            }
+            if random != nil {
+                throw ValidationError("--tpe and --random are two ways to search; give one.")
+            }
+            if !(1...1_000).contains(tpe) {
+                throw ValidationError("--tpe must be from 1 to 1000; got \(tpe).")
+            }
+            if let startup, !(1...tpe).contains(startup) {
+                throw ValidationError("--startup must be from 1 to --tpe (\(tpe)); got \(startup).")
+            }
+        }
+
+        /// TPE's start-up trials: --startup, else the default (at most --tpe).
+        var startupTrials: Int { startup ?? min(TreeParzenEstimator.defaultStartup, tpe ?? 0) }
 
         /// ASHA's rungs when --asha is given, its options checked.
         func ladder() throws -> RungLadder? {
@@ -183,7 +220,7 @@ extension MNISTLab {
             // The split every trial makes, made once here: a sweep whose runs could not start
             // is refused before anything is written, not found out trial by trial.
             let data = try plan.data.prepare()
-            for batchSize in Set(plan.grid.combinations.map(\.batchSize)).sorted() {
+            for batchSize in Set(plan.grid.combinations.map(\.batchSize) + tpeBatchSizes()).sorted() {
                 try Session.requireBatchFits(batchSize, data.train)
             }
             try slurm.checkBeforeCreating(data: plan.data.directory, location: try database.location)
@@ -192,7 +229,7 @@ extension MNISTLab {
             defer { try? store.close() }
             try store.releaseAbandonedRuns()
             let created = try store.createSweep(plan)
-            let (id, size) = (created.sweep.id, created.trials.count)
+            let (id, size) = (created.sweep.id, created.sweep.size)
             if created.repeated > 0 {
                 printStandardError(
                     "note: the lists repeat a value, so \(created.repeated) grid point\(created.repeated == 1 ? " is" : "s are") the same as another; each runs once.")
@@ -264,6 +301,16 @@ extension MNISTLab {
             }
         }
 
+        /// The batch sizes a TPE search may propose beyond its start-up draws: its list, or its
+        /// range's largest.
+        func tpeBatchSizes() -> [Int] {
+            guard tpe != nil else { return [] }
+            if batchSize.contains(":") {
+                return DrawRange(batchSize, integer: true).map { [Int($0.high)] } ?? []
+            }
+            return batchSize.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        }
+
         /// The sweep the options describe: the grids, and what every trial shares.
         func plan() throws -> SweepPlan {
             SweepPlan(
@@ -291,6 +338,10 @@ extension MNISTLab {
 
         func controlGrid() throws -> ControlGrid {
             let controls = try controls.grid()
+            if tpe != nil, controls.count > 1 {
+                throw ValidationError(
+                    "--tpe searches --learning-rate, --hidden, --activation, --loss, --momentum, --batch-size and --seed; give the other settings one value each.")
+            }
             let size = try grid().count * controls.count
             if size > 1_000 {
                 throw ValidationError("The sweep has \(size) combinations; at most 1000 are allowed.")
@@ -328,9 +379,9 @@ extension MNISTLab {
             ) throws -> DrawRange? {
                 guard text.contains(":") else { return nil }
                 let parts = text.split(separator: ":", omittingEmptySubsequences: false)
-                guard random != nil else {
+                guard random != nil || tpe != nil else {
                     throw ValidationError(
-                        "--\(option) \(Check.quoted(text)) is a range; ranges need --random N.")
+                        "--\(option) \(Check.quoted(text)) is a range; ranges need --random N or --tpe N.")
                 }
                 guard parts.count == 2 || (parts.count == 3 && parts[2] == "log"),
                     let low = Double(parts[0]), let high = Double(parts[1]), low < high,
@@ -380,6 +431,16 @@ extension MNISTLab {
                 seed: try list(seed, "seed", UInt64.init))
             if let random {
                 grid.draw(random, seed: sampleSeed, ranges: ranges)
+                return grid
+            }
+            if let tpe {
+                if [ranges.learningRate, ranges.hidden, ranges.momentum, ranges.batchSize]
+                    .allSatisfy({ $0 == nil }), grid.count < tpe
+                {
+                    throw ValidationError(
+                        "--tpe \(tpe) asks for more trials than the lists have combinations (\(grid.count)); give a range or lower --tpe.")
+                }
+                grid.searchTPE(tpe, startup: startupTrials, seed: sampleSeed, ranges: ranges)
                 return grid
             }
             if grid.count > 1_000 {
