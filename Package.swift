@@ -19,7 +19,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
-        // The dashboard's HTTP server: no dependencies of its own (see README, Layout).
+        // The dashboard's HTTP server: no dependencies of its own (see docs/layout.md).
         .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
         // The PostgreSQL engine's client: SCRAM authentication, TLS, the extended protocol.
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
@@ -95,7 +95,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "Prediction", "mnistlab", "mnistlab-serve"]),
+            dependencies: ["TestSupport", "Prediction", "MNISTLabCLI", "mnistlab", "mnistlab-serve"]),
         .testTarget(name: "ReliabilityTests", dependencies: ["TestSupport", "Datasets", "mnistlab"]),
     ],
     swiftLanguageModes: [.v6]
