@@ -18,9 +18,9 @@ struct DocsTests {
             } catch where MNISTLab.exitCode(for: error) == .success {
                 continue  // `--help`, `--version`
             } catch {
+                let words = command.words.joined(separator: " ")
                 Issue.record(
-                    "\(command.location): `\(command.words.joined(separator: " "))` does not "
-                        + "parse: \(MNISTLab.message(for: error))")
+                    "\(command.location): `\(words)` does not parse: \(MNISTLab.message(for: error))")
             }
         }
     }
@@ -38,10 +38,10 @@ struct DocsTests {
                 let printed = output.stdout + output.stderr
                 let shown = DocPage.normalized(step.expected)
                 let got = DocPage.normalized(printed)
+                let words = step.words.joined(separator: " ")
                 #expect(
                     got == shown,
-                    "\(step.location): `\(step.words.joined(separator: " "))` printed\n\(printed)"
-                        + "\nbut the page shows\n\(step.expected)")
+                    "\(step.location): `\(words)` printed\n\(printed)\nbut the page shows\n\(step.expected)")
                 if got != shown { break }  // later steps depend on this one
             }
         }
@@ -133,19 +133,21 @@ struct DocPage {
             let isPrompt = logical.hasPrefix("$ ")
             if language == "console" && !isPrompt { continue }  // output, read with its command
             let found = Self.commands(inShellLine: isPrompt ? String(logical.dropFirst(2)) : logical)
-            commands += found.map { Command(location: "\(name):\(number)", words: $0) }
-            if language == "console", let words = found.first {
-                var output: [String] = []
-                while index < lines.count, !lines[index].hasPrefix("$ "),
-                    !lines[index].hasPrefix("```")
-                {
-                    output.append(lines[index])
-                    index += 1
-                }
-                consoleSteps.append(
-                    ConsoleStep(
-                        location: "\(name):\(number)", words: words,
-                        expected: output.map { $0 + "\n" }.joined()))
+            guard language == "console", let words = found.first else {
+                commands += found.map { Command(location: "\(name):\(number)", words: $0) }
+                continue
+            }
+            var output: [String] = []
+            while index < lines.count, !lines[index].hasPrefix("$ "), !lines[index].hasPrefix("```") {
+                output.append(lines[index])
+                index += 1
+            }
+            let expected = output.map { $0 + "\n" }.joined()
+            consoleSteps.append(
+                ConsoleStep(location: "\(name):\(number)", words: words, expected: expected))
+            // An example of refused input shows its error, which running it checks.
+            if !expected.hasPrefix("Error: ") {
+                commands.append(Command(location: "\(name):\(number)", words: words))
             }
         }
     }
