@@ -2,12 +2,12 @@
 // MNISTLab: an experiment tracker for MLP training on MNIST, backed by SQLite.
 //
 // Dependencies point one way:
-//   CKernels ← Numerics ← Datasets ← Training ← MNISTLabCLI ← mnistlab
-//                   Store (GRDB, PostgresNIO) ↗ Reports ↗
+//   CKernels ← Numerics ← Datasets ← Training ← Sweeps ← MNISTLabCLI ← mnistlab
+//                   Store (GRDB, CLibPQ) ↗ Reports ↗
 //                        Numerics ← Benchmarking ↗
 //   CPNG (libpng) + Training ← Prediction ↗
 //   Training ← ModelExport ↗ (and ← Server)
-//   Store + Reports + Prediction + FlyingFox ← Server; MNISTLabCLI + Server ← mnistlab-serve
+//   Store + Reports + Prediction ← Server; MNISTLabCLI + Server ← mnistlab-serve
 import PackageDescription
 
 let package = Package(
@@ -19,12 +19,6 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.0.0"),
-        // The dashboard's HTTP server: no dependencies of its own (see docs/layout.md).
-        .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
-        // The PostgreSQL engine's client: SCRAM authentication, TLS, the extended protocol.
-        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.0"),
-        // postgres-nio logs through swift-log; the engine hands it a logger that drops it all.
-        .package(url: "https://github.com/apple/swift-log", from: "1.5.3"),
     ],
     targets: [
         // SIMD matmul kernels in C, chosen per CPU at run time (AVX-512 / AVX2+FMA / scalar).
@@ -37,30 +31,34 @@ let package = Package(
         .systemLibrary(
             name: "CPNG", path: "Sources/CPNG", pkgConfig: "libpng",
             providers: [.apt(["libpng-dev"])]),
+        // PostgreSQL's client library: its declarations only; the PostgreSQL engine loads
+        // libpq itself (dlopen) when a store on a server is opened, not at every start. No
+        // pkgConfig: SwiftPM would add its `-lpq` to every program's link line, and loading
+        // libpq with the 23 libraries it needs took 45 ms at each start (BENCHMARKS.md);
+        // shim.h finds the header where Debian's libpq-dev puts it.
+        .systemLibrary(
+            name: "CLibPQ", path: "Sources/CLibPQ", providers: [.apt(["libpq-dev"])]),
         .target(
             name: "Store",
-            dependencies: [
-                "CZlib", .product(name: "GRDB", package: "GRDB.swift"),
-                .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Logging", package: "swift-log"),
-            ],
+            dependencies: ["CZlib", "CLibPQ", .product(name: "GRDB", package: "GRDB.swift")],
             resources: [.embedInCode("Migrations")]),
         .target(name: "Training", dependencies: ["Numerics", "Datasets", "Store"]),
+        // Sweeps: grid and random expansion, typed trial settings, the trial state machine,
+        // the retry policy and the worker loop, as values and functions the CLI calls.
+        .target(name: "Sweeps", dependencies: ["Numerics", "Store", "Training"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
-        .target(name: "Reports", dependencies: ["Store"]),
+        // The dashboard's script and styles are files of their own (Assets/), compiled in.
+        .target(name: "Reports", dependencies: ["Store"], resources: [.embedInCode("Assets")]),
         // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
         .target(name: "Prediction", dependencies: ["CPNG", "Numerics", "Store", "Training"]),
         // A checkpoint as an ONNX model or a safetensors file (encoders written here, no
         // protobuf library), and an ONNX file it wrote read back.
         .target(name: "ModelExport", dependencies: ["Numerics", "Store", "Training"]),
-        // `mnistlab serve`: the dashboard's routes, JSON API and event streams.
+        // `mnistlab serve`: the dashboard's routes, JSON API and event streams, on an HTTP/1.1
+        // server of its own over POSIX sockets (see docs/layout.md).
         .target(
             name: "Server",
-            dependencies: [
-                "Datasets", "Store", "Reports", "Prediction", "Training", "ModelExport",
-                .product(name: "FlyingFox", package: "FlyingFox"),
-                .product(name: "FlyingSocks", package: "FlyingFox"),
-            ]),
+            dependencies: ["Datasets", "Store", "Reports", "Prediction", "Training", "ModelExport"]),
         // Which settings mattered in a sweep: fANOVA over a random forest, pure arithmetic.
         .target(name: "Importance", dependencies: ["Numerics"]),
         // The engine's epoch timed for `mnistlab bench`: measuring code kept out of Numerics.
@@ -69,7 +67,7 @@ let package = Package(
             name: "MNISTLabCLI",
             dependencies: [
                 "Training", "Store", "Datasets", "Numerics", "Reports", "Benchmarking", "Prediction",
-                "ModelExport",
+                "ModelExport", "Sweeps",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]),
         .executableTarget(name: "mnistlab", dependencies: ["MNISTLabCLI"]),
@@ -84,7 +82,17 @@ let package = Package(
         // StoreTests uses TestSupport's throwaway PostgreSQL server (PostgresServer).
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        // SweepsTests trains small sweeps in process, on SQLite and on TestSupport's
+        // PostgreSQL server, and writes stores at older schemas through GRDB.
+        .testTarget(
+            name: "SweepsTests",
+            dependencies: [
+                "Sweeps", "Store", "Training", "TestSupport",
+                .product(name: "GRDB", package: "GRDB.swift"),
+            ]),
         .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        // The HTTP server's decisions (request heads, Host and Origin) without a socket.
+        .testTarget(name: "ServerTests", dependencies: ["Server"]),
         .testTarget(
             name: "PredictionTests", dependencies: ["Prediction", "Datasets", "TestSupport"]),
         .testTarget(name: "ModelExportTests", dependencies: ["ModelExport"]),

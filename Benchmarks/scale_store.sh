@@ -74,4 +74,13 @@ row "ranking (top 10 by best_val_loss)" \
     "$(median_ms "$MNISTLAB" sql "SELECT id, best_epoch, best_val_loss FROM run_summary ORDER BY best_val_loss LIMIT 10" --db "$DB")" \
     "$(median_ms sqlite3 "$DB" "SELECT id, best_epoch, best_val_loss FROM run_summary ORDER BY best_val_loss LIMIT 10")" \
     "$(median_ms sqlite3 "$DB" "$OLD_VIEW ORDER BY best_val_loss LIMIT 10")"
+# runs --where … --sort … (issue 26): a user's expression and order through sql's guard.
+WHERE="learning_rate > 0.25 AND best_val_loss < 0.09"
+SEARCH="SELECT * FROM run_summary WHERE ($WHERE) ORDER BY best_val_loss IS NULL, best_val_loss, id DESC"
+row "runs --where … --sort … --limit 20" \
+    "$(median_ms "$MNISTLAB" runs --where "$WHERE" --sort best_val_loss --limit 20 --db "$DB")" \
+    "$(median_ms sqlite3 "$DB" "$SEARCH LIMIT 20")" ""
+row "runs --where … --sort … (all: $(sqlite3 "$DB" "SELECT count(*) FROM run_summary WHERE $WHERE"))" \
+    "$(median_ms "$MNISTLAB" runs --where "$WHERE" --sort best_val_loss --db "$DB")" \
+    "$(median_ms sqlite3 "$DB" "$SEARCH")" ""
 row "mnistlab --version (process start)" "$(median_ms "$MNISTLAB" --version)" "" ""

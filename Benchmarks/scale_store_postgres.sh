@@ -90,6 +90,15 @@ row "show $MID" \
 row "ranking (top 10 by best_val_loss)" \
     "$(median_ms "$MNISTLAB" sql "SELECT id, best_epoch, best_val_loss FROM run_summary ORDER BY best_val_loss LIMIT 10" --db "$URL")" \
     "$(median_ms "${PSQL[@]}" -c "SELECT id, best_epoch, best_val_loss FROM run_summary ORDER BY best_val_loss LIMIT 10")"
+# runs --where … --sort … (issue 26): a user's expression and order through sql's guard.
+WHERE="learning_rate > 0.25 AND best_val_loss < 0.09"
+SEARCH="SELECT * FROM run_summary WHERE ($WHERE) ORDER BY best_val_loss IS NULL, best_val_loss, id DESC"
+row "runs --where … --sort … --limit 20" \
+    "$(median_ms "$MNISTLAB" runs --where "$WHERE" --sort best_val_loss --limit 20 --db "$URL")" \
+    "$(median_ms "${PSQL[@]}" -c "$SEARCH LIMIT 20")"
+row "runs --where … --sort … (all: $("${PSQL[@]}" -c "SELECT count(*) FROM run_summary WHERE $WHERE"))" \
+    "$(median_ms "$MNISTLAB" runs --where "$WHERE" --sort best_val_loss --db "$URL")" \
+    "$(median_ms "${PSQL[@]}" -c "$SEARCH")"
 row "mnistlab --version (process start)" "$(median_ms "$MNISTLAB" --version)" ""
 
 # The server's part alone: each query REPEAT times in one psql session (\timing: the server's

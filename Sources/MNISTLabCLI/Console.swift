@@ -26,16 +26,14 @@ extension SessionEvents {
             print(
                 "run \(run.id) (\(run.name.controlCharactersEscaped)): \(origin); hidden \(run.hidden) \(run.activation), \(run.loss), lr \(run.learningRate), batch \(run.batchSize), momentum \(run.momentum), epochs \(run.epochs), seed \(Format.seed(run.seed)), \(run.trainSize) train / \(run.valSize) val, kernels \(run.kernelPath)\(controlsText(run))"
             )
-            flushStandardOutput()
         }
         events.epoch = { m, _ in
             print(
                 ProgressLine.clear + "epoch \(pad(m.epoch, 4))  train loss \(Format.loss(m.trainLoss)) acc \(Format.percent(m.trainAccuracy))  val loss \(Format.loss(m.valLoss)) acc \(Format.percent(m.valAccuracy))  \(Format.fixed(m.seconds, digits: 3))s\(schedule.varies ? "  lr \(Format.number(m.learningRate))" : "")"
             )
-            flushStandardOutput()
         }
         if Terminal.isInteractive {
-            events.progress = { print(ProgressLine.text($0), terminator: ""); flushStandardOutput() }
+            events.progress = { print(ProgressLine.text($0), terminator: "") }
         }
         events.note = { printStandardError("note: \($0)") }
         events.shouldStop = { StopSignal.received != 0 }
@@ -83,9 +81,6 @@ private func pad(_ n: Int, _ width: Int) -> String {
     let text = String(n)
     return String(repeating: " ", count: max(0, width - text.count)) + text
 }
-
-// fflush(nil) flushes every output stream, which avoids touching the global `stdout`.
-func flushStandardOutput() { fflush(nil) }
 
 /// Writes `line` and a newline to standard error. A closed standard error (`2>&1 | head`)
 /// loses the line: SIGPIPE is ignored (see `StopSignal.ignoreClosedOutput`), so the write

@@ -19,24 +19,36 @@ enum DataLocation {
         if let option { return try require(option, named: "--data") }
         if let variable = environment["MNISTLAB_DATA"] {
             guard !variable.isEmpty else {
-                throw MNISTLabError(
+                throw MNISTLabError.badInput(
                     "MNISTLAB_DATA is set but empty; unset it or set it to the directory of the MNIST files.")
             }
             return try require(variable, named: "MNISTLAB_DATA")
         }
-        let here = absolute(bundled)
-        if missingFile(in: here) == nil { return here }
-        let executable = URL(fileURLWithPath: executablePath()).resolvingSymlinksInPath()
-        var folder = executable.deletingLastPathComponent()
-        while true {
-            let candidate = folder.appendingPathComponent(bundled).path
-            if missingFile(in: candidate) == nil { return candidate }
-            let parent = folder.deletingLastPathComponent()
-            if parent.path == folder.path { break }
-            folder = parent
+        if let found = repositoryPath(bundled, where: { missingFile(in: $0) == nil }) {
+            return found
         }
         throw MNISTLabError(
-            "Cannot find the MNIST files: looked in ./\(bundled) (\(here)) and in \(bundled) in every folder above \(executable.path); pass --data DIR or set MNISTLAB_DATA to a directory with the four MNIST IDX files.")
+            "Cannot find the MNIST files: looked in ./\(bundled) (\(absolute(bundled))) and in \(bundled) in every folder above \(realExecutable.path); pass --data DIR or set MNISTLAB_DATA to a directory with the four MNIST IDX files.")
+    }
+
+    /// `relative` (a path inside the repository, such as `Data/mnist` or
+    /// `Benchmarks/numpy_epoch.py`) from the current directory, else from each folder above
+    /// the binary's real path: the first for which `found` holds, as an absolute path.
+    static func repositoryPath(_ relative: String, where found: (String) -> Bool) -> String? {
+        let here = absolute(relative)
+        if found(here) { return here }
+        var folder = realExecutable.deletingLastPathComponent()
+        while true {
+            let candidate = folder.appendingPathComponent(relative).path
+            if found(candidate) { return candidate }
+            let parent = folder.deletingLastPathComponent()
+            if parent.path == folder.path { return nil }
+            folder = parent
+        }
+    }
+
+    private static var realExecutable: URL {
+        URL(fileURLWithPath: executablePath()).resolvingSymlinksInPath()
     }
 
     /// The first of the four IDX files that `directory` lacks (as `name.gz`), or nil.

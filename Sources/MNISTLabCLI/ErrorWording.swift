@@ -1,6 +1,8 @@
+import ArgumentParser
 import Datasets
 import Foundation
 import Store
+import Sweeps
 import Training
 
 /// The one place where the lower layers' typed errors get the commands and flags that fix
@@ -12,7 +14,17 @@ enum ErrorWording {
         case let error as StoreError: store(error)
         case let error as TrainingError: training(error)
         case let error as DatasetError: dataset(error)
+        case let error as SweepError: sweep(error)
         default: nil
+        }
+    }
+
+    static func sweep(_ error: SweepError) -> String {
+        switch error {
+        case .unknownSweep(let id):
+            "There is no sweep \(id) in this database; `mnistlab sweeps` lists them."
+        case .newerSettings: "\(error) Upgrade mnistlab on this machine."
+        case .unreadableSettings, .noProposer: "\(error)"
         }
     }
 
@@ -51,18 +63,24 @@ enum ErrorWording {
         case .trialLost(let sweepID, let number):
             return
                 "Trial \(number) of sweep \(sweepID) was taken over by another worker after this one's lease expired; this worker wrote nothing more to it."
+        case .trialsHeld:
+            return
+                "\(error) Wait for the sweep to finish, or stop its workers (Ctrl-C, or kill the process on its host); a trial whose worker died is free once its lease expires."
         case .badURL:
             return
-                "\(error) A PostgreSQL URL reads postgres://USER:PASSWORD@HOST:PORT/DATABASE, optionally with ?sslmode=disable or ?sslmode=require."
+                "\(error) A PostgreSQL URL reads postgresql://[USER[:PASSWORD]@][HOST][:PORT][,HOST2…][/DATABASE][?PARAMETER=VALUE&…], as psql takes it."
         case .connection:
             return
                 "\(error) Check the URL's host, port, user, password and database name, and that the server is running."
         case .tls:
             return
-                "\(error) ?sslmode=prefer (the default) uses TLS only where the server offers it; require and verify-full need a server with ssl = on, and verify-full a certificate this machine trusts."
+                "\(error) ?sslmode=prefer (the default) uses TLS only where the server offers it; require, verify-ca and verify-full need a server with ssl = on, and verify-ca and verify-full its certificate signed by the CA in sslrootcert (default ~/.postgresql/root.crt)."
         case .connectionLost:
             return
                 "\(error) Once the server is back, `mnistlab runs` shows what was recorded, and `mnistlab resume RUN` continues an interrupted run."
+        case .badSearch:
+            return
+                "\(error) --where takes a SQL expression over run_summary's columns (`mnistlab sql \"SELECT * FROM run_summary LIMIT 0\"` lists them), --sort one of them."
         case .notFound, .checksumMismatch, .notReadOnly, .invalidArgument, .database:
             return error.description
         }
@@ -91,9 +109,36 @@ enum ErrorWording {
             return "\(error) Pass a larger --epochs (a total, as in train)."
         case .otherDataset:
             return "\(error) Pass --data with the original files."
+        case .batchLargerThanTrainingSet(_, let images):
+            return "\(error) Pass a --batch-size of at most \(images)."
+        case .minDeltaWithoutPatience:
+            return "\(error) Pass --patience N (from 1) with --min-delta, or leave --min-delta out."
         case .unknownArchitecture, .checkpointShape, .imageWidth, .unknownSchedule,
             .scheduleFloorAboveRate:
             return error.description
         }
+    }
+
+    /// 64, bad input, for a value given on the command line that could only be checked once
+    /// the data or the store was reached; nil leaves argument-parser's code (64 for what it
+    /// refuses while parsing, 1 for any other failure).
+    static func exitCode(for error: any Error) -> ExitCode? {
+        let badInput: Bool =
+            switch error {
+            case let error as MNISTLabError: error.isBadInput
+            case let error as StoreError: [.emptyPath, .badURL, .badSearch].contains(error.kind)
+            case let error as TrainingError:
+                switch error {
+                case .batchLargerThanTrainingSet, .minDeltaWithoutPatience: true
+                default: false
+                }
+            case let error as DatasetError:
+                switch error {
+                case .validationSizeOutOfRange, .trainLimitOutOfRange: true
+                default: false
+                }
+            default: false
+            }
+        return badInput ? .validationFailure : nil
     }
 }

@@ -32,8 +32,10 @@ extension MNISTLab {
         StopSignal.ignoreClosedOutput()
         do {
             try checkHelpTopic(Array(CommandLine.arguments.dropFirst()))
+            try checkNegativeIDs(Array(CommandLine.arguments.dropFirst()))
             var command = try parseAsRoot()
             try command.run()
+            try StandardOutput.finish()
         } catch {
             fail(error)
         }
@@ -42,9 +44,15 @@ extension MNISTLab {
     /// Ends the process for `error` as `main` does: help to standard output, anything else
     /// one line on standard error with its exit code.
     static func fail(_ error: any Error) -> Never {
-        let code = exitCode(for: error)
+        let code = ErrorWording.exitCode(for: error) ?? exitCode(for: error)
         let message = ErrorWording.message(for: error) ?? message(for: error)
-        if code == .success || isHelpRequest(error) { exit(withError: error) }
+        if code == .success {
+            // Help and version, through the one output path, so a full disk is not a success.
+            let text = fullMessage(for: error)
+            if !text.isEmpty { StandardOutput.write(text + "\n") }
+            Foundation.exit(0)
+        }
+        if isHelpRequest(error) { exit(withError: error) }
         if !message.isEmpty { printStandardError("Error: \(message)") }
         Foundation.exit(code.rawValue)
     }
@@ -66,6 +74,20 @@ extension MNISTLab {
                     "No subcommand '\(name)' in `\(path)`; `\(path) --help` lists them.")
             }
             command = subcommand
+        }
+    }
+
+    /// `rename -5 x` would blame 'x': argument-parser takes `-5` for an unknown option and gives
+    /// `x` to the run. A negative whole number that no option before it takes is refused as the
+    /// id it was meant to be.
+    static func checkNegativeIDs(_ arguments: [String]) throws {
+        for (k, argument) in arguments.enumerated()
+        where argument.count > 1 && argument.first == "-"
+            && argument.dropFirst().allSatisfy({ $0.isASCII && $0.isNumber })
+        {
+            let previous = k > 0 ? arguments[k - 1] : ""
+            if previous.hasPrefix("-") && !previous.contains("=") && previous != "--" { continue }
+            throw ValidationError("Ids are whole numbers from 1; got '\(argument)'.")
         }
     }
 

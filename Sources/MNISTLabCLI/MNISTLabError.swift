@@ -1,6 +1,15 @@
-/// A failure the user can act on, printed as one line ("Error: …") with a non-zero exit.
+/// A failure the user can act on, printed as one line ("Error: …") with a non-zero exit: 64
+/// when the input given was wrong (`badInput`), else 1.
 struct MNISTLabError: Error, CustomStringConvertible {
     let description: String
+    var isBadInput = false
 
     init(_ description: String) { self.description = description }
+
+    /// A value given on the command line or in the environment that is wrong (exit 64).
+    static func badInput(_ description: String) -> MNISTLabError {
+        var error = MNISTLabError(description)
+        error.isBadInput = true
+        return error
+    }
 }

@@ -11,6 +11,7 @@ func runSession(
 ) throws {
     // Read first: a bad MNISTLAB_LEASE_SECONDS is refused before any file is created.
     let leaseSeconds = try database.leaseSeconds
+    StandardOutput.policy = .carryOn
     let store = try open()
     defer { try? store.close() }
     try store.releaseAbandonedRuns()
@@ -40,6 +41,8 @@ func finish(_ result: SessionResult) throws {
     case .nothingToDo(let id, let lastEpoch, _, stoppedEarly: true):
         print(
             "run \(id): nothing to do; early stopping ended it at epoch \(lastEpoch) and would end it again at once. Pass --patience 0 (off) or a larger --patience to fork a run that trains on.")
+    case .paused(let id, let epoch):
+        print("run \(id) paused after epoch \(epoch); `mnistlab resume \(id)` continues it")
     case .nothingToDo(let id, let lastEpoch, let through, stoppedEarly: false):
         print(
             "run \(id): nothing to do; its epochs through \(max(lastEpoch, through)) are recorded with these settings. Pass --epochs N (a total above \(lastEpoch)) to train further, or --from an earlier epoch with a changed setting to fork.")

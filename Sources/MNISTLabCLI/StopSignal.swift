@@ -13,6 +13,10 @@ import Synchronization
 ///   stays resumable, and the process exits 128 + the signal (130, 143, 129); a second one
 ///   kills the process at once (the database is consistent at any instant, so that is safe
 ///   too).
+/// - A worker also stops on SIGUSR1 (a batch scheduler's early warning, `sbatch --signal`),
+///   and after SIGTERM or SIGUSR1 (a scheduler's time limit, preemption, `scancel`) it exits
+///   0 once its trial is given back: a requeued job is then not counted as failed
+///   (`handedBack`).
 /// - SIGPIPE is ignored for the whole process: a closed output (`mnistlab train | head -2`)
 ///   makes writes fail with EPIPE, the lost lines are dropped, and training goes on to the
 ///   end, so no run is left `running` by a reader that stopped reading.
@@ -21,6 +25,10 @@ enum StopSignal {
 
     /// The signals that stop a run cleanly.
     static let stopping = [SIGINT, SIGTERM, SIGHUP]
+
+    /// The signals a batch scheduler stops a worker with: the worker gives its trial back and
+    /// exits 0, as a job that did what was asked of it.
+    static let handedBack = [SIGTERM, SIGUSR1]
 
     /// The signal received (SIGINT = 2, SIGTERM = 15, SIGHUP = 1), or 0.
     static var received: Int32 { signal.load(ordering: .relaxed) }
@@ -31,8 +39,11 @@ enum StopSignal {
         Glibc.signal(SIGPIPE, SIG_IGN)
     }
 
-    static func whileTrapped<T>(_ body: () throws -> T) rethrows -> T {
-        for number in stopping {
+    /// Runs `body` with `signals` (default: `stopping`) trapped as described above.
+    static func whileTrapped<T>(
+        _ signals: [Int32] = stopping, _ body: () throws -> T
+    ) rethrows -> T {
+        for number in signals {
             Glibc.signal(number) { caught in
                 StopSignal.signal.store(caught, ordering: .relaxed)
                 Glibc.signal(caught, SIG_DFL)
@@ -43,9 +54,9 @@ enum StopSignal {
         // the stop signals pending forever and the run deaf to Ctrl-C.
         var stopSignals = sigset_t()
         sigemptyset(&stopSignals)
-        for number in stopping { sigaddset(&stopSignals, number) }
+        for number in signals { sigaddset(&stopSignals, number) }
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
-        defer { for number in stopping { Glibc.signal(number, SIG_DFL) } }
+        defer { for number in signals { Glibc.signal(number, SIG_DFL) } }
         return try body()
     }
 }

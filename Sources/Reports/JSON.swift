@@ -34,5 +34,7 @@ extension RunSummary: Encodable {
         try c.encode(stoppedEarlyAt, forKey: .stoppedEarlyAt)
         // A list rather than run_summary's comma-separated text, for scripts (jq).
         try c.encode(tags, forKey: .tags)
+        try c.encode(trialStatus, forKey: .trialStatus)
+        try c.encode(rung, forKey: .rung)
     }
 }

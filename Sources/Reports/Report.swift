@@ -156,9 +156,19 @@ public struct Report: Sendable {
             <span class="status \(escape(run.status.rawValue))">\(escape(run.status.rawValue))</span></h2>
 
             """
-        out += "<p class=\"lineage\">\(lineageText(r))</p>\n"
+        if let lineage = lineageText(r) { out += "<p class=\"lineage\">\(lineage)</p>\n" }
+        if run.status == .failed {
+            out += "<p class=\"failure\">This run failed"
+            if let reason = run.failureReason, !reason.isEmpty { out += ": \(escape(reason))" }
+            out += r.epochs.isEmpty ? " before recording an epoch.</p>\n" : ".</p>\n"
+        }
         if r.epochs.isEmpty && ancestors(of: r).isEmpty {
-            out += "<p class=\"empty\">No epochs recorded yet.</p>\n"
+            switch run.status {
+            case .running: out += "<p class=\"empty\">No epochs recorded yet.</p>\n"
+            case .interrupted: out += "<p class=\"empty\">Interrupted before its first epoch.</p>\n"
+            case .completed: out += "<p class=\"empty\">No epochs recorded.</p>\n"
+            case .failed: break
+            }
         } else {
             out += "<div class=\"charts\">\n"
             out += "<figure>\(lossChart(r).svg())</figure>\n"
@@ -288,14 +298,15 @@ public struct Report: Sendable {
             }
     }
 
-    private func lineageText(_ r: ReportRun) -> String {
+    /// Where the run comes from and what was forked from it; nil for a run that is neither
+    /// a fork nor forked.
+    private func lineageText(_ r: ReportRun) -> String? {
         let chain = ancestors(of: r)
         guard let parent = r.run.parentRunID else {
             let children = (runs + lineage).filter { $0.run.parentRunID == r.run.id }.map {
                 "<a href=\"#run-\($0.run.id)\">run \($0.run.id)</a> @ \($0.run.parentEpoch ?? 0)"
             }
-            return children.isEmpty
-                ? "A new run." : "Forked into \(children.joined(separator: ", "))."
+            return children.isEmpty ? nil : "Forked into \(children.joined(separator: ", "))."
         }
         let link =
             runs.contains { $0.run.id == parent }
@@ -496,7 +507,8 @@ public struct Report: Sendable {
         .status.failed { background: #fee2e2; color: #991b1b; }
         .lineage { color: #4b5563; margin: 0 0 8px; }
         .charts { display: flex; flex-wrap: wrap; gap: 16px; }
-        figure { margin: 0; flex: 1 1 480px; min-width: 0; }
+        figure { margin: 0; }
+        .charts figure { flex: 1 1 480px; min-width: 0; }
         figure.wide { max-width: 1000px; }
         svg.chart { width: 100%; height: auto; display: block; font-size: 12px; }
         svg .grid { stroke: #eef0f3; stroke-width: 1; }
@@ -516,6 +528,7 @@ public struct Report: Sendable {
         table.confusion .recall { width: 72px; background: #f9fafb; font-weight: 600; }
         .hint { color: #6b7280; font-size: 13px; }
         .empty { color: #6b7280; }
+        .failure { color: #991b1b; background: #fef2f2; border-radius: 6px; padding: 6px 10px; margin: 0 0 8px; }
         footer { padding: 0 32px 24px; color: #6b7280; font-size: 12px; max-width: 1400px; }
 
         """

@@ -1,15 +1,9 @@
-/// `mnistlab serve`: the routes of the live dashboard. It only reads the store. An SQLite
-/// file is opened read-only for each request (and each poll of an event stream) and closed
-/// again, because a read-only open of another user's file is SQLite's immutable mode, which
-/// assumes nobody writes later — a long-lived connection would then miss the epochs a run
-/// commits. A PostgreSQL store is one read-only connection for the server's lifetime
-/// (`ServerConnection`): a new one per request would cost a TCP and SCRAM handshake each.
-import FlyingFox
-import FlyingSocks
+/// `mnistlab serve`: the routes of the live dashboard. It only reads the store, through a
+/// `StoreReader` (which knows how each engine is best read by a long-lived process), and
+/// answers 503 with the reason while the store can't be read.
 import Foundation
 import ModelExport
 import Prediction
-import Synchronization
 import Reports
 import Store
 import Training
@@ -17,64 +11,44 @@ import Training
 public struct Dashboard: Sendable {
     /// The SQLite file or PostgreSQL URL served.
     public let databaseLocation: String
-    /// The one connection to a PostgreSQL store; nil for an SQLite file.
-    let serverConnection: ServerConnection?
+    /// How requests and streams read the store.
+    let reader: StoreReader
+    /// One poll of the store for every event stream.
+    let changes: ChangeSignal
     /// The location as pages and messages show it (a URL without its password).
     public var shownLocation: String { Store.shown(databaseLocation) }
-    /// How often an event stream looks for new epochs (SQLite: a `stat` of the file and its
-    /// WAL, the store only opened when they changed; PostgreSQL: one small query).
-    public let pollInterval: Duration
-    /// How often the runs table's stream looks: its query reads every running run's row.
-    var runsPollInterval: Duration { max(pollInterval, .milliseconds(250)) }
-    /// Largest request body read (a PNG of a drawing is a few KB).
-    public static let maxBodyBytes = 1 << 20
     /// The test images evaluations got wrong, worked out once per evaluation.
     let mistakes: MistakeFinder
 
     /// `dataDirectory` is where to look for the test images when a run's own dataset
     /// directory no longer has them (`serve --data`, else where `train` would look); nil for
-    /// nowhere else.
+    /// nowhere else. Event streams look for changes every `pollInterval` (one look for all).
     public init(
         databaseLocation: String, dataDirectory: String? = nil,
         pollInterval: Duration = .milliseconds(50)
     ) {
         self.databaseLocation = databaseLocation
-        self.pollInterval = pollInterval
-        serverConnection = Store.isURL(databaseLocation) ? ServerConnection(databaseLocation) : nil
+        reader = StoreReader(location: databaseLocation)
+        changes = ChangeSignal(reader: reader, interval: pollInterval)
         mistakes = MistakeFinder(fallback: dataDirectory)
-    }
-
-    /// An HTTP server for this dashboard on `host`:`port` (an IPv4 or IPv6 literal, or
-    /// "localhost"); port 0 picks a free one (see `HTTPServer.listeningAddress`).
-    public func server(host: String, port: UInt16) throws -> HTTPServer {
-        let address: any SocketAddress
-        if host == "localhost" {
-            address = try sockaddr_in.inet(ip4: "127.0.0.1", port: port)
-        } else if host.contains(":") {
-            address = try sockaddr_in6.inet6(ip6: host, port: port)
-        } else {
-            address = try sockaddr_in.inet(ip4: host, port: port)
-        }
-        let config = HTTPServer.Configuration(address: address, logger: .disabled)
-        return HTTPServer(config: config, handler: DashboardHandler(dashboard: self))
     }
 
     // MARK: - Routing
 
     /// The response to `request`; never throws (failures become 4xx/5xx JSON or pages).
-    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+    public func respond(to request: HTTPRequest) -> HTTPResponse {
         let parts = request.path.split(separator: "/", omittingEmptySubsequences: true)
             .map(String.init)
         let api = parts.first == "api"
         do {
-            if request.method == .POST {
+            if request.method == "POST" {
                 guard parts.count == 4, api, parts[1] == "runs", parts[3] == "predict" else {
                     return notFound(request, api: api)
                 }
-                return try await predict(runID(parts[2]), request)
+                return try predict(runID(parts[2]), request)
             }
-            guard request.method == .GET || request.method == .HEAD else {
-                throw HTTPError(405, "Method \(request.method.rawValue) is not allowed here.")
+            guard request.method == "GET" || request.method == "HEAD" else {
+                throw HTTPError(405, "Method \(request.method.prefix(20)) is not allowed here.")
             }
             switch (parts.count, api) {
             case (0, false): return try html(DashboardPage.runs(store { try $0.listings() }, source: shownLocation))
@@ -86,7 +60,7 @@ public struct Dashboard: Sendable {
                 guard let format = ModelFormat(path: parts[2]) else { return notFound(request, api: api) }
                 return try modelFile(runID(parts[1]), format, request)
             case (2, false) where parts[0] == "sweeps": return try sweepPage(sweepID(parts[1]))
-            case (2, true) where parts[1] == "runs": return try json(store { try $0.summaries() })
+            case (2, true) where parts[1] == "runs": return try json(runs(request))
             case (3, true) where parts[1] == "runs" && parts[2] == "events": return try runsEvents(request)
             case (3, true) where parts[1] == "runs": return try json(summary(runID(parts[2])))
             case (4, true) where parts[1] == "runs" && parts[3] == "epochs":
@@ -119,6 +93,42 @@ public struct Dashboard: Sendable {
             throw HTTPError(404, "There is no run \(id).")
         }
         return summary
+    }
+
+    /// `/api/runs`: every run, newest first, or those that `where`, `sort`, `sweep` and
+    /// `status` choose, as `mnistlab runs --where … --sort …` chooses them (`RunSearch`).
+    private func runs(_ request: HTTPRequest) throws -> [RunSummary] {
+        let query = request.query
+        guard query["where"] != nil || query["sort"] != nil || query["sweep"] != nil
+            || query["status"] != nil
+        else { return try store { try $0.summaries() } }
+        var search = RunSearch(expression: query["where"])
+        if let text = query["sort"] {
+            guard let sort = RunSearch.Sort(text) else {
+                throw HTTPError(400, "sort takes a column of run_summary, optionally followed by ,asc or ,desc.")
+            }
+            search.sort = sort
+        }
+        if let text = query["sweep"] {
+            guard let id = Int64(text) else { throw HTTPError(400, "sweep takes a sweep id.") }
+            search.sweepID = id
+        }
+        if let text = query["status"] {
+            guard let status = Run.Status(rawValue: text) else {
+                throw HTTPError(400, "status takes running, completed, interrupted or failed.")
+            }
+            search.status = status
+        }
+        // A search the store refuses is the request's fault (400), not the store's (503).
+        return try store { store in
+            do {
+                return try store.summaries(search)
+            } catch let error as StoreError
+                where [.badSearch, .notReadOnly, .invalidArgument].contains(error.kind)
+            {
+                throw HTTPError(400, error.description)
+            }
+        }
     }
 
     private func sweep(_ id: Int64) throws -> SweepJSON {
@@ -192,9 +202,9 @@ public struct Dashboard: Sendable {
         return html(DashboardPage.sweep(found.sweep, found.runs))
     }
 
-    private func predict(_ id: Int64, _ request: HTTPRequest) async throws -> HTTPResponse {
+    private func predict(_ id: Int64, _ request: HTTPRequest) throws -> HTTPResponse {
         let point = try checkpointPoint(request.query["epoch"] ?? "best")
-        let body = try await readBody(request)
+        let body = request.body
         let pixels: [UInt8]
         // 784 bytes that are not a PNG are raw pixels, MNIST's own format: used as they are.
         if body.count == 784 && !body.starts(with: [0x89, 0x50, 0x4E, 0x47]) {
@@ -236,19 +246,19 @@ public struct Dashboard: Sendable {
         }
         let name = "mnistlab-run-\(id)-epoch-\(model.epoch ?? 0).\(format.fileExtension)"
         return HTTPResponse(
-            statusCode: .ok,
+            status: 200,
             headers: [
-                .contentType: "application/octet-stream",
-                HTTPHeader("Content-Disposition"): "attachment; filename=\"\(name)\"",
+                ("Content-Type", "application/octet-stream"),
+                ("Content-Disposition", "attachment; filename=\"\(name)\""),
             ],
-            body: Self.body(Data(model.encoded(as: format))))
+            body: .bytes(Array(model.encoded(as: format))))
     }
 
     private func events(_ id: Int64, _ request: HTTPRequest) throws -> HTTPResponse {
         let current = try summary(id)
         // After the epoch the page already has (?after=N), or the last one an EventSource
         // saw before it reconnected (Last-Event-ID); else from the run's first epoch.
-        let given = request.query["after"] ?? request.headers[HTTPHeader("Last-Event-ID")]
+        let given = request.query["after"] ?? request.headers["last-event-id"]
         let after: Int
         if let given {
             guard let n = Int(given), n >= 0 else {
@@ -263,10 +273,10 @@ public struct Dashboard: Sendable {
             throw HTTPError(400, "status must be 1 (send status changes) or 0; got '\(status.prefix(40))'.")
         }
         return eventStream(
-            PolledEventStream(
+            EventStream(
                 dashboard: self,
                 feed: EpochFeed(runID: id, after: after, watchesStatus: status == "1"),
-                interval: pollInterval, title: "stream of run epochs"))
+                title: "stream of run epochs"))
     }
 
     /// `/api/runs/events?after=N`: the runs table's changes, for the runs that are running
@@ -279,49 +289,29 @@ public struct Dashboard: Sendable {
         // Read once now, so that a store that can't be read is a 503 rather than a silent stream.
         _ = try store { try $0.listings(runningOrAfter: after) }
         return eventStream(
-            PolledEventStream(
-                dashboard: self, feed: RunsFeed(after: after), interval: runsPollInterval,
-                title: "stream of run changes"))
+            EventStream(dashboard: self, feed: RunsFeed(after: after), title: "stream of run changes"))
     }
 
-    private func eventStream(_ stream: PolledEventStream<some EventFeed>) -> HTTPResponse {
+    private func eventStream(_ stream: EventStream<some EventFeed>) -> HTTPResponse {
         HTTPResponse(
-            statusCode: .ok,
+            status: 200,
             headers: [
-                .contentType: "text/event-stream; charset=utf-8",
-                HTTPHeader("Cache-Control"): "no-cache",
-                HTTPHeader("X-Accel-Buffering"): "no",
+                ("Content-Type", "text/event-stream; charset=utf-8"),
+                ("Cache-Control", "no-cache"),
+                ("X-Accel-Buffering", "no"),
             ],
-            body: HTTPBodySequence(from: stream, suggestedBufferSize: 64 * 1024))
+            body: .stream(stream))
     }
 
     // MARK: - Helpers
 
-    /// Runs `body` on the store, read-only: the server's connection, or the file opened for
-    /// it and closed after. A store that can't be read is a 503.
+    /// Runs `body` on the store, read-only. A store that can't be read is a 503.
     func store<T>(_ body: (Store) throws -> T) throws -> T {
         do {
-            if let serverConnection { return try body(try serverConnection.store()) }
-            let store = try Store.open(location: databaseLocation, readOnly: true)
-            defer { try? store.close() }
-            return try body(store)
+            return try reader.read(body)
         } catch let error as StoreError {
             throw HTTPError(503, error.description)
         }
-    }
-
-    private func readBody(_ request: HTTPRequest) async throws -> [UInt8] {
-        if let count = request.bodySequence.count, count > Self.maxBodyBytes {
-            throw HTTPError(413, "The body is \(count) bytes; at most \(Self.maxBodyBytes) are read.")
-        }
-        var body: [UInt8] = []
-        for try await chunk in request.bodySequence {
-            body += chunk
-            guard body.count <= Self.maxBodyBytes else {
-                throw HTTPError(413, "The body is over \(Self.maxBodyBytes) bytes.")
-            }
-        }
-        return body
     }
 
     private func runID(_ text: String) throws -> Int64 {
@@ -352,69 +342,40 @@ public struct Dashboard: Sendable {
 
     private func json(_ value: some Encodable) throws -> HTTPResponse {
         HTTPResponse(
-            statusCode: .ok, headers: [.contentType: "application/json; charset=utf-8"],
-            body: Self.body(Data((try prettyJSON(value) + "\n").utf8)))
+            status: 200, headers: [("Content-Type", "application/json; charset=utf-8")],
+            body: .bytes(Array((try prettyJSON(value) + "\n").utf8)))
     }
 
     private func html(_ text: String) -> HTTPResponse {
         HTTPResponse(
-            statusCode: .ok,
+            status: 200,
             headers: [
-                .contentType: "text/html; charset=utf-8",
+                ("Content-Type", "text/html; charset=utf-8"),
                 // Inline script and style only; nothing is loaded from elsewhere.
-                HTTPHeader("Content-Security-Policy"):
-                    "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data: blob:",
+                (
+                    "Content-Security-Policy",
+                    "default-src 'self'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; img-src 'self' data: blob:"
+                ),
             ],
-            body: Self.body(Data(text.utf8)))
-    }
-
-    /// A response body written in pieces of up to 256 KiB: FlyingFox's default of 4 KiB made
-    /// sending the 2.6 MB runs page at 5,000 runs take a quarter of its time.
-    private static func body(_ data: Data) -> HTTPBodySequence {
-        HTTPBodySequence(data: data, suggestedBufferSize: 256 * 1024)
+            body: .bytes(Array(text.utf8)))
     }
 
     private func failure(_ error: HTTPError, api: Bool) -> HTTPResponse {
-        let status = HTTPStatusCode(error.status, phrase: error.phrase)
-        if api {
-            let body = (try? prettyJSON(["error": error.message])) ?? "{}"
-            return HTTPResponse(
-                statusCode: status, headers: [.contentType: "application/json; charset=utf-8"],
-                body: Data((body + "\n").utf8))
-        }
+        guard !api else { return .error(error) }
         return HTTPResponse(
-            statusCode: status, headers: [.contentType: "text/html; charset=utf-8"],
-            body: Data(DashboardPage.error(status: error.status, error.message).utf8))
+            status: error.status, headers: [("Content-Type", "text/html; charset=utf-8")],
+            body: .bytes(Array(DashboardPage.error(status: error.status, error.message).utf8)))
     }
 }
 
-/// A failure with its HTTP status and a one-line message for the client.
-struct HTTPError: Error {
-    var status: Int
-    var message: String
-
-    init(_ status: Int, _ message: String) {
-        self.status = status
-        self.message = message
-    }
-
-    /// A lower layer's error: a bad request if it is about what was asked, else a 500.
+extension HTTPError {
+    /// A lower layer's error: a bad request if it is about what was asked, 503 while the
+    /// store can't be reached, else a 500.
     init(_ error: any Error) {
         switch error {
         case let error as TrainingError: self.init(404, error.description)
-        case let error as StoreError: self.init(500, error.description)
+        case let error as StoreError: self.init(error.isUnavailable ? 503 : 500, error.description)
         default: self.init(500, "\(error)")
-        }
-    }
-
-    var phrase: String {
-        switch status {
-        case 400: "Bad Request"
-        case 404: "Not Found"
-        case 405: "Method Not Allowed"
-        case 413: "Content Too Large"
-        case 503: "Service Unavailable"
-        default: "Internal Server Error"
         }
     }
 }
@@ -433,74 +394,18 @@ struct SweepJSON: Encodable {
     enum Keys: String, CodingKey { case runs }
 }
 
-struct DashboardHandler: HTTPHandler {
-    let dashboard: Dashboard
-
-    func handleRequest(_ request: HTTPRequest) async throws -> HTTPResponse {
-        await dashboard.respond(to: request)
-    }
-}
-
 extension Dashboard {
-    /// Serves on `host`:`port` until the server fails or the task is cancelled; `listening`
-    /// gets the URL once connections are accepted. Throws `HostError` for a host that is not
-    /// an IP address, and `ListenError` for an address it may not listen on.
+    /// Serves on `host`:`port` until the process ends, answering the names `policy` allows;
+    /// `listening` gets the URL once connections are accepted. Throws `HostError` for a host
+    /// that is not an IP address, and `ListenError` for an address it may not listen on.
     public func run(
-        host: String, port: UInt16, listening: @escaping @Sendable (String) -> Void
-    ) async throws {
-        let server: HTTPServer
-        do {
-            server = try self.server(host: host, port: port)
-        } catch {
-            throw HostError(host: host)
-        }
-        let announce = Task {
-            try await server.waitUntilListening(timeout: 30)
-            guard let address = await server.listeningAddress else { return }
-            switch address {
-            case .ip4(let ip, let port): listening("http://\(ip):\(port)/")
-            case .ip6(let ip, let port): listening("http://[\(ip)]:\(port)/")
-            case .unix(let file): listening(file)
-            }
-        }
-        defer { announce.cancel() }
-        do {
-            try await server.run()
-        } catch SocketError.failed(let type, let errno, let message) where type == "Bind" || type == "Listen" {
-            throw ListenError(errno: errno, reason: message)
-        }
-    }
-}
-
-/// The address can't be listened on: its port is taken, it is not this machine's, or the
-/// port needs privileges. `errno` and `reason` are the system's.
-public struct ListenError: Error {
-    public var errno: Int32
-    public var reason: String
-}
-
-/// `--host` named something that is not an IPv4 or IPv6 address (nor "localhost").
-public struct HostError: Error {
-    public var host: String
-}
-
-/// A PostgreSQL store's one read-only connection for the server, opened at the first request
-/// (and again after a failure to open); the engine serializes requests on it and reconnects
-/// when the server restarts.
-final class ServerConnection: Sendable {
-    private let location: String
-    private let opened = Mutex<Store?>(nil)
-
-    init(_ location: String) {
-        self.location = location
-    }
-
-    func store() throws -> Store {
-        try opened.withLock { opened in
-            if let opened { return opened }
-            let store = try Store.open(location: location, readOnly: true)
-            opened = store
-            return store
-        }
+        host: String, port: UInt16, allowing allowedHosts: [String] = [],
+        limits: HTTPLimits = HTTPLimits(), listening: (String) -> Void
+    ) throws -> Never {
+        let server = try HTTPServer(
+            host: host, port: port, policy: HostPolicy(listeningOn: host, allowing: allowedHosts),
+            limits: limits, handler: { self.respond(to: $0) })
+        listening(server.url)
+        server.run()
     }
 }

@@ -1,94 +1,159 @@
 /// The dashboard's server-sent events: `GET /api/runs/{id}/events`, one `data:` line per
 /// committed epoch, and `GET /api/runs/events`, one per change to a row of the runs table.
-import FlyingSocks
 import Foundation
 import Reports
 import Store
+import Synchronization
 
 /// What one event stream sends: the events since its last look at the store.
 protocol EventFeed: Sendable {
     /// The bytes of the events since the last call (`id:`/`data:` lines, each event ended by
     /// a blank line); empty when nothing changed.
     mutating func events(from store: Store) throws -> [UInt8]
+    /// How often the feed needs the store read (known after the first `events`).
+    var pace: FeedPace { get }
 }
 
-/// The bytes of an event stream fed by `feed`. Every `interval` the stream looks for news: on
-/// SQLite it compares the database file's and its WAL's size and modification time with the
-/// last look and, only when they changed (or a second has passed), opens the store read-only
-/// for the feed and closes it; on PostgreSQL it asks the server's connection (one small query).
-/// A comment line every 15 s keeps proxies from closing an idle stream and tells the server
-/// when the client has gone (the write fails and the connection ends).
-struct PolledEventStream<Feed: EventFeed>: AsyncBufferedSequence, Sendable {
-    typealias Element = UInt8
+/// How often a stream reads the store for its feed.
+enum FeedPace: Sendable {
+    /// A running run: at every change of the store, and at least once a second (a lease that
+    /// expires makes the run interrupted without any write).
+    case live
+    /// At every change of the store (new runs for the runs table).
+    case onChange
+    /// A finished run: a change of the store (a `resume` that continues it) is looked at
+    /// no more than every five seconds, so that a store another run writes into every few
+    /// milliseconds doesn't cost a query per stream per epoch.
+    case settled
+}
 
+/// One poll per store for every stream (fan-out): a thread, running while any stream is
+/// open, asks the store's `ChangeWatch` every `interval` whether anything was committed and
+/// counts the changes; streams wait on the count and read the store only when it moved.
+/// (Unchecked: `condition` guards the waits on `state`, which its own mutex guards.)
+final class ChangeSignal: @unchecked Sendable {
+    private let reader: StoreReader
+    private let interval: Duration
+    private struct State {
+        var generation: UInt64 = 0
+        var listeners = 0
+        var polling = false
+    }
+    private let state = Mutex(State())
+    private let condition = NSCondition()
+
+    init(reader: StoreReader, interval: Duration) {
+        self.reader = reader
+        self.interval = interval
+    }
+
+    /// The number of changes seen so far.
+    var generation: UInt64 { state.withLock { $0.generation } }
+
+    /// A stream starts listening: the poll runs while any does.
+    func listen() {
+        let start = state.withLock { state in
+            state.listeners += 1
+            guard !state.polling else { return false }
+            state.polling = true
+            return true
+        }
+        if start { Thread { self.poll() }.start() }
+    }
+
+    func stopListening() {
+        state.withLock { $0.listeners -= 1 }
+    }
+
+    /// Waits until the count passes `seen` or `timeout` passes; returns the count.
+    func wait(after seen: UInt64, timeout: Duration) -> UInt64 {
+        let until = Date().addingTimeInterval(
+            Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        condition.lock()
+        defer { condition.unlock() }
+        while generation == seen, condition.wait(until: until) {}
+        return generation
+    }
+
+    private func poll() {
+        var watch = ChangeWatch()
+        while true {
+            let stop = state.withLock { state in
+                guard state.listeners > 0 else {
+                    state.polling = false
+                    return true
+                }
+                return false
+            }
+            if stop { return }
+            // A store that can't be read now changed nothing: streams wait, and their own
+            // reads say nothing until it is back.
+            if (try? watch.changed(in: reader)) == true {
+                condition.lock()
+                state.withLock { $0.generation += 1 }
+                condition.broadcast()
+                condition.unlock()
+            }
+            Thread.sleep(forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
+        }
+    }
+}
+
+/// An event stream fed by `feed`: it opens with a comment, sends the feed's events as the
+/// store changes (`ChangeSignal`), at the feed's pace, and a comment line after 15 s of
+/// quiet, which keeps proxies from closing it. It ends when a write fails or the client
+/// closes its side, which it looks for at least once a second.
+struct EventStream<Feed: EventFeed>: ResponseStream {
     let dashboard: Dashboard
     let feed: Feed
-    let interval: Duration
     /// The comment the stream opens with.
     let title: String
 
-    func makeAsyncIterator() -> Iterator {
-        Iterator(stream: self, feed: feed)
+    func run(_ output: StreamOutput) {
+        let signal = dashboard.changes
+        signal.listen()
+        defer { signal.stopListening() }
+        guard output.write(Array(": \(title)\nretry: 1000\n\n".utf8)) else { return }
+        var feed = feed
+        var seen = signal.generation
+        var lastRead = ContinuousClock.now
+        var lastWrite = ContinuousClock.now
+        var events = read(&feed)
+        while true {
+            if !events.isEmpty {
+                guard output.write(events) else { return }
+                lastWrite = .now
+            } else if ContinuousClock.now - lastWrite > .seconds(15) {
+                guard output.write(Array(": keep-alive\n\n".utf8)) else { return }
+                lastWrite = .now
+            }
+            events = []
+            let now = signal.wait(after: seen, timeout: .seconds(1))
+            if output.clientHasGone() { return }
+            let since = ContinuousClock.now - lastRead
+            let due: Bool
+            switch feed.pace {
+            case .live: due = now != seen || since >= .seconds(1)
+            case .onChange: due = now != seen
+            case .settled: due = now != seen && since >= .seconds(5)
+            }
+            guard due else { continue }
+            seen = now
+            lastRead = .now
+            events = read(&feed)
+        }
     }
 
-    struct Iterator: AsyncBufferedIteratorProtocol {
-        let stream: PolledEventStream
-        var feed: Feed
-        var pending: [UInt8]
-        var signature: [Int64] = []
-        var quietSince = ContinuousClock.now
-        var lastRead = ContinuousClock.now
-
-        init(stream: PolledEventStream, feed: Feed) {
-            self.stream = stream
-            self.feed = feed
-            pending = Array(": \(stream.title)\nretry: 1000\n\n".utf8)
+    /// The feed's events since its last look. A store that can't be read (a migration, a
+    /// file being replaced, a server restarting) gives none: the next look starts from where
+    /// the last good one left off.
+    private func read(_ feed: inout Feed) -> [UInt8] {
+        var next = feed
+        guard let events = try? dashboard.reader.read({ try next.events(from: $0) }) else {
+            return []
         }
-
-        mutating func next() async throws -> UInt8? {
-            guard let buffer = try await nextBuffer(suggested: 1) else { return nil }
-            return buffer.first
-        }
-
-        mutating func nextBuffer(suggested count: Int) async throws -> [UInt8]? {
-            while pending.isEmpty {
-                try await Task.sleep(for: stream.interval)
-                pending = newEvents()
-                if pending.isEmpty, ContinuousClock.now - quietSince > .seconds(15) {
-                    pending = Array(": keep-alive\n\n".utf8)
-                }
-                if !pending.isEmpty { quietSince = ContinuousClock.now }
-            }
-            let chunk = Array(pending.prefix(Swift.max(count, 1)))
-            pending.removeFirst(chunk.count)
-            return chunk
-        }
-
-        /// The feed's events since the last look; none if the files are as they were.
-        /// Modification times tick in jiffies and a WAL restarted after a checkpoint keeps its
-        /// size, so a commit right after a look could leave both as they were: the store is
-        /// read at least once a second whatever they say (which also catches a lease that
-        /// expired, a change no write makes).
-        mutating func newEvents() -> [UInt8] {
-            let onServer = stream.dashboard.serverConnection != nil
-            let now = onServer ? [] : fileSignature(stream.dashboard.databaseLocation)
-            guard onServer || now != signature || ContinuousClock.now - lastRead > .seconds(1)
-            else {
-                return []
-            }
-            lastRead = ContinuousClock.now
-            var next = feed
-            do {
-                let events = try stream.dashboard.store { try next.events(from: $0) }
-                feed = next
-                signature = now
-                return events
-            } catch {
-                // A migration, a file being replaced, a server restarting: look again at the
-                // next poll, from where the last good look left off.
-                return []
-            }
-        }
+        feed = next
+        return events
     }
 }
 
@@ -101,13 +166,20 @@ struct EpochFeed: EventFeed {
     let runID: Int64
     var last: Int
     let watchesStatus: Bool
-    /// The status last sent; nil before the first.
+    /// The status at the last look; nil before the first.
     var status: Run.Status? = nil
 
     init(runID: Int64, after last: Int, watchesStatus: Bool) {
         self.runID = runID
         self.last = last
         self.watchesStatus = watchesStatus
+    }
+
+    var pace: FeedPace {
+        switch status {
+        case .completed?, .failed?: .settled
+        default: .live
+        }
     }
 
     mutating func events(from store: Store) throws -> [UInt8] {
@@ -118,8 +190,10 @@ struct EpochFeed: EventFeed {
         }
         // Read after the epochs: a run's last epoch commits before it is marked completed,
         // so the page never sees "completed" ahead of the epoch that completed it.
-        if watchesStatus, let now = try store.listing(runID: runID)?.status, now != status {
-            out += event(id: nil, name: "status", try oneLineJSON(["status": now.rawValue]))
+        if let now = try store.listing(runID: runID)?.status, now != status {
+            if watchesStatus {
+                out += event(id: nil, name: "status", try oneLineJSON(["status": now.rawValue]))
+            }
             status = now
         }
         return out
@@ -135,10 +209,14 @@ struct RunsFeed: EventFeed {
     var after: Int64
     /// The row last sent for each run watched.
     var shown: [Int64: String] = [:]
+    /// Whether a run watched was running at the last look.
+    var anyRunning = false
 
     init(after: Int64) {
         self.after = after
     }
+
+    var pace: FeedPace { anyRunning ? .live : .onChange }
 
     mutating func events(from store: Store) throws -> [UInt8] {
         var out: [UInt8] = []
@@ -148,8 +226,10 @@ struct RunsFeed: EventFeed {
             out += event(id: nil, try oneLineJSON(RowChange(id: id, row: row)))
             shown[id] = row
         }
+        anyRunning = false
         for run in try store.listings(runningOrAfter: after) {
             watched.insert(run.id)
+            anyRunning = anyRunning || run.status == .running
             try send(run.id, DashboardPage.runRow(run))
         }
         for id in shown.keys.sorted() where !watched.contains(id) {
@@ -177,16 +257,4 @@ private func oneLineJSON(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
-
-/// Size and modification time (ns) of the file and of its `-wal`: a commit changes the WAL.
-func fileSignature(_ path: String) -> [Int64] {
-    [path, path + "-wal"].flatMap { file -> [Int64] in
-        var info = stat()
-        guard stat(file, &info) == 0 else { return [-1, -1] }
-        return [
-            Int64(info.st_size),
-            Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
-        ]
-    }
 }

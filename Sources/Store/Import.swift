@@ -14,14 +14,31 @@ public struct ImportSummary: Sendable, Equatable {
     public var epochs = 0
     public var checkpoints = 0
     public var evaluations = 0
-    /// Runs of the source that this store already had (the same uid).
+    /// Runs of the source that this store already had (the same uid) as they are there.
     public var alreadyPresent = 0
+    /// Runs this store had that moved on in the source since (later epochs, status,
+    /// evaluations, tags or note), brought up to date (source id → id here). Their new
+    /// epochs, checkpoints and evaluations count in `epochs`, `checkpoints`, `evaluations`.
+    public var updated: [Int64: Int64] = [:]
+    /// Runs that moved on in both stores, left as they are here.
+    public var diverged: [Divergence] = []
     /// Runs a live process is training in the source: not copied until they have ended.
     public var skippedLive: [Int64] = []
 }
 
+/// A run that moved on in the source and here since they were one: `import` leaves it alone.
+public struct Divergence: Sendable, Equatable {
+    public var sourceID: Int64
+    public var id: Int64
+    /// What differs, e.g. "epoch 8 is recorded here and not in the source".
+    public var reason: String
+}
+
 extension Store {
-    /// Copies into this store every run of `source` it does not have yet. Each run is one
+    /// Copies into this store every run of `source` it does not have yet, and brings up to
+    /// date every run it has (the same uid) that moved on in the source: later epochs and
+    /// their checkpoints, status, evaluations, tags and note. A run that also moved on here
+    /// (see `update`) is left alone and listed in `diverged`; the other runs still import. Each run is one
     /// transaction here (its row, epochs, checkpoints, evaluations, confusion cells and tags
     /// all or nothing), in id order so that a fork comes after the run it started from; a
     /// run interrupted midway is simply copied again by the next import. Live runs are left
@@ -44,7 +61,18 @@ extension Store {
                 }
                 if let present = try runID(uid: run.uid) {
                     runIDs[run.id] = present
-                    summary.alreadyPresent += 1
+                    switch try update(present, to: run, from: source, sweepIDs: sweepIDs) {
+                    case .unchanged:
+                        summary.alreadyPresent += 1
+                    case .updated(let copied):
+                        summary.updated[run.id] = present
+                        summary.epochs += copied.epochs
+                        summary.checkpoints += copied.checkpoints
+                        summary.evaluations += copied.evaluations
+                    case .diverged(let reason):
+                        summary.diverged.append(
+                            Divergence(sourceID: run.id, id: present, reason: reason))
+                    }
                     continue
                 }
                 let copy = try importRun(run, from: source, runIDs: runIDs, sweepIDs: sweepIDs)
@@ -95,23 +123,46 @@ extension Store {
         }
     }
 
+    /// Everything the source recorded about one run, read in one snapshot.
+    private struct SourceRun {
+        var row: SQLRow
+        var epochs: [SQLRow]
+        var checkpoints: [SQLRow]
+        var evaluations: [SQLRow]
+        var confusion: [SQLRow]
+        var tags: [SQLRow]
+        var trial: SQLRow?
+
+        init(_ runID: Int64, in source: Store) throws {
+            let key = [runID.sqlValue]
+            let rows = try source.read { db in
+                (
+                    try db.fetchOne("SELECT * FROM runs WHERE id = ?", key),
+                    try db.fetch("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", key),
+                    try db.fetch("SELECT * FROM checkpoints WHERE run_id = ? ORDER BY epoch", key),
+                    try db.fetch("SELECT * FROM evaluations WHERE run_id = ? ORDER BY epoch", key),
+                    try db.fetch("SELECT * FROM confusion WHERE run_id = ?", key),
+                    try db.fetch("SELECT * FROM run_tags WHERE run_id = ?", key),
+                    try db.fetchOne(
+                        "SELECT sweep_id, number, status, attempts, failure_reason FROM trials WHERE run_id = ?",
+                        key)
+                )
+            }
+            guard let row = rows.0 else {
+                throw StoreError(.notFound, "there is no run \(runID) in the source.")
+            }
+            (self.row, epochs, checkpoints, evaluations, confusion, tags, trial) =
+                (row, rows.1, rows.2, rows.3, rows.4, rows.5, rows.6)
+        }
+    }
+
     /// Copies one run with everything recorded about it, in one transaction.
     private func importRun(
         _ run: Run, from source: Store, runIDs: [Int64: Int64], sweepIDs: [Int64: Int64]
     ) throws -> (id: Int64, epochs: Int, checkpoints: Int, evaluations: Int) {
-        let key = [run.id.sqlValue]
-        let (row, epochs, checkpoints, evaluations, confusion, tags, trial) = try source.read { db in
-            (
-                try db.fetchOne("SELECT * FROM runs WHERE id = ?", key),
-                try db.fetch("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", key),
-                try db.fetch("SELECT * FROM checkpoints WHERE run_id = ? ORDER BY epoch", key),
-                try db.fetch("SELECT * FROM evaluations WHERE run_id = ? ORDER BY epoch", key),
-                try db.fetch("SELECT * FROM confusion WHERE run_id = ?", key),
-                try db.fetch("SELECT * FROM run_tags WHERE run_id = ?", key),
-                try db.fetchOne("SELECT sweep_id, number FROM trials WHERE run_id = ?", key)
-            )
-        }
-        guard let row else { throw StoreError(.notFound, "there is no run \(run.id) in the source.") }
+        let copy = try SourceRun(run.id, in: source)
+        let (row, epochs, checkpoints, evaluations, confusion, tags) =
+            (copy.row, copy.epochs, copy.checkpoints, copy.evaluations, copy.confusion, copy.tags)
         let parentID = try run.parentRunID.map { parent in
             guard let id = runIDs[parent] else {
                 throw StoreError(
@@ -135,17 +186,166 @@ extension Store {
             for table in [("checkpoints", checkpoints), ("evaluations", evaluations), ("confusion", confusion), ("run_tags", tags)] {
                 for item in table.1 { try db.copy(item, into: table.0, setting: runID) }
             }
-            if let trial, let sweep = sweepIDs[try trial.get("sweep_id")] {
-                try db.execute(
-                    "UPDATE trials SET run_id = ? WHERE sweep_id = ? AND number = ? AND run_id IS NULL",
-                    [id.sqlValue, sweep.sqlValue, trial["number"]])
-            }
+            try link(id, toTrial: copy.trial, sweepIDs: sweepIDs, db)
             return (id, epochs.count, checkpoints.count, evaluations.count)
         }
     }
 
-    /// Copies a run's epochs into run `id`, which has none yet, and leaves its run_stats row
-    /// as the epochs make it. The row is taken away while they go in, so that the insert
+    /// Links run `id` here to its trial (a row of the source's trials), and gives the trial
+    /// the source's status, attempts and failure reason unless a live worker holds it here.
+    private func link(
+        _ id: Int64, toTrial trial: SQLRow?, sweepIDs: [Int64: Int64], _ db: any SQLConnection
+    ) throws {
+        guard let trial, let sweep = sweepIDs[try trial.get("sweep_id")] else { return }
+        try db.execute(
+            "UPDATE trials SET run_id = ? WHERE sweep_id = ? AND number = ? AND run_id IS NULL",
+            [id.sqlValue, sweep.sqlValue, trial["number"]])
+        try db.execute(
+            """
+            UPDATE trials SET status = ?, attempts = ?, failure_reason = ?
+            WHERE sweep_id = ? AND number = ? AND run_id = ?
+              AND id NOT IN (SELECT id FROM live_trials)
+            """,
+            [trial["status"], trial["attempts"], trial["failure_reason"], sweep.sqlValue, trial["number"], id.sqlValue])
+    }
+
+    private enum UpdateOutcome {
+        case unchanged
+        case updated((epochs: Int, checkpoints: Int, evaluations: Int))
+        case diverged(String)
+    }
+
+    /// The columns of a run's row that `update` leaves as they are here: its identity, its
+    /// place here (parent, sweep), its name (a rename here is kept), its holder and its note
+    /// (taken from the source only when the source has one).
+    private static let keptColumns: Set<String> = [
+        "id", "uid", "created_at", "name", "parent_run_id", "parent_epoch", "sweep_id",
+        "owner_token", "lease_expires_at", "note",
+    ]
+
+    /// Brings run `id` here up to date with the source's `run`, in one transaction: what the
+    /// source recorded since (epochs, checkpoints, evaluations, tags, note, status and the
+    /// row's other columns). Refused (`.diverged`, writing nothing) when the run moved on
+    /// here too: a live process holds it here, an epoch here was recorded otherwise in the
+    /// source, or each store has epochs the other lacks. A run that only went further here
+    /// is left as it is (`.unchanged`).
+    private func update(
+        _ id: Int64, to run: Run, from source: Store, sweepIDs: [Int64: Int64]
+    ) throws -> UpdateOutcome {
+        let copy = try SourceRun(run.id, in: source)
+        let key = [id.sqlValue]
+        return try write { db -> UpdateOutcome in
+            try lockCheckpoints(ofRun: id, db)
+            guard
+                let here = try db.fetchOne("SELECT * FROM run_summary WHERE id = ?", key)
+                    .map({ Self.live(try RunSummary(row: $0)) }),
+                let hereRow = try db.fetchOne("SELECT * FROM runs WHERE id = ?", key)
+            else { throw StoreError(.notFound, "there is no run \(id).") }
+            if here.run.status == .running {
+                return .diverged("it is being trained here")
+            }
+            // The epochs here must be the source's, value for value.
+            let metrics = ["train_loss", "train_accuracy", "val_loss", "val_accuracy"]
+            var sourceEpochs: [Int: SQLRow] = [:]
+            for epoch in copy.epochs { sourceEpochs[try epoch.get("epoch")] = epoch }
+            var hereEpochs = Set<Int>()
+            var hereOnly: [Int] = []
+            for epoch in try db.fetch("SELECT * FROM epochs WHERE run_id = ? ORDER BY epoch", key) {
+                let n: Int = try epoch.get("epoch")
+                hereEpochs.insert(n)
+                guard let theirs = sourceEpochs[n] else {
+                    hereOnly.append(n)
+                    continue
+                }
+                for column in metrics
+                where try (epoch.get(column) as Double) != (theirs.get(column) as Double) {
+                    return .diverged("epoch \(n) was recorded otherwise here (\(column))")
+                }
+            }
+            let newEpochs = try copy.epochs.filter { !hereEpochs.contains(try $0.get("epoch")) }
+            if let first = hereOnly.first {
+                // This store went further than the source: nothing there is newer, unless
+                // the source went on too.
+                guard let theirs = newEpochs.first else { return .unchanged }
+                return .diverged(
+                    "epoch \(first) is recorded here and not in the source, and epoch "
+                        + "\(try theirs.get("epoch") as Int) there and not here")
+            }
+            try copyEpochs(newEpochs, ofRun: id, db)
+
+            // Checkpoints: the source's retention, but never one a fork here started from.
+            let runID = ["run_id": id.sqlValue]
+            let hereCheckpoints = Set(
+                try db.fetch("SELECT epoch FROM checkpoints WHERE run_id = ?", key)
+                    .map { try $0.get("epoch") as Int })
+            let sourceCheckpoints = Set(try copy.checkpoints.map { try $0.get("epoch") as Int })
+            var changed = newEpochs.count
+            for checkpoint in copy.checkpoints
+            where !hereCheckpoints.contains(try checkpoint.get("epoch")) {
+                try db.copy(checkpoint, into: "checkpoints", setting: runID)
+                changed += 1
+            }
+            let addedCheckpoints = changed - newEpochs.count
+            for epoch in hereCheckpoints.subtracting(sourceCheckpoints).sorted() {
+                changed += try db.execute(
+                    """
+                    DELETE FROM checkpoints WHERE run_id = ?1 AND epoch = ?2
+                      AND epoch NOT IN (SELECT parent_epoch FROM runs
+                                        WHERE parent_run_id = ?1 AND parent_epoch IS NOT NULL)
+                    """, [id.sqlValue, epoch.sqlValue])
+            }
+
+            // Evaluations: the source's where here has none of that epoch or an older one.
+            var addedEvaluations = 0
+            for evaluation in copy.evaluations {
+                let epoch: Int = try evaluation.get("epoch")
+                let ours = try db.fetchOne(
+                    "SELECT evaluated_at FROM evaluations WHERE run_id = ? AND epoch = ?",
+                    [id.sqlValue, epoch.sqlValue])
+                if let ours, try (ours.get("evaluated_at") as String) >= evaluation.get("evaluated_at") {
+                    continue
+                }
+                for table in ["confusion", "evaluations"] {
+                    try db.execute(
+                        "DELETE FROM \(table) WHERE run_id = ? AND epoch = ?", [id.sqlValue, epoch.sqlValue])
+                }
+                try db.copy(evaluation, into: "evaluations", setting: runID)
+                for cell in copy.confusion where try cell.get("epoch") == epoch {
+                    try db.copy(cell, into: "confusion", setting: runID)
+                }
+                addedEvaluations += 1
+            }
+            changed += addedEvaluations
+
+            for tag in copy.tags {
+                changed += try db.execute(
+                    "INSERT INTO run_tags (run_id, tag) VALUES (?, ?) ON CONFLICT DO NOTHING",
+                    [id.sqlValue, tag["tag"]])
+            }
+            if copy.row["note"] != .null, copy.row["note"] != hereRow["note"] {
+                changed += try db.execute("UPDATE runs SET note = ? WHERE id = ?", [copy.row["note"], id.sqlValue])
+            }
+
+            // The row's other columns, with the status readers saw (an expired lease reads
+            // interrupted).
+            var values = copy.row
+                .columns.names.filter { !Self.keptColumns.contains($0) }
+                .map { ($0, $0 == "status" ? run.status.rawValue.sqlValue : copy.row[$0]) }
+            values.removeAll { hereRow[$0.0] == $0.1 }
+            if !values.isEmpty {
+                try db.execute(
+                    "UPDATE runs SET \(values.map { "\($0.0) = ?" }.joined(separator: ", ")) WHERE id = ?",
+                    values.map(\.1) + [id.sqlValue])
+                changed += 1
+            }
+            try link(id, toTrial: copy.trial, sweepIDs: sweepIDs, db)
+            guard changed > 0 else { return .unchanged }
+            return .updated((newEpochs.count, addedCheckpoints, addedEvaluations))
+        }
+    }
+
+    /// Copies epochs into run `id` (which has none of them yet) and leaves its run_stats row
+    /// as all its epochs make it. The row is taken away while they go in, so that the insert
     /// trigger's three UPDATEs per epoch find nothing to do, then made again and recomputed
     /// from all of them at once by the update trigger, which one unchanged UPDATE of an
     /// epoch fires (the rules stay the migrations'). On PostgreSQL each UPDATE of the one

@@ -74,35 +74,72 @@ extension Store {
         _ new: NewRun, leaseSeconds: Double, for trial: TrialClaim? = nil
     ) throws -> (Run, Lease) {
         try attempt("Cannot create run in \(location)") {
-            try write { db in
-                if let parent = new.parentRunID {
-                    try requireForkPoint(db, runID: parent, epoch: new.parentEpoch)
+            try write { db in try insertRun(new, leaseSeconds: leaseSeconds, for: trial, db) }
+        }
+    }
+
+    /// `createRun` inside the current transaction.
+    private func insertRun(
+        _ new: NewRun, leaseSeconds: Double, for trial: TrialClaim?, _ db: any SQLConnection
+    ) throws -> (Run, Lease) {
+        if let parent = new.parentRunID {
+            try requireForkPoint(db, runID: parent, epoch: new.parentEpoch)
+        }
+        if let sweep = new.sweepID,
+            try !db.exists("SELECT 1 FROM sweeps WHERE id = ?", [.integer(sweep)])
+        {
+            throw StoreError(.notFound, "there is no sweep \(sweep).")
+        }
+        // The id is chosen here rather than by the database so that the default name
+        // can use it.
+        let id = try nextID(in: "runs", db)
+        let lease = Lease(runID: id, seconds: leaseSeconds)
+        let clock = try databaseNow(db, leaseSeconds: leaseSeconds)
+        let run = Run(id: id, new: new, now: clock.now, lease: lease, expiresAt: clock.expiry)
+        try db.insert(run, into: Run.table)
+        if let trial { try attach(runID: id, to: trial, db) }
+        return (run, lease)
+    }
+
+    /// Starts a fork of run `new.parentRunID`, held by this process, from the epoch `pick`
+    /// chooses from the parent's summary, in one transaction with reading that epoch's
+    /// checkpoint: a trainer still recording the parent waits (`recordEpoch` takes the same
+    /// lock), and once the fork exists its retention keeps that checkpoint. Creates nothing
+    /// (no `fork`, only what was read) when `pick` chooses no epoch or that epoch kept no
+    /// checkpoint.
+    public func createFork(
+        _ new: NewRun, leaseSeconds: Double, picking pick: (RunSummary) -> Int?
+    ) throws -> (from: PickedCheckpoint, fork: (run: Run, lease: Lease)?) {
+        try attempt("Cannot create run in \(location)") {
+            guard let parent = new.parentRunID else {
+                throw StoreError(.invalidArgument, "a fork needs the run it starts from.")
+            }
+            return try write { db in
+                try lockCheckpoints(ofRun: parent, db)
+                guard let picked = try pickCheckpoint(db, runID: parent, pick) else {
+                    throw StoreError(.notFound, "there is no run \(parent).")
                 }
-                if let sweep = new.sweepID,
-                    try !db.exists("SELECT 1 FROM sweeps WHERE id = ?", [.integer(sweep)])
-                {
-                    throw StoreError(.notFound, "there is no sweep \(sweep).")
-                }
-                // The id is chosen here rather than by the database so that the default name
-                // can use it.
-                let id = try nextID(in: "runs", db)
-                let lease = Lease(runID: id, seconds: leaseSeconds)
-                let clock = try databaseNow(db, leaseSeconds: leaseSeconds)
-                let run = Run(id: id, new: new, now: clock.now, lease: lease, expiresAt: clock.expiry)
-                try db.insert(run, into: Run.table)
-                if let trial { try attach(runID: id, to: trial, db) }
-                return (run, lease)
+                guard let epoch = picked.epoch, picked.checkpoint != nil else { return (picked, nil) }
+                var fork = new
+                fork.parentEpoch = epoch
+                let (run, lease) = try insertRun(fork, leaseSeconds: leaseSeconds, for: nil, db)
+                return (picked, (run, lease))
             }
         }
     }
 
-    /// Takes run `id` for this process, atomically: only if no live process holds it (its
-    /// status is not 'running', or its lease has expired). Applies `update` in the same
-    /// transaction. Throws `.runHeld` naming the holder otherwise, changing nothing.
+    /// Takes run `id` for this process, atomically: only if no live process holds it (it is
+    /// not in the `live_runs` view: its status is not 'running', or its lease has expired).
+    /// Applies `update` in the same transaction. Throws `.runHeld` naming the holder
+    /// otherwise, changing nothing.
     public func claimRun(id: Int64, update: RunUpdate, leaseSeconds: Double) throws -> (Run, Lease) {
         try attempt("Cannot claim run \(id) in \(location)") {
             let lease = Lease(runID: id, seconds: leaseSeconds)
             return try write { db in
+                // Claims of this run wait for each other, so that each reads live_runs after
+                // the one before it committed (a condition read through a view is not checked
+                // again on PostgreSQL when a racing UPDATE of the row commits first).
+                try engine.lock("claim of run \(id)", db)
                 let claimed = try db.execute(
                     """
                     UPDATE runs SET status = 'running', finished_at = NULL,
@@ -114,8 +151,7 @@ extension Store {
                         batch_size = coalesce(?8, batch_size),
                         momentum = coalesce(?9, momentum),
                         name = coalesce(?10, name)
-                    WHERE id = ?11
-                      AND NOT (status = 'running' AND lease_expires_at >= \(dialect.now))
+                    WHERE id = ?11 AND id NOT IN (SELECT id FROM live_runs)
                     """,
                     [
                         lease.token.sqlValue, Int64(getpid()).sqlValue, Lease.hostName.sqlValue,
@@ -167,13 +203,17 @@ extension Store {
     /// became of it: `completed` when its last planned epoch was committed (only the status
     /// update was lost), else `interrupted`. Each update checks the holder's token, so a run
     /// claimed again meanwhile is left alone. Returns the ids released.
+    ///
+    /// Sweep trials held by a worker of this machine that is gone lose their holder too (their
+    /// own lease is cleared, checking the worker's token), so that the next worker takes them
+    /// over at once rather than when the lease would have run out.
     @discardableResult
     public func releaseAbandonedRuns() throws -> [Int64] {
         try attempt("Cannot release abandoned runs in \(location)") {
             let abandoned = try read { db in
                 try db.fetch("SELECT * FROM runs WHERE status = 'running'").map(Run.init(row:))
             }.filter(Self.diedOnThisHost)
-            return try abandoned.compactMap { run in
+            let released = try abandoned.compactMap { run -> Int64? in
                 // What readers already show it as (`live`): the one rule, recorded.
                 guard let ended = try summary(runID: run.id)?.run.status else { return nil }
                 let reason =
@@ -190,6 +230,25 @@ extension Store {
                         [ended.rawValue.sqlValue, reason.sqlValue, run.id.sqlValue, run.ownerToken.sqlValue])
                     return released > 0 ? run.id : nil
                 }
+            }
+            try releaseAbandonedTrials()
+            return released
+        }
+    }
+
+    /// Clears the holder of every running trial whose worker on this machine is gone.
+    private func releaseAbandonedTrials() throws {
+        let abandoned = try read { db in
+            try db.fetch("SELECT * FROM trials WHERE status = 'running' AND worker IS NOT NULL")
+                .map { try $0.decode(TrialRecord.self) }
+        }.filter { Self.workerDiedOnThisHost($0.worker) }
+        for trial in abandoned {
+            try write { db in
+                try db.execute(
+                    """
+                    UPDATE trials SET worker = NULL, worker_token = NULL, lease_expires_at = NULL
+                    WHERE id = ? AND status = 'running' AND worker_token IS NOT DISTINCT FROM ?
+                    """, [trial.id.sqlValue, trial.workerToken.sqlValue])
             }
         }
     }
@@ -217,6 +276,13 @@ extension Store {
                 .leaseLost(runID: lease.runID),
                 "another process has claimed run \(lease.runID) since this one's lease expired.")
         }
+    }
+
+    /// Holds run `runID`'s checkpoints until the transaction ends: whoever adds or prunes
+    /// them (`recordEpoch`, `pruneCheckpoints`) or forks from one (`createFork`) takes this
+    /// lock first, so a fork's choice of epoch and its checkpoint are never pruned apart.
+    func lockCheckpoints(ofRun runID: Int64, _ db: any SQLConnection) throws {
+        try engine.lock("checkpoints of run \(runID)", db)
     }
 
     /// The id the next row of `table` gets, max + 1, in the current write transaction: the
@@ -251,6 +317,15 @@ extension Store {
     /// exists (EPERM from kill means it exists, owned by someone else).
     static func diedOnThisHost(_ run: Run) -> Bool {
         diedOnThisHost(status: run.status, host: run.host, pid: run.pid)
+    }
+
+    /// Whether `worker` ("host:pid" of a trial's holder) is a process of this machine that no
+    /// longer exists.
+    static func workerDiedOnThisHost(_ worker: String?) -> Bool {
+        guard let worker, let colon = worker.lastIndex(of: ":") else { return false }
+        return diedOnThisHost(
+            status: .running, host: String(worker[..<colon]),
+            pid: Int64(worker[worker.index(after: colon)...]))
     }
 
     private static func diedOnThisHost(status: Run.Status, host: String?, pid: Int64?) -> Bool {

@@ -2,6 +2,17 @@
 /// summary) is the `run_summary` view, so the CLI and hand-written SQL can't drift apart.
 import Foundation
 
+/// What `Store.checkpoint(runID:picking:)` read, all from one snapshot.
+public struct PickedCheckpoint: Sendable {
+    public var summary: RunSummary
+    /// The epoch chosen; nil when the choice found none.
+    public var epoch: Int?
+    /// Its checkpoint; nil when none was kept at that epoch.
+    public var checkpoint: CheckpointRecord?
+    /// The epochs of the run that had a checkpoint, ascending.
+    public var kept: [Int]
+}
+
 /// The order of `Store.summaries`.
 public enum SummaryOrder: Sendable {
     /// Most recently created first.
@@ -22,6 +33,17 @@ extension Store {
     public func run(named name: String) throws -> Run? {
         try attempt("Cannot read run \"\(name)\" from \(location)") {
             try summaries("SELECT * FROM run_summary WHERE name = ? ORDER BY id DESC LIMIT 1", [name.sqlValue]).first?.run
+        }
+    }
+
+    /// The runs whose uid starts with `prefix` (lower-case hexadecimal digits and dashes, as
+    /// uids are written), by id: one for a unique prefix.
+    public func runs(uidPrefix prefix: String) throws -> [(id: Int64, uid: String)] {
+        try attempt("Cannot look up the run with uid \(prefix)… in \(location)") {
+            try read { db in
+                try db.fetch("SELECT id, uid FROM runs WHERE uid LIKE ? ORDER BY id", [(prefix + "%").sqlValue])
+                    .map { (try $0.get("id"), try $0.get("uid")) }
+            }
         }
     }
 
@@ -80,6 +102,39 @@ extension Store {
             }
             return try row?.record()
         }
+    }
+
+    /// A run's summary and, in the same transaction (one snapshot), its checkpoint at the
+    /// epoch `pick` chooses from that summary (none when it chooses none), with the epochs
+    /// that had one then. Nil when there is no run `runID`. A trainer that prunes the run's
+    /// checkpoints meanwhile can't take the chosen one away between the choice and the read.
+    public func checkpoint(
+        runID: Int64, picking pick: (RunSummary) -> Int?
+    ) throws -> PickedCheckpoint? {
+        try attempt("Cannot load a checkpoint of run \(runID) from \(location)") {
+            try read { db in try pickCheckpoint(db, runID: runID, pick) }
+        }
+    }
+
+    /// `checkpoint(runID:picking:)` inside the current transaction.
+    func pickCheckpoint(
+        _ db: any SQLConnection, runID: Int64, _ pick: (RunSummary) -> Int?
+    ) throws -> PickedCheckpoint? {
+        guard
+            let summary = try db.fetchOne("SELECT * FROM run_summary WHERE id = ?", [runID.sqlValue])
+                .map({ Self.live(try RunSummary(row: $0)) })
+        else { return nil }
+        let epoch = pick(summary)
+        let row = try epoch.flatMap { epoch in
+            try db.fetchOne(
+                "SELECT * FROM checkpoints WHERE run_id = ? AND epoch = ?",
+                [runID.sqlValue, epoch.sqlValue]
+            ).map { try $0.decode(CheckpointRow.self) }
+        }
+        let kept: [Int] = try db.fetch(
+            "SELECT epoch FROM checkpoints WHERE run_id = ? ORDER BY epoch", [runID.sqlValue]
+        ).map { try $0.get("epoch") }
+        return PickedCheckpoint(summary: summary, epoch: epoch, checkpoint: try row?.record(), kept: kept)
     }
 
     /// Epochs of the run that have a checkpoint, ascending.

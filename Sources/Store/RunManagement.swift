@@ -17,7 +17,24 @@ public struct RunRemoval: Sendable, Equatable {
         public var checkpointBytes: Int64
     }
 
+    /// A trial of a sweep that stays whose run goes: it becomes pending again, with no run
+    /// and no attempts, so the sweep keeps every grid point and its next worker trains this
+    /// one afresh.
+    public struct TrialReset: Sendable, Equatable {
+        public var sweepID: Int64
+        public var number: Int
+        public var runID: Int64
+    }
+
+    /// A sweep deleted whole (`rm --sweep`): its row and its trials; its runs are in `runs`.
+    public struct SweepItem: Sendable, Equatable {
+        public var sweepID: Int64
+        public var trials: Int
+    }
+
     public var runs: [Item]
+    public var trialResets: [TrialReset] = []
+    public var sweeps: [SweepItem] = []
     public var checkpointBytes: Int64 { runs.reduce(0) { $0 + $1.checkpointBytes } }
 }
 
@@ -139,33 +156,64 @@ extension Store {
 
     // MARK: - Removing runs
 
-    /// What `removeRuns` would delete, read without writing; throws as it would.
-    public func removalPlan(_ runIDs: [Int64], withForks: Bool) throws -> RunRemoval {
-        try attempt(removeAction(runIDs)) {
-            try read { db in try planRemoval(db, runIDs, withForks: withForks) }
+    /// What `removeRuns` would delete, read without writing; throws as it would. The very
+    /// decision the removal takes (`planRemoval`), reported instead of carried out.
+    public func removalPlan(
+        _ runIDs: [Int64], sweeps sweepIDs: [Int64] = [], withForks: Bool
+    ) throws -> RunRemoval {
+        try attempt(removeAction(runIDs, sweepIDs)) {
+            try read { db in try planRemoval(db, runIDs, sweepIDs, withForks: withForks) }
         }
     }
 
-    /// Deletes the runs with everything recorded about them (confusion cells, evaluations,
-    /// checkpoints, epochs, tags, figures), in one transaction. Refuses, deleting nothing:
-    /// an unknown run; a run forked from by a run not being deleted, unless `withForks`,
-    /// which deletes every fork below the runs too; a live run (its lease has not expired
-    /// and, on this machine, its process exists).
+    /// Deletes the runs, and the sweeps `sweepIDs` with their trials and every run of them,
+    /// with everything recorded about each run (confusion cells, evaluations, checkpoints,
+    /// epochs, tags, figures), in one transaction. A run of a sweep that stays gives its
+    /// trial back to the sweep as pending (`RunRemoval.TrialReset`). Refuses, deleting
+    /// nothing: an unknown run or sweep; a run forked from by a run not being deleted, unless
+    /// `withForks`, which deletes every fork below the runs too; a live run (its lease has not
+    /// expired and, on this machine, its process exists); a trial a live worker holds.
     @discardableResult
-    public func removeRuns(_ runIDs: [Int64], withForks: Bool) throws -> RunRemoval {
-        try attempt(removeAction(runIDs)) {
-            try write { db in
-                let plan = try planRemoval(db, runIDs, withForks: withForks)
-                for item in plan.runs {
-                    // Its figures first: they go with the run anyway, and without the row the
-                    // epochs' AFTER DELETE trigger has nothing to recompute for each epoch
-                    // deleted (quadratic in the run's epochs otherwise).
-                    for sql in Self.removeRunStatements {
-                        try db.execute(sql, [item.runID.sqlValue])
-                    }
-                }
+    public func removeRuns(
+        _ runIDs: [Int64], sweeps sweepIDs: [Int64] = [], withForks: Bool
+    ) throws -> RunRemoval {
+        try attempt(removeAction(runIDs, sweepIDs)) {
+            let plan = try write { db in
+                // A worker claiming a trial meanwhile waits, then finds it gone or pending.
+                try engine.lock("claims of trials", db)
+                let plan = try planRemoval(db, runIDs, sweepIDs, withForks: withForks)
+                try carryOut(plan, db)
                 return plan
             }
+            if plan.runs.contains(where: { $0.checkpoints > 0 }) { reclaimCheckpointSpace() }
+            return plan
+        }
+    }
+
+    /// Executes `plan`, which `planRemoval` made in this transaction: nothing is decided here.
+    private func carryOut(_ plan: RunRemoval, _ db: any SQLConnection) throws {
+        for reset in plan.trialResets {
+            try db.execute(
+                """
+                UPDATE trials SET status = 'pending', run_id = NULL, attempts = 0, worker = NULL,
+                    worker_token = NULL, lease_expires_at = NULL, failure_reason = NULL
+                WHERE sweep_id = ? AND number = ?
+                """, [reset.sweepID.sqlValue, reset.number.sqlValue])
+        }
+        for sweep in plan.sweeps {
+            try db.execute("UPDATE trials SET run_id = NULL WHERE sweep_id = ?", [sweep.sweepID.sqlValue])
+        }
+        for item in plan.runs {
+            // Its figures first: they go with the run anyway, and without the row the
+            // epochs' AFTER DELETE trigger has nothing to recompute for each epoch
+            // deleted (quadratic in the run's epochs otherwise).
+            for sql in Self.removeRunStatements {
+                try db.execute(sql, [item.runID.sqlValue])
+            }
+        }
+        for sweep in plan.sweeps {
+            try db.execute("DELETE FROM trials WHERE sweep_id = ?", [sweep.sweepID.sqlValue])
+            try db.execute("DELETE FROM sweeps WHERE id = ?", [sweep.sweepID.sqlValue])
         }
     }
 
@@ -182,19 +230,47 @@ extension Store {
         "DELETE FROM runs WHERE id = ?",
     ]
 
-    private func removeAction(_ runIDs: [Int64]) -> String {
-        let list = runIDs.map(String.init).joined(separator: ", ")
-        return "Cannot remove run\(runIDs.count == 1 ? "" : "s") \(list) from \(location)"
+    private func removeAction(_ runIDs: [Int64], _ sweepIDs: [Int64] = []) -> String {
+        var what: [String] = []
+        if !runIDs.isEmpty {
+            what.append("run\(runIDs.count == 1 ? "" : "s") \(runIDs.map(String.init).joined(separator: ", "))")
+        }
+        if !sweepIDs.isEmpty {
+            what.append("sweep\(sweepIDs.count == 1 ? "" : "s") \(sweepIDs.map(String.init).joined(separator: ", "))")
+        }
+        return "Cannot remove \(what.joined(separator: " and ")) from \(location)"
     }
 
-    private func planRemoval(_ db: any SQLConnection, _ runIDs: [Int64], withForks: Bool) throws
-        -> RunRemoval
-    {
+    /// THE removal decision, for the dry run and the removal alike: what goes, in which order,
+    /// and what becomes of the trials of the runs that go; or why nothing may.
+    private func planRemoval(
+        _ db: any SQLConnection, _ runIDs: [Int64], _ sweepIDs: [Int64], withForks: Bool
+    ) throws -> RunRemoval {
         try requireRuns(db, runIDs)
+        let sweeps = Array(Set(sweepIDs)).sorted()
+        var sweepItems: [RunRemoval.SweepItem] = []
+        var sweepRuns: [Int64] = []
+        for sweep in sweeps {
+            guard try db.exists("SELECT 1 FROM sweeps WHERE id = ?", [sweep.sqlValue]) else {
+                throw StoreError(.notFound, "there is no sweep \(sweep).")
+            }
+            try requireNoLiveTrials(db, sweepID: sweep)
+            sweepRuns += try db.fetch(
+                """
+                SELECT id FROM runs WHERE sweep_id = ?1
+                UNION SELECT run_id FROM trials WHERE sweep_id = ?1 AND run_id IS NOT NULL
+                """, [sweep.sqlValue]
+            ).map { try $0.get("id") }
+            sweepItems.append(
+                .init(
+                    sweepID: sweep,
+                    trials: try db.scalar("SELECT count(*) FROM trials WHERE sweep_id = ?", [sweep.sqlValue]) ?? 0))
+        }
+        let asked = Set(runIDs).union(sweepRuns)
         // The runs and, below them, every fork (through runs_by_parent).
         var children: [Int64: [Int64]] = [:]
-        var selected = Set(runIDs)
-        var queue = Array(Set(runIDs)).sorted()
+        var selected = asked
+        var queue = asked.sorted()
         var outside: [Int64: [Int64]] = [:]
         while let id = queue.first {
             queue.removeFirst()
@@ -221,7 +297,22 @@ extension Store {
         }
         let live = try liveRuns(db).filter { selected.contains($0.id) }
         if !live.isEmpty {
-            throw StoreError.live(live, action: removeAction(runIDs))
+            throw StoreError.live(live, action: removeAction(runIDs, sweepIDs))
+        }
+        // The trials of the runs that go, in sweeps that stay.
+        var resets: [RunRemoval.TrialReset] = []
+        for id in selected.sorted() {
+            for row in try db.fetch(
+                "SELECT sweep_id, number FROM trials WHERE run_id = ? ORDER BY sweep_id, number",
+                [id.sqlValue])
+            {
+                let sweep: Int64 = try row.get("sweep_id")
+                guard !sweeps.contains(sweep) else { continue }
+                resets.append(.init(sweepID: sweep, number: try row.get("number"), runID: id))
+            }
+        }
+        for sweep in Set(resets.map(\.sweepID)).sorted() {
+            try requireNoLiveTrials(db, sweepID: sweep, ofRuns: Set(resets.map(\.runID)))
         }
         // Forks before their parents: depth-first, each run after all runs below it.
         var order: [Int64] = []
@@ -233,7 +324,35 @@ extension Store {
             order.append(id)
         }
         for id in selected.sorted() { place(id) }
-        return RunRemoval(runs: try order.map { try removalItem(db, $0) })
+        return RunRemoval(
+            runs: try order.map { try removalItem(db, $0) }, trialResets: resets, sweeps: sweepItems)
+    }
+
+    /// Throws `.trialsHeld` when a live worker holds a trial of sweep `sweepID` (of one of
+    /// `runs`, when given): the `live_trials` view's rule and, on this machine, a worker
+    /// process that still exists.
+    private func requireNoLiveTrials(
+        _ db: any SQLConnection, sweepID: Int64, ofRuns runs: Set<Int64>? = nil
+    ) throws {
+        let held = try db.fetch(
+            """
+            SELECT number, worker, run_id FROM trials
+            WHERE sweep_id = ? AND id IN (SELECT id FROM live_trials) ORDER BY number
+            """, [sweepID.sqlValue]
+        ).filter { row in
+            let run: Int64? = try row.get("run_id")
+            let worker: String? = try row.get("worker")
+            let concerned = runs.map { set in run.map { set.contains($0) } ?? false } ?? true
+            return concerned && !Self.workerDiedOnThisHost(worker)
+        }
+        guard !held.isEmpty else { return }
+        let workers = Array(Set(try held.map { (try $0.get("worker") as String?) ?? "?" })).sorted()
+        let numbers = try held.map { String(try $0.get("number") as Int) }
+        throw StoreError(
+            .trialsHeld(sweepID: sweepID, workers: workers),
+            "trial\(numbers.count == 1 ? "" : "s") \(numbers.joined(separator: ", ")) of sweep "
+                + "\(sweepID) \(numbers.count == 1 ? "is" : "are") held by worker"
+                + "\(workers.count == 1 ? "" : "s") \(workers.joined(separator: ", ")).")
     }
 
     private func removalItem(_ db: any SQLConnection, _ id: Int64) throws -> RunRemoval.Item {
@@ -271,14 +390,17 @@ extension Store {
     @discardableResult
     public func pruneCheckpoints(_ runIDs: [Int64]?, keepEvery: Int?) throws -> CheckpointPruning {
         try attempt("Cannot prune checkpoints in \(location)") {
-            try write { db in
+            let plan = try write { db in
                 let plan = try planPruning(db, runIDs, keepEvery: keepEvery)
                 for item in plan.runs where !item.dropped.isEmpty {
+                    try lockCheckpoints(ofRun: item.runID, db)
                     try db.execute(
                         Self.pruneCheckpoints, [item.runID.sqlValue, keepEvery.sqlValue])
                 }
                 return plan
             }
+            if plan.droppedCount > 0 { reclaimCheckpointSpace() }
+            return plan
         }
     }
 

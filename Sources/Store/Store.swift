@@ -36,8 +36,13 @@ public final class Store: Sendable {
     /// of an SQLite file (see `open(path:)`). Read-write creates and migrates what is missing;
     /// read-only writes nothing and needs the database at this build's schema (an older one
     /// only with `allowOlderSchema`, which only `status` can read).
+    ///
+    /// On PostgreSQL, a connection lost later is made again for up to `reconnectWindow`
+    /// seconds from the start of the outage (a server restarting); 0 tries once, for a
+    /// caller that would rather answer at once (the dashboard).
     public static func open(
-        location: String, readOnly: Bool = false, allowOlderSchema: Bool = false
+        location: String, readOnly: Bool = false, allowOlderSchema: Bool = false,
+        reconnectWindow: Double = Store.reconnectWindow
     ) throws -> Store {
         guard PostgresLocation.isURL(location) else {
             return try open(path: location, readOnly: readOnly, allowOlderSchema: allowOlderSchema)
@@ -45,8 +50,18 @@ public final class Store: Sendable {
         return try attempt("Cannot open database at \(shown(location))") {
             Store(
                 engine: try PostgresEngine.open(
-                    url: location, readOnly: readOnly, allowOlderSchema: allowOlderSchema))
+                    url: location, readOnly: readOnly, allowOlderSchema: allowOlderSchema,
+                    reconnectWindow: reconnectWindow))
         }
+    }
+
+    /// How long a PostgreSQL store waits out a lost connection by default, in seconds.
+    public static let reconnectWindow: Double = 30
+
+    /// Calls `handler` (on the thread that noticed) when a PostgreSQL store starts waiting
+    /// out a lost connection, once per outage, with the window in seconds; never on SQLite.
+    public func onReconnecting(_ handler: @escaping @Sendable (_ window: Double) -> Void) {
+        (engine as? PostgresEngine)?.reconnecting.withLock { $0 = handler }
     }
 
     /// Opens (and, read-write, creates and migrates) the SQLite file at `path`.

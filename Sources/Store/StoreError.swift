@@ -37,6 +37,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         case leaseLost(runID: Int64)
         /// Another worker has claimed the sweep trial since this one did. Nothing was written.
         case trialLost(sweepID: Int64, number: Int)
+        /// Live workers ("host:pid") hold trials of the sweep, and the operation needs none
+        /// held.
+        case trialsHeld(sweepID: Int64, workers: [String])
         /// A checkpoint's bytes don't match their stored checksum.
         case checksumMismatch
         /// `query` was given a statement that writes.
@@ -56,6 +59,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         /// be made again within the reconnect window, or was lost during a COMMIT, so it is
         /// not known whether that transaction was applied. What was committed before stays.
         case connectionLost
+        /// A run search (`RunSearch`) names no column of run_summary to sort by, or its
+        /// expression is not one the database can run.
+        case badSearch
         /// The database reported an error (syntax, constraint, I/O…).
         case database
     }
@@ -65,6 +71,15 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
     public let action: String?
     /// Why it failed, one sentence.
     public let reason: String
+
+    /// The database server can't be reached now (down, restarting, refusing TLS): worth
+    /// trying again later, unlike every other failure.
+    public var isUnavailable: Bool {
+        switch kind {
+        case .connection, .connectionLost, .tls: true
+        default: false
+        }
+    }
 
     public var description: String {
         action.map { "\($0): \(reason)" } ?? reason
@@ -115,7 +130,7 @@ func attempt<T>(_ action: @autoclosure () -> String, _ body: () throws -> T) thr
     }
 }
 
-/// An error of a database driver (GRDB's DatabaseError, postgres-nio's PSQLError) that its
+/// An error of a database driver (GRDB's DatabaseError, libpq) that its
 /// engine knows how to put in words: the database's own message, without the driver's echo
 /// of the statement and its arguments.
 protocol EngineFailure: Error {

@@ -36,17 +36,27 @@ extension Store {
             // rows are stamped with the database's clock, in the statements that write them.
             let stamp = { (column: String) in [column: self.dialect.now] }
             let checkpointRow = checkpoint.map { CheckpointRow($0, createdAt: "") }
-            try write { db in
+            let dropped = try write { db in
+                try lockCheckpoints(ofRun: epoch.runID, db)
                 try renew(lease, db)
                 try db.insert(epoch, into: EpochRecord.table, expressions: stamp("recorded_at"))
                 if let checkpointRow {
                     try db.insert(
                         checkpointRow, into: CheckpointRow.table, expressions: stamp("created_at"))
                 }
-                try db.execute(
+                return try db.execute(
                     Self.pruneCheckpoints, [.integer(epoch.runID), .integer(Int64(keepEvery))])
             }
+            if dropped > 0 { reclaimCheckpointSpace() }
         }
+    }
+
+    /// Lets the next checkpoint reuse the space of those just deleted (`Engine.reclaim`).
+    /// Without it a PostgreSQL store grew by about one checkpoint per epoch: 133 MB for a
+    /// 400-epoch run that keeps 9 checkpoints of 318 KB. Upkeep, not part of the write: the
+    /// epoch is committed whatever it does, and a failure is tried again at the next epoch.
+    func reclaimCheckpointSpace() {
+        try? engine.reclaim("checkpoints")
     }
 
     /// Deletes this run's checkpoints outside the retention set (see `recordEpoch`).

@@ -38,27 +38,37 @@ public struct TestResult: Sendable, Equatable {
 }
 
 extension Store {
-    /// The checkpoint of run `runID` at `point`. Fails in one line for an unknown run, a run
-    /// without epochs, or an epoch whose checkpoint was not kept (listing those that were).
+    /// The checkpoint of run `runID` at `point`, the epoch resolved and its checkpoint read in
+    /// one snapshot (a trainer pruning meanwhile can't come between). Fails in one line for
+    /// an unknown run, a run without epochs, or an epoch whose checkpoint was not kept
+    /// (listing those that were).
     public func checkpoint(runID: Int64, at point: ResumePoint) throws -> LoadedCheckpoint {
-        guard let summary = try summary(runID: runID) else { throw TrainingError.unknownRun(runID) }
-        guard let last = summary.lastEpoch, let best = summary.bestEpoch else {
-            throw TrainingError.noRecordedEpoch(runID: runID)
+        guard let picked = try checkpoint(runID: runID, picking: { point.epoch(in: $0) }) else {
+            throw TrainingError.unknownRun(runID)
         }
-        let epoch: Int
-        switch point {
-        case .best: epoch = best
-        case .last: epoch = last
-        case .epoch(let n): epoch = n
+        let summary = picked.summary
+        guard let last = summary.lastEpoch, let epoch = picked.epoch else {
+            throw TrainingError.noRecordedEpoch(runID: runID)
         }
         if epoch > last || epoch < (summary.run.parentEpoch ?? 0) + 1 {
             throw TrainingError.noSuchEpoch(runID: runID, epoch: epoch, lastEpoch: last)
         }
-        guard let checkpoint = try checkpoint(runID: runID, epoch: epoch) else {
-            throw TrainingError.noCheckpoint(
-                runID: runID, epoch: epoch, kept: try checkpointEpochs(runID: runID))
+        guard let checkpoint = picked.checkpoint else {
+            throw TrainingError.noCheckpoint(runID: runID, epoch: epoch, kept: picked.kept)
         }
         return LoadedCheckpoint(summary: summary, checkpoint: checkpoint)
+    }
+}
+
+extension ResumePoint {
+    /// The epoch this point names in the run `summary` describes; nil when it recorded none.
+    func epoch(in summary: RunSummary) -> Int? {
+        guard let last = summary.lastEpoch, let best = summary.bestEpoch else { return nil }
+        switch self {
+        case .best: return best
+        case .last: return last
+        case .epoch(let n): return n
+        }
     }
 }
 

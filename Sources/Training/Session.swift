@@ -66,12 +66,15 @@ public enum SessionResult: Equatable, Sendable {
     /// A resume with nothing left to do: every epoch through `through` is recorded with the
     /// run's settings. Nothing was created or changed.
     case nothingToDo(runID: Int64, lastEpoch: Int, through: Int, stoppedEarly: Bool)
+    /// Stopped as asked after epoch `epoch`, before the run's last (an ASHA rung): the run is
+    /// left interrupted there, with that epoch's checkpoint, to continue exactly later.
+    case paused(runID: Int64, epoch: Int)
 
     /// The run the session trained (or found nothing to do for).
     public var runID: Int64 {
         switch self {
         case .completed(let id), .interrupted(let id, _), .failed(let id, _, _),
-            .leaseLost(let id, _), .nothingToDo(let id, _, _, _):
+            .leaseLost(let id, _), .nothingToDo(let id, _, _, _), .paused(let id, _):
             id
         }
     }
@@ -100,12 +103,16 @@ public struct Session {
     // MARK: - Train
 
     /// Trains a new run; `sweepID` tags it as part of a `mnistlab sweep`, and `trial` (a
-    /// claimed trial of that sweep) gets the run linked to it as it is created.
+    /// claimed trial of that sweep) gets the run linked to it as it is created. With
+    /// `pauseAfter`, training stops after that epoch (`.paused`), its schedule still planned
+    /// over all the run's epochs, so that a later resume continues it bit for bit.
     public func train(
         _ hyperparameters: Hyperparameters, data: PreparedData, name: String? = nil,
-        keepEvery: Int = Defaults.keepEvery, sweepID: Int64? = nil, trial: TrialClaim? = nil
+        keepEvery: Int = Defaults.keepEvery, sweepID: Int64? = nil, trial: TrialClaim? = nil,
+        pauseAfter: Int? = nil
     ) throws -> SessionResult {
         let (mnist, train, validation) = (data.mnist, data.train, data.validation)
+        try Self.requireBatchFits(hyperparameters.batchSize, train)
         var new = newRun(
             hyperparameters, name: name, keepEvery: keepEvery, dataset: mnist,
             trainSize: train.count, valSize: validation.count)
@@ -114,8 +121,8 @@ public struct Session {
         let trainer = Trainer(hyperparameters: hyperparameters, train: train, validation: validation)
         events.started(run, nil)
         return try record(
-            trainer, lease: lease, epochs: 1...hyperparameters.epochs, history: [],
-            keepEvery: keepEvery, recordedThrough: nil)
+            trainer, lease: lease, epochs: 1...min(hyperparameters.epochs, pauseAfter ?? .max),
+            history: [], keepEvery: keepEvery, recordedThrough: nil)
     }
 
     // MARK: - Resume
@@ -123,9 +130,11 @@ public struct Session {
     /// Continues run `runID` as `ResumePlan` decides: in place (claiming the run, which fails
     /// with `StoreError.runHeld` while another process holds it), as a fork from one of its
     /// checkpoints (the parent untouched), or not at all when there is nothing left to do.
-    public func resume(runID: Int64, from point: ResumePoint?, changes: ResumeChanges)
-        throws -> SessionResult
-    {
+    /// With `pauseAfter`, it stops after that epoch as `train` does (`.paused` at once, writing
+    /// nothing, when the run has recorded it already).
+    public func resume(
+        runID: Int64, from point: ResumePoint?, changes: ResumeChanges, pauseAfter: Int? = nil
+    ) throws -> SessionResult {
         guard let summary = try store.summary(runID: runID) else {
             throw TrainingError.unknownRun(runID)
         }
@@ -135,7 +144,8 @@ public struct Session {
                 run: run, lastEpoch: summary.lastEpoch, bestEpoch: summary.bestEpoch,
                 stoppedEarlyAt: summary.stoppedEarlyAt),
             from: point, changes: changes)
-        let start: Int, through: Int
+        var start: Int
+        let through: Int
         switch plan {
         case .nothingToDo(let last, let through, let stoppedEarly):
             return .nothingToDo(
@@ -143,31 +153,58 @@ public struct Session {
         case .inPlace(let after, let end), .fork(let after, let end):
             (start, through) = (after, end)
         }
+        if let pauseAfter, pauseAfter < through, start >= pauseAfter {
+            return .paused(runID: runID, epoch: start)
+        }
         // Refused before loading anything; `claimRun` below is what makes it atomic.
         if case .inPlace = plan, run.status == .running {
             throw StoreError.held(run)
         }
 
         let hyperparameters = try Hyperparameters(run).applying(changes)
+        if changes.minDelta != nil && hyperparameters.patience == nil {
+            throw TrainingError.minDeltaWithoutPatience(runID: runID)
+        }
         let keepEvery = changes.keepEvery ?? run.keepEvery
 
         let mnist = try MNIST.load(directory: changes.dataDirectory ?? run.datasetPath)
         try requireDataset(mnist, of: run)
         let (train, validation) = try mnist.split(
             validationSize: run.valSize, trainLimit: run.trainSize)
+        try Self.requireBatchFits(hyperparameters.batchSize, train)
         // The weights after `start`: the run's own checkpoint, else (a run that recorded no
-        // epoch) its parent's at the fork point, else the seed's initial weights.
-        let origin: (run: Int64, epoch: Int)? =
-            summary.lastEpoch != nil ? (runID, start) : run.parentRunID.map { ($0, start) }
-        let loaded: LoadedCheckpoint?
-        do {
-            loaded = try origin.map { try store.checkpoint(runID: $0.run, at: .epoch($0.epoch)) }
-        } catch {
-            // Another process may have claimed the run meanwhile and pruned that checkpoint.
-            if case .inPlace = plan, let now = try store.run(id: runID), now.status == .running {
-                throw StoreError.held(now)
+        // epoch) its parent's at the fork point, else the seed's initial weights. A fork
+        // chooses its epoch again as it is created, in one transaction with reading that
+        // checkpoint: a run still training may have moved its last or best epoch on since.
+        let loaded: CheckpointRecord?
+        var forked: (run: Run, lease: Lease)?
+        if case .fork = plan {
+            var child = newRun(
+                hyperparameters, name: changes.name, keepEvery: keepEvery, dataset: mnist,
+                trainSize: train.count, valSize: validation.count)
+            child.parentRunID = runID
+            let (from, fork) = try store.createFork(child, leaseSeconds: leaseSeconds) { now in
+                Self.forkEpoch(now, from: point, changes: changes)
             }
-            throw error
+            guard let fork else {
+                throw TrainingError.noCheckpoint(
+                    runID: runID, epoch: from.epoch ?? start, kept: from.kept)
+            }
+            forked = fork
+            start = from.epoch ?? start
+            loaded = from.checkpoint
+        } else {
+            let origin: (run: Int64, epoch: Int)? =
+                summary.lastEpoch != nil ? (runID, start) : run.parentRunID.map { ($0, start) }
+            do {
+                loaded = try origin.map { try store.checkpoint(runID: $0.run, at: .epoch($0.epoch)).checkpoint }
+            } catch {
+                // Another process may have claimed the run meanwhile and pruned that checkpoint.
+                if let now = try store.run(id: runID), now.status == .running {
+                    throw StoreError.held(now)
+                }
+                throw error
+            }
         }
         if run.kernelPath != Network.kernelPath {
             events.note(
@@ -179,18 +216,20 @@ public struct Session {
         }
         let trainer = Trainer(
             hyperparameters: hyperparameters, train: train, validation: validation,
-            parameters: loaded?.checkpoint.weights,
-            velocity: loaded.map {
-                $0.checkpoint.velocity ?? [Float](repeating: 0, count: $0.checkpoint.weights.count)
-            })
+            parameters: loaded?.weights,
+            velocity: loaded.map { $0.velocity ?? [Float](repeating: 0, count: $0.weights.count) })
 
         // What the schedule and patience read: the epochs that led to the starting point.
+        let origin: (run: Int64, epoch: Int)? =
+            forked != nil || summary.lastEpoch != nil
+            ? (runID, start) : run.parentRunID.map { ($0, start) }
         let history = try origin.map {
             try store.lineageHistory(runID: $0.run, through: $0.epoch)
         }
         let target: Run, lease: Lease
-        switch plan {
-        case .inPlace:
+        if let forked {
+            (target, lease) = forked
+        } else {
             var update = RunUpdate(
                 epochs: through, keepEvery: keepEvery, datasetPath: absolutePath(mnist.directory))
             if summary.lastEpoch == nil {
@@ -201,20 +240,35 @@ public struct Session {
             }
             (target, lease) = try store.claimRun(
                 id: runID, update: update, leaseSeconds: leaseSeconds)
-        default:
-            var child = newRun(
-                hyperparameters, name: changes.name, keepEvery: keepEvery, dataset: mnist,
-                trainSize: train.count, valSize: validation.count)
-            child.parentRunID = runID
-            child.parentEpoch = start
-            (target, lease) = try store.createRun(child, leaseSeconds: leaseSeconds)
         }
         events.started(target, start)
         // The run's own last recorded epoch: a fork has none yet.
         let recorded: Int? = if case .inPlace = plan { summary.lastEpoch } else { nil }
         return try record(
-            trainer, lease: lease, epochs: (start + 1)...through, history: history ?? [],
-            keepEvery: keepEvery, recordedThrough: recorded)
+            trainer, lease: lease, epochs: (start + 1)...min(through, pauseAfter ?? .max),
+            history: history ?? [], keepEvery: keepEvery, recordedThrough: recorded)
+    }
+
+    /// The epoch a fork of the run `summary` describes starts from, as `ResumePlan` decides
+    /// it on that summary; nil when it no longer decides a fork.
+    private static func forkEpoch(
+        _ summary: RunSummary, from point: ResumePoint?, changes: ResumeChanges
+    ) -> Int? {
+        let facts = ResumePlan.Facts(
+            run: summary.run, lastEpoch: summary.lastEpoch, bestEpoch: summary.bestEpoch,
+            stoppedEarlyAt: summary.stoppedEarlyAt)
+        guard case .fork(let from, _)? = try? ResumePlan.decide(facts, from: point, changes: changes)
+        else { return nil }
+        return from
+    }
+
+    /// Refuses a batch larger than the training set, which would silently train on smaller
+    /// batches than asked.
+    public static func requireBatchFits(_ batchSize: Int, _ train: LabeledImages) throws {
+        if batchSize > train.count {
+            throw TrainingError.batchLargerThanTrainingSet(
+                batchSize: batchSize, images: train.count)
+        }
     }
 
     // MARK: - Recording
@@ -281,6 +335,9 @@ public struct Session {
         if keeper.isLost { return .leaseLost(runID: runID, lastEpoch: lastEpoch) }
         do {
             switch outcome {
+            case .completed where epochs.upperBound < trainer.hyperparameters.epochs:
+                try store.finishRun(lease, status: .interrupted)
+                return .paused(runID: runID, epoch: epochs.upperBound)
             case .completed:
                 try store.finishRun(lease, status: .completed)
                 return .completed(runID: runID)

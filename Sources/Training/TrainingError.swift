@@ -22,6 +22,10 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case unknownSchedule(runID: Int64, schedule: String)
     /// A schedule that moves the rate towards its minimum needs the minimum below the rate.
     case scheduleFloorAboveRate(minimum: Double, learningRate: Double, schedule: String)
+    /// A mini-batch larger than the training set: every epoch would be one smaller batch.
+    case batchLargerThanTrainingSet(batchSize: Int, images: Int)
+    /// A minimum improvement for early stopping on a run that does not stop early.
+    case minDeltaWithoutPatience(runID: Int64)
 
     public var description: String {
         switch self {
@@ -53,6 +57,11 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
         case .scheduleFloorAboveRate(let minimum, let rate, let schedule):
             "The minimum learning rate (\(minimum)) must be below the learning rate (\(rate)) "
                 + "for a \(schedule) schedule."
+        case .batchLargerThanTrainingSet(let batchSize, let images):
+            "A batch of \(batchSize) examples is larger than the \(images) training images, so "
+                + "every epoch would be one batch of \(images)."
+        case .minDeltaWithoutPatience(let id):
+            "A minimum improvement only counts for early stopping, which run \(id) does not use."
         }
     }
 }

@@ -12,28 +12,18 @@ struct Entrypoint {
         ServeProcess.dieOnStopSignals()
         let dashboard = Dashboard(
             databaseLocation: request.databaseLocation, dataDirectory: request.dataDirectory)
-        let done = DispatchSemaphore(value: 0)
-        let failure = FailureBox()
-        // Detached: `main` runs on the main actor, which the wait below blocks.
-        Task.detached {
-            do {
-                try await dashboard.run(host: request.host, port: request.port) { url in
-                    ServeProcess.say("Serving \(dashboard.shownLocation) at \(url) (Ctrl-C stops it)")
-                }
-            } catch {
-                failure.set(error)
+        do {
+            try dashboard.run(
+                host: request.host, port: request.port, allowing: request.allowedHosts
+            ) { url in
+                ServeProcess.say("Serving \(dashboard.shownLocation) at \(url) (Ctrl-C stops it)")
             }
-            done.signal()
-        }
-        done.wait()
-        switch failure.get() {
-        case nil: return
-        case is HostError:
+        } catch is HostError {
             ServeProcess.fail(
                 "--host must be an IPv4 or IPv6 address, or localhost; got '\(request.host)'.")
-        case let error as ListenError:
+        } catch let error as ListenError {
             ServeProcess.fail("Cannot serve on \(request.host) port \(request.port): " + listenAdvice(error))
-        case let error?:
+        } catch {
             ServeProcess.fail("Cannot serve on \(request.host) port \(request.port): \(error).")
         }
     }
@@ -47,12 +37,4 @@ private func listenAdvice(_ error: ListenError) -> String {
     case EACCES: "permission denied; ports below 1024 need privileges, so pick a --port from 1024 up."
     default: error.reason.prefix(1).lowercased() + error.reason.dropFirst() + "."
     }
-}
-
-/// The error that ended the server, set by its task, read once it has signalled.
-private final class FailureBox: @unchecked Sendable {
-    private let lock = NSLock()
-    private var error: (any Error)?
-    func set(_ error: any Error) { lock.withLock { self.error = error } }
-    func get() -> (any Error)? { lock.withLock { error } }
 }

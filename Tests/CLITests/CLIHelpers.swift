@@ -58,3 +58,10 @@ func trainUntilKilled(
     #expect(trainer.waitForLines("epoch "), "\(trainer.stderr)", sourceLocation: sourceLocation)
     return trainer
 }
+
+/// The column labels of a table's header line: labels hold single spaces, columns are two
+/// or more apart.
+func columnLabels(_ header: String) -> [String] {
+    header.components(separatedBy: "  ").map { $0.trimmingCharacters(in: .whitespaces) }
+        .filter { !$0.isEmpty }
+}

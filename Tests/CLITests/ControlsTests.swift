@@ -53,9 +53,7 @@ struct ControlsTests {
         for column in ["epoch_learning_rate", "lr_schedule", "weight_decay", "patience", "min_delta"] {
             #expect(header.contains(column), "\(column)")
         }
-        let compared = try sandbox.run(["compare", "1", "2"]).lines.map {
-            $0.split(separator: "  ").first.map(String.init) ?? ""
-        }
+        let compared = columnLabels(try sandbox.run(["compare", "1", "2"]).lines[0])
         #expect(compared.contains("lr schedule") && compared.contains("weight decay"))
         #expect(!compared.contains("patience"))
         #expect(try sandbox.run(["show", "1"]).lines.contains {

@@ -162,4 +162,41 @@ import Testing
         #expect(shares.count == 10 && abs(shares.reduce(0, +) - 100) < 1)
         #expect(try browser.evaluate("document.getElementById('pred-epoch').textContent") as? String == "epoch 3")
     }
+
+    @Test(
+        .enabled(if: enabled, "needs chromium (apt-get install chromium); CI always runs it"),
+        arguments: [1400, 800])
+    func aRunPageKeepsItsShape(_ width: Int) throws {
+        // Given a finished run evaluated on the test set (so it has images it got wrong)
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "1"])
+        expectSuccess(try sandbox.run(["evaluate", "1"]))
+        let server = try RunningServer(sandbox)
+        let browser = try Browser(try #require(chromium, "chromium is not installed"))
+        try browser.open(server.url + "runs/1")
+        _ = try browser.call(
+            "Emulation.setDeviceMetricsOverride",
+            ["width": width, "height": 900, "deviceScaleFactor": 1, "mobile": false])
+        #expect(try browser.wait(until: "document.getElementById('canvas') && document.querySelector('figure.wrong')"))
+
+        // Then the pad is square, at its 280 px
+        let pad = try #require(
+            try browser.evaluate(
+                "(function(){var b=document.getElementById('canvas').getBoundingClientRect();return [b.width,b.height];})()"
+            ) as? [Double])
+        #expect(pad == [280, 280], "the pad is \(pad)")
+        // And the misclassified digits sit side by side, many to a row, captions under them
+        let figures = try #require(
+            try browser.evaluate(
+                "Array.prototype.map.call(document.querySelectorAll('figure.wrong'), function (f) { var b = f.getBoundingClientRect(); return [b.width, b.top]; })"
+            ) as? [[Double]])
+        #expect(figures.allSatisfy { $0[0] < 80 }, "figures are \(figures.prefix(3)) wide")
+        let firstRow = figures.filter { $0[1] == figures[0][1] }.count
+        #expect(firstRow >= min(figures.count, 8), "\(firstRow) digits in the first row")
+        // And a finished run that is not a fork says neither "live" nor "A new run"
+        #expect(try browser.evaluate("document.getElementById('live').hidden") as? Bool == true)
+        #expect(try browser.evaluate("document.body.innerText.indexOf('A new run')") as? Int == -1)
+        // And nothing is wider than the window
+        #expect(try browser.evaluate("document.documentElement.scrollWidth <= window.innerWidth") as? Bool == true)
+    }
 }

@@ -34,13 +34,27 @@ import Testing
         // When it trains a quick run
         let output = try runWithoutDataVariable(
             sandbox,
-            ["train", "--epochs", "1", "--train-limit", "100", "--val-size", "100", "--hidden", "8"],
+            ["train", "--epochs", "1", "--train-limit", "100", "--val-size", "100", "--hidden", "8", "--batch-size", "50"],
             executable: link)
 
         // Then it found the repository's Data/mnist above the binary's real path
         #expect(output.status == 0, "\(output.stderr)")
         let recorded = try sandbox.run(["sql", "--csv", "SELECT dataset_path FROM runs"])
         #expect(recorded.lines.last == repositoryRoot.appendingPathComponent("Data/mnist").path)
+    }
+
+    @Test func benchFindsItsNumpyScriptAsItFindsTheData() throws {
+        // Given a directory outside the repository (no Benchmarks/ in it)
+        let sandbox = try Sandbox()
+
+        // When bench runs there, on the bundled data, found above the binary's real path
+        let output = try runWithoutDataVariable(
+            sandbox, ["bench", "--epochs", "1", "--hidden", "8", "--json"])
+
+        // Then it found Benchmarks/numpy_epoch.py in the repository: it ran the baseline, or
+        // says only that python3 or numpy is missing
+        #expect(output.status == 0, "\(output.stderr)")
+        #expect(!output.stderr.contains("no script at"), "\(output.stderr)")
     }
 
     @Test func trainWithoutDataSaysWhereItLookedAndCreatesNoDatabase() throws {

@@ -43,6 +43,68 @@ struct ErrorTests {
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))
     }
 
+    @Test(arguments: [
+        // Values checked only once the data is read are bad input all the same.
+        (["train", "--val-size", "1200"], "Validation size must be between 1 and 1199 for 1200 training images; got 1200."),
+        (["train", "--val-size", "200", "--train-limit", "70000"], "Train limit must be between 1 and 1000"),
+        (["train", "--val-size", "200", "--batch-size", "100000"], "A batch of 100000 examples is larger than the 1000 training images, so every epoch would be one batch of 1000. Pass a --batch-size of at most 1000."),
+        (["sweep", "--val-size", "200", "--batch-size", "50,5000"], "A batch of 5000 examples is larger than the 1000 training images"),
+        (["train", "--min-delta", "0.01"], "--min-delta only counts for early stopping: pass --patience N (from 1) with it, or leave it out."),
+        (["train", "--patience", "0", "--min-delta", "0.01"], "--min-delta only counts for early stopping"),
+        (["train", "--val-size", "200", "--db", ""], "--db is empty; give a file path or a postgres:// URL."),
+        (["runs", "--db", ""], "--db is empty; give a file path or a postgres:// URL."),
+        // Names, tags and notes: bounded, and nothing that reorders or hides text.
+        (["train", "--name", String(repeating: "n", count: 201)], "A run name must be at most 200 characters; got '\(String(repeating: "n", count: 60))…' (201 characters)."),
+        (["train", "--name", "report\u{202E}lmth.exe"], "A run name cannot contain invisible formatting characters such as U+202E, which reorder or hide the text around them; got 'report\\u{202e}lmth.exe'."),
+        (["train", "--name", "a\u{200B}b"], "A run name cannot contain invisible formatting characters such as U+200B"),
+        (["rename", "1", "x\u{2066}y"], "A run name cannot contain invisible formatting characters such as U+2066"),
+        (["tag", "1", String(repeating: "t", count: 65)], "A tag must be at most 64 characters"),
+        (["tag", "1", "a\u{202D}b"], "A tag cannot contain invisible formatting characters such as U+202D"),
+        (["note", "1", "a\u{202E}b"], "A note cannot contain invisible formatting characters such as U+202E"),
+        (["note", "1", String(repeating: "w", count: 10_001)], "A note must be at most 10000 characters"),
+    ])
+    func badInputIsRefusedWith64(arguments: [String], message: String) throws {
+        let sandbox = try Sandbox()
+        let output = try sandbox.run(arguments)
+        expectOneLineError(output, status: 64, startingWith: message)
+        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+    }
+
+    @Test func passwordWithAnAtSignGetsAdviceToPercentEncode() throws {
+        let sandbox = try Sandbox()
+        let output = try sandbox.run(["runs", "--db", "postgres://lab:se@cr:et/x@127.0.0.1:5432/db"])
+        expectOneLineError(output, status: 64, startingWith: "Cannot open")
+        #expect(output.stderr.contains("percent-encode it (@ as %40"), "\(output.stderr)")
+        #expect(!output.stderr.contains("port"), "\(output.stderr)")
+        #expect(!output.stderr.contains("se@cr"), "\(output.stderr)")
+    }
+
+    @Test func resumeRefusesAMinimumImprovementWithoutEarlyStopping() throws {
+        // Given a run trained without --patience
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "1"])
+        let before = fileBytes(sandbox.database)
+
+        // When it is resumed with only --min-delta, Then that is refused and nothing changes
+        expectOneLineError(
+            try sandbox.run(["resume", "1", "--epochs", "2", "--min-delta", "0.01"]), status: 64,
+            startingWith: "A minimum improvement only counts for early stopping, which run 1 does not use. Pass --patience N (from 1) with --min-delta, or leave --min-delta out.")
+        #expect(fileBytes(sandbox.database) == before)
+        // And with --patience it forks as asked
+        #expect(try sandbox.run(["resume", "1", "--epochs", "2", "--patience", "5", "--min-delta", "0.01"]).status == 0)
+    }
+
+    @Test func negativeRunIdIsBlamed() throws {
+        let sandbox = try Sandbox()
+        try sandbox.train(["--epochs", "1"])
+        for command in [["rename", "-5", "x"], ["note", "-5", "x"], ["show", "-5"]] {
+            let output = try sandbox.run(command)
+            #expect(output.status == 64, "\(command): \(output.stderr)")
+            #expect(output.stderr.contains("-5"), "\(command): \(output.stderr)")
+            #expect(!output.stderr.contains("'x'"), "\(command): \(output.stderr)")
+        }
+    }
+
     @Test func unknownRunIsNamed() throws {
         let sandbox = try Sandbox()
         try sandbox.train(["--epochs", "1"])

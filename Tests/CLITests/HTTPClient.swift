@@ -47,21 +47,11 @@ enum HTTP {
         _ port: Int, _ method: String, _ target: String, body: Data?, headers: [String: String],
         seconds: Double = 30, until done: (Data) -> Bool
     ) throws -> Data {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HTTPClientError("socket failed") }
-        defer { close(fd) }
+        let connection = try RawConnection(port)
+        defer { withExtendedLifetime(connection) {} }
+        let fd = connection.fd
         var timeout = timeval(tv_sec: 0, tv_usec: 200_000)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard connected == 0 else { throw HTTPClientError("cannot connect to port \(port)") }
         var head = "\(method) \(target) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if let body { head += "Content-Length: \(body.count)\r\n" }
@@ -187,4 +177,97 @@ final class RunningServer {
     }
 
     deinit { if process.isRunning { process.terminate() } }
+}
+
+/// A loopback connection that sends exactly the bytes it is given, for clients that break
+/// the rules (no Host, huge heads, bodies never sent, bytes trickled, sockets left idle).
+final class RawConnection {
+    let fd: Int32
+
+    init(_ port: Int) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw HTTPClientError("socket failed") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+            }
+        }
+        guard connected == 0 else {
+            close(fd)
+            throw HTTPClientError("cannot connect to port \(port)")
+        }
+    }
+
+    deinit { close(fd) }
+
+    /// Sends what it can of `bytes` without waiting more than `seconds`; returns how many
+    /// went (the server may close before taking them all).
+    @discardableResult
+    func send(_ bytes: [UInt8], seconds: Double = 10) -> Int {
+        var timeout = timeval(tv_sec: Int(seconds), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        var sent = 0
+        while sent < bytes.count {
+            let n = bytes.withUnsafeBytes {
+                Glibc.send(fd, $0.baseAddress! + sent, bytes.count - sent, Int32(MSG_NOSIGNAL))
+            }
+            if n <= 0 { break }
+            sent += n
+        }
+        return sent
+    }
+
+    func send(_ text: String) { send(Array(text.utf8)) }
+
+    /// Everything received until the server closes the connection or `seconds` pass, and
+    /// whether it closed.
+    func readUntilClosed(seconds: Double) -> (data: Data, closed: Bool) {
+        var received = Data()
+        var buffer = [UInt8](repeating: 0, count: 65536)
+        let deadline = Date().addingTimeInterval(seconds)
+        while Date() < deadline {
+            var p = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            guard poll(&p, 1, 100) > 0 else { continue }
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n > 0 {
+                received.append(contentsOf: buffer[0..<n])
+            } else {
+                // End of file, or a reset after the answer: either way the server closed.
+                return (received, true)
+            }
+        }
+        return (received, false)
+    }
+
+    /// The status of the first response received before the server closes or `seconds`
+    /// pass (0 for none), and whether it closed.
+    func status(seconds: Double = 30) -> (status: Int, closed: Bool, text: String) {
+        let (data, closed) = readUntilClosed(seconds: seconds)
+        let text = String(decoding: data, as: UTF8.self)
+        let status = text.hasPrefix("HTTP/1.1 ") ? Int(text.dropFirst(9).prefix(3)) ?? 0 : 0
+        return (status, closed, text)
+    }
+}
+
+/// The CPU time (user + system, in seconds) and resident memory (bytes) of process `pid`,
+/// from /proc.
+struct ProcessUsage {
+    var cpuSeconds: Double
+    var rssBytes: Int
+
+    init(_ pid: pid_t) throws {
+        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
+        guard let close = stat.lastIndex(of: ")") else { throw HTTPClientError("bad /proc stat") }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
+        cpuSeconds = ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / ticks
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
+        rssBytes = (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
+    }
 }

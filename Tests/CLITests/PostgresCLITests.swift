@@ -141,7 +141,7 @@ struct PostgresCLITests {
         #expect(show.stdout.contains("learning rate  0.5"))
         let compare = try sandbox.run(["compare", "1", "2"])
         expectSuccess(compare)
-        let labels = compare.lines.dropFirst().map { $0.split(separator: "  ").first.map(String.init) ?? "" }
+        let labels = columnLabels(compare.lines[0])
         #expect(labels.contains("learning rate") && labels.contains("name"), "\(compare.stdout)")
         #expect(!labels.contains("hidden") && !labels.contains("seed"))
         #expect(labels.contains("best val loss"))
@@ -337,7 +337,7 @@ struct PostgresCLITests {
         expectNoPassword(text)
         #expect(status["path"] as? String == sandbox.shownDatabase)
         #expect(status["runs"] as? Int == 11 && status["epochs"] as? Int == 66)
-        #expect(status["schema_version"] as? Int == 10 && (status["migrations"] as? [Any])?.count == 10)
+        #expect(status["schema_version"] as? Int == 14 && (status["migrations"] as? [Any])?.count == 14)
         #expect((status["size_bytes"] as? Int ?? 0) > 0)
         let space = try #require(status["checkpoint_space"] as? [[String: Any]])
         let blob = 4 * (785 * 8 + 9 * 10)
@@ -353,7 +353,7 @@ struct PostgresCLITests {
 
         // Then migrate has nothing to do, vacuum reports the space
         expectSuccess(migrate)
-        #expect(migrate.stdout == "schema 10: already up to date\n", "\(migrate.stdout)")
+        #expect(migrate.stdout == "schema 14: already up to date\n", "\(migrate.stdout)")
         expectSuccess(vacuum)
         expectNoPassword(vacuum)
         #expect(vacuum.stdout.hasPrefix("\(sandbox.shownDatabase): "), "\(vacuum.stdout)")
@@ -496,7 +496,7 @@ struct PostgresCLITests {
         for trainer in trainers { #expect(trainer.wait() == .exit(0), "\(trainer.stderr)") }
         #expect(try sandbox.rows("SELECT id, status, epochs_done FROM run_summary ORDER BY id")
             == (1...4).map { "\($0),completed,2" })
-        #expect(try sandbox.value("SELECT count(*), count(DISTINCT version), max(version) FROM schema_migrations") == "10,10,10")
+        #expect(try sandbox.value("SELECT count(*), count(DISTINCT version), max(version) FROM schema_migrations") == "14,14,14")
         #expect(try sandbox.value("SELECT count(DISTINCT uid) FROM runs") == "4")
     }
 
@@ -567,10 +567,10 @@ struct PostgresFaultTests {
         let server = try PostgresServer.dedicated()
         let sandbox = try Sandbox(.postgres, server: server)
         let epochs = 300
-        let trainer = try Background(
-            sandbox,
-            ["train", "--epochs", "\(epochs)", "--batch-size", "10", "--val-size", "200", "--keep-every", "5"],
-            label: "trainer")
+        let settings = [
+            "--epochs", "\(epochs)", "--batch-size", "10", "--val-size", "200", "--keep-every", "5",
+        ]
+        let trainer = try Background(sandbox, ["train"] + settings, label: "trainer")
         defer { trainer.send(SIGKILL) }
         #expect(trainer.waitForLines("epoch ", count: 3), "\(trainer.stderr)")
 
@@ -606,6 +606,17 @@ struct PostgresFaultTests {
         }
         #expect(try sandbox.value("SELECT status, epochs_done FROM run_summary") == "completed,\(epochs)")
         try expectWholeEpochs(sandbox, runID: 1, count: epochs)
+
+        // And its weights are those of the same run trained without a restart, bit for bit
+        let reference = try Sandbox(.sqlite)
+        expectSuccess(try reference.run(["train"] + settings))
+        func weights(_ sandbox: Sandbox) throws -> String? {
+            try sandbox.value(
+                "SELECT \(sandbox.hex("weights")) FROM checkpoints WHERE run_id = 1 AND epoch = \(epochs)")
+        }
+        let restarted = try weights(sandbox)
+        #expect(restarted?.isEmpty == false)
+        #expect(restarted == (try weights(reference)))
     }
 }
 
@@ -620,18 +631,18 @@ struct PostgresErrorTests {
         let port = server?.port ?? 5432
         let existing = server.flatMap { try? $0.createDatabase() } ?? ""
         return [
-            ("postgres://", "not a usable PostgreSQL URL: it names no user"),
+            ("postgres://mnistlab:s3cret@PW@127.0.0.1/db", "not a usable PostgreSQL URL: it has more than one '@' before the host; an '@' in the password must be percent-encoded as %40"),
             ("postgres://mnistlab:\(secret)@127.0.0.1:99999/db", "not a usable PostgreSQL URL: the port must be a number from 1 to 65535; got '99999'."),
             ("postgres://mnistlab:\(secret)@127.0.0.1:\(port)/db?sslmode=maybe", "not a usable PostgreSQL URL: sslmode must be"),
-            ("postgres://mnistlab:\(secret)@127.0.0.1:1/db?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:1/db?sslmode=disable: cannot connect to the server at 127.0.0.1:1: connection refused"),
-            ("postgres://mnistlab:\(secret)@127.0.0.1:\(port)/postgres?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/postgres?sslmode=disable: cannot connect to the server at 127.0.0.1:\(port): password authentication failed"),
+            ("postgres://mnistlab:\(secret)@127.0.0.1:1/db?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:1/db?sslmode=disable: connection to server at \"127.0.0.1\", port 1 failed: Connection refused"),
+            ("postgres://mnistlab:\(secret)@127.0.0.1:\(port)/postgres?sslmode=disable", "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/postgres?sslmode=disable: connection to server at \"127.0.0.1\", port \(port) failed: FATAL: password authentication failed"),
             (
                 (server.map { $0.url(database: "no_such_db") } ?? ""),
-                "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/no_such_db?sslmode=disable: cannot connect to the server at 127.0.0.1:\(port): database \"no_such_db\" does not exist"
+                "Cannot open database at postgres://mnistlab@127.0.0.1:\(port)/no_such_db?sslmode=disable: connection to server at \"127.0.0.1\", port \(port) failed: FATAL: database \"no_such_db\" does not exist"
             ),
             (
                 existing.replacingOccurrences(of: "sslmode=disable", with: "sslmode=require"),
-                "the server does not accept TLS connections. ?sslmode=prefer (the default) uses TLS only where the server offers it"
+                "server does not support SSL, but SSL was required. ?sslmode=prefer (the default) uses TLS only where the server offers it"
             ),
         ]
     }
@@ -644,8 +655,10 @@ struct PostgresErrorTests {
             // When a command is pointed at the location
             let output = try sandbox.run(command, environment: ["MNISTLAB_DB": url])
 
-            // Then it says why in one line, and names the URL without the password
-            #expect(output.status == 1, "\(command): \(output.stderr)")
+            // Then it says why in one line (exit 64 for a URL that is itself wrong, 1 for a
+            // server that refuses it), and names the URL without the password
+            let badURL = reason.hasPrefix("not a usable PostgreSQL URL")
+            #expect(output.status == (badURL ? 64 : 1), "\(command): \(output.stderr)")
             #expect(output.stderr.hasPrefix("Error: Cannot "), "\(command): \(output.stderr)")
             #expect(output.stderr.contains(reason), "\(command): \(output.stderr)")
             #expect(output.stderr.split(separator: "\n").count == 1, "\(command): \(output.stderr)")

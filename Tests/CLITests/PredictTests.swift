@@ -93,4 +93,62 @@ import Testing
         let noFiles = try sandbox.run(["predict", "1"])
         #expect(noFiles.status == 64)
     }
+
+    @Test func oneBadFileDoesNotHideTheOthers() throws {
+        // Given a trained run, two digits and a file that is not an image between them
+        let sandbox = try Sandbox()
+        try sandbox.train()
+        let (images, _) = try testImages()
+        let first = sandbox.directory.appendingPathComponent("first.png")
+        try Data(GrayImage(width: 28, height: 28, pixels: images[0]).png()).write(to: first)
+        let last = sandbox.directory.appendingPathComponent("last.pgm")
+        try Data(GrayImage(width: 28, height: 28, pixels: images[1]).pgm()).write(to: last)
+        let files = [first.path, "missing.png", last.path]
+
+        // When predict is given all three, as a table and as JSON
+        let table = try sandbox.run(["predict", "1"] + files)
+        let json = try sandbox.run(["predict", "1", "--json"] + files)
+
+        // Then each good file has its row, the bad one its own error line, and the exit is 1
+        for output in [table, json] {
+            #expect(output.status == 1)
+            #expect(output.stderr == "Error: Cannot read missing.png: no such file.\n", "\(output.stderr)")
+        }
+        #expect(table.lines.count == 4, "\(table.stdout)")
+        #expect(table.lines[2].hasPrefix(first.path) && table.lines[3].hasPrefix(last.path))
+        let rows = try #require(
+            try JSONSerialization.jsonObject(with: Data(json.stdout.utf8)) as? [[String: Any]])
+        #expect(rows.map { $0["file"] as? String } == files)
+        #expect(rows[0]["label"] is Int && rows[2]["label"] is Int && rows[1]["label"] == nil)
+        #expect(rows[1]["error"] as? String == "Cannot read missing.png: no such file.")
+    }
+
+    @Test func dashReadsTheImageFromStandardInput() throws {
+        // Given a trained run and a digit as a PNG file
+        let sandbox = try Sandbox()
+        try sandbox.train()
+        let (images, _) = try testImages()
+        let file = sandbox.directory.appendingPathComponent("digit.png")
+        try Data(GrayImage(width: 28, height: 28, pixels: images[0]).png()).write(to: file)
+
+        // When predict reads it from standard input, and from the file
+        let process = sandbox.launch(["predict", "1", "-", "--json"])
+        process.standardInput = try FileHandle(forReadingFrom: file)
+        let stdout = Pipe()
+        process.standardOutput = stdout
+        try process.run()
+        let piped = stdout.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        let named = try sandbox.run(["predict", "1", file.path, "--json"])
+
+        // Then both give the same prediction
+        #expect(process.terminationStatus == 0)
+        let fromPipe = try #require(try JSONSerialization.jsonObject(with: piped) as? [[String: Any]])
+        let fromFile = try #require(
+            try JSONSerialization.jsonObject(with: Data(named.stdout.utf8)) as? [[String: Any]])
+        #expect(fromPipe.first?["file"] as? String == "-")
+        #expect(fromPipe.first?["probabilities"] as? [Double] == fromFile.first?["probabilities"] as? [Double])
+        // And '-' twice is refused
+        #expect(try sandbox.run(["predict", "1", "-", "-"]).status == 64)
+    }
 }

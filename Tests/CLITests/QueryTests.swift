@@ -52,7 +52,9 @@ import Testing
     @Test func compareShowsOnlyTheSettingsThatDiffer() throws {
         let output = try sandbox.run(["compare", "1", "2"])
         #expect(output.status == 0)
-        let labels = output.lines.dropFirst().map { $0.split(separator: "  ").first.map(String.init) ?? "" }
+        // One row a run, one column a setting or metric
+        #expect(output.lines.count == 3, "\(output.stdout)")
+        let labels = columnLabels(output.lines[0])
         #expect(labels.contains("learning rate") && labels.contains("name"))
         #expect(!labels.contains("hidden") && !labels.contains("seed"))
         #expect(labels.contains("best val loss"))

@@ -31,6 +31,24 @@ import Testing
         #expect(!html.contains("<i>seed"))
     }
 
+    @Test func reportWithoutOutputIsNamedAfterItsRunsAndSaysWhatItReplaced() throws {
+        // Given two runs
+        let sandbox = try lineage()
+
+        // When reports of different runs are written without -o, then one again
+        let both = try sandbox.run(["report", "1", "2"])
+        let one = try sandbox.run(["report", "2"])
+        let again = try sandbox.run(["report", "2"])
+
+        // Then each has its own file, and writing one again says it replaced it
+        #expect(both.stdout == "Wrote report-1-2.html: 2 runs.\n", "\(both.stderr)")
+        #expect(one.stdout == "Wrote report-2.html: 1 run and 1 parent run.\n", "\(one.stderr)")
+        #expect(again.stdout == "Replaced report-2.html: 1 run and 1 parent run.\n", "\(again.stderr)")
+        for name in ["report-1-2.html", "report-2.html"] {
+            #expect(FileManager.default.fileExists(atPath: sandbox.directory.appendingPathComponent(name).path))
+        }
+    }
+
     @Test func reportOnASweepOrEveryRun() throws {
         let sandbox = try lineage()
         let all = try sandbox.run(["report", "-o", "-"])

@@ -141,6 +141,45 @@ struct RunManagementTests {
     }
 
     @Test(arguments: Sandbox.Store.all)
+    func aSweepsRunAndThenTheSweepAreRemovedAsTheirDryRunsSay(store: Sandbox.Store) throws {
+        // Given a sweep of two one-epoch trials, both trained
+        let sandbox = try Sandbox(store)
+        expectSuccess(
+            try sandbox.run([
+                "sweep", "--learning-rate", "0.05,0.5", "--epochs", "1", "--val-size", "200",
+                "--batch-size", "50",
+            ]))
+
+        // When its run 1 is removed, dry first
+        let dry = try sandbox.run(["rm", "1", "--dry-run"])
+        let done = try sandbox.run(["rm", "1"])
+
+        // Then it goes (no foreign-key error) as the dry run said, and its trial is pending
+        expectSuccess(dry)
+        expectSuccess(done)
+        #expect(dry.lines.contains("would return trial 1 of sweep 1 to pending (its run 1 goes)"), "\(dry.stdout)")
+        #expect(done.lines.contains("returned trial 1 of sweep 1 to pending (its run 1 goes)"), "\(done.stdout)")
+        let trials = try sandbox.run(["sql", "--csv", "SELECT number, status, run_id FROM trials ORDER BY number"])
+        #expect(trials.lines == ["number,status,run_id", "1,pending,", "2,completed,2"])
+
+        // When the whole sweep is removed, dry first
+        let sweepDry = try sandbox.run(["rm", "--sweep", "1", "--dry-run"])
+        let sweepDone = try sandbox.run(["rm", "--sweep", "1"])
+
+        // Then its trials and its other run go with it
+        expectSuccess(sweepDry)
+        expectSuccess(sweepDone)
+        #expect(sweepDry.lines.contains("would remove sweep 1 with its 2 trials"), "\(sweepDry.stdout)")
+        #expect(Array(sweepDone.lines.dropLast()) == sweepDry.lines.dropLast().map { "removed" + $0.dropFirst(12) })
+        let left = try sandbox.run([
+            "sql", "--csv",
+            "SELECT (SELECT count(*) FROM runs) + (SELECT count(*) FROM trials) + (SELECT count(*) FROM sweeps) AS n",
+        ])
+        #expect(left.lines == ["n", "0"])
+        #expect(try sandbox.run(["rm", "--sweep", "1"]).stderr.contains("there is no sweep 1."))
+    }
+
+    @Test(arguments: Sandbox.Store.all)
     func pruneKeepsExactlyWhatItSays(store: Sandbox.Store) throws {
         // Given 12 epochs, every checkpoint kept, in either store
         let sandbox = try Sandbox(store)

@@ -2,6 +2,10 @@ import Foundation
 import TestSupport
 import Testing
 
+#if canImport(Glibc)
+    import Glibc
+#endif
+
 /// `sweep`: a grid of `train` processes tagged with the sweep's id, ranked at the end.
 @Suite(.serialized) struct SweepTests {
     @Test func sweepTrainsTheGridInParallelAndRanksIt() throws {
@@ -93,8 +97,8 @@ import Testing
         let sandbox = try Sandbox()
         let output = try sandbox.run(["sweep", "--learning-rate", "0.1,0.2", "--epochs", "1", "--val-size", "5000"])
 
-        // Then the sweep is refused in one line and nothing is written
-        #expect(output.status == 1)
+        // Then the sweep is refused in one line as bad input, and nothing is written
+        #expect(output.status == 64)
         #expect(output.stderr.hasPrefix("Error: Validation size must be between 1 and 1199"), "\(output.stderr)")
         #expect(output.stderr.split(separator: "\n").count == 1, "\(output.stderr)")
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))
@@ -115,31 +119,6 @@ import Testing
             #expect(output.lines.filter { $0.contains("seed=\(seed): run ") && $0.contains(" completed") }.count == 1, "\(output.stdout)")
         }
         #expect(try sandbox.run(["sql", "--csv", "SELECT count(DISTINCT run_id) FROM trials"]).lines.last == "4")
-    }
-
-    @Test func randomSearchDrawsTheSameTrialsFromTheSameCommand() throws {
-        // Given the same random search created twice
-        let command = [
-            "sweep", "--random", "5", "--learning-rate", "0.01:1:log", "--hidden", "16:64",
-            "--momentum", "0:0.9", "--epochs", "1", "--val-size", "200", "--detach",
-        ]
-        let sandbox = try Sandbox()
-        #expect(try sandbox.run(command).status == 0)
-        #expect(try sandbox.run(command).status == 0)
-
-        // Then both sweeps hold the same five trials (but for the sweep's id)
-        func trials(_ sweep: Int) throws -> [String] {
-            Array(try sandbox.run([
-                "sql", "--csv",
-                "SELECT number, replace(replace(settings, 'sweep-\(sweep)/', 'sweep-N/'), '\"--sweep\",\"\(sweep)\"', '\"--sweep\",\"N\"') FROM trials WHERE sweep_id = \(sweep) ORDER BY number",
-            ]).lines.dropFirst())
-        }
-        #expect(try trials(1).count == 5)
-        #expect(try trials(1) == trials(2))
-        // And every drawn rate is inside its range
-        let drawn = try sandbox.run(["sql", "--csv", "SELECT json_extract(grid, '$.values.learning_rate') FROM sweeps WHERE id = 1"]).lines.last ?? ""
-        let values = drawn.trimmingCharacters(in: CharacterSet(charactersIn: "\"[]")).split(separator: ",").compactMap { Double($0) }
-        #expect(values.count == 5 && values.allSatisfy { (0.01...1).contains($0) }, "\(drawn)")
     }
 
     @Test func aRangeWithoutRandomIsRefused() throws {
@@ -211,5 +190,75 @@ import Testing
         #expect(process.terminationStatus == 130)
         let statuses = try sandbox.run(["sql", "--csv", "SELECT status, epochs_done > 0 FROM run_summary ORDER BY id"])
         #expect(statuses.lines.dropFirst() == ["interrupted,1", "interrupted,1"])
+    }
+
+    @Test func oneAtATimeOrInParallelEachTrialIsReportedInOneFormat() throws {
+        // Given the same 2 × 2 grid swept one at a time and two at a time
+        func sweep(parallel: Int) throws -> (trialLines: [String], output: Output, sandbox: Sandbox) {
+            let sandbox = try Sandbox()
+            let output = try sandbox.run([
+                "sweep", "--seed", "1,2", "--momentum", "0,0.9", "--hidden", "16", "--epochs", "2",
+                "--val-size", "200", "--batch-size", "50", "--parallel", "\(parallel)",
+            ])
+            #expect(output.status == 0, "\(output.stderr)")
+            // Run ids depend on which worker claimed first; the rest does not.
+            let lines = output.lines.filter { $0.hasPrefix("[") }.map {
+                $0.replacing(#/run \d+ /#, with: "run R ")
+            }
+            return (lines.sorted(), output, sandbox)
+        }
+        let one = try sweep(parallel: 1), two = try sweep(parallel: 2)
+
+        // Then both report each trial by the same lines, started and completed with its best
+        // validation loss, and one at a time also shows each run's epochs
+        #expect(one.trialLines == two.trialLines)
+        #expect(one.trialLines.count == 8, "\(one.output.stdout)")
+        #expect(one.trialLines.contains { $0.hasPrefix("[3/4] momentum=0.9,seed=1: run R completed, best val loss ") })
+        #expect(one.output.lines.filter { $0.hasPrefix("epoch ") }.count == 8, "\(one.output.stdout)")
+        #expect(!two.output.lines.contains { $0.hasPrefix("epoch ") }, "\(two.output.stdout)")
+
+        // And `sweeps 1` ranks the runs with the swept settings' columns
+        let ranking = try one.sandbox.run(["sweeps", "1"])
+        let header = ranking.lines.drop { $0 != "ranked by best validation loss:" }.dropFirst().first ?? ""
+        #expect(["lr", "hidden", "momentum", "seed", "best val loss"].allSatisfy(header.contains), "\(ranking.stdout)")
+    }
+
+    @Test func ctrlCSaysHowToContinueAndResumeFinishesTheSweep() throws {
+        // Given a sweep of two long trials, one at a time, interrupted in its first
+        let sandbox = try Sandbox()
+        let sweep = try Background(
+            sandbox,
+            [
+                "sweep", "--seed", "1,2", "--hidden", "16", "--epochs", "300", "--val-size", "200",
+                "--batch-size", "50",
+            ], label: "sweep")
+        #expect(sweep.waitForLines("epoch ", count: 2), "\(sweep.stderr)")
+        sweep.send(SIGINT)
+
+        // Then it exits 130 and says how to continue
+        #expect(sweep.wait() == .exit(130), "\(sweep.stderr)")
+        #expect(sweep.stderr.contains("sweep 1 stopped; `mnistlab sweep --resume 1` continues it."), "\(sweep.stderr)")
+        #expect(try sandbox.rows("SELECT number, status FROM trials ORDER BY number") == ["1,pending", "2,pending"])
+
+        // When it is resumed
+        let resumed = try sandbox.run(["sweep", "--resume", "1"])
+
+        // Then the interrupted run continues where it stopped, and every trial completes
+        #expect(resumed.status == 0, "\(resumed.stderr)")
+        #expect(resumed.stdout.hasPrefix("sweep 1: 2 of 2 trials left, 1 at a time\n"), "\(resumed.stdout)")
+        #expect(resumed.stdout.contains("[1/2] seed=1: started (attempt 2)"), "\(resumed.stdout)")
+        #expect(resumed.stdout.contains("resumed after epoch"), "\(resumed.stdout)")
+        #expect(
+            try sandbox.rows("SELECT t.number, t.status, t.attempts, s.epochs_done FROM trials t JOIN run_summary s ON s.id = t.run_id ORDER BY t.number")
+                == ["1,completed,2,300", "2,completed,1,300"])
+        #expect(try sandbox.value("SELECT count(*) FROM runs") == "2")
+    }
+
+    @Test func resumingAnUnknownSweepIsRefused() throws {
+        let sandbox = try Sandbox()
+        #expect(try sandbox.train().status == 0)
+        let output = try sandbox.run(["sweep", "--resume", "4"])
+        #expect(output.status == 1)
+        #expect(output.stderr == "Error: There is no sweep 4 in this database; `mnistlab sweeps` lists them.\n")
     }
 }

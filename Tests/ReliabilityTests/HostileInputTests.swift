@@ -347,6 +347,9 @@ struct HostileInputTests {
         (["--train-limit", "1000000000"], "Train limit must be between 1 and"),
         (["--hidden", "65536,65536"], "parameters"),
         (["--hidden", Array(repeating: "4096", count: 16).joined(separator: ",")], "parameters"),
+        // A batch larger than the training set would silently be one smaller batch.
+        (["--batch-size", "9223372036854775807"], "is larger than the 1000 training images"),
+        (["--train-limit", "10"], "A batch of 200 examples is larger than the 10 training images"),
     ]
 
     @Test func extremeTrainOptionsAreRefusedOrHandled() throws {
@@ -366,19 +369,15 @@ struct HostileInputTests {
             let output = try sandbox.run(["train", "--epochs", "1", "--val-size", "200"] + option)
             expectCleanRefusal(output, "train \(option)")
             #expect(output.stderr.contains(message), "train \(option): \(output.stderr)")
+            #expect(output.status == 64, "train \(option): \(output.status)")
         }
         #expect(fileBytes(sandbox.database) == before)
 
         // And extreme values that are valid train normally
-        do {
-            let output = try sandbox.run(
-                ["train", "--epochs", "1", "--val-size", "200", "--batch-size", "9223372036854775807"])
-            #expect(output.status == 0, "huge batch: \(output.stderr.prefix(200))")
-        }
         for option in [
             ["--keep-every", "9223372036854775807"],
             ["--seed", "18446744073709551615"], ["--learning-rate", "1e-30"],
-            ["--momentum", "0.999"], ["--train-limit", "1"], ["--val-size", "1"],
+            ["--momentum", "0.999"], ["--train-limit", "1", "--batch-size", "1"], ["--val-size", "1"],
         ] {
             let output = try sandbox.run(["train", "--epochs", "1", "--val-size", "200"] + option)
             #expect(output.status == 0, "train \(option): \(output.stderr)")
@@ -435,11 +434,11 @@ struct HostileInputTests {
         }
         #expect(fileBytes(sandbox.database) == before)
 
-        // And a valid but huge batch size forks a run that trains with whole-set batches
-        do {
-            let fork = try sandbox.run(["resume", "1", "--batch-size", "9223372036854775807", "--epochs", "4"])
-            #expect(fork.status == 0, "\(fork.stderr.prefix(200))")
-        }
+        // And a batch size above the training images is refused before anything is written
+        let fork = try sandbox.run(["resume", "1", "--batch-size", "9223372036854775807", "--epochs", "4"])
+        expectCleanRefusal(fork, "huge batch")
+        #expect(fork.status == 64 && fork.stderr.contains("is larger than the 1000 training images"), "\(fork.stderr)")
+        #expect(fileBytes(sandbox.database) == before)
     }
 
     // MARK: - sql

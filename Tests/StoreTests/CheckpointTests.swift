@@ -95,4 +95,85 @@ import Testing
             FloatBlob.decode(blob.dropFirst(8)).map(\.bitPattern)
                 == weights.dropFirst(2).map(\.bitPattern))
     }
+
+    // MARK: - Choosing an epoch while the run trains
+
+    @Test(arguments: TestEngine.all) func theLastCheckpointOfATrainingRunIsFoundAndForkedFrom(engine: TestEngine) async throws {
+        // Given a run in training whose every epoch commit prunes the checkpoint before it
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let trainer = try Store.open(location: path)
+        let run = try trainer.createRun(.sample(keepEvery: 1000))
+        try trainer.recordEpochs(runID: run.id, 1...1, keepEvery: 1000)
+        let reader = try Store.open(location: path)
+
+        // When its next 40 epochs are recorded while another process reads its last
+        // checkpoint and forks from its last epoch, again and again
+        let training = Task.detached {
+            try trainer.recordEpochs(runID: run.id, 2...41, keepEvery: 1000)
+        }
+        var forks: [Run] = []
+        for _ in 0..<20 {
+            let picked = try #require(try reader.checkpoint(runID: run.id) { $0.lastEpoch })
+            #expect(picked.epoch != nil && picked.checkpoint?.epoch == picked.epoch)
+            let (from, fork) = try reader.createFork(
+                .sample(parentRunID: run.id), leaseSeconds: 30
+            ) { $0.lastEpoch }
+            let child = try #require(fork?.run)
+            #expect(from.checkpoint?.epoch == child.parentEpoch)
+            forks.append(child)
+        }
+        try await training.value
+
+        // Then every read found the checkpoint it chose, and every fork's starting point is
+        // still kept
+        let kept = try reader.checkpointEpochs(runID: run.id)
+        for fork in forks { #expect(kept.contains(try #require(fork.parentEpoch))) }
+    }
+
+    // MARK: - Space
+
+    @Test(arguments: TestEngine.all) func aFinishedRunTakesLessThanTwiceWhatItKeeps(engine: TestEngine) throws {
+        // Given a run of 400 epochs with a checkpoint of 318 KB each (the 784-100-10 MLP),
+        // keeping every 50th, its best (epoch 137) and its latest: 9 checkpoints
+        let directory = try TemporaryDirectory(engine)
+        let location = try directory.location("lab.sqlite")
+        let store = try Store.open(location: location)
+        let run = try store.createRun(.sample(keepEvery: 50))
+        let weights = [Float](repeating: 0.25, count: 79_510)
+        for epoch in 1...400 {
+            try store.recordEpoch(
+                .sample(runID: run.id, epoch: epoch, valLoss: abs(Double(epoch) - 137) + 0.5),
+                checkpoint: CheckpointRecord(runID: run.id, epoch: epoch, weights: weights),
+                keepEvery: 50)
+        }
+        try store.finishRun(id: run.id, status: .completed)
+        #expect(try store.checkpointEpochs(runID: run.id) == [50, 100, 137, 150, 200, 250, 300, 350, 400])
+        let kept = Int64(9 * 4 * weights.count)
+
+        // When it is measured, without `db vacuum`: the tables on the server, or the file
+        // once closed
+        let bytes: Int64
+        switch engine {
+        case .postgres:
+            bytes = try #require(
+                try store.read { db in
+                    try db.scalar(
+                        """
+                        SELECT CAST(sum(pg_total_relation_size(c.oid)) AS BIGINT)
+                        FROM pg_class AS c JOIN pg_namespace AS n ON n.oid = c.relnamespace
+                        WHERE n.nspname = 'public' AND c.relkind = 'r'
+                        """, as: Int64.self)
+                })
+            try store.close()
+        case .sqlite:
+            try store.close()
+            let size = try FileManager.default.attributesOfItem(atPath: location)[.size] as? Int
+            bytes = Int64(try #require(size))
+        }
+
+        // Then it takes less than twice the bytes of the checkpoints it keeps (before, on
+        // PostgreSQL: 133 MB, one dead checkpoint per epoch)
+        #expect(bytes < 2 * kept, "\(bytes) bytes for \(kept) bytes of checkpoints")
+    }
 }

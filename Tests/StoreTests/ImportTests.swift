@@ -17,7 +17,7 @@ import Testing
         // run; a target that already has a run of its own
         let directory = try TemporaryDirectory(source)
         let from = try Store.open(location: try directory.location("source"))
-        let sweep = try from.createSweep(grid: "{}") { id in [["--sweep", "\(id)", "--seed", "1"]] }
+        let sweep = try from.createSweep(grid: "{}") { id in [#"{"sweep": \#(id), "seed": 1}"#] }
         let claim = try #require(try from.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
         let parent = try from.createRun(.sample(momentum: 0.9, keepEvery: 1))
         for epoch in 1...3 {
@@ -109,5 +109,113 @@ import Testing
         #expect(during.skippedLive == [live.id] && during.runs.isEmpty)
         #expect(after.runs.count == 1)
         #expect(try into.summaries().map(\.run.status) == [.completed])
+    }
+}
+
+// MARK: - Runs already here
+
+extension ImportTests {
+    @Test(arguments: pairs)
+    func aRunImportedMidwayIsBroughtUpToDateByTheNextImport(source: TestEngine, target: TestEngine) throws {
+        // Given: a run imported while interrupted after 3 of 6 epochs
+        let directory = try TemporaryDirectory(source)
+        let from = try Store.open(location: try directory.location("source"))
+        let run = try from.createRun(.sample(keepEvery: 2))
+        try from.recordEpochs(runID: run.id, 1...3, keepEvery: 2)
+        try from.finishRun(id: run.id, status: .interrupted)
+        let there = try TemporaryDirectory(target)
+        let into = try Store.open(location: try there.location("target"))
+        let first = try into.importRuns(from: from)
+        let id = try #require(first.runs[run.id])
+
+        // When: it finished in the source, was evaluated, tagged and noted there, and is
+        // imported again
+        let (_, lease) = try from.claimRun(
+            id: run.id, update: RunUpdate(epochs: 6, keepEvery: 2, datasetPath: "Data/mnist"),
+            leaseSeconds: 30)
+        for epoch in 4...6 {
+            try from.recordEpoch(
+                .sample(runID: run.id, epoch: epoch),
+                checkpoint: CheckpointRecord(runID: run.id, epoch: epoch, weights: [Float(epoch)]),
+                keepEvery: 2, lease: lease)
+        }
+        try from.finishRun(lease, status: .completed)
+        try from.recordEvaluation(
+            EvaluationRecord(
+                runID: run.id, epoch: 6, datasetChecksum: "crc32:1", testSize: 10,
+                testLoss: 0.3, testAccuracy: 0.9,
+                confusion: (0..<10).map { t in (0..<10).map { $0 == t ? 1 : 0 } }))
+        try from.tagRuns([run.id], with: ["done"])
+        try from.setNote(runID: run.id, "finished")
+        let second = try into.importRuns(from: from)
+        let third = try into.importRuns(from: from)
+
+        // Then: the run here is the source's, epoch for epoch, with its new checkpoints,
+        // status, evaluation, tag and note; a third import has nothing to do
+        #expect(second.updated == [run.id: id] && second.runs.isEmpty)
+        #expect(second.epochs == 3 && second.evaluations == 1)
+        #expect(third.updated.isEmpty && third.alreadyPresent == 1)
+        let here = try #require(try into.summary(runID: id))
+        let theirs = try #require(try from.summary(runID: run.id))
+        #expect(here.run.status == .completed && here.lastEpoch == 6 && here.run.epochs == 6)
+        #expect(here.bestEpoch == theirs.bestEpoch && here.lastValLoss == theirs.lastValLoss)
+        #expect(here.tags == ["done"] && here.run.note == "finished")
+        #expect(try into.epochs(runID: id).map(\.epoch) == Array(1...6))
+        #expect(try into.checkpointEpochs(runID: id) == from.checkpointEpochs(runID: run.id))
+        #expect(try into.evaluations(runID: id).map(\.epoch) == [6])
+    }
+
+    @Test(arguments: pairs)
+    func aRunThatMovedOnInBothStoresIsRefusedAndTheOthersStillImport(source: TestEngine, target: TestEngine) throws {
+        // Given: two runs imported after 2 epochs each
+        let directory = try TemporaryDirectory(source)
+        let from = try Store.open(location: try directory.location("source"))
+        let both = try from.createRun(.sample())
+        try from.recordEpochs(runID: both.id, 1...2, keepEvery: 50)
+        try from.finishRun(id: both.id, status: .interrupted)
+        let onlyThere = try from.createRun(.sample())
+        try from.recordEpochs(runID: onlyThere.id, 1...2, keepEvery: 50)
+        try from.finishRun(id: onlyThere.id, status: .interrupted)
+        let onlyHere = try from.createRun(.sample())
+        try from.recordEpochs(runID: onlyHere.id, 1...2, keepEvery: 50)
+        try from.finishRun(id: onlyHere.id, status: .interrupted)
+        let there = try TemporaryDirectory(target)
+        let into = try Store.open(location: try there.location("target"))
+        let ids = try into.importRuns(from: from).runs
+
+        // When: the first trains on in both stores, the second only in the source, the
+        // third only here
+        let update = RunUpdate(epochs: 10, keepEvery: 50, datasetPath: "Data/mnist")
+        for (store, id, valLoss) in [
+            (from, both.id, 0.4), (into, try #require(ids[both.id]), 0.3),
+            (into, try #require(ids[onlyHere.id]), 0.3),
+        ] {
+            let (_, lease) = try store.claimRun(id: id, update: update, leaseSeconds: 30)
+            try store.recordEpoch(
+                .sample(runID: id, epoch: 3, valLoss: valLoss),
+                checkpoint: CheckpointRecord(runID: id, epoch: 3, weights: [3]), keepEvery: 50,
+                lease: lease)
+            try store.finishRun(lease, status: .interrupted)
+        }
+        let (_, lease) = try from.claimRun(id: onlyThere.id, update: update, leaseSeconds: 30)
+        try from.recordEpoch(
+            .sample(runID: onlyThere.id, epoch: 3),
+            checkpoint: CheckpointRecord(runID: onlyThere.id, epoch: 3, weights: [3]),
+            keepEvery: 50, lease: lease)
+        try from.finishRun(lease, status: .interrupted)
+        let again = try into.importRuns(from: from)
+
+        // Then: the first is refused with what differs and left as it is here; the second
+        // is brought up to date; the third, ahead here, is left as it is
+        let here = try #require(ids[both.id])
+        #expect(
+            again.diverged == [
+                Divergence(sourceID: both.id, id: here, reason: "epoch 3 was recorded otherwise here (val_loss)")
+            ])
+        #expect(try into.epoch(runID: here, epoch: 3)?.valLoss == 0.3)
+        #expect(again.updated == [onlyThere.id: try #require(ids[onlyThere.id])])
+        #expect(try into.summary(runID: try #require(ids[onlyThere.id]))?.lastEpoch == 3)
+        #expect(again.alreadyPresent == 1)
+        #expect(try into.summary(runID: try #require(ids[onlyHere.id]))?.lastEpoch == 3)
     }
 }

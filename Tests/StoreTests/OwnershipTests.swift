@@ -191,16 +191,13 @@ import Testing
 
 /// Records as the run's holder a process of this machine that has exited.
 func giveDeadProcess(_ path: String, runID: Int64) throws {
-    let exited = Process()
-    exited.executableURL = URL(fileURLWithPath: "/bin/true")
-    try exited.run()
-    exited.waitUntilExit()
+    let dead = try deadProcessID()
     let store = try Store.open(location: path)
     defer { try? store.close() }
     try store.write { db in
         try db.execute(
             "UPDATE runs SET pid = ? WHERE id = ?",
-            [Int64(exited.processIdentifier).sqlValue, runID.sqlValue])
+            [dead.sqlValue, runID.sqlValue])
     }
 }
 

@@ -83,7 +83,7 @@ struct PostgresEngineTests {
 
         // Then
         #expect(error?.kind == .connection)
-        #expect(error?.description.contains("connection refused") == true, "\(error?.description ?? "")")
+        #expect(error?.description.contains("Connection refused") == true, "\(error?.description ?? "")")
         #expect(error?.description.contains("secret") == false)
         #expect(error?.description.contains("\n") == false)
     }
@@ -102,7 +102,7 @@ struct PostgresEngineTests {
         // Then
         #expect(try prefer.appliedMigrations().count == 2)
         #expect(require?.kind == .tls)
-        #expect(require?.description.contains("does not accept TLS") == true, "\(require?.description ?? "")")
+        #expect(require?.description.contains("server does not support SSL, but SSL was required") == true, "\(require?.description ?? "")")
     }
 
     // MARK: - Migrating

@@ -64,7 +64,7 @@ import Testing
         let directory = try TemporaryDirectory(engine)
         let store = try Store.open(location: try directory.location("lab.sqlite"))
         let sweep = try store.createSweep(grid: #"{"learning_rate":[0.1,0.2]}"#) { _ in
-            [["--learning-rate", "0.1"], ["--learning-rate", "0.2"]]
+            [#"{"learning_rate": 0.1}"#, #"{"learning_rate": 0.2}"#]
         }
         var new = NewRun.sample()
         new.sweepID = sweep.id

@@ -411,3 +411,116 @@ func expectConsistent(_ store: Store) throws {
         #expect(tagsOfNoRun == 0)
     }
 }
+
+// MARK: - Runs of sweeps, and sweeps
+
+extension RunManagementTests {
+    /// A sweep of `trials` trials whose trial 1 was trained to a completed run of 3 epochs.
+    static func sweepWithOneRun(_ store: Store, trials: Int = 2) throws -> (SweepRecord, Run) {
+        let sweep = try store.createSweep(grid: "{}") { id in
+            (1...trials).map { #"{"sweep": \#(id), "seed": \#($0)}"# }
+        }
+        let claim = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
+        var new = NewRun.sample()
+        new.sweepID = sweep.id
+        let (run, lease) = try store.createRun(new, leaseSeconds: 30, for: claim)
+        for epoch in 1...3 {
+            try store.recordEpoch(
+                .sample(runID: run.id, epoch: epoch),
+                checkpoint: CheckpointRecord(runID: run.id, epoch: epoch, weights: [1]),
+                keepEvery: 1, lease: lease)
+        }
+        try store.finishRun(lease, status: .completed)
+        try store.finishTrial(claim, status: .completed)
+        return (sweep, run)
+    }
+
+    @Test(arguments: TestEngine.all) func aSweepsRunIsRemovedAndItsTrialIsPendingAgain(engine: TestEngine) throws {
+        // Given a sweep whose trial 1 completed as a run
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
+        let (sweep, run) = try Self.sweepWithOneRun(store)
+
+        // When the run is removed, after a dry run
+        let plan = try store.removalPlan([run.id], withForks: false)
+        let removal = try store.removeRuns([run.id], withForks: false)
+
+        // Then the dry run said exactly what the removal did: the run went, and its trial is
+        // pending again with no run and no attempts, for the sweep's next worker
+        #expect(plan == removal)
+        #expect(removal.runs.map(\.runID) == [run.id])
+        #expect(removal.trialResets == [.init(sweepID: sweep.id, number: 1, runID: run.id)])
+        #expect(try store.run(id: run.id) == nil)
+        let trial = try #require(try store.trials(sweepID: sweep.id).first)
+        #expect(trial.status == .pending && trial.runID == nil && trial.attempts == 0)
+        #expect(try store.sweepProgress(id: sweep.id).first?.pending == 2)
+    }
+
+    @Test(arguments: TestEngine.all) func aSweepIsRemovedWithItsTrialsAndRunsAsItsDryRunSaid(engine: TestEngine) throws {
+        // Given a sweep with a run, a fork of that run, and a run of nobody's sweep
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
+        let (sweep, run) = try Self.sweepWithOneRun(store, trials: 3)
+        let fork = try store.createRun(.sample(parentRunID: run.id, parentEpoch: 2))
+        try store.finishRun(id: fork.id, status: .completed)
+        let other = try store.createRun(.sample())
+        try store.finishRun(id: other.id, status: .completed)
+
+        // When: without --with-forks it is refused, as its dry run is
+        let dry = #expect(throws: StoreError.self) {
+            try store.removalPlan([], sweeps: [sweep.id], withForks: false)
+        }
+        let refused = #expect(throws: StoreError.self) {
+            try store.removeRuns([], sweeps: [sweep.id], withForks: false)
+        }
+        #expect(dry?.kind == .hasForks(runID: run.id, forks: [fork.id]))
+        #expect(refused?.kind == dry?.kind)
+
+        // When: with them
+        let plan = try store.removalPlan([], sweeps: [sweep.id], withForks: true)
+        let removal = try store.removeRuns([], sweeps: [sweep.id], withForks: true)
+
+        // Then the sweep, its three trials, its run and the fork went; the other run stayed
+        #expect(plan == removal)
+        #expect(removal.sweeps == [.init(sweepID: sweep.id, trials: 3)])
+        #expect(removal.runs.map(\.runID) == [fork.id, run.id])
+        #expect(removal.trialResets.isEmpty)
+        #expect(try store.sweepProgress().isEmpty)
+        #expect(try store.trials(sweepID: sweep.id).isEmpty)
+        #expect(try store.summaries().map(\.run.id) == [other.id])
+    }
+
+    @Test(arguments: TestEngine.all) func aSweepIsNotRemovedWhileAWorkerHoldsATrial(engine: TestEngine) throws {
+        // Given a sweep whose trial 2 a live worker (this process) has just claimed
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
+        let (sweep, _) = try Self.sweepWithOneRun(store)
+        _ = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
+
+        // When it is removed, or its dry run asked
+        let dry = #expect(throws: StoreError.self) {
+            try store.removalPlan([], sweeps: [sweep.id], withForks: false)
+        }
+        let refused = #expect(throws: StoreError.self) {
+            try store.removeRuns([], sweeps: [sweep.id], withForks: false)
+        }
+
+        // Then both refuse, naming the worker, and nothing went
+        let worker = "\(Lease.hostName):\(getpid())"
+        #expect(dry?.kind == .trialsHeld(sweepID: sweep.id, workers: [worker]))
+        #expect(refused?.kind == dry?.kind)
+        #expect(try store.trials(sweepID: sweep.id).count == 2)
+        #expect(try store.sweepProgress(id: sweep.id).first?.running == 1)
+    }
+
+    @Test(arguments: TestEngine.all) func anUnknownSweepIsRefused(engine: TestEngine) throws {
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
+
+        let error = #expect(throws: StoreError.self) {
+            try store.removeRuns([], sweeps: [7], withForks: false)
+        }
+
+        #expect(error?.kind == .notFound)
+    }
+}

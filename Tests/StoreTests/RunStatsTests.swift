@@ -252,11 +252,13 @@ import Testing
         // When: this build opens it
         let store = try Store.open(location: location)
 
-        // Then: every row of run_summary is as it was, column for column
+        // Then: every row of run_summary is as it was, column for column (later migrations
+        // add columns only at the end)
         let after = try store.read { db in try db.fetch(allRows) }
-        #expect(try store.status().schemaVersion == 10)
-        #expect(after.first?.columns.names == before.first?.columns.names)
-        #expect(after.map(\.values) == before.map(\.values))
+        let width = before.first?.columns.names.count ?? 0
+        #expect(try store.status().schemaVersion == Migrations.latestVersion)
+        #expect(after.first.map { Array($0.columns.names.prefix(width)) } == before.first?.columns.names)
+        #expect(after.map { Array($0.values.prefix(width)) } == before.map(\.values))
         #expect(after.count == 3)
         #expect(try store.summary(runID: 2)?.bestEpoch == 2)
         try expectSummaryFollowsEpochs(store, "after the migration")

@@ -36,8 +36,8 @@ struct SchemaParityTests {
             try rows.map { "\(try $0.get("relation") as String).\(try $0.get("column_name") as String)" }
         }
 
-        // Then: the same, and none is missing from either (run_summary's 49 columns included)
+        // Then: the same, and none is missing from either (run_summary's 51 columns included)
         #expect(try columns(onSQLite) == columns(onPostgres))
-        #expect(try columns(onSQLite).filter { $0.hasPrefix("run_summary.") }.count == 49)
+        #expect(try columns(onSQLite).filter { $0.hasPrefix("run_summary.") }.count == 51)
     }
 }

@@ -9,7 +9,7 @@ import Testing
 @Suite struct TrialsTests {
     func sweep(_ store: Store, trials: Int) throws -> SweepRecord {
         try store.createSweep(grid: "{}") { id in
-            (1...trials).map { ["--sweep", "\(id)", "--seed", "\($0)"] }
+            (1...trials).map { #"{"sweep": \#(id), "seed": \#($0)}"# }
         }
     }
 
@@ -18,7 +18,7 @@ import Testing
         let store = try Store.open(location: try directory.location("lab.sqlite"))
 
         let error = #expect(throws: StoreError.self) {
-            try store.createSweep(grid: "{}") { _ in [["--seed", "1"], ["--seed", "1"]] }
+            try store.createSweep(grid: "{}") { _ in [#"{"seed": 1}"#, #"{"seed": 1}"#] }
         }
 
         #expect(error?.kind == .invalidArgument)
@@ -185,4 +185,82 @@ import Testing
         #expect(takeover?.trial.attempts == 2)
         #expect(takeover?.trial.number == 1)
     }
+}
+
+// MARK: - One liveness rule for runs and trials
+
+extension TrialsTests {
+    @Test(arguments: TestEngine.all) func aTrialWhoseWorkerDiedOnThisMachineIsFreeAtOnce(engine: TestEngine) throws {
+        // Given a trial whose run a worker of this machine trains, its leases 30 s long
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
+        let sweep = try sweep(store, trials: 2)
+        let claim = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
+        var new = NewRun.sample()
+        new.sweepID = sweep.id
+        let (run, _) = try store.createRun(new, leaseSeconds: 30, for: claim)
+        #expect(try store.sweepProgress(id: sweep.id).first?.running == 1)
+
+        // When that worker is killed (its pid, in the run and the trial, no longer exists)
+        let dead = try deadProcessID()
+        try store.write { db in
+            try db.execute("UPDATE runs SET pid = ? WHERE id = ?", [dead.sqlValue, run.id.sqlValue])
+            try db.execute(
+                "UPDATE trials SET worker = ? WHERE id = ?",
+                ["\(Lease.hostName):\(dead)".sqlValue, claim.trial.id.sqlValue])
+        }
+
+        // Then readers show the run interrupted and the trial waiting, with no worker, at
+        // once, both leases notwithstanding
+        #expect(try store.run(id: run.id)?.status == .interrupted)
+        let progress = try #require(try store.sweepProgress(id: sweep.id).first)
+        #expect(progress.pending == 2 && progress.running == 0)
+        #expect(progress.workers.isEmpty)
+
+        // And the next worker, which releases what died first as `worker` does, takes it over
+        // at once, with its run
+        try store.releaseAbandonedRuns()
+        let next = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
+        #expect(next.trial.number == 1 || next.trial.number == 2)
+        let taken = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
+        #expect(Set([next.trial.number, taken.trial.number]) == [1, 2])
+        #expect([next, taken].first { $0.trial.number == 1 }?.trial.runID == run.id)
+    }
+
+    @Test(arguments: TestEngine.all) func runSummaryAndClaimsReadOneLivenessRule(engine: TestEngine) throws {
+        // Given three runs: one held, one whose lease expired, one interrupted
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
+        let held = try store.createRun(.sample())
+        let expired = try store.createRun(.sample())
+        try expireLease(path, runID: expired.id, host: "another-machine")
+        let ended = try store.createRun(.sample())
+        try store.finishRun(id: ended.id, status: .interrupted)
+
+        // Then live_runs lists exactly the held one, run_summary shows the others as not
+        // running, and only they can be claimed
+        let live: [Int64] = try store.read { db in
+            try db.fetch("SELECT id FROM live_runs ORDER BY id").map { try $0.get("id") }
+        }
+        #expect(live == [held.id])
+        #expect(try store.summaries().filter { $0.run.status == .running }.map(\.run.id) == [held.id])
+        let update = RunUpdate(epochs: 10, keepEvery: 1, datasetPath: "/x")
+        let refused = #expect(throws: StoreError.self) {
+            try store.claimRun(id: held.id, update: update, leaseSeconds: 30)
+        }
+        #expect(refused.map { if case .runHeld = $0.kind { true } else { false } } == true)
+        _ = try store.claimRun(id: expired.id, update: update, leaseSeconds: 30)
+        _ = try store.claimRun(id: ended.id, update: update, leaseSeconds: 30)
+    }
+}
+
+/// The pid of a process of this machine that has exited.
+func deadProcessID() throws -> Int64 {
+    let exited = Process()
+    exited.executableURL = URL(fileURLWithPath: "/bin/true")
+    try exited.run()
+    exited.waitUntilExit()
+    return Int64(exited.processIdentifier)
 }

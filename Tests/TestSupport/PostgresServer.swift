@@ -1,6 +1,7 @@
 /// A throwaway PostgreSQL server for the tests: initdb in a temporary directory, a free
-/// loopback port, SCRAM passwords, started once per test process on first use and stopped
-/// when the process ends, however it ends.
+/// loopback port, SCRAM passwords over TCP and peer authentication on its Unix socket (as
+/// Debian sets a server up), started once per test process on first use and stopped when the
+/// process ends, however it ends.
 import Foundation
 
 /// The test process's PostgreSQL server. `PostgresServer.shared` starts it the first time.
@@ -33,17 +34,26 @@ public final class PostgresServer: Sendable {
     /// stop it while other suites use `shared`. It stops when the process ends.
     public static func dedicated() throws -> PostgresServer { try PostgresServer() }
 
+    /// A server of the caller's own with more `settings` in postgresql.conf (e.g. `ssl = on`)
+    /// and `files` written into its data directory first, readable by the server alone
+    /// (a TLS key must be).
+    public static func dedicated(settings: String, files: [String: Data]) throws -> PostgresServer {
+        try PostgresServer(settings: settings, files: files)
+    }
+
     /// The superuser's name and password (SCRAM-SHA-256).
     public let user = "mnistlab"
     public let password: String
     public let port: Int
     /// The temporary directory holding the data directory, the socket and the log.
     public let directory: URL
+    /// The directory of the server's Unix socket (`.s.PGSQL.<port>`).
+    public var socketDirectory: String { directory.path }
     private let binaries: URL
     private var dataDirectory: String { directory.appendingPathComponent("data").path }
     private var logFile: String { directory.appendingPathComponent("server.log").path }
 
-    private init() throws {
+    private init(settings extraSettings: String = "", files: [String: Data] = [:]) throws {
         binaries = try Self.findBinaries()
         port = try Self.freePort()
         password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
@@ -58,7 +68,8 @@ public final class PostgresServer: Sendable {
         try Self.run(
             binaries.appendingPathComponent("initdb").path,
             [
-                "-D", dataDirectory, "-U", user, "--auth=scram-sha-256", "--pwfile=\(passwordFile)",
+                "-D", dataDirectory, "-U", user, "--auth-host=scram-sha-256", "--auth-local=peer",
+                "--pwfile=\(passwordFile)",
                 "-E", "UTF8", "--no-locale", "--no-sync",
             ], asServerUser: true)
         // In postgresql.conf rather than on pg_ctl's command line, so `restart` keeps them.
@@ -71,11 +82,19 @@ public final class PostgresServer: Sendable {
             synchronous_commit = off
             full_page_writes = off
             max_connections = 200       # tests open many engines in parallel
+            \(extraSettings)
             """
         let conf = FileHandle(forWritingAtPath: dataDirectory + "/postgresql.conf")
         try conf?.seekToEnd()
         try conf?.write(contentsOf: Data(settings.utf8))
         try conf?.close()
+
+        for (name, contents) in files {
+            let path = dataDirectory + "/" + name
+            try contents.write(to: URL(fileURLWithPath: path))
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
+            if Self.runsAsRoot { try Self.run("/bin/chown", ["postgres", path]) }
+        }
 
         try pgctl(["start", "-w", "-t", "60", "-l", logFile])
         startWatchdog()
@@ -122,6 +141,16 @@ public final class PostgresServer: Sendable {
             ], environment: ["PGPASSWORD": password])
     }
 
+    /// Stops the server (fast: sessions are cut off), for tests of a server that is down.
+    public func stop() throws {
+        try pgctl(["stop", "-m", "fast", "-w", "-t", "60"])
+    }
+
+    /// Starts a server that `stop` stopped, on the same port.
+    public func start() throws {
+        try pgctl(["start", "-w", "-t", "60", "-l", logFile])
+    }
+
     /// Stops the server (fast: sessions are cut off) and starts it again on the same port,
     /// for tests of lost connections.
     public func restart() throws {
@@ -134,26 +163,17 @@ public final class PostgresServer: Sendable {
             asServerUser: true)
     }
 
-    /// A shell in its own session that stops the server once this process is gone, for when
-    /// the process is killed and `atexit` never runs.
+    /// Stops the server once this process is gone, should it be killed.
     private func startWatchdog() {
-        let watchdog = Process()
-        watchdog.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
         let stop = Self.serverCommand(
             binaries.appendingPathComponent("pg_ctl").path,
             ["-D", dataDirectory, "-m", "immediate", "stop"])
         let quoted = stop.map { "'\($0)'" }.joined(separator: " ")
-        let script = """
-            while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done
-            \(quoted) >/dev/null 2>&1
-            rm -rf '\(directory.path)'
-            """
-        watchdog.arguments = ["/bin/sh", "-c", script]
-        watchdog.standardInput = FileHandle.nullDevice
-        watchdog.standardOutput = FileHandle.nullDevice
-        watchdog.standardError = FileHandle.nullDevice
-        // Without a watchdog the server still stops at a normal exit.
-        try? watchdog.run()
+        whenThisProcessEnds(
+            run: """
+                \(quoted) >/dev/null 2>&1
+                rm -rf '\(directory.path)'
+                """)
     }
 
     /// What stops each server this process started, run at exit. Guarded by `exitLock`.
@@ -184,7 +204,7 @@ public final class PostgresServer: Sendable {
     }
 
     /// A port nothing listens on now: the kernel's pick for a socket bound to port 0.
-    private static func freePort() throws -> Int {
+    static func freePort() throws -> Int {
         let socket = Foundation.socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard socket >= 0 else { throw ServerError("cannot create a socket to find a free port") }
         defer { close(socket) }
@@ -211,7 +231,7 @@ public final class PostgresServer: Sendable {
     /// Runs a program to its end; returns its standard output, or throws with its last line
     /// of standard error when it fails.
     @discardableResult
-    private static func run(
+    static func run(
         _ executable: String, _ arguments: [String], asServerUser: Bool = false,
         environment: [String: String] = [:]
     ) throws -> String {

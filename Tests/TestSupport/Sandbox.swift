@@ -74,7 +74,7 @@ public final class Sandbox {
             let output = try runOnce(arguments, environment: environment, executable: executable)
             let refusedAtTheDoor = store == .postgres && environment["MNISTLAB_DB"] == nil
                 && output.status == 1 && output.stderr.hasPrefix("Error: Cannot open database at ")
-                && output.stderr.contains(": cannot connect to the server at ")
+                && output.stderr.contains(": connection to server at ")
             guard refusedAtTheDoor, Date() < deadline else { return output }
             Thread.sleep(forTimeInterval: 0.25)
         }

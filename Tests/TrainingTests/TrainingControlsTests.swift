@@ -166,4 +166,48 @@ struct TrainingControlsTests {
             #expect(try store.epochs(runID: child).first?.learningRate == b[3].learningRate)
         }
     }
+
+    @Test(arguments: [LearningRateSchedule.Kind.cosine, .plateau(patience: 1, factor: 0.5)])
+    func aRunPausedAtRungsAndResumedEqualsAnUninterruptedOne(
+        schedule: LearningRateSchedule.Kind
+    ) throws {
+        try withTemporaryStore { store in
+            // Given the same settings trained straight through 6 epochs, every checkpoint kept
+            let data = try DataSource(directory: Self.dataDirectory, validationSize: 1_000, trainLimit: 200).prepare()
+            var h = controlled(schedule)
+            h.patience = nil
+            guard case .completed(let straight) = try Session(store: store).train(h, data: data, keepEvery: 1)
+            else { Issue.record("the straight run did not complete"); return }
+
+            // When a run of them pauses after epoch 1 and after 3 (as at ASHA's rungs), each time
+            // resumed in place, and then runs to the end
+            let first = try Session(store: store).train(h, data: data, keepEvery: 1, pauseAfter: 1)
+            guard case .paused(let id, epoch: 1) = first else {
+                Issue.record("expected a pause after epoch 1, got \(first)")
+                return
+            }
+            #expect(try store.run(id: id)?.status == .interrupted)
+            let second = try Session(store: store).resume(
+                runID: id, from: nil, changes: ResumeChanges(), pauseAfter: 3)
+            // A pause already reached writes nothing and says so
+            let again = try Session(store: store).resume(
+                runID: id, from: nil, changes: ResumeChanges(), pauseAfter: 3)
+            let end = try Session(store: store).resume(runID: id, from: nil, changes: ResumeChanges())
+
+            // Then every epoch, rate and checkpoint equals the uninterrupted run's, bit for bit
+            #expect(second == .paused(runID: id, epoch: 3))
+            #expect(again == .paused(runID: id, epoch: 3))
+            #expect(end == .completed(runID: id))
+            let a = try store.epochs(runID: straight), b = try store.epochs(runID: id)
+            #expect(b.map(\.epoch) == Array(1...6))
+            #expect(b.map(\.learningRate) == a.map(\.learningRate))
+            #expect(b.map(\.valLoss) == a.map(\.valLoss))
+            for epoch in 1...6 {
+                let mine = try #require(try store.checkpoint(runID: id, epoch: epoch))
+                let reference = try #require(try store.checkpoint(runID: straight, epoch: epoch))
+                #expect(mine.weights == reference.weights && mine.velocity == reference.velocity)
+            }
+            #expect(try store.run(id: id)?.epochs == 6)
+        }
+    }
 }

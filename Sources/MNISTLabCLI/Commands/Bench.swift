@@ -37,7 +37,7 @@ extension MNISTLab {
         @Option(name: .long, help: "Directory with the four MNIST IDX files.")
         var data: String?
 
-        @Option(name: .long, help: "The numpy baseline script (default: Benchmarks/numpy_epoch.py).")
+        @Option(name: .long, help: "The numpy baseline script (default: Benchmarks/numpy_epoch.py, here or in a folder above the binary).")
         var numpyScript: String?
 
         @Flag(name: .long, help: "Skip the numpy baseline.")
@@ -141,9 +141,16 @@ extension MNISTLab {
         /// python3 or numpy is missing. Installing numpy is left to the user: bench never
         /// changes their Python environment.
         func numpyBaseline(directory: String) -> NumpyResult? {
-            let script = numpyScript ?? "Benchmarks/numpy_epoch.py"
-            guard FileManager.default.fileExists(atPath: script) else {
-                note("numpy baseline skipped: no script at \(script) (run from the repository or pass --numpy-script)")
+            // Found as the data is: here, else in a folder above the binary (its clone).
+            let bundled = "Benchmarks/numpy_epoch.py"
+            let exists = { FileManager.default.fileExists(atPath: $0) }
+            let script: String? =
+                if let numpyScript { exists(numpyScript) ? numpyScript : nil } else {
+                    DataLocation.repositoryPath(bundled, where: exists)
+                }
+            guard let script else {
+                note(
+                    "numpy baseline skipped: no script at \(numpyScript ?? "./\(bundled) or in a folder above the mnistlab binary") (pass --numpy-script)")
                 return nil
             }
             if (try? shell(["python3", "-c", "import numpy"])) == nil {

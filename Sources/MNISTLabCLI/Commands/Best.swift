@@ -21,8 +21,10 @@ extension MNISTLab {
             case valAccuracy = "val_accuracy"
         }
 
-        @Argument(help: "Ids of the runs (default: the best run overall).")
-        var runs: [Int64] = []
+        @Argument(
+            help: ArgumentHelp("Runs, by id, uid or uid prefix (default: the best run overall).", valueName: "run"),
+            transform: RunReference.parse)
+        var runs: [RunReference] = []
 
         @Option(name: .long, help: "What best means: val_loss or val_accuracy.")
         var by = Metric.valLoss
@@ -32,7 +34,7 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openForReading()
-            let ids = runs.isEmpty ? try bestRunOverall(store) : runs
+            let ids = runs.isEmpty ? try bestRunOverall(store) : try store.ids(runs)
             let rows = try ids.map { id -> BestEpoch in
                 guard let summary = try store.summary(runID: id) else {
                     throw TrainingError.unknownRun(id)

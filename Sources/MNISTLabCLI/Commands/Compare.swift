@@ -12,8 +12,10 @@ extension MNISTLab {
                   mnistlab compare 1 2 3 --json
                 """)
 
-        @Argument(help: "Ids of two or more runs.")
-        var runs: [Int64]
+        @Argument(
+            help: ArgumentHelp("Two or more runs, by id, uid or uid prefix.", valueName: "run"),
+            transform: RunReference.parse)
+        var runs: [RunReference]
 
         @OptionGroup var output: OutputOptions
         @OptionGroup var database: DatabaseOptions
@@ -24,7 +26,7 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openForReading()
-            let summaries = try runs.map { id in
+            let summaries = try store.ids(runs).map { id in
                 guard let s = try store.summary(runID: id) else { throw TrainingError.unknownRun(id) }
                 return s
             }
@@ -39,11 +41,9 @@ extension MNISTLab {
                 ("train size", { "\($0.trainSize)" }), ("val size", { "\($0.valSize)" }),
                 ("dataset", \.datasetChecksum), ("code version", \.codeVersion), ("kernels", \.kernelPath),
             ] + controlSettings
-            var table = Table([""] + summaries.map { "run \($0.run.id)" })
-            for (label, value) in settings {
-                let values = summaries.map { value($0.run) }
-                if Set(values).count > 1 { table.append([label] + values) }
-            }
+            // Runs as rows, so that 20 runs read as 20 lines: the settings that differ between
+            // them (never the uid, which always does), then their metrics.
+            let differing = settings.filter { _, value in Set(summaries.map { value($0.run) }).count > 1 }
             let metrics: [(String, (RunSummary) -> String)] = [
                 ("epochs done", { "\($0.lastEpoch ?? 0)" }),
                 ("best epoch", { $0.bestEpoch.map(String.init) ?? "-" }),
@@ -53,11 +53,16 @@ extension MNISTLab {
                 ("last val loss", { Format.loss($0.lastValLoss) }),
                 ("last val acc", { Format.percent($0.lastValAccuracy) }),
                 ("seconds", { Format.fixed($0.totalSeconds, digits: 1) }),
-            ]
-            for (label, value) in metrics { table.append([label] + summaries.map(value)) }
-            if summaries.contains(where: { $0.stoppedEarlyAt != nil }) {
+            ] + (summaries.contains { $0.stoppedEarlyAt != nil }
+                ? [("stopped early", { $0.stoppedEarlyAt.map { "at epoch \($0)" } ?? "-" })] : [])
+            let firstMetric = 1 + differing.count
+            var table = Table(
+                ["run"] + differing.map(\.0) + metrics.map(\.0),
+                numeric: Set([0] + Array(firstMetric..<(firstMetric + 8))))
+            for summary in summaries {
                 table.append(
-                    ["stopped early"] + summaries.map { $0.stoppedEarlyAt.map { "at epoch \($0)" } ?? "-" })
+                    ["\(summary.run.id)"] + differing.map { $0.1(summary.run) }
+                        + metrics.map { $0.1(summary) })
             }
             print(table.render())
         }

@@ -21,8 +21,9 @@ extension MNISTLab {
                   mnistlab evaluate 2 --epoch 250 --json
                 """)
 
-        @Argument(help: "Id of the run.")
-        var runID: Int64
+        @Argument(
+            help: ArgumentHelp(RunReference.help, valueName: "run"), transform: RunReference.parse)
+        var reference: RunReference
 
         @Option(
             name: .long, parsing: .unconditional,
@@ -40,7 +41,12 @@ extension MNISTLab {
 
         func run() throws {
             // The reads (run, checkpoint) need no write access; only storing the result does.
-            let loaded = try database.openForReading().checkpoint(runID: runID, at: epoch)
+            // Closed before the result is stored: a read-only connection still open in this
+            // process would keep the writer's close from folding the WAL back.
+            let reader = try database.openForReading()
+            let runID = try reference.id(in: reader)
+            let loaded = try reader.checkpoint(runID: runID, at: epoch)
+            try reader.close()
             let mnist = try MNIST.load(directory: data ?? loaded.run.datasetPath)
             try requireDataset(mnist, of: loaded.run)
             let result = try loaded.test(on: mnist.test)
@@ -52,7 +58,7 @@ extension MNISTLab {
             if output.json { return try printJSON(EvaluationJSON(stored)) }
 
             print(
-                "run \(runID) (\(loaded.run.name)), epoch \(loaded.epoch), on \(stored.testSize) test images from \(mnist.directory) (\(mnist.checksum))"
+                "run \(runID) (\(loaded.run.name.controlCharactersEscaped)), epoch \(loaded.epoch), on \(stored.testSize) test images from \(mnist.directory) (\(mnist.checksum))"
             )
             print(
                 "test loss \(Format.loss(stored.testLoss))  accuracy \(Format.percent(stored.testAccuracy))"

@@ -29,8 +29,9 @@ extension MNISTLab {
             case csv, json
         }
 
-        @Argument(help: "Id of the run.")
-        var runID: Int64
+        @Argument(
+            help: ArgumentHelp(RunReference.help, valueName: "run"), transform: RunReference.parse)
+        var reference: RunReference
 
         @Option(name: .long, help: "csv or json.")
         var format = Format.csv
@@ -44,6 +45,7 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openForReading()
+            let runID = try reference.id(in: store)
             guard let summary = try store.summary(runID: runID) else {
                 throw TrainingError.unknownRun(runID)
             }
@@ -110,17 +112,10 @@ func write(_ text: String, to path: String?) throws {
 }
 
 /// Writes `bytes` to the file at `path` (created or replaced), or to standard output when
-/// `path` is nil or "-". A failure is one line with the system's reason: "Cannot write
-/// /root: Is a directory." A reader of standard output that stops early (`| head`) is not
-/// an error.
+/// `path` is nil or "-" (through `StandardOutput`, which ends the process when that fails). A
+/// failure is one line with the system's reason: "Cannot write /root: Is a directory."
 func write(_ bytes: [UInt8], to path: String?) throws {
-    guard let path, path != "-" else {
-        flushStandardOutput()
-        if !writeAll(STDOUT_FILENO, bytes) && errno != EPIPE {
-            throw MNISTLabError("Cannot write to standard output: \(systemError(errno)).")
-        }
-        return
-    }
+    guard let path, path != "-" else { return StandardOutput.write(bytes) }
     let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard fd >= 0 else { throw MNISTLabError("Cannot write \(path): \(systemError(errno)).") }
     let written = writeAll(fd, bytes)

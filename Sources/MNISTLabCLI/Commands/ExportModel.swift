@@ -59,9 +59,10 @@ extension MNISTLab {
         func run() throws {
             guard let format = resolvedFormat else { return }
             let model: ExportableModel
+            let store = try database.openForReading()
+            let runID = try checkpoint.run.id(in: store)
             do {
-                model = try database.openForReading().exportableModel(
-                    runID: checkpoint.runID, at: checkpoint.epoch)
+                model = try store.exportableModel(runID: runID, at: checkpoint.epoch)
             } catch let error as TrainingError {
                 // An epoch the run never reached or kept no weights of is a wrong argument.
                 switch error {
@@ -74,7 +75,7 @@ extension MNISTLab {
             try write(bytes, to: output)
             let destination = output == "-" ? "standard output" : output
             let line =
-                "Wrote run \(checkpoint.runID)'s checkpoint of epoch \(model.epoch ?? 0) as "
+                "Wrote run \(runID)'s checkpoint of epoch \(model.epoch ?? 0) as "
                 + "\(format.rawValue) to \(destination) (\(bytes.count) bytes)."
             output == "-" ? printStandardError(line) : print(line)
         }

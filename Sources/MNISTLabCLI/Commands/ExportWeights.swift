@@ -40,7 +40,8 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openForReading()
-            let loaded = try store.checkpoint(runID: checkpoint.runID, at: checkpoint.epoch)
+            let runID = try checkpoint.run.id(in: store)
+            let loaded = try store.checkpoint(runID: runID, at: checkpoint.epoch)
             let layout = WeightLayout(try loaded.architecture())
             let bytes = loaded.checkpoint.weights.map(\.bitPattern.littleEndian).withUnsafeBytes {
                 [UInt8]($0)
@@ -54,14 +55,14 @@ extension MNISTLab {
                 return say(
                     try jsonText(
                         WeightsJSON(
-                            file: output, run_id: checkpoint.runID, epoch: loaded.epoch,
+                            file: output, run_id: runID, epoch: loaded.epoch,
                             dtype: "<f4",
                             parameter_count: layout.count, bytes: bytes.count,
                             tensors: layout.tensors)))
             }
             let destination = toStandardOutput ? "standard output" : output
             say(
-                "Wrote run \(checkpoint.runID)'s weights after epoch \(loaded.epoch) to \(destination): \(layout.count) little-endian Float32 values (\(bytes.count) bytes).\n"
+                "Wrote run \(runID)'s weights after epoch \(loaded.epoch) to \(destination): \(layout.count) little-endian Float32 values (\(bytes.count) bytes).\n"
             )
             var table = Table(
                 ["tensor", "shape", "offset", "count", "byte offset"], numeric: [2, 3, 4])

@@ -54,14 +54,19 @@ extension MNISTLab {
             let store = try database.openForWriting()
             defer { try? store.close() }
             let summary = try store.importRuns(from: from)
-            if output.json { return try printJSON(ImportReport(summary)) }
+            if output.json {
+                try printJSON(ImportReport(summary))
+                if !summary.diverged.isEmpty { throw ExitCode(1) }
+                return
+            }
             let runs = summary.runs.count
             var line: String
-            if runs == 0 && summary.sweeps.isEmpty {
+            if runs == 0 && summary.sweeps.isEmpty && summary.updated.isEmpty {
                 line = "nothing new to import from \(from.location)"
             } else {
+                let updated = summary.updated.isEmpty ? "" : ", updated \(Format.count(summary.updated.count, "run"))"
                 line =
-                    "imported \(Format.count(runs, "run")) (\(Format.count(summary.epochs, "epoch")), "
+                    "imported \(Format.count(runs, "run"))\(updated) (\(Format.count(summary.epochs, "epoch")), "
                     + "\(Format.count(summary.checkpoints, "checkpoint")), "
                     + "\(Format.count(summary.evaluations, "evaluation")))"
                 if !summary.sweeps.isEmpty { line += " and \(Format.count(summary.sweeps.count, "sweep"))" }
@@ -75,10 +80,19 @@ extension MNISTLab {
                 let pairs = summary.runs.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }
                 print("new ids: " + pairs.joined(separator: ", "))
             }
+            if !summary.updated.isEmpty {
+                let pairs = summary.updated.sorted { $0.key < $1.key }.map { "\($0.key) → \($0.value)" }
+                print("updated: " + pairs.joined(separator: ", "))
+            }
             if !summary.skippedLive.isEmpty {
                 let list = summary.skippedLive.map(String.init).joined(separator: ", ")
                 print("left for a later import, still training: \(summary.skippedLive.count == 1 ? "run" : "runs") \(list)")
             }
+            for divergence in summary.diverged {
+                printStandardError(
+                    "Run \(divergence.sourceID) of \(from.location) (run \(divergence.id) here) moved on in both stores, so it was not updated: \(divergence.reason).")
+            }
+            if !summary.diverged.isEmpty { throw ExitCode(1) }
         }
     }
 }
@@ -92,6 +106,14 @@ struct ImportReport: Encodable {
     var evaluations: Int
     var alreadyPresent: Int
     var skippedLive: [Int64]
+    var updated: [String: Int64]
+    var diverged: [DivergenceJSON]
+
+    struct DivergenceJSON: Encodable {
+        var source_id: Int64
+        var id: Int64
+        var reason: String
+    }
 
     init(_ summary: ImportSummary) {
         runs = Dictionary(uniqueKeysWithValues: summary.runs.map { ("\($0.key)", $0.value) })
@@ -101,11 +123,16 @@ struct ImportReport: Encodable {
         evaluations = summary.evaluations
         alreadyPresent = summary.alreadyPresent
         skippedLive = summary.skippedLive
+        updated = Dictionary(uniqueKeysWithValues: summary.updated.map { ("\($0.key)", $0.value) })
+        diverged = summary.diverged.map {
+            DivergenceJSON(source_id: $0.sourceID, id: $0.id, reason: $0.reason)
+        }
     }
 
     enum CodingKeys: String, CodingKey {
         case runs, sweeps, epochs, checkpoints, evaluations
         case alreadyPresent = "already_present"
         case skippedLive = "skipped_live"
+        case updated, diverged
     }
 }

@@ -14,16 +14,22 @@ extension MNISTLab {
                   mnistlab note 3 ""
                 """)
 
-        @Argument(help: "Id of the run.")
-        var runID: Int64
+        @Argument(
+            help: ArgumentHelp(RunReference.help, valueName: "run"), transform: RunReference.parse)
+        var reference: RunReference
 
         @Argument(help: "The note (\"\" clears it).")
         var text: String
 
         @OptionGroup var database: DatabaseOptions
 
+        func validate() throws {
+            try Check.require(.note, Check.quoted(text), Check.note(text))
+        }
+
         func run() throws {
             let store = try database.openExisting()
+            let runID = try reference.id(in: store)
             defer { try? store.close() }
             try store.setNote(runID: runID, text)
             print(text.isEmpty ? "cleared the note of run \(runID)" : "noted run \(runID)")

@@ -24,10 +24,11 @@ extension MNISTLab {
                   mnistlab predict 2 --epoch 40 seven.png --json
                 """)
 
-        @Argument(help: "Id of the run, or an ONNX file written by export-model.")
+        @Argument(
+            help: "The run (its id, uid or a unique uid prefix), or an ONNX file written by export-model.")
         var model: String
 
-        @Argument(help: "PNG or PGM files to classify.")
+        @Argument(help: "PNG or PGM files to classify ('-' for standard input).")
         var files: [String]
 
         @Option(
@@ -41,11 +42,16 @@ extension MNISTLab {
 
         func validate() throws {
             guard !files.isEmpty else { throw ValidationError("Give at least one image file.") }
-            guard Int64(model) == nil else { return }
-            guard FileManager.default.fileExists(atPath: model) else {
-                throw ValidationError(
-                    "\(model) is neither a run id nor a file; give a run id (`mnistlab runs` "
-                        + "lists them) or an ONNX file written by `mnistlab export-model`.")
+            if files.filter({ $0 == "-" }).count > 1 {
+                throw ValidationError("Give '-' (standard input) at most once.")
+            }
+            guard onnxFile != nil else {
+                guard (try? RunReference.parse(model)) != nil else {
+                    throw ValidationError(
+                        "\(model) is neither a run nor a file; give a run's id, uid or uid prefix "
+                            + "(`mnistlab runs` lists them) or an ONNX file written by `mnistlab export-model`.")
+                }
+                return
             }
             if epoch != nil {
                 throw ValidationError(
@@ -53,39 +59,70 @@ extension MNISTLab {
             }
         }
 
+        /// The ONNX file `model` names, or nil when it names a run: digits are an id even where
+        /// a file has that name.
+        var onnxFile: String? {
+            Int64(model) == nil && FileManager.default.fileExists(atPath: model) ? model : nil
+        }
+
+        /// Each file gets its result or its own error line (on standard error), in the order
+        /// given; the command exits 1 if any failed, once every file has had its turn.
         func run() throws {
-            let images = try files.map(Self.prepared)
+            let prepared: [Result<[UInt8], MNISTLabError>] = files.map { file in
+                Result { try Self.prepared(file) }.mapError {
+                    $0 as? MNISTLabError ?? MNISTLabError("\($0)")
+                }
+            }
+            let images = prepared.compactMap { try? $0.get() }
             let predictions: [DigitPrediction]
             let heading: String
-            if let runID = Int64(model) {
-                let loaded = try database.openForReading().checkpoint(
-                    runID: runID, at: epoch ?? .best)
-                predictions = try loaded.classify(images)
-                heading = "run \(runID) (\(loaded.run.name)), epoch \(loaded.epoch)"
-            } else {
-                let onnx = try Self.onnxModel(model)
+            if let onnxFile {
+                let onnx = try Self.onnxModel(onnxFile)
                 predictions = try DigitPrediction.classify(
                     images, architecture: onnx.architecture, weights: onnx.weights,
                     epoch: onnx.epoch ?? 0, runID: onnx.runID ?? 0)
+                let name = onnx.metadata[MetadataKey.runName]?.controlCharactersEscaped ?? "?"
                 heading =
-                    "\(model): run \(onnx.runID.map(String.init) ?? "?") "
-                    + "(\(onnx.metadata[MetadataKey.runName] ?? "?")), epoch \(onnx.epoch ?? 0)"
+                    "\(onnxFile): run \(onnx.runID.map(String.init) ?? "?") (\(name)), epoch \(onnx.epoch ?? 0)"
+            } else {
+                let store = try database.openForReading()
+                let runID = try RunReference.parse(model).id(in: store)
+                let loaded = try store.checkpoint(runID: runID, at: epoch ?? .best)
+                predictions = try loaded.classify(images)
+                heading = "run \(runID) (\(loaded.run.name.controlCharactersEscaped)), epoch \(loaded.epoch)"
             }
+            var next = predictions.startIndex
+            let results = prepared.map { image in
+                image.map { _ in
+                    defer { next += 1 }
+                    return predictions[next]
+                }
+            }
+            let failures = results.compactMap { result -> MNISTLabError? in
+                if case .failure(let error) = result { return error }
+                return nil
+            }
+            for error in failures { printStandardError("Error: \(error)") }
             if output.json {
-                return try printJSON(
-                    zip(files, predictions).map { PredictionJSON(file: $0, prediction: $1) })
+                try printJSON(zip(files, results).map { PredictionJSON(file: $0, result: $1) })
+            } else if failures.count < files.count {
+                print(heading)
+                var table = Table(
+                    ["file", "label", "probability"] + (0...9).map(String.init),
+                    numeric: Set(1...12))
+                for (file, result) in zip(files, results) {
+                    guard case .success(let p) = result else { continue }
+                    table.append(
+                        [Self.shown(file), "\(p.label)", Format.percent(p.probabilities[p.label])]
+                            + p.probabilities.map { Format.fixed(Double($0), digits: 3) })
+                }
+                print(table.render())
             }
-            print(heading)
-            var table = Table(
-                ["file", "label", "probability"] + (0...9).map(String.init),
-                numeric: Set(1...12))
-            for (file, p) in zip(files, predictions) {
-                table.append(
-                    [file, "\(p.label)", Format.percent(p.probabilities[p.label])]
-                        + p.probabilities.map { Format.fixed(Double($0), digits: 3) })
-            }
-            print(table.render())
+            if !failures.isEmpty { throw ExitCode.failure }
         }
+
+        /// How a file is named in the table and in errors: '-' is standard input.
+        static func shown(_ file: String) -> String { file == "-" ? "standard input" : file }
 
         /// The network in an ONNX file that export-model wrote, or one line saying why not.
         static func onnxModel(_ file: String) throws -> ExportableModel {
@@ -98,8 +135,9 @@ extension MNISTLab {
             }
         }
 
-        /// The file's bytes, or one line naming the file and the reason.
+        /// The file's bytes ('-': standard input's), or one line naming the file and the reason.
         static func contents(of file: String) throws -> [UInt8] {
+            if file == "-" { return [UInt8](FileHandle.standardInput.readDataToEndOfFile()) }
             guard let data = FileManager.default.contents(atPath: file) else {
                 let reason =
                     FileManager.default.fileExists(atPath: file)
@@ -115,23 +153,29 @@ extension MNISTLab {
             do {
                 return try DigitPreparation.prepare(GrayImage.decode(data))
             } catch {
-                throw MNISTLabError("Cannot classify \(file): \(error).")
+                throw MNISTLabError("Cannot classify \(shown(file)): \(error).")
             }
         }
     }
 }
 
-/// One file's prediction as `predict --json` prints it.
+/// One file's prediction as `predict --json` prints it, or the error that file met.
 struct PredictionJSON: Encodable {
     var file: String
-    var label: Int
-    var probabilities: [Double]
-    var epoch: Int
+    var label: Int?
+    var probabilities: [Double]?
+    var epoch: Int?
+    var error: String?
 
-    init(file: String, prediction: DigitPrediction) {
+    init(file: String, result: Result<DigitPrediction, MNISTLabError>) {
         self.file = file
-        label = prediction.label
-        probabilities = prediction.probabilities
-        epoch = prediction.epoch
+        switch result {
+        case .success(let prediction):
+            label = prediction.label
+            probabilities = prediction.probabilities
+            epoch = prediction.epoch
+        case .failure(let failure):
+            error = failure.description
+        }
     }
 }

@@ -19,8 +19,10 @@ extension MNISTLab {
                   mnistlab prune --keep best,last,every:100,forks
                 """)
 
-        @Argument(help: "Ids of the runs (default: every run).")
-        var runs: [Int64] = []
+        @Argument(
+            help: ArgumentHelp("Runs, by id, uid or uid prefix (default: every run).", valueName: "run"),
+            transform: RunReference.parse)
+        var runs: [RunReference] = []
 
         @Option(
             name: .customLong("keep"),
@@ -38,14 +40,16 @@ extension MNISTLab {
         func validate() throws { _ = try KeepList(keepText) }
 
         func run() throws {
-            let ids = runs.isEmpty ? nil : runs
             let pruning: CheckpointPruning
             if dryRun {
-                pruning = try database.openForReading().pruningPlan(ids, keepEvery: keep.every)
+                let store = try database.openForReading()
+                pruning = try store.pruningPlan(
+                    runs.isEmpty ? nil : try store.ids(runs), keepEvery: keep.every)
             } else {
                 let store = try database.openExisting()
                 defer { try? store.close() }
-                pruning = try store.pruneCheckpoints(ids, keepEvery: keep.every)
+                pruning = try store.pruneCheckpoints(
+                    runs.isEmpty ? nil : try store.ids(runs), keepEvery: keep.every)
             }
             let verb = dryRun ? "would drop" : "dropped"
             for item in pruning.runs {

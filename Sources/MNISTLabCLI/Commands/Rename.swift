@@ -13,8 +13,9 @@ extension MNISTLab {
                   mnistlab rename 3 baseline
                 """)
 
-        @Argument(help: "Id of the run.")
-        var runID: Int64
+        @Argument(
+            help: ArgumentHelp(RunReference.help, valueName: "run"), transform: RunReference.parse)
+        var reference: RunReference
 
         @Argument(help: "Its new name.")
         var name: String
@@ -27,6 +28,7 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openExisting()
+            let runID = try reference.id(in: store)
             defer { try? store.close() }
             try store.renameRun(id: runID, to: name)
             print("renamed run \(runID) to \(name)")

@@ -22,14 +22,30 @@ extension MNISTLab {
                   mnistlab report --sweep 1 -o sweep.html
                 """)
 
-        @Argument(help: "Ids of the runs (default: every run, or the sweep's with --sweep).")
-        var runs: [Int64] = []
+        @Argument(
+            help: ArgumentHelp("Runs, by id, uid or uid prefix (default: every run, or the sweep's with --sweep).", valueName: "run"),
+            transform: RunReference.parse)
+        var runs: [RunReference] = []
 
         @Option(name: .long, parsing: .unconditional, help: "Report the runs of this sweep, best first.")
         var sweep: Int64?
 
-        @Option(name: .shortAndLong, help: "File to write ('-' for standard output).")
-        var output = "report.html"
+        @Option(
+            name: .shortAndLong,
+            help: """
+                File to write ('-' for standard output; default: named after what it reports, \
+                report-2-3.html for runs 2 and 3, report-sweep-1.html, report.html for every run).
+                """)
+        var output: String?
+
+        /// The file written: `-o`, else a name made from the runs or the sweep, so that
+        /// reports of different runs never replace one another unasked.
+        func destination(_ ids: [Int64]) -> String {
+            if let output { return output }
+            if let sweep { return "report-sweep-\(sweep).html" }
+            if ids.isEmpty { return "report.html" }
+            return "report-" + ids.map(String.init).joined(separator: "-") + ".html"
+        }
 
         @OptionGroup var database: DatabaseOptions
 
@@ -42,6 +58,7 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openForReading()
+            let ids = try store.ids(runs)
             let summaries: [RunSummary]
             if let sweep {
                 guard try store.sweep(id: sweep) != nil else {
@@ -51,7 +68,7 @@ extension MNISTLab {
             } else if runs.isEmpty {
                 summaries = try store.summaries().reversed()
             } else {
-                summaries = try runs.map { id in
+                summaries = try ids.map { id in
                     guard let s = try store.summary(runID: id) else {
                         throw TrainingError.unknownRun(id)
                     }
@@ -78,10 +95,12 @@ extension MNISTLab {
                 runs: reported, lineage: lineage, source: store.location,
                 generatedAt: ISO8601DateFormatter().string(from: Date())
             ).html()
-            try write(html, to: output)
-            if output != "-" {
+            let file = destination(ids)
+            let replaced = file != "-" && FileManager.default.fileExists(atPath: file)
+            try write(html, to: file)
+            if file != "-" {
                 print(
-                    "Wrote \(output): \(reported.count) run\(reported.count == 1 ? "" : "s")\(lineage.isEmpty ? "" : " and \(lineage.count) parent run\(lineage.count == 1 ? "" : "s")")."
+                    "\(replaced ? "Replaced" : "Wrote") \(file): \(reported.count) run\(reported.count == 1 ? "" : "s")\(lineage.isEmpty ? "" : " and \(lineage.count) parent run\(lineage.count == 1 ? "" : "s")")."
                 )
             }
         }

@@ -41,8 +41,9 @@ extension MNISTLab {
                   mnistlab resume 1 --from best --learning-rate 0.01 --epochs 600
                 """)
 
-        @Argument(help: "Id of the run to resume.")
-        var runID: Int64
+        @Argument(
+            help: ArgumentHelp(RunReference.help, valueName: "run"), transform: RunReference.parse)
+        var reference: RunReference
 
         @Option(
             name: .long, parsing: .unconditional,
@@ -71,7 +72,8 @@ extension MNISTLab {
             changes.dataDirectory = data
             try controls.apply(to: &changes)
             try runSession(database, open: database.openExisting) { session in
-                try session.resume(runID: runID, from: from, changes: changes)
+                try session.resume(
+                    runID: try reference.id(in: session.store), from: from, changes: changes)
             }
         }
     }

@@ -13,12 +13,14 @@ extension MNISTLab {
                 /runs/ID, /compare?runs=1,2, /sweeps/ID; the JSON API is under /api (see \
                 docs/dashboard.md). A run page shows the test images each evaluation got wrong, read \
                 from the run's dataset directory, else from --data or where train looks. It listens on the loopback interface unless --host says otherwise: \
-                anyone who can reach the port can read every run.
+                anyone who can reach the port can read every run. It answers only requests \
+                addressed to an IP address, localhost or an --allow-host name (pages of other \
+                sites can't read it through their own names).
 
                 Examples:
                   mnistlab serve
                   mnistlab serve --port 9000 --db runs.sqlite
-                  mnistlab serve --host 0.0.0.0 --port 8080
+                  mnistlab serve --host 0.0.0.0 --port 8080 --allow-host lab.example.org
                 """)
 
         @Option(name: .long, parsing: .unconditional, help: "Port to listen on; 0 picks a free one.")
@@ -26,6 +28,13 @@ extension MNISTLab {
 
         @Option(name: .long, help: "Address to listen on: an IPv4 or IPv6 address, or localhost.")
         var host = "127.0.0.1"
+
+        @Option(
+            name: .customLong("allow-host"),
+            help: ArgumentHelp(
+                "A host name the dashboard also answers to, besides loopback names and addresses and --host (repeatable; for a reverse proxy's name).",
+                valueName: "name"))
+        var allowedHosts: [String] = []
 
         @Option(
             name: .long,
@@ -36,6 +45,12 @@ extension MNISTLab {
 
         func validate() throws {
             try Check.notEmpty(data, "--data")
+            for name in allowedHosts {
+                guard !name.isEmpty, name.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-" || $0 == ".") })
+                else {
+                    throw ValidationError("--allow-host takes a host name (letters, digits, '-' and '.'), without scheme or port; got '\(name.prefix(80))'.")
+                }
+            }
             guard (0...65535).contains(port) else {
                 throw ValidationError("Port must be from 0 to 65535; got \(port).")
             }
@@ -88,6 +103,8 @@ public enum ServeProcess {
         public var dataDirectory: String?
         public var host: String
         public var port: UInt16
+        /// `--allow-host` names.
+        public var allowedHosts: [String]
     }
 
     public static func request() -> Request {
@@ -99,7 +116,7 @@ public enum ServeProcess {
             try serve.database.openForReading().close()
             return Request(
                 databaseLocation: try serve.database.location, dataDirectory: try serve.dataDirectory(),
-                host: serve.host, port: UInt16(serve.port))
+                host: serve.host, port: UInt16(serve.port), allowedHosts: serve.allowedHosts)
         } catch {
             MNISTLab.fail(error)
         }
@@ -123,9 +140,7 @@ public enum ServeProcess {
         pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
     }
 
-    /// Prints a line on standard output at once (the test harness and scripts wait for it).
-    public static func say(_ line: String) {
-        print(line)
-        flushStandardOutput()
-    }
+    /// Prints a line on standard output at once (the test harness and scripts wait for it);
+    /// if it cannot be written, the server ends as any command does (`StandardOutput`).
+    public static func say(_ line: String) { print(line) }
 }

@@ -12,14 +12,16 @@ extension MNISTLab {
                   mnistlab show 1 --json
                 """)
 
-        @Argument(help: "Id of the run.")
-        var runID: Int64
+        @Argument(
+            help: ArgumentHelp(RunReference.help, valueName: "run"), transform: RunReference.parse)
+        var reference: RunReference
 
         @OptionGroup var output: OutputOptions
         @OptionGroup var database: DatabaseOptions
 
         func run() throws {
             let store = try database.openForReading()
+            let runID = try reference.id(in: store)
             guard let summary = try store.summary(runID: runID) else { throw TrainingError.unknownRun(runID) }
             let epochs = try store.epochs(runID: runID)
             let kept = try store.checkpointEpochs(runID: runID)

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import Numerics
 import Store
+import Sweeps
 import Training
 
 extension MNISTLab {
@@ -14,14 +15,19 @@ extension MNISTLab {
                 commas separate networks and '-' separates the layers of one: 100,256-128 is a \
                 100-unit network and a 256 → 128 one. At the end the sweep's runs are ranked \
                 by best validation loss. --parallel N trains N runs at once, each its own \
-                process writing to the same database. Ctrl-C stops every run cleanly (each is \
-                marked interrupted and can be resumed).
+                process writing to the same database (one at a time, the sweep trains them \
+                itself). Ctrl-C stops every run cleanly (each is \
+                marked interrupted, its trial pending), and `--resume ID` starts the workers \
+                again. --slurm N writes (or with --submit, submits) an sbatch script whose N \
+                array tasks are the sweep's workers.
 
                 Examples:
                   mnistlab sweep --learning-rate 0.05,0.1,0.2 --hidden 100,300 --epochs 30
                   mnistlab sweep --activation sigmoid,relu --momentum 0,0.9 --parallel 2
                   mnistlab sweep --learning-rate 0.1,0.5 --seed 1,2,3 --train-limit 5000 --epochs 5
                   mnistlab sweep --weight-decay 0,1e-4,1e-3 --lr-schedule constant,cosine
+                  mnistlab sweep --resume 3 --parallel 2
+                  mnistlab sweep --learning-rate 0.05,0.1 --detach --slurm 4 -o sweep.sbatch
                 """)
 
         // Lists are parsed `.unconditional`ly, so that `--learning-rate -1,0.1` reaches the
@@ -87,6 +93,36 @@ extension MNISTLab {
             help: "Only create the sweep and its trials, print its id and exit; `mnistlab worker` trains them.")
         var detach = false
 
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "Start --parallel workers again on sweep ID (after Ctrl-C), then rank it; no new trials.")
+        var resume: Int64?
+
+        @OptionGroup var slurm: SlurmOptions
+
+        @Flag(
+            name: .long,
+            help: """
+                Stop weak trials early (ASHA): each pauses at rungs of --min-epochs × \
+                --reduction-factor^k epochs, and only the best 1/η of those at a rung go on, \
+                continuing exactly where they paused. With --patience, early stopping still \
+                ends a trial whose loss stops improving.
+                """)
+        var asha = false
+
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: "ASHA's first rung, in epochs (default: max(1, ⌊epochs / η³⌋)).")
+        var minEpochs: Int?
+
+        @Option(
+            name: .long, parsing: .unconditional,
+            help: """
+                ASHA's η: a rung promotes the best ⌊n/η⌋ of the n trials that reached it \
+                (default: \(RungLadder.defaultReductionFactor)).
+                """)
+        var reductionFactor: Int?
+
         @OptionGroup var controls: SweepControlOptions
         @OptionGroup var dataOptions: DataOptions
         @OptionGroup var output: OutputOptions
@@ -107,132 +143,151 @@ extension MNISTLab {
             if parallel < 1 {
                 throw ValidationError("--parallel must be at least 1; got \(parallel).")
             }
+            if slurm.tasks != nil, parallel != 1 || resume != nil {
+                throw ValidationError("--parallel and --resume start local workers; with --slurm the job array's tasks are the workers.")
+            }
+            try slurm.validate(database)
+            _ = try ladder()
+        }
+
+        /// ASHA's rungs when --asha is given, its options checked.
+        func ladder() throws -> RungLadder? {
+            guard asha else {
+                if minEpochs != nil || reductionFactor != nil {
+                    throw ValidationError(
+                        "--min-epochs and --reduction-factor set ASHA's rungs; add --asha.")
+                }
+                return nil
+            }
+            do {
+                return try RungLadder(
+                    maxEpochs: epochs, minEpochs: minEpochs,
+                    reductionFactor: reductionFactor ?? RungLadder.defaultReductionFactor)
+            } catch .reductionFactorTooSmall(let eta) {
+                throw ValidationError("--reduction-factor must be at least 2; got \(eta).")
+            } catch .minEpochsNotPositive(let r) {
+                throw ValidationError("--min-epochs must be at least 1; got \(r).")
+            } catch .minEpochsNotBelowEpochs(let r, let e) {
+                throw ValidationError(
+                    minEpochs == nil
+                        ? "--asha needs --epochs of at least 2, for a rung before the last; got \(e)."
+                        : "--min-epochs must be below --epochs (\(e)), for a rung before the last; got \(r).")
+            }
         }
 
         func run() throws {
-            let grid = try grid()
-            let controlGrid = try controlGrid()
-            // Found before the store is opened, and passed to every run as --data.
-            let dataDirectory = try DataLocation.resolve(dataOptions.data)
+            // The trials are the work: a line that can't be written stops none of them.
+            StandardOutput.policy = .carryOn
+            if let resume { return try resumeSweep(resume) }
+            let plan = try plan()
             // The split every trial makes, made once here: a sweep whose runs could not start
             // is refused before anything is written, not found out trial by trial.
-            _ = try DataSource(
-                directory: dataDirectory, validationSize: dataOptions.valSize,
-                trainLimit: dataOptions.trainLimit
-            ).prepare()
+            let data = try plan.data.prepare()
+            for batchSize in Set(plan.grid.combinations.map(\.batchSize)).sorted() {
+                try Session.requireBatchFits(batchSize, data.train)
+            }
+            try slurm.checkBeforeCreating(data: plan.data.directory, location: try database.location)
             let store = try database.openForWriting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
             try store.releaseAbandonedRuns()
-            let combinations = grid.combinations.flatMap { settings in
-                controlGrid.combinations.map { (settings, $0) }
-            }
-            // Each trial's run name holds the sweep's id, which the store chooses.
-            func launches(_ sweepID: Int64) -> [Launch] {
-                var seen = Set<[String]>()
-                return combinations.map { settings, control in
-                    let label = label(grid, settings, controlGrid, control)
-                    let name = "sweep-\(sweepID)/\(label)"
-                    return Launch(
-                        index: 0, label: label, name: name,
-                        arguments: arguments(
-                            settings, sweep: sweepID, name: name, data: dataDirectory)
-                            + controlGrid.arguments(control))
-                }.filter { seen.insert($0.arguments).inserted }.enumerated().map { k, launch in
-                    var numbered = launch
-                    numbered.index = k + 1
-                    return numbered
-                }
-            }
-            let sweep = try store.createSweep(grid: try json(grid, controlGrid)) {
-                launches($0).map(\.arguments)
-            }
-            let trials = launches(sweep.id)
-            let size = trials.count
-            if size < combinations.count {
+            let created = try store.createSweep(plan)
+            let (id, size) = (created.sweep.id, created.trials.count)
+            if created.repeated > 0 {
                 printStandardError(
-                    "note: the lists repeat a value, so \(combinations.count - size) grid point\(combinations.count - size == 1 ? " is" : "s are") the same as another; each runs once.")
+                    "note: the lists repeat a value, so \(created.repeated) grid point\(created.repeated == 1 ? " is" : "s are") the same as another; each runs once.")
+            }
+            if slurm.tasks != nil {
+                return try slurm.deliver(
+                    sweep: id, trials: size, epochs: epochs, data: plan.data.directory,
+                    location: try database.location, json: output.json)
             }
             if detach {
-                print(output.json ? "{\"sweep_id\": \(sweep.id), \"trials\": \(size)}" : "sweep \(sweep.id): \(size) trial\(size == 1 ? "" : "s") of \(epochs) epoch\(epochs == 1 ? "" : "s"); `mnistlab worker --sweep \(sweep.id)` trains them, on any machine")
+                print(output.json ? "{\"sweep_id\": \(id), \"trials\": \(size)}" : "sweep \(id): \(Format.count(size, "trial")) of \(Format.count(epochs, "epoch")); `mnistlab worker --sweep \(id)` trains them, on any machine")
                 return
             }
             if !output.json {
-                print(
-                    "sweep \(sweep.id): \(size) run\(size == 1 ? "" : "s") of \(epochs) epoch\(epochs == 1 ? "" : "s"), \(min(parallel, size)) at a time"
-                )
-                flushStandardOutput()
+                print("sweep \(id): \(Format.count(size, "run")) of \(Format.count(epochs, "epoch")), \(min(parallel, size)) at a time")
             }
+            try runWorkers(store, sweepID: id)
+        }
+
+        /// Trains what is left of sweep `id` with `--parallel` workers, as after a Ctrl-C.
+        func resumeSweep(_ id: Int64) throws {
+            let store = try database.openExisting()
+            defer { try? store.close() }
+            try store.releaseAbandonedRuns()
+            guard let progress = try store.sweepProgress(id: id).first else {
+                throw SweepError.unknownSweep(id)
+            }
+            let left = progress.pending + progress.running
+            if !output.json {
+                print("sweep \(id): \(left) of \(Format.count(progress.sweep.size, "trial")) left, \(min(parallel, left)) at a time")
+            }
+            try runWorkers(store, sweepID: id)
+        }
+
+        /// Starts `--parallel` workers on the sweep, ranks its runs once they stop and exits
+        /// as its trials ended.
+        func runWorkers(_ store: Store, sweepID: Int64) throws {
             let outcome = try StopSignal.whileTrapped {
                 try SweepRunner(
-                    launches: trials, parallel: parallel, quiet: output.json || parallel > 1,
-                    json: output.json, store: store, sweepID: sweep.id,
-                    databaseLocation: try database.location
+                    parallel: parallel, json: output.json, store: store, sweepID: sweepID,
+                    databaseLocation: try database.location, leaseSeconds: try database.leaseSeconds
                 ).run()
             }
-            let ranking = try store.summaries(sweepID: sweep.id)
+            let size = outcome.trials.count
+            let ranking = try store.summaries(sweepID: sweepID)
             if output.json {
                 try printJSON(ranking)
             } else {
-                print("\nsweep \(sweep.id) ranked by best validation loss:")
-                print(rankingTable(ranking, grid: grid, controls: controlGrid).render())
+                print("\nsweep \(sweepID) ranked by best validation loss:")
+                print(rankingTable(ranking, trials: outcome.trials).render())
+                if let line = try store.sweepProgress(id: sweepID).first.flatMap(ashaLine) {
+                    print(line)
+                }
             }
-            if outcome.stopped { throw ExitCode(128 + StopSignal.received) }
+            if outcome.stopped {
+                printStandardError(
+                    "sweep \(sweepID) stopped; `mnistlab sweep --resume \(sweepID)\(parallel > 1 ? " --parallel \(parallel)" : "")` continues it.")
+                throw ExitCode(128 + StopSignal.received)
+            }
             let failed = outcome.trials.filter { $0.status == .failed }.count
             let unfinished = outcome.trials.filter { $0.status == .pending || $0.status == .running }
             if !unfinished.isEmpty {
                 throw MNISTLabError(
-                    "\(unfinished.count) of \(size) trials of sweep \(sweep.id) are not finished; `mnistlab worker --sweep \(sweep.id)` continues them.")
+                    "\(unfinished.count) of \(size) trials of sweep \(sweepID) are not finished; `mnistlab sweep --resume \(sweepID)` or `mnistlab worker --sweep \(sweepID)` continues them.")
             }
             if failed > 0 {
                 throw MNISTLabError(
-                    "\(failed) of \(size) trials of sweep \(sweep.id) failed; `mnistlab sweeps \(sweep.id)` shows why.")
+                    "\(failed) of \(size) trials of sweep \(sweepID) failed; `mnistlab sweeps \(sweepID)` shows why.")
             }
         }
 
-        /// `mnistlab train` arguments for one combination, without the command and the
-        /// database: a worker runs them against the store it is given.
-        private func arguments(
-            _ s: Grid.Settings, sweep: Int64, name: String, data: String
-        ) -> [String] {
-            var a = [
-                "--sweep", "\(sweep)", "--name", name,
-                "--epochs", "\(epochs)", "--learning-rate", "\(s.learningRate)",
-                "--hidden", s.hidden, "--activation", s.activation.rawValue, "--loss",
-                s.loss.rawValue,
-                "--momentum", "\(s.momentum)", "--batch-size", "\(s.batchSize)", "--seed",
-                "\(s.seed)",
-                "--val-size", "\(dataOptions.valSize)", "--data", data,
-            ]
-            if let limit = dataOptions.trainLimit { a += ["--train-limit", "\(limit)"] }
-            if let keepEvery { a += ["--keep-every", "\(keepEvery)"] }
-            return a
-        }
-
-        private func rankingTable(_ ranking: [RunSummary], grid: Grid, controls: ControlGrid)
-            -> Table
-        {
-            let varied =
-                grid.variedColumns.map { c in (c.title, { (s: RunSummary) in c.value(s.run) }) }
-                + controls.variedColumns
-            var table = Table(
-                ["rank", "run", "status"] + varied.map(\.0) + [
-                    "best epoch", "best val loss", "best val acc",
-                ],
-                numeric: Set([0, 1] + (0..<3).map { 3 + varied.count + $0 }))
-            for (k, s) in ranking.enumerated() {
-                table.append(
-                    ["\(k + 1)", "\(s.run.id)", s.run.status.rawValue]
-                        + varied.map { $0.1(s) }
-                        + [
-                            s.bestEpoch.map(String.init) ?? "-", Format.loss(s.bestValLoss),
-                            Format.percent(s.bestValAccuracy),
-                        ])
-            }
-            return table
+        /// The sweep the options describe: the grids, and what every trial shares.
+        func plan() throws -> SweepPlan {
+            SweepPlan(
+                grid: try grid(), controls: try controlGrid(), epochs: epochs,
+                keepEvery: keepEvery ?? Defaults.keepEvery, ladder: try ladder(),
+                // Found before the store is opened, and recorded in every trial.
+                data: DataSource(
+                    directory: try DataLocation.resolve(dataOptions.data),
+                    validationSize: dataOptions.valSize, trainLimit: dataOptions.trainLimit))
         }
 
         // MARK: - Grid
+
+        /// An example list for each list option, for its error.
+        static let listExample = [
+            "learning-rate": "0.05,0.1", "hidden": "100,256-128", "activation": "sigmoid,relu",
+            "loss": "cross-entropy,mse", "momentum": "0,0.9", "batch-size": "50,200", "seed": "1,2",
+        ]
+
+        /// An example range for each option that takes one, for its error.
+        static let rangeExample = [
+            "learning-rate": "0.01:1:log", "hidden": "32:512", "momentum": "0:0.99",
+            "batch-size": "32:256:log",
+        ]
 
         func controlGrid() throws -> ControlGrid {
             let controls = try controls.grid()
@@ -241,31 +296,6 @@ extension MNISTLab {
                 throw ValidationError("The sweep has \(size) combinations; at most 1000 are allowed.")
             }
             return controls
-        }
-
-        /// A run's label: the varied settings of both grids.
-        private func label(
-            _ grid: Grid, _ settings: Grid.Settings, _ controls: ControlGrid,
-            _ control: ControlGrid.Settings
-        ) -> String {
-            let parts = controls.labelParts(control)
-            if parts.isEmpty { return grid.label(settings) }
-            // Grid.label names the learning rate when nothing of its own varies.
-            return ((grid.count > 1 ? [grid.label(settings)] : []) + parts).joined(separator: ",")
-        }
-
-        /// The sweeps.grid JSON: the grid's keys and the swept control settings'.
-        private func json(_ grid: Grid, _ controls: ControlGrid) throws -> String {
-            let base = try grid.json()
-            let fields = controls.jsonFields
-            guard !fields.isEmpty,
-                var object = try JSONSerialization.jsonObject(with: Data(base.utf8))
-                    as? [String: Any]
-            else { return base }
-            object.merge(fields) { _, new in new }
-            let data = try JSONSerialization.data(
-                withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-            return String(decoding: data, as: UTF8.self)
         }
 
         func grid() throws -> Grid {
@@ -280,7 +310,7 @@ extension MNISTLab {
                 return try items.map { item in
                     guard let value = parse(item) else {
                         throw ValidationError(
-                            "--\(option) has an invalid value \(Check.quoted(item)); give a comma-separated list, e.g. \(Grid.example[option] ?? "1,2")."
+                            "--\(option) has an invalid value \(Check.quoted(item)); give a comma-separated list, e.g. \(Self.listExample[option] ?? "1,2")."
                         )
                     }
                     if let problem = check(value) {
@@ -308,7 +338,7 @@ extension MNISTLab {
                     parts.count == 2 || low > 0
                 else {
                     throw ValidationError(
-                        "--\(option) has an invalid range \(Check.quoted(text)); give LOW:HIGH or LOW:HIGH:log with LOW < HIGH\(integer ? ", whole numbers" : "")\(parts.count == 3 ? " and LOW > 0" : ""), e.g. \(DrawRange.example[option] ?? "1:10").")
+                        "--\(option) has an invalid range \(Check.quoted(text)); give LOW:HIGH or LOW:HIGH:log with LOW < HIGH\(integer ? ", whole numbers" : "")\(parts.count == 3 ? " and LOW > 0" : ""), e.g. \(Self.rangeExample[option] ?? "1:10").")
                 }
                 for end in [low, high] {
                     if let problem = check(end) {
@@ -361,186 +391,3 @@ extension MNISTLab {
     }
 }
 
-/// The swept values: every combination of one value from each list is a run.
-struct Grid {
-    var learningRate: [Double]
-    var hidden: [String]
-    var activation: [Activation]
-    var loss: [Loss]
-    var momentum: [Double]
-    var batchSize: [Int]
-    var seed: [UInt64]
-
-    static let example = [
-        "learning-rate": "0.05,0.1", "hidden": "100,256-128", "activation": "sigmoid,relu",
-        "loss": "cross-entropy,mse", "momentum": "0,0.9", "batch-size": "50,200", "seed": "1,2",
-    ]
-
-    struct Settings {
-        var learningRate: Double
-        var hidden: String
-        var activation: Activation
-        var loss: Loss
-        var momentum: Double
-        var batchSize: Int
-        var seed: UInt64
-    }
-
-    /// The trials of a random search (`--random`), drawn by `draw`; nil for a full grid.
-    var draws: [Settings]?
-    /// How the draws were made, for the sweeps.grid JSON.
-    var drawn: (count: Int, seed: UInt64, ranges: RandomRanges)?
-
-    var count: Int {
-        draws?.count
-            ?? learningRate.count * hidden.count * activation.count * loss.count
-            * momentum.count * batchSize.count * seed.count
-    }
-
-    /// The drawn trials, or every combination in a fixed order: learning rate slowest, seed
-    /// fastest.
-    var combinations: [Settings] {
-        if let draws { return draws }
-        return (0..<count).map { index in
-            // Index k in mixed radix: the seed digit changes fastest.
-            var k = index
-            func pick<T>(_ values: [T]) -> T {
-                defer { k /= values.count }
-                return values[k % values.count]
-            }
-            let s = pick(seed), b = pick(batchSize), m = pick(momentum), f = pick(loss)
-            let a = pick(activation), h = pick(hidden), l = pick(learningRate)
-            return Settings(
-                learningRate: l, hidden: h, activation: a, loss: f, momentum: m, batchSize: b,
-                seed: s)
-        }
-    }
-
-    /// Draws `count` trials: each setting picked from its list, or drawn from its range,
-    /// from SplitMix64 stream k + 1 of `seed` for trial k, so the same command draws the same
-    /// trials. A drawn real keeps 4 significant digits, to read well in names and tables.
-    /// Afterwards each list holds the values drawn, so that the varied ones show.
-    mutating func draw(_ count: Int, seed drawSeed: UInt64, ranges: RandomRanges) {
-        draws = (0..<count).map { k in
-            var random = SplitMix64(seed: drawSeed, stream: UInt64(k) + 1)
-            func pick<T>(_ values: [T]) -> T {
-                values[Int(random.next(below: UInt64(values.count)))]
-            }
-            func value(_ range: DrawRange?, _ values: [Double]) -> Double {
-                range.map { $0.draw(&random) } ?? pick(values)
-            }
-            let l = value(ranges.learningRate, learningRate)
-            let h = ranges.hidden.map { "\(Int($0.draw(&random)))" } ?? pick(hidden)
-            let a = pick(activation), f = pick(loss)
-            let m = value(ranges.momentum, momentum)
-            let b = ranges.batchSize.map { Int($0.draw(&random)) } ?? pick(batchSize)
-            return Settings(
-                learningRate: l, hidden: h, activation: a, loss: f, momentum: m, batchSize: b,
-                seed: pick(seed))
-        }
-        drawn = (count, drawSeed, ranges)
-        func distinct<T: Hashable>(_ values: [T]) -> [T] {
-            var seen = Set<T>()
-            return values.filter { seen.insert($0).inserted }
-        }
-        learningRate = distinct(combinations.map(\.learningRate))
-        hidden = distinct(combinations.map(\.hidden))
-        momentum = distinct(combinations.map(\.momentum))
-        batchSize = distinct(combinations.map(\.batchSize))
-        seed = distinct(combinations.map(\.seed))
-    }
-
-    /// Columns for the settings that take more than one value (learning rate, hidden and
-    /// activation always), as the ranking shows them.
-    var variedColumns: [(title: String, value: (Run) -> String)] {
-        var columns: [(String, (Run) -> String)] = [
-            ("lr", { Format.number($0.learningRate) }), ("hidden", \.hidden),
-            ("activation", \.activation),
-        ]
-        if loss.count > 1 { columns.append(("loss", \.loss)) }
-        if momentum.count > 1 { columns.append(("momentum", { Format.number($0.momentum) })) }
-        if batchSize.count > 1 { columns.append(("batch", { "\($0.batchSize)" })) }
-        if seed.count > 1 { columns.append(("seed", { Format.seed($0.seed) })) }
-        return columns
-    }
-
-    /// "lr=0.1,hidden=256-128,activation=relu": the varied settings of one combination.
-    func label(_ s: Settings) -> String {
-        var parts: [String] = []
-        if learningRate.count > 1 { parts.append("lr=\(s.learningRate)") }
-        if hidden.count > 1 {
-            parts.append("hidden=\(s.hidden.replacingOccurrences(of: ",", with: "-"))")
-        }
-        if activation.count > 1 { parts.append("activation=\(s.activation.rawValue)") }
-        if loss.count > 1 { parts.append("loss=\(s.loss.rawValue)") }
-        if momentum.count > 1 { parts.append("momentum=\(s.momentum)") }
-        if batchSize.count > 1 { parts.append("batch=\(s.batchSize)") }
-        if seed.count > 1 { parts.append("seed=\(s.seed)") }
-        return parts.isEmpty ? "lr=\(s.learningRate)" : parts.joined(separator: ",")
-    }
-
-    /// The grid as the sweeps.grid column stores it.
-    func json() throws -> String {
-        struct Columns: Encodable {
-            var learning_rate: [Double], hidden: [String], activation: [String], loss: [String]
-            var momentum: [Double], batch_size: [Int], seed: [UInt64]
-        }
-        struct Random: Encodable {
-            var learning_rate: String?, hidden: String?, momentum: String?, batch_size: String?
-            var trials: Int, sample_seed: UInt64
-        }
-        struct Drawn: Encodable {
-            var random: Random
-            var values: Columns
-        }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        let columns = Columns(
-            learning_rate: learningRate, hidden: hidden, activation: activation.map(\.rawValue),
-            loss: loss.map(\.rawValue), momentum: momentum, batch_size: batchSize, seed: seed)
-        guard let drawn else { return String(decoding: try encoder.encode(columns), as: UTF8.self) }
-        let random = Random(
-            learning_rate: drawn.ranges.learningRate?.description,
-            hidden: drawn.ranges.hidden?.description, momentum: drawn.ranges.momentum?.description,
-            batch_size: drawn.ranges.batchSize?.description, trials: drawn.count,
-            sample_seed: drawn.seed)
-        return String(
-            decoding: try encoder.encode(Drawn(random: random, values: columns)), as: UTF8.self)
-    }
-}
-
-/// A range a random search draws a setting from: uniform, or log-uniform, in [low, high].
-struct DrawRange {
-    var low: Double
-    var high: Double
-    var log: Bool
-    var integer: Bool
-
-    static let example = [
-        "learning-rate": "0.01:1:log", "hidden": "32:512", "momentum": "0:0.99",
-        "batch-size": "32:256:log",
-    ]
-
-    func draw(_ random: inout SplitMix64) -> Double {
-        let u = Double(random.next() >> 11) * 0x1p-53
-        let x = log ? Foundation.exp(Foundation.log(low) + u * Foundation.log(high / low)) : low + u * (high - low)
-        if integer { return min(max(x.rounded(), low), high) }
-        guard x != 0 else { return 0 }
-        let scale = Foundation.pow(10, 3 - Foundation.floor(Foundation.log10(Swift.abs(x))))
-        return min(max((x * scale).rounded() / scale, low), high)
-    }
-
-    /// As given: "0.01:1:log".
-    var description: String {
-        let (l, h) = integer ? ("\(Int(low))", "\(Int(high))") : (Format.number(low), Format.number(high))
-        return "\(l):\(h)\(log ? ":log" : "")"
-    }
-}
-
-/// The settings of a random search given as ranges (nil: a list to pick from).
-struct RandomRanges {
-    var learningRate: DrawRange?
-    var hidden: DrawRange?
-    var momentum: DrawRange?
-    var batchSize: DrawRange?
-}

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import Sweeps
 
 extension MNISTLab {
     struct Sweeps: ParsableCommand {
@@ -9,7 +10,9 @@ extension MNISTLab {
             discussion: """
                 Without an id: every sweep, newest first, with its trials pending, running, \
                 completed and failed, the workers holding trials and an estimate of the time \
-                left. With an id: its trials, then its runs ranked by best validation loss.
+                left. With an id: its trials (with the Slurm job and array task of the worker \
+                holding each, or that last held it), then its runs ranked by best validation \
+                loss.
 
                 Examples:
                   mnistlab sweeps
@@ -26,9 +29,7 @@ extension MNISTLab {
             let store = try database.openForReading()
             let progress = try store.sweepProgress(id: sweepID)
             if let sweepID {
-                guard let sweep = progress.first else {
-                    throw MNISTLabError("There is no sweep \(sweepID) in this database; `mnistlab sweeps` lists them.")
-                }
+                guard let sweep = progress.first else { throw SweepError.unknownSweep(sweepID) }
                 let trials = try store.trials(sweepID: sweepID)
                 let ranking = try store.summaries(sweepID: sweepID)
                 if output.json {
@@ -36,27 +37,26 @@ extension MNISTLab {
                         SweepJSON(progress: SweepProgressJSON(sweep), trials: trials.map(TrialJSON.init), ranking: ranking))
                 }
                 print(try overview([sweep], store).render())
+                if let line = ashaLine(sweep) { print(line) }
+                let asha = sweep.sweep.search.reductionFactor != nil
                 var table = Table(
-                    ["trial", "status", "run", "attempts", "worker", "settings", "failure"],
-                    numeric: [0, 2, 3])
+                    ["trial", "status"] + (asha ? ["rung"] : [])
+                        + ["run", "attempts", "worker", "job", "settings", "failure"],
+                    numeric: asha ? [0, 2, 3, 4] : [0, 2, 3])
                 for t in trials {
-                    table.append([
-                        "\(t.number)", t.status.rawValue, t.runID.map(String.init) ?? "-",
-                        "\(t.attempts)", t.worker ?? "", trialLabel(t), t.failureReason ?? "",
-                    ])
+                    table.append(
+                        ["\(t.number)", t.status.rawValue]
+                            + (asha ? [t.rung.map(String.init) ?? "-"] : [])
+                            + [
+                                t.runID.map(String.init) ?? "-", "\(t.attempts)", t.worker ?? "",
+                                t.job?.label ?? "", (try? t.decodedSettings().label) ?? "",
+                                t.failureReason ?? "",
+                            ])
                 }
                 print("\n" + table.render())
-                var ranked = Table(
-                    ["rank", "run", "status", "best epoch", "best val loss", "best val acc"],
-                    numeric: [0, 1, 3, 4, 5])
-                for (k, s) in ranking.enumerated() {
-                    ranked.append([
-                        "\(k + 1)", "\(s.run.id)", s.run.status.rawValue,
-                        s.bestEpoch.map(String.init) ?? "-", Format.loss(s.bestValLoss),
-                        Format.percent(s.bestValAccuracy),
-                    ])
-                }
-                print("\nranked by best validation loss:\n" + ranked.render())
+                print(
+                    "\nranked by best validation loss:\n"
+                        + rankingTable(ranking, trials: trials).render())
                 return
             }
             if output.json { return try printJSON(progress.map(SweepProgressJSON.init)) }
@@ -77,12 +77,69 @@ extension MNISTLab {
             }
             return table
         }
+    }
+}
 
-        /// The varied settings of the trial, from its run name ("sweep-1/lr=0.1,…").
-        private func trialLabel(_ trial: TrialRecord) -> String {
-            let name = trial.argument("--name") ?? ""
-            return name.split(separator: "/", maxSplits: 1).last.map(String.init) ?? ""
-        }
+/// An ASHA sweep's rungs and the epochs it trained against what full training of every trial
+/// would take; nil for a sweep without ASHA.
+func ashaLine(_ p: SweepProgress) -> String? {
+    guard let ladder = try? p.sweep.search.ladder, let epochs = p.sweep.search.epochs else {
+        return nil
+    }
+    let full = p.sweep.size * epochs
+    let share = full > 0 ? " (\(Int((100 * Double(p.epochsDone) / Double(full)).rounded()))%)" : ""
+    return "ASHA, η = \(ladder.reductionFactor), rungs at \(ladder.epochs.map(String.init).joined(separator: ", ")) epochs: \(Format.count(p.epochsDone, "epoch")) trained of the \(full) that training every trial fully would take\(share)"
+}
+
+/// A sweep's runs ranked by best validation loss, with a column for each swept setting (and
+/// each run's ASHA rung and trial state, in an ASHA sweep).
+func rankingTable(_ ranking: [RunSummary], trials: [TrialRecord]) -> Table {
+    let swept = SweptSetting.shown(for: trials.compactMap { try? $0.decodedSettings() })
+    var columns = swept.flatMap(rankingColumns)
+    if trials.contains(where: { $0.rung != nil }) {
+        columns.append((
+            "rung",
+            { s in s.rung.map { "\($0) \(s.trialStatus?.rawValue ?? "")" } ?? "-" }
+        ))
+    }
+    var table = Table(
+        ["rank", "run", "status"] + columns.map(\.title) + [
+            "best epoch", "best val loss", "best val acc",
+        ],
+        numeric: Set([0, 1] + (0..<3).map { 3 + columns.count + $0 }))
+    for (k, s) in ranking.enumerated() {
+        table.append(
+            ["\(k + 1)", "\(s.run.id)", s.run.status.rawValue]
+                + columns.map { $0.value(s) }
+                + [
+                    s.bestEpoch.map(String.init) ?? "-", Format.loss(s.bestValLoss),
+                    Format.percent(s.bestValAccuracy),
+                ])
+    }
+    return table
+}
+
+/// The ranking's columns for a swept setting (patience also shows where it stopped).
+private func rankingColumns(_ setting: SweptSetting)
+    -> [(title: String, value: (RunSummary) -> String)]
+{
+    switch setting {
+    case .learningRate: [("lr", { Format.number($0.run.learningRate) })]
+    case .hidden: [("hidden", { $0.run.hidden })]
+    case .activation: [("activation", { $0.run.activation })]
+    case .loss: [("loss", { $0.run.loss })]
+    case .momentum: [("momentum", { Format.number($0.run.momentum) })]
+    case .batchSize: [("batch", { "\($0.run.batchSize)" })]
+    case .seed: [("seed", { Format.seed($0.run.seed) })]
+    case .weightDecay: [("weight decay", { Format.number($0.run.weightDecay) })]
+    case .lrSchedule: [("schedule", { $0.run.lrSchedule })]
+    case .minLearningRate: [("min lr", { Format.number($0.run.minLearningRate) })]
+    case .patience:
+        [
+            ("patience", { $0.run.patience.map(String.init) ?? "-" }),
+            ("stopped", { $0.stoppedEarlyAt.map { "at \($0)" } ?? "-" }),
+        ]
+    case .minDelta: [("min delta", { Format.number($0.run.minDelta) })]
     }
 }
 
@@ -96,9 +153,9 @@ func timeLeft(_ p: SweepProgress, plannedEpochs: Int) -> String {
     return Format.seconds(left)
 }
 
-/// The epochs a trial plans (its `--epochs`), for the estimate above.
+/// The epochs a trial plans, for the estimate above.
 private func plannedEpochs(_ trial: TrialRecord) -> Int {
-    trial.argument("--epochs").flatMap { Int($0) } ?? 0
+    (try? trial.decodedSettings().hyperparameters.epochs) ?? 0
 }
 
 private struct SweepProgressJSON: Encodable {
@@ -132,7 +189,12 @@ private struct TrialJSON: Encodable {
     var attempts: Int
     var worker: String?
     var failure_reason: String?
-    var arguments: [String]
+    var job_id: Int64?
+    var array_job_id: Int64?
+    var array_task_id: Int64?
+    var node: String?
+    /// The trial's typed settings, as `trials.settings` stores them.
+    var settings: TrialSettings?
 
     init(_ t: TrialRecord) {
         number = t.number
@@ -141,7 +203,11 @@ private struct TrialJSON: Encodable {
         attempts = t.attempts
         worker = t.worker
         failure_reason = t.failureReason
-        arguments = t.arguments
+        job_id = t.jobID
+        array_job_id = t.arrayJobID
+        array_task_id = t.arrayTaskID
+        node = t.node
+        settings = try? t.decodedSettings()
     }
 }
 

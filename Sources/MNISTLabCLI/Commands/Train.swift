@@ -32,6 +32,7 @@ extension MNISTLab {
             // Found and split before the store is opened: a run without data leaves no
             // database behind.
             let data = try source.prepare()
+            try Session.requireBatchFits(h.batchSize, data.train)
             try runSession(database, open: database.openForWriting) { session in
                 try session.train(
                     h, data: data, name: training.name,

@@ -25,8 +25,9 @@ extension MNISTLab {
             let parsed = try RunsAndTags(items)
             let store = try database.openExisting()
             defer { try? store.close() }
-            let removed = try store.untagRuns(parsed.runs, removing: parsed.tags)
-            let runs = RunsAndTags.runList(parsed.runs)
+            let ids = try store.ids(parsed.runs)
+            let removed = try store.untagRuns(ids, removing: parsed.tags)
+            let runs = RunsAndTags.runList(ids)
             print("removed \(removed) tag\(removed == 1 ? "" : "s") from \(runs)")
         }
     }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import Sweeps
 import Training
 
 #if canImport(Glibc)
@@ -20,19 +21,19 @@ extension MNISTLab {
                 last committed epoch, so it ends bit for bit as if nothing had happened. A \
                 worker exits 0 once nothing is left: while another worker's trial still runs \
                 it waits, to take it over should that worker die. Ctrl-C gives the current \
-                trial back at once (its run interrupted, the trial pending) and exits 130.
+                trial back at once (its run interrupted, the trial pending) and exits 130; SIGTERM \
+                or SIGUSR1 (a batch scheduler's time limit, preemption, `scancel`, or \
+                `sbatch --signal` warning) does the same and exits 0, so that a requeued job \
+                is not counted as failed.
 
                 A trial that diverges (NaN) fails and is not retried; other failures are \
-                retried, by any worker, up to \(Self.maxAttempts) attempts in all.
+                retried, by any worker, up to \(RetryPolicy.standard.maxAttempts) attempts in all.
 
                 Examples:
                   mnistlab sweep --learning-rate 0.05,0.1,0.2 --epochs 50 --detach
                   mnistlab worker --sweep 1
                   mnistlab worker --max-trials 1 --lease-seconds 60
                 """)
-
-        /// Claims of one trial, takeovers included, before a failure is final.
-        static let maxAttempts = 3
 
         @Option(
             name: .long, parsing: .unconditional,
@@ -71,136 +72,64 @@ extension MNISTLab {
             let store = try database.openExisting()
             // Closed explicitly so the WAL is folded back before the process exits.
             defer { try? store.close() }
-            if let sweep, try store.sweep(id: sweep) == nil {
-                throw MNISTLabError("There is no sweep \(sweep) in this database; `mnistlab sweeps` lists them.")
+            var loop = WorkerLoop(store: store, sweepID: sweep, leaseSeconds: leaseSeconds)
+            loop.maxTrials = maxTrials
+            loop.dataDirectory = data
+            loop.events = .console
+            loop.sessionEvents = .console
+            loop.shouldStop = { StopSignal.received != 0 }
+            StandardOutput.policy = .carryOn
+            loop.job = SchedulerJob(environment: ProcessInfo.processInfo.environment)
+            let end = try StopSignal.whileTrapped(StopSignal.stopping + [SIGUSR1]) {
+                try loop.run()
             }
-            let stopped = try StopSignal.whileTrapped { try work(store) }
-            if stopped { throw ExitCode(128 + StopSignal.received) }
-        }
-
-        /// Claims and trains trials until there is nothing left (false) or a stop signal
-        /// came (true).
-        private func work(_ store: Store) throws -> Bool {
-            var trained = 0
-            var datasets = DatasetCache()
-            while maxTrials.map({ trained < $0 }) ?? true {
-                if StopSignal.received != 0 { return true }
-                try store.releaseAbandonedRuns()
-                guard let claim = try store.claimTrial(sweepID: sweep, leaseSeconds: leaseSeconds)
-                else {
-                    // Nothing free: wait while some trial runs, in case its worker dies.
-                    guard try !store.sweepProgress(id: sweep).allSatisfy(\.isFinished) else {
-                        print(
-                            "\(sweep.map { "sweep \($0)" } ?? "every sweep"): nothing left to do (\(trained) trial\(trained == 1 ? "" : "s") trained by this worker)"
-                        )
-                        return false
-                    }
-                    waitForWork()
-                    continue
+            switch end {
+            case .nothingLeft(let trained):
+                print(
+                    "\(sweep.map { "sweep \($0)" } ?? "every sweep"): nothing left to do (\(Format.count(trained, "trial")) trained by this worker)"
+                )
+            case .reachedLimit: break
+            case .stopped:
+                // A scheduler's stop (SIGTERM, SIGUSR1) is the job doing as asked: exit 0.
+                if !StopSignal.handedBack.contains(StopSignal.received) {
+                    throw ExitCode(128 + StopSignal.received)
                 }
-                trained += 1
-                if try train(claim, store, &datasets) == .stopped { return true }
             }
-            return false
         }
+    }
+}
 
-        private enum TrialEnd { case settled, stopped }
-
-        /// Trains the claimed trial (resuming its run when it was taken over) and settles it.
-        private func train(
-            _ claim: TrialClaim, _ store: Store, _ datasets: inout DatasetCache
-        ) throws -> TrialEnd {
-            let trial = claim.trial
-            let size = try store.sweep(id: trial.sweepID)?.size ?? 0
+extension WorkerEvents {
+    /// A worker's lines: the trial it claims, how it ended, and notes on standard error.
+    static var console: WorkerEvents {
+        var events = WorkerEvents()
+        events.claimed = { trial, size in
             print(
                 "trial \(trial.number)/\(size) of sweep \(trial.sweepID)\(trial.attempts > 1 ? " (attempt \(trial.attempts))" : "")"
             )
-            flushStandardOutput()
-            let session = Session(store: store, events: .console, leaseSeconds: leaseSeconds)
-            let result: SessionResult
-            do {
-                if let runID = trial.runID {
-                    // Taken over: the same run, from its last committed epoch.
-                    result = try session.resume(runID: runID, from: nil, changes: ResumeChanges())
-                } else {
-                    var arguments = trial.arguments
-                    if let data { arguments += ["--data", data] }
-                    let command = try MNISTLab.Train.parse(arguments)
-                    let (h, source) = try command.settings()
-                    result = try session.train(
-                        h, data: try datasets.prepared(source), name: command.training.name,
-                        keepEvery: command.training.keepEvery ?? Defaults.keepEvery,
-                        sweepID: trial.sweepID, trial: claim)
-                }
-            } catch let error as StoreError where error.isLostHold {
-                printStandardError("note: \(ErrorWording.store(error))")
-                return .settled
-            } catch {
-                let final = trial.attempts >= Self.maxAttempts
-                let reason = ErrorWording.message(for: error) ?? "\(error)"
-                printStandardError(
-                    "note: trial \(trial.number) of sweep \(trial.sweepID) failed: \(reason)\(final ? "" : " It will be retried.")"
-                )
-                try settle(claim, store, final ? .failed : .pending, reason: reason)
-                return .settled
-            }
-            switch result {
-            case .completed(let id), .nothingToDo(let id, _, _, _):
+        }
+        events.lostHold = { printStandardError("note: \(ErrorWording.store($0))") }
+        events.describe = { ErrorWording.message(for: $0) ?? "\($0)" }
+        events.settled = { trial, end, decision in
+            switch end {
+            case .session(.completed(let id)), .session(.nothingToDo(let id, _, _, _)):
                 print("run \(id) completed")
-                try settle(claim, store, .completed)
-            case .failed(let id, let reason, _):
-                // Divergence is deterministic: a retry would diverge again.
+            case .session(.failed(let id, let reason, _)):
                 print("run \(id) failed: \(reason)")
-                try settle(claim, store, .failed, reason: reason)
-            case .interrupted(let id, _):
+            case .session(.paused(let id, let epoch)):
+                print("run \(id) paused after epoch \(epoch), at a rung: it waits to be promoted or pruned")
+            case .session(.interrupted(let id, _)):
                 print(ProgressLine.clear + "run \(id) interrupted; trial \(trial.number) is pending again")
-                try settle(claim, store, .pending)
-                return .stopped
-            case .leaseLost(let id, _):
+            case .session(.leaseLost(let id, _)):
                 printStandardError(
                     "note: run \(id) was taken over by another worker after this one's lease expired; moving on.")
-            }
-            flushStandardOutput()
-            return .settled
-        }
-
-        private func settle(
-            _ claim: TrialClaim, _ store: Store, _ status: TrialRecord.Status,
-            reason: String? = nil
-        ) throws {
-            do {
-                try store.finishTrial(claim, status: status, reason: reason)
-            } catch let error as StoreError where error.isLostHold {
-                printStandardError("note: \(ErrorWording.store(error))")
+            case .error(let reason):
+                printStandardError(
+                    "note: trial \(trial.number) of sweep \(trial.sweepID) failed: \(reason)\(decision.isRetry ? " It will be retried." : "")"
+                )
+            case .lostHold: break
             }
         }
-
-        /// Sleeps about a third of a lease (at most a second), waking early on a stop signal.
-        private func waitForWork() {
-            let deadline = Date().addingTimeInterval(min(1, leaseSeconds / 3))
-            while Date() < deadline, StopSignal.received == 0 { usleep(20_000) }
-        }
-    }
-}
-
-/// The datasets a worker has loaded: a sweep's trials share one, loaded once.
-struct DatasetCache {
-    private var prepared: [DataSource: PreparedData] = [:]
-
-    mutating func prepared(_ source: DataSource) throws -> PreparedData {
-        if let data = prepared[source] { return data }
-        let data = try source.prepare()
-        prepared[source] = data
-        return data
-    }
-}
-
-extension StoreError {
-    /// Whether another process took over what this one held (a run or a trial).
-    var isLostHold: Bool {
-        switch kind {
-        case .leaseLost, .trialLost, .runHeld: true
-        default: false
-        }
+        return events
     }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Store
+import Sweeps
 import Training
 
 /// Early stopping, the learning-rate schedule and weight decay, shared by `train` and
@@ -58,6 +59,10 @@ struct ControlOptions<Wording: DefaultsWording>: ParsableArguments {
         h.minLearningRate = minLearningRate ?? h.minLearningRate
         h.weightDecay = weightDecay ?? h.weightDecay
         try ControlLimits.floorBelowRate(h)
+        if minDelta != nil && h.patience == nil {
+            throw ValidationError(
+                "--min-delta only counts for early stopping: pass --patience N (from 1) with it, or leave it out.")
+        }
     }
 
     /// These settings as changes to a resumed run.
@@ -184,51 +189,11 @@ struct SweepControlOptions: ParsableArguments {
     }
 }
 
-/// The swept control values; `combinations` is their product, weight decay slowest.
-struct ControlGrid {
-    var weightDecay: [Double]
-    var lrSchedule: [LearningRateSchedule.Kind]
-    var minLearningRate: [Double]
-    /// 0: no early stopping.
-    var patience: [Int]
-    var minDelta: [Double]
-
+extension ControlGrid {
     static let example = [
         "weight-decay": "0,1e-4", "lr-schedule": "constant,cosine",
         "min-learning-rate": "0,0.001", "patience": "0,50", "min-delta": "0,0.001",
     ]
-
-    struct Settings {
-        var weightDecay: Double
-        var lrSchedule: LearningRateSchedule.Kind
-        var minLearningRate: Double
-        var patience: Int
-        var minDelta: Double
-    }
-
-    var count: Int {
-        weightDecay.count * lrSchedule.count * minLearningRate.count * patience.count
-            * minDelta.count
-    }
-
-    var combinations: [Settings] {
-        var all: [Settings] = []
-        for w in weightDecay {
-            for s in lrSchedule {
-                for m in minLearningRate {
-                    for p in patience {
-                        for d in minDelta {
-                            all.append(
-                                Settings(
-                                    weightDecay: w, lrSchedule: s, minLearningRate: m, patience: p,
-                                    minDelta: d))
-                        }
-                    }
-                }
-            }
-        }
-        return all
-    }
 
     /// Throws if a combination's floor is not below one of the swept learning rates.
     func validate(learningRates: [Double]) throws {
@@ -241,58 +206,5 @@ struct ControlGrid {
                 try ControlLimits.floorBelowRate(h)
             }
         }
-    }
-
-    /// `mnistlab train` arguments for one combination (only those that differ from train's
-    /// defaults, so a sweep without them runs exactly as before).
-    func arguments(_ s: Settings) -> [String] {
-        var a: [String] = []
-        if s.weightDecay != 0 { a += ["--weight-decay", "\(s.weightDecay)"] }
-        if s.lrSchedule != .constant { a += ["--lr-schedule", s.lrSchedule.description] }
-        if s.minLearningRate != 0 { a += ["--min-learning-rate", "\(s.minLearningRate)"] }
-        if s.patience != 0 { a += ["--patience", "\(s.patience)"] }
-        if s.minDelta != 0 { a += ["--min-delta", "\(s.minDelta)"] }
-        return a
-    }
-
-    /// The varied settings of one combination, as run names show them: ["wd=0.0001", …].
-    func labelParts(_ s: Settings) -> [String] {
-        var parts: [String] = []
-        if weightDecay.count > 1 { parts.append("wd=\(s.weightDecay)") }
-        if lrSchedule.count > 1 { parts.append("schedule=\(s.lrSchedule)") }
-        if minLearningRate.count > 1 { parts.append("min-lr=\(s.minLearningRate)") }
-        if patience.count > 1 { parts.append("patience=\(s.patience)") }
-        if minDelta.count > 1 { parts.append("min-delta=\(s.minDelta)") }
-        return parts
-    }
-
-    /// Ranking columns for the settings that take more than one value.
-    var variedColumns: [(title: String, value: (RunSummary) -> String)] {
-        var columns: [(String, (RunSummary) -> String)] = []
-        if weightDecay.count > 1 {
-            columns.append(("weight decay", { Format.number($0.run.weightDecay) }))
-        }
-        if lrSchedule.count > 1 { columns.append(("schedule", { $0.run.lrSchedule })) }
-        if minLearningRate.count > 1 {
-            columns.append(("min lr", { Format.number($0.run.minLearningRate) }))
-        }
-        if patience.count > 1 || minDelta.count > 1 {
-            columns.append(("patience", { $0.run.patience.map(String.init) ?? "-" }))
-            columns.append(("stopped", { $0.stoppedEarlyAt.map { "at \($0)" } ?? "-" }))
-        }
-        if minDelta.count > 1 { columns.append(("min delta", { Format.number($0.run.minDelta) })) }
-        return columns
-    }
-
-    /// The grid's keys as `sweeps.grid` stores them (snake_case, like the runs columns); only
-    /// the settings that were given more than their default, so older grids read the same.
-    var jsonFields: [String: Any] {
-        var fields: [String: Any] = [:]
-        if weightDecay != [0] { fields["weight_decay"] = weightDecay }
-        if lrSchedule != [.constant] { fields["lr_schedule"] = lrSchedule.map(\.description) }
-        if minLearningRate != [0] { fields["min_learning_rate"] = minLearningRate }
-        if patience != [0] { fields["patience"] = patience }
-        if minDelta != [0] { fields["min_delta"] = minDelta }
-        return fields
     }
 }

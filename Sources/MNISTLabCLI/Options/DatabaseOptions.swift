@@ -19,13 +19,13 @@ struct DatabaseOptions: ParsableArguments {
         get throws {
             if let db {
                 guard !db.isEmpty else {
-                    throw MNISTLabError("--db is empty; give a file path or a postgres:// URL.")
+                    throw MNISTLabError.badInput("--db is empty; give a file path or a postgres:// URL.")
                 }
                 return db
             }
             if let variable = ProcessInfo.processInfo.environment["MNISTLAB_DB"] {
                 guard !variable.isEmpty else {
-                    throw MNISTLabError(
+                    throw MNISTLabError.badInput(
                         "MNISTLAB_DB is set but empty; give it a file path or a postgres:// URL, or unset it to use ./mnistlab.sqlite."
                     )
                 }
@@ -37,13 +37,24 @@ struct DatabaseOptions: ParsableArguments {
 
     /// Opens (creating and migrating if needed) for commands that record new runs.
     func openForWriting() throws -> Store {
-        try Store.open(location: try location)
+        announcingReconnects(try Store.open(location: try location))
     }
 
     /// Opens an existing database to write to (resume, evaluate's record): a missing file is
     /// an error rather than a new empty database.
     func openExisting() throws -> Store {
-        try Store.open(location: try existingLocation())
+        announcingReconnects(try Store.open(location: try existingLocation()))
+    }
+
+    /// `store`, saying on standard error when it starts waiting out a lost connection to its
+    /// server, so that a trainer that stops printing epochs says why.
+    private func announcingReconnects(_ store: Store) -> Store {
+        let location = store.location
+        store.onReconnecting { window in
+            let line = "Lost the connection to \(location); reconnecting for up to \(Int(window)) s.\n"
+            FileHandle.standardError.write(Data(line.utf8))
+        }
+        return store
     }
 
     /// Opens read-only for commands that only read: nothing is created, migrated or locked,
@@ -61,7 +72,7 @@ struct DatabaseOptions: ParsableArguments {
                 return Defaults.leaseSeconds
             }
             guard let seconds = Double(text), Check.leaseSeconds.contains(seconds) else {
-                throw MNISTLabError(
+                throw MNISTLabError.badInput(
                     "MNISTLAB_LEASE_SECONDS must be a number of seconds from 0.1 to 86400; got '\(text)'.")
             }
             return seconds

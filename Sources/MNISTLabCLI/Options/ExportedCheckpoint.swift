@@ -3,8 +3,9 @@ import Training
 
 /// The run and checkpoint that `export-weights` and `export-model` write.
 struct ExportedCheckpoint: ParsableArguments {
-    @Argument(help: "Id of the run.")
-    var runID: Int64
+    @Argument(
+        help: ArgumentHelp(RunReference.help, valueName: "run"), transform: RunReference.parse)
+    var run: RunReference
 
     @Option(
         name: .long, parsing: .unconditional,

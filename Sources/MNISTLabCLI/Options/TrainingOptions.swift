@@ -156,8 +156,14 @@ enum Check {
     enum Setting: String {
         case epochs = "Epochs", learningRate = "Learning rate", batchSize = "Batch size"
         case momentum = "Momentum", keepEvery = "--keep-every", name = "A run name"
-        case hidden = "Hidden widths", tag = "A tag"
+        case hidden = "Hidden widths", tag = "A tag", note = "A note"
     }
+
+    /// The longest name, tag and note, in characters: a name is a table column and part of
+    /// every sweep trial's name, a tag is a word, a note a paragraph or a few.
+    static let maxNameLength = 200
+    static let maxTagLength = 64
+    static let maxNoteLength = 10_000
 
     /// Widest hidden layer accepted.
     static let maxWidth = 65_536
@@ -216,19 +222,36 @@ enum Check {
     }
 
     /// Names appear in every table and in `sweep-<id>/…`: no empty name, no control
-    /// characters (a newline would break each table it is printed in).
-    static func runName(_ name: String) -> String? {
+    /// characters (a newline would break each table it is printed in), none of the invisible
+    /// ones that reorder or hide text, and at most `limit` characters.
+    static func runName(_ name: String, limit: Int = maxNameLength) -> String? {
         if name.isEmpty { return "cannot be empty" }
         if name.unicodeScalars.contains(where: isControl) {
             return "cannot contain control characters such as a newline or a tab"
         }
+        return shownText(name, limit: limit)
+    }
+
+    /// A note may span lines (`show` prints its newlines escaped), but has no invisible
+    /// characters and at most `maxNoteLength` characters.
+    static func note(_ text: String) -> String? { shownText(text, limit: maxNoteLength) }
+
+    /// What names, tags and notes share: none of the invisible format characters that
+    /// reorder or hide the text around them (U+202E, right-to-left override, shows
+    /// "exe.txt" for "txt.exe"), and at most `limit` characters.
+    private static func shownText(_ text: String, limit: Int) -> String? {
+        if let scalar = text.unicodeScalars.first(where: isFormat) {
+            return
+                "cannot contain invisible formatting characters such as \(scalar.codePoint), which reorder or hide the text around them"
+        }
+        if text.count > limit { return "must be at most \(limit) characters" }
         return nil
     }
 
     /// Tags share the names' rule, and more: `run_summary.tags` lists them comma-separated,
     /// and `tag RUN… TAG…` reads the leading numbers as run ids.
     static func tag(_ tag: String) -> String? {
-        if let problem = runName(tag) { return problem }
+        if let problem = runName(tag, limit: maxTagLength) { return problem }
         if tag.contains(",") { return "cannot contain a comma (run_summary lists tags comma-separated)" }
         if Int64(tag) != nil { return "cannot be a number, which would read as a run id" }
         return nil
@@ -240,10 +263,23 @@ enum Check {
         throw ValidationError("\(setting.rawValue) \(problem); got \(value).")
     }
 
-    /// `text` in single quotes with control characters escaped, for messages.
-    static func quoted(_ text: String) -> String { "'\(text.controlCharactersEscaped)'" }
+    /// `text` in single quotes with control and format characters escaped, for messages; a
+    /// long one is cut after 60 characters, with its length.
+    static func quoted(_ text: String) -> String {
+        guard text.count > 60 else { return "'\(text.controlCharactersEscaped)'" }
+        return "'\(String(text.prefix(60)).controlCharactersEscaped)…' (\(text.count) characters)"
+    }
 
     static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.properties.generalCategory == .control
+    }
+
+    /// An invisible format character (Unicode's Cf: the bidirectional overrides and
+    /// isolates, zero-width space, byte-order mark, …), except the zero-width joiner and
+    /// non-joiner, which only join letters or emoji and are part of ordinary text in
+    /// Persian, the Indic scripts and emoji sequences.
+    static func isFormat(_ scalar: Unicode.Scalar) -> Bool {
+        scalar.properties.generalCategory == .format && scalar != "\u{200C}"
+            && scalar != "\u{200D}"
     }
 }

@@ -1,7 +1,7 @@
 /// The store on a PostgreSQL server: one connection, transactions that survive a server
 /// restart, migrations applied under an advisory lock, and the server's clock.
 import Foundation
-import PostgresNIO
+import Synchronization
 
 final class PostgresEngine: Engine, @unchecked Sendable {
     let location: String
@@ -11,41 +11,58 @@ final class PostgresEngine: Engine, @unchecked Sendable {
 
     private let target: PostgresLocation
     private let migrations: [Migration]
-    /// How long a lost connection is tried again before the transaction fails.
-    private let reconnectWindow: TimeInterval
-    /// How long the server lets a session sit idle inside a transaction before ending it: far
-    /// longer than any transaction of the store's pauses between statements, and about two
-    /// default leases (see PostgresBridge.connect).
-    private let idleTransactionTimeout: TimeInterval
-    /// Serializes every use of `connection`: the store is shared by the training thread and
-    /// the lease-renewal thread, and a PostgreSQL session runs one transaction at a time.
-    /// Not recursive: a transaction body never opens another one.
+    /// What each session is told after connecting (see `open`).
+    private let settings: [(String, String)]
+    /// Serializes every use of `connection` and `recovery`: the store is shared by the
+    /// training thread and the lease-renewal thread, and a PostgreSQL session runs one
+    /// transaction at a time. Not recursive: a transaction body never opens another one.
     private let mutex = NSLock()
     /// nil before the first use after a lost connection. Guarded by `mutex`.
     private var connection: PostgresConnection?
+    /// What to do about a lost connection. Guarded by `mutex`.
+    private var recovery: ConnectionRecovery
     private var isClosed = false
+    /// Told once per outage that the engine is reconnecting (see `Store.onReconnecting`).
+    let reconnecting = Mutex<(@Sendable (_ window: Double) -> Void)?>(nil)
 
     /// Connects to the database at `url`. Read-write: applies the pending migrations first.
     /// Read-only: creates and migrates nothing; refuses an empty database (`.missing`) and,
-    /// unless `allowOlderSchema`, one that needs migrating.
-    static func open(url: String, readOnly: Bool, allowOlderSchema: Bool) throws -> PostgresEngine {
+    /// unless `allowOlderSchema`, one that needs migrating. A connection lost later is made
+    /// again for up to `reconnectWindow` seconds.
+    static func open(
+        url: String, readOnly: Bool, allowOlderSchema: Bool, reconnectWindow: Double = 30
+    ) throws -> PostgresEngine {
         try open(
             url: url, readOnly: readOnly, allowOlderSchema: allowOlderSchema,
-            migrations: PostgresMigrations.all)
+            migrations: PostgresMigrations.all, reconnectWindow: reconnectWindow)
     }
 
     /// `open` with another migration list, and shorter reconnect and idle windows, for tests.
     static func open(
         url: String, readOnly: Bool, allowOlderSchema: Bool, migrations: [Migration],
-        reconnectWindow: TimeInterval = 30, idleTransactionTimeout: TimeInterval = 60
+        reconnectWindow: Double = 30, idleTransactionTimeout: Double = 60
     ) throws -> PostgresEngine {
         let target = try PostgresLocation(url: url)
+        // A process stopped inside a transaction (SIGSTOP, a suspended VM, a machine cut off
+        // with its TCP connection still open) would hold its row and advisory locks, and so
+        // keep others from its run, for as long as it stays stopped, whatever its lease. The
+        // server ends such a session instead; the transaction is rolled back, and the process,
+        // if it ever wakes, reconnects and runs the body again, which its lost lease fences.
+        var settings = [
+            ("idle_in_transaction_session_timeout", String(Int(idleTransactionTimeout * 1000)))
+        ]
+        // A read-only engine's sessions refuse writes on the server too, whatever SQL is sent.
+        if readOnly { settings.append(("default_transaction_read_only", "on")) }
         let engine = PostgresEngine(
-            target, readOnly: readOnly, migrations: migrations, reconnectWindow: reconnectWindow,
-            idleTransactionTimeout: idleTransactionTimeout)
+            target, readOnly: readOnly, migrations: migrations, settings: settings,
+            reconnectWindow: reconnectWindow)
         try attempt("Cannot open database at \(target.redacted)") {
-            engine.connection = try PostgresBridge.connect(
-                target, readOnly: readOnly, idleTransactionTimeout: idleTransactionTimeout)
+            do {
+                engine.connection = try PostgresConnection.connect(target, settings: settings)
+            } catch let failure as ConnectFailure {
+                throw StoreError(
+                    failure.isTLS ? .tls : .connection, PostgresLocation.sentence(failure.message))
+            }
             if readOnly {
                 try engine.checkSchema(allowOlder: allowOlderSchema)
             } else {
@@ -57,18 +74,14 @@ final class PostgresEngine: Engine, @unchecked Sendable {
 
     private init(
         _ target: PostgresLocation, readOnly: Bool, migrations: [Migration],
-        reconnectWindow: TimeInterval, idleTransactionTimeout: TimeInterval
+        settings: [(String, String)], reconnectWindow: Double
     ) {
         self.target = target
         self.location = target.redacted
         self.isReadOnly = readOnly
         self.migrations = migrations
-        self.reconnectWindow = reconnectWindow
-        self.idleTransactionTimeout = idleTransactionTimeout
-    }
-
-    deinit {
-        if let connection { PostgresBridge.close(connection) }
+        self.settings = settings
+        self.recovery = ConnectionRecovery(window: reconnectWindow)
     }
 
     // MARK: - Transactions
@@ -100,100 +113,86 @@ final class PostgresEngine: Engine, @unchecked Sendable {
         return Int64(bitPattern: hash)
     }
 
-    /// Runs `body` between `begin` and COMMIT, ROLLBACK when it throws. A connection lost
-    /// before COMMIT was sent is made again and the whole body run again (bodies only touch
-    /// the database through the session, so a rerun starts from what is committed); a
-    /// connection lost during COMMIT leaves the outcome unknown and is never retried.
-    /// `commits: false` always rolls back, for `query`.
+    /// Runs `body` between `begin` and COMMIT, ROLLBACK when it throws; a lost connection is
+    /// handled as `ConnectionRecovery` decides. `commits: false` always rolls back, for
+    /// `query`.
     func transaction<T>(
         _ begin: String, commits: Bool = true, _ body: (PostgresSession) throws -> T
     ) throws -> T {
         mutex.lock()
         defer { mutex.unlock() }
-        var deadline: Date?
         while true {
-            let session = PostgresSession(try connected(until: deadline))
+            let session = PostgresSession(try connected())
+            var stage = ConnectionRecovery.Stage.beforeCommit
             do {
                 try session.run(begin)
                 let value = try body(session)
                 guard commits else {
-                    try? session.run("ROLLBACK")
+                    _ = try? session.run("ROLLBACK")
                     if session.lostConnection { drop() }
                     return value
                 }
-                // Closed before COMMIT left: the server rolls the transaction back, and the
-                // throw from `run` marks the session lost, so the body is run again below.
-                if session.connection.isClosed { try session.run("COMMIT") }
-                try commit(session)
+                // Ended before COMMIT left (a restart, the idle-transaction timeout): nothing
+                // of it was applied, so it is run again below.
+                guard session.connection.isOpen else { throw session.lost() }
+                stage = .commit
+                try session.run("COMMIT")
                 return value
-            } catch let unknown as CommitOutcomeUnknown {
-                throw unknown.error
             } catch {
                 guard session.lostConnection else {
                     // The server keeps the failed transaction open until told otherwise.
-                    try? session.run("ROLLBACK")
+                    _ = try? session.run("ROLLBACK")
                     if session.lostConnection { drop() }
                     throw error
                 }
                 drop()
-                let end = deadline ?? Date().addingTimeInterval(reconnectWindow)
-                guard Date() < end else { throw error }
-                deadline = end
+                switch recovery.statementFailed(lost: true, stage: stage, at: Self.clock()) {
+                case .retryTransaction:
+                    continue
+                case .outcomeUnknown:
+                    let reason = (error as? StoreError)?.reason.dropLast() ?? ""
+                    throw StoreError(
+                        .connectionLost,
+                        "the connection was lost while committing, so it is not known whether "
+                            + "the transaction was applied (\(reason)).")
+                case .fail, .giveUp, .reconnect:
+                    throw error
+                }
             }
         }
     }
 
-    /// A COMMIT whose answer never came: the transaction may or may not be applied.
-    private struct CommitOutcomeUnknown: Error {
-        let error: StoreError
-    }
-
-    private func commit(_ session: PostgresSession) throws {
-        do {
-            try session.run("COMMIT")
-        } catch let error as StoreError where session.lostConnection {
-            drop()
-            throw CommitOutcomeUnknown(
-                error: StoreError(
-                    .connectionLost,
-                    "the connection was lost while committing, so it is not known whether the "
-                        + "transaction was applied (\(error.reason.dropLast()))."))
-        }
-    }
-
-    /// The connection, made again when it was lost: attempts with growing pauses until
-    /// `deadline` (by default the reconnect window from now), while the failure may be
-    /// passing (a restarting server); a wrong password or a dropped database fails at once.
-    /// A connection found closed at the start of a transaction (the server restarted between
-    /// two of them) is made again as patiently as one lost inside a transaction: a server
-    /// still starting up refuses the first attempts.
-    private func connected(until deadline: Date?) throws -> PostgresConnection {
+    /// The connection, made again when it was lost, as `recovery` decides: with growing
+    /// pauses while the failure may be passing (a restarting server), until the outage has
+    /// lasted the reconnect window; a wrong password or a dropped database fails at once.
+    private func connected() throws -> PostgresConnection {
         guard !isClosed else { throw StoreError(.connection, "the database connection was closed.") }
-        if let connection, !connection.isClosed { return connection }
-        drop()
-        let deadline = deadline ?? Date().addingTimeInterval(reconnectWindow)
-        var pause: TimeInterval = 0.05
+        if let connection { return connection }
         while true {
             do {
-                let connection = try PostgresBridge.connectOnce(
-                    target, readOnly: isReadOnly, idleTransactionTimeout: idleTransactionTimeout)
+                let connection = try PostgresConnection.connect(target, settings: settings)
+                recovery.connected()
                 self.connection = connection
                 return connection
-            } catch {
-                guard Date().addingTimeInterval(pause) < deadline,
-                    PostgresBridge.isWorthRetrying(error)
-                else {
+            } catch let failure as ConnectFailure {
+                switch recovery.connectFailed(passing: failure.isPassing, at: Self.clock()) {
+                case .reconnect(let pause, let announce):
+                    if announce { reconnecting.withLock { $0 }?(recovery.window) }
+                    Thread.sleep(forTimeInterval: pause)
+                case .fail, .giveUp, .retryTransaction, .outcomeUnknown:
                     // The database was open: the server went away, or turned us away, since.
-                    throw StoreError(.connectionLost, PostgresBridge.connectionError(error, target).reason)
+                    throw StoreError(
+                        .connectionLost,
+                        PostgresLocation.sentence("cannot connect again: \(failure.message)"))
                 }
-                Thread.sleep(forTimeInterval: pause)
-                pause = min(pause * 2, 2)
             }
         }
     }
 
+    /// Seconds on a clock that only moves forward.
+    private static func clock() -> Double { ProcessInfo.processInfo.systemUptime }
+
     private func drop() {
-        if let connection { PostgresBridge.close(connection) }
         connection = nil
     }
 
@@ -302,13 +301,29 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             // any run is live (a writer arriving meanwhile waits). VACUUM refuses to run in a
             // transaction block: it goes alone, outside one (the extended protocol's implicit
             // transaction of one statement is allowed).
-            let session = PostgresSession(try connected(until: nil))
-            do {
-                try session.run("VACUUM FULL")
-            } catch {
-                if session.lostConnection { drop() }
-                throw error
-            }
+            try runOutsideTransaction("VACUUM FULL")
+        }
+    }
+
+    func reclaim(_ table: String) throws {
+        try attempt("Cannot vacuum \(table) in \(location)") {
+            mutex.lock()
+            defer { mutex.unlock() }
+            // Plain VACUUM: marks the space of the table's (and its TOAST table's) dead rows
+            // free for the next inserts, without the exclusive lock of FULL. SKIP_LOCKED: when
+            // another process vacuums the table, that one does the job.
+            try runOutsideTransaction("VACUUM (SKIP_LOCKED) \(table)")
+        }
+    }
+
+    /// Runs `sql` alone on the connection, outside a transaction block (as VACUUM must).
+    private func runOutsideTransaction(_ sql: String) throws {
+        let session = PostgresSession(try connected())
+        do {
+            try session.run(sql)
+        } catch {
+            if session.lostConnection { drop() }
+            throw error
         }
     }
 

@@ -1,171 +1,171 @@
-/// A PostgreSQL database named by URL, as libpq reads one:
-/// `postgres://user:password@host:port/database?sslmode=require`.
+/// A PostgreSQL database named by a libpq connection URI, read by libpq itself, so that
+/// everything psql takes works: `postgresql:///mnistlab` (the local socket),
+/// `postgresql://lab@db1,db2/mnistlab?target_session_attrs=read-write`,
+/// `?sslmode=verify-ca&sslrootcert=ca.crt`, client certificates, `?service=lab`, and the
+/// `PG*` variables, `~/.pgpass` and the service file for whatever the URI leaves out.
+import CLibPQ
 import Foundation
 
 /// Where a PostgreSQL database is and how to reach it.
 public struct PostgresLocation: Sendable, Equatable {
-    /// libpq's `sslmode` values that mnistlab supports.
-    enum SSLMode: String, Sendable {
-        /// Plain TCP.
-        case disable
-        /// TLS when the server offers it, else plain (libpq's default).
-        case prefer
-        /// TLS or no connection; the certificate is not checked (as libpq's `require`).
-        case require
-        /// TLS with the certificate checked against the system's roots and the host name.
-        case verifyFull = "verify-full"
-    }
+    /// The URI as libpq reads it (the scheme in lower case, as libpq needs it).
+    let url: String
+    /// The URI's password, as written in it (percent-encoded or not): kept out of messages.
+    private let secrets: [String]
 
-    let user: String
-    let password: String?
-    /// A name or an address; an IPv6 address without its brackets.
-    let host: String
-    let port: Int
-    let database: String
-    let sslMode: SSLMode
+    /// Seconds a connection attempt waits for one host before the next (or failing), unless
+    /// the URI, PGCONNECT_TIMEOUT or a service file says otherwise: a host that is down fails
+    /// in that time rather than the kernel's two minutes of TCP retries.
+    static let defaultConnectTimeout = 5
 
     /// Whether `text` is meant as a PostgreSQL URL (its scheme), rather than a file path.
     public static func isURL(_ text: String) -> Bool {
-        let lowered = text.lowercased()
-        return lowered.hasPrefix("postgres://") || lowered.hasPrefix("postgresql://")
+        scheme(of: text) != nil
     }
 
-    /// The URL without its password, for messages: `postgres://user@host:5432/db`.
-    public var redacted: String {
-        let host = self.host.contains(":") ? "[\(self.host)]" : self.host
-        let query = sslMode == .prefer ? "" : "?sslmode=\(sslMode.rawValue)"
-        return "postgres://\(Self.escape(user))@\(host):\(port)/\(Self.escape(database))\(query)"
+    private static func scheme(of text: String) -> String? {
+        let lowered = text.prefix(13).lowercased()
+        return ["postgresql://", "postgres://"].first { lowered.hasPrefix($0) }
     }
 
-    /// `text` without a password, for messages: its redacted form when it parses, else the
-    /// text with everything between "://" and the last "@" (where a password would be)
-    /// dropped, or just the scheme when there is no "@".
+    /// The URI without its password, for messages: as given otherwise, as psql's users wrote
+    /// it.
+    public var redacted: String { Self.redacted(url) }
+
+    /// `text` without a password: the user part's `:password` and a `password=` parameter
+    /// dropped. Never fails, so that a URI that does not parse is still named safely.
     static func redacted(_ text: String) -> String {
-        if let location = try? PostgresLocation(url: text) { return location.redacted }
-        guard let schemeEnd = text.range(of: "://") else { return "a postgres:// URL" }
-        let rest = text[schemeEnd.upperBound...]
-        guard let at = rest.lastIndex(of: "@") else {
-            return String(text[..<schemeEnd.upperBound]) + rest.prefix { $0 != ":" && $0 != "/" }
-        }
-        return String(text[..<schemeEnd.upperBound]) + "…" + rest[at...]
+        guard let scheme = scheme(of: text) else { return "a postgres:// URL" }
+        let parts = URIParts(text.dropFirst(scheme.count))
+        var shown = scheme + parts.userWithoutPassword + parts.hostAndPath
+        let parameters = parts.query.split(separator: "&", omittingEmptySubsequences: true)
+            .filter { !$0.lowercased().hasPrefix("password=") }
+        if !parameters.isEmpty { shown += "?" + parameters.joined(separator: "&") }
+        return shown
     }
 
-    /// Parses `url`; throws `.badURL` with one sentence saying what is wrong. No message
-    /// repeats the part before the host, which holds the password.
-    init(url: String) throws {
-        guard Self.isURL(url), let schemeEnd = url.range(of: "://") else {
+    /// Checks `url` as libpq reads it; throws `.badURL` with one sentence saying what is
+    /// wrong, which never repeats the password.
+    init(url text: String) throws {
+        guard let scheme = Self.scheme(of: text) else {
             throw Self.bad("it does not start with postgres:// or postgresql://")
         }
-        var rest = Substring(url[schemeEnd.upperBound...])
-        if rest.contains("#") { throw Self.bad("it has a fragment (#…), which means nothing here") }
-
-        var query: Substring = ""
-        if let mark = rest.firstIndex(of: "?") {
-            query = rest[rest.index(after: mark)...]
-            rest = rest[..<mark]
+        let rest = text.dropFirst(scheme.count)
+        let parts = URIParts(rest)
+        secrets = [parts.password, parts.password.removingPercentEncoding]
+            .compactMap { $0 }.filter { !$0.isEmpty }
+            + parts.query.split(separator: "&").filter { $0.lowercased().hasPrefix("password=") }
+            .map { String($0.dropFirst("password=".count)) }
+        url = scheme.lowercased() + rest
+        // libpq takes the first '@' as the end of the user part, and the rest as host names.
+        if parts.authority.filter({ $0 == "@" }).count > 1 {
+            throw Self.bad(
+                "it has more than one '@' before the host; an '@' in the password must be "
+                    + "percent-encoded as %40 (postgres://user:p%40ss@host/db)")
         }
-        var path: Substring = ""
-        if let slash = rest.firstIndex(of: "/") {
-            path = rest[rest.index(after: slash)...]
-            rest = rest[..<slash]
-        }
-        // The password may hold '@' only percent-encoded, but the last '@' is the one that
-        // ends the user part either way.
-        guard let at = rest.lastIndex(of: "@") else {
-            throw Self.bad("it names no user (postgres://user:password@host/database)")
-        }
-        let userInfo = rest[..<at]
-        let hostPort = rest[rest.index(after: at)...]
-
-        let userPart: Substring
-        if let colon = userInfo.firstIndex(of: ":") {
-            userPart = userInfo[..<colon]
-            password = try Self.decode(userInfo[userInfo.index(after: colon)...], "password")
-        } else {
-            userPart = userInfo
-            password = nil
-        }
-        user = try Self.decode(userPart, "user name")
-        guard !user.isEmpty else {
-            throw Self.bad("it names no user (postgres://user:password@host/database)")
-        }
-
-        (host, port) = try Self.parseHostPort(hostPort)
-
-        if path.contains("/") { throw Self.bad("the database name must not contain '/'") }
-        let name = try Self.decode(path, "database name")
-        database = name.isEmpty ? user : name
-
-        var sslMode = SSLMode.prefer
-        var seen: Set<String> = []
-        for parameter in query.split(separator: "&", omittingEmptySubsequences: true) {
-            let pair = parameter.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
-            let key = try Self.decode(pair[0], "parameter name")
-            let value = pair.count > 1 ? try Self.decode(pair[1], "parameter value") : ""
-            guard key == "sslmode" else {
-                throw Self.bad("the parameter \(key) is not supported (only sslmode is)")
-            }
-            guard seen.insert(key).inserted else { throw Self.bad("sslmode is given twice") }
-            guard let mode = SSLMode(rawValue: value) else {
-                throw Self.bad(
-                    "sslmode must be disable, prefer, require or verify-full; got '\(value)'")
-            }
-            sslMode = mode
-        }
-        self.sslMode = sslMode
+        let options = try Self.parse(url, scrubbing: secrets)
+        try Self.check(options)
     }
 
-    private static func parseHostPort(_ text: Substring) throws -> (String, Int) {
-        var host: Substring
-        var portText: Substring?
-        if text.hasPrefix("[") {
-            guard let close = text.firstIndex(of: "]") else {
-                throw bad("the IPv6 address has no closing ']'")
-            }
-            host = text[text.index(after: text.startIndex)..<close]
-            let after = text[text.index(after: close)...]
-            if !after.isEmpty {
-                guard after.hasPrefix(":") else { throw bad("unexpected text after the IPv6 address") }
-                portText = after.dropFirst()
-            }
-            guard host.contains(":"), host.allSatisfy({ $0.isHexDigit || $0 == ":" || $0 == "." })
-            else { throw bad("'\(host)' between brackets is not an IPv6 address") }
-        } else {
-            if let colon = text.firstIndex(of: ":") {
-                host = text[..<colon]
-                portText = text[text.index(after: colon)...]
-            } else {
-                host = text
-            }
-            let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._"))
-            guard host.unicodeScalars.allSatisfy({ $0.isASCII && allowed.contains($0) }) else {
-                throw bad("'\(host)' is not a host name or an IP address")
+    /// libpq checks these only when connecting, where a bad one would read as a failed
+    /// connection.
+    private static func check(_ options: [String: String]) throws {
+        let modes = ["disable", "allow", "prefer", "require", "verify-ca", "verify-full"]
+        if let mode = options["sslmode"], !modes.contains(mode) {
+            throw bad("sslmode must be disable, allow, prefer, require, verify-ca or verify-full; got '\(mode)'")
+        }
+        if let ports = options["port"] {
+            // A host written without a port has an empty entry: the default port.
+            for port in ports.split(separator: ",", omittingEmptySubsequences: true) {
+                guard port.allSatisfy({ $0.isASCII && $0.isNumber }), let number = Int(port),
+                    (1...65535).contains(number)
+                else {
+                    throw bad("the port must be a number from 1 to 65535; got '\(port)'")
+                }
             }
         }
-        guard !host.isEmpty else { throw bad("it names no host") }
-
-        guard let portText else { return (String(host), 5432) }
-        guard portText.allSatisfy({ $0.isASCII && $0.isNumber }), let port = Int(portText),
-            (1...65535).contains(port)
-        else { throw bad("the port must be a number from 1 to 65535; got '\(portText)'") }
-        return (String(host), port)
     }
 
-    /// Percent-decoding that refuses a malformed escape instead of keeping it as text.
-    private static func decode(_ text: Substring, _ what: String) throws -> String {
-        guard text.contains("%") else { return String(text) }
-        guard let decoded = text.removingPercentEncoding else {
-            throw bad("the \(what) has a malformed percent-escape (%XX)")
+    /// The URI's settings as libpq reads them (keyword → value), or `.badURL` with libpq's
+    /// reason.
+    private static func parse(_ url: String, scrubbing secrets: [String]) throws -> [String: String] {
+        let pq = try LibPQ.shared
+        var error: UnsafeMutablePointer<CChar>?
+        guard let options = pq.conninfoParse(url, &error) else {
+            defer { pq.freemem(error) }
+            let reason = scrub(tidy(text(error)), secrets)
+            throw bad(reason.isEmpty ? "libpq cannot read it" : reason)
         }
-        return decoded
+        defer { pq.conninfoFree(options) }
+        var values: [String: String] = [:]
+        var option = options
+        while let keyword = option.pointee.keyword {
+            if let value = option.pointee.val { values[String(cString: keyword)] = String(cString: value) }
+            option += 1
+        }
+        return values
     }
 
-    private static func escape(_ text: String) -> String {
-        let allowed = CharacterSet.alphanumerics.union(CharacterSet(charactersIn: "-._~"))
-        return text.addingPercentEncoding(withAllowedCharacters: allowed) ?? text
+    /// `message` without the URI's password, should libpq have quoted it.
+    func scrub(_ message: String) -> String { Self.scrub(message, secrets) }
+
+    private static func scrub(_ message: String, _ secrets: [String]) -> String {
+        secrets.reduce(message) { $0.replacingOccurrences(of: $1, with: "…") }
+    }
+
+    /// libpq's message as one line without its final period (the caller ends the
+    /// sentence): its lines joined, runs of spaces and tabs (`FATAL:  …`, `\tIs the server
+    /// running…?`) one space.
+    static func tidy(_ message: String) -> String {
+        var line = message.split(whereSeparator: \.isWhitespace).joined(separator: " ")
+        while line.hasSuffix(".") { line.removeLast() }
+        return line
+    }
+
+    /// `text` ended as a sentence: a period unless it ends with a question libpq asks
+    /// ("Is the server running on that host…?").
+    static func sentence(_ text: String) -> String {
+        text.hasSuffix("?") ? text : text + "."
     }
 
     private static func bad(_ reason: String) -> StoreError {
         StoreError(.badURL, "not a usable PostgreSQL URL: \(reason).")
+    }
+}
+
+/// A URI after its scheme, cut as libpq cuts it: the authority up to the first '/' or '?',
+/// the query after the first '?'. The user part ends at the authority's last '@' here (libpq
+/// takes the first, but refusing a second one is `PostgresLocation`'s job), so that an
+/// unencoded '@' in a password never shows the rest of it as a host name.
+private struct URIParts {
+    var authority: Substring
+    /// `user` or `user:password` followed by '@', or "" when there is none.
+    var userInfo: Substring
+    var hostAndPath: Substring
+    var query: Substring
+
+    init(_ rest: Substring) {
+        let queryStart = rest.firstIndex(of: "?")
+        query = queryStart.map { rest[rest.index(after: $0)...] } ?? ""
+        let beforeQuery = rest[..<(queryStart ?? rest.endIndex)]
+        let authorityEnd = beforeQuery.firstIndex(of: "/") ?? beforeQuery.endIndex
+        authority = beforeQuery[..<authorityEnd]
+        if let at = authority.lastIndex(of: "@") {
+            userInfo = beforeQuery[...at]
+            hostAndPath = beforeQuery[beforeQuery.index(after: at)...]
+        } else {
+            userInfo = ""
+            hostAndPath = beforeQuery
+        }
+    }
+
+    var password: String {
+        guard let colon = userInfo.firstIndex(of: ":") else { return "" }
+        return String(userInfo[userInfo.index(after: colon)...].dropLast())
+    }
+
+    var userWithoutPassword: String {
+        guard let colon = userInfo.firstIndex(of: ":") else { return String(userInfo) }
+        return userInfo[..<colon] + "@"
     }
 }

@@ -16,5 +16,10 @@ enum PostgresMigrations {
         Migration(8, "0008_trials", PackageResources._008_trials_pg_sql),
         Migration(9, "0009_run_uids", PackageResources._009_run_uids_pg_sql),
         Migration(10, "0010_run_stats_metrics", PackageResources._010_run_stats_metrics_pg_sql),
+        Migration(11, "0011_liveness", PackageResources._011_liveness_pg_sql),
+        Migration(
+            12, "0012_typed_trial_settings", PackageResources._012_typed_trial_settings_pg_sql),
+        Migration(13, "0013_trial_jobs", PackageResources._013_trial_jobs_pg_sql),
+        Migration(14, "0014_asha_rungs", PackageResources._014_asha_rungs_pg_sql),
     ]
 }

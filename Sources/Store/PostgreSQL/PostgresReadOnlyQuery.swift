@@ -121,21 +121,10 @@ enum PostgresReadOnlyGuard {
         try session.run("SET LOCAL ROLE pg_read_all_data")
     }
 
-    /// Runs the statement; the columns of an empty result are read from one row of NULLs
-    /// (postgres-nio names the columns only through the rows).
+    /// Runs the statement; an empty result still names its columns.
     static func run(_ statement: String, _ session: PostgresSession) throws -> QueryResult {
         let result = try session.run(statement)
-        if let first = result.rows.first {
-            return QueryResult(
-                columns: first.map(\.columnName), rows: result.rows.map(PostgresSession.values))
-        }
-        let first = PostgresSQLText.words(statement).first?.text ?? ""
-        guard ["select", "with", "values", "table"].contains(first) else {
-            return QueryResult(columns: [], rows: [])
-        }
-        let named = try session.run(
-            "SELECT q.* FROM (SELECT) AS one LEFT JOIN (\n\(statement)\n) AS q ON true")
-        return QueryResult(columns: named.rows.first?.map(\.columnName) ?? [], rows: [])
+        return QueryResult(columns: result.columns, rows: result.rows)
     }
 
     /// The server's refusals in the words of SQLite's guard: "cannot execute DELETE in a

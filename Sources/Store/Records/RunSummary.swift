@@ -21,6 +21,10 @@ public struct RunSummary: Sendable, Equatable {
     public var stoppedEarlyAt: Int? = nil
     /// The run's tags, sorted (run_summary.tags split at its commas); empty when none.
     public var tags: [String] = []
+    /// The state of the sweep trial the run trains, nil for a run of no sweep.
+    public var trialStatus: TrialRecord.Status? = nil
+    /// The last ASHA rung the run's trial reached (0 first): promoted that many times.
+    public var rung: Int? = nil
 }
 
 // MARK: - Database
@@ -42,6 +46,8 @@ extension RunSummary {
         case totalSeconds = "total_seconds"
         case stoppedEarlyAt = "stopped_early_at"
         case tags
+        case trialStatus = "trial_status"
+        case rung
     }
 
     init(row: SQLRow) throws {
@@ -61,5 +67,7 @@ extension RunSummary {
         stoppedEarlyAt = try c.read(.stoppedEarlyAt)
         let tagList: String? = try c.read(.tags)
         tags = tagList.map { $0.split(separator: ",").map(String.init) } ?? []
+        trialStatus = try (c.read(.trialStatus) as String?).flatMap(TrialRecord.Status.init)
+        rung = try c.read(.rung)
     }
 }

@@ -284,6 +284,9 @@ final class SQLiteEngine: Engine {
 
     /// Folds the write-ahead log into the file, rebuilds it (SQLite's VACUUM) and truncates
     /// the log again. A writer that starts meanwhile waits for it (the busy timeout).
+    /// Nothing: freed pages go to the file's free list, which the next insert reuses.
+    func reclaim(_ table: String) throws {}
+
     func vacuum() throws {
         try writer.writeWithoutTransaction { db in
             try db.execute(sql: "PRAGMA wal_checkpoint(TRUNCATE)")

@@ -40,6 +40,11 @@ enum Migrations {
         Migration(8, "0008_trials", PackageResources._008_trials_sql),
         Migration(9, "0009_run_uids", PackageResources._009_run_uids_sql),
         Migration(10, "0010_run_stats_metrics", PackageResources._010_run_stats_metrics_sql),
+        Migration(11, "0011_liveness", PackageResources._011_liveness_sql),
+        Migration(
+            12, "0012_typed_trial_settings", PackageResources._012_typed_trial_settings_sql),
+        Migration(13, "0013_trial_jobs", PackageResources._013_trial_jobs_sql),
+        Migration(14, "0014_asha_rungs", PackageResources._014_asha_rungs_sql),
     ]
 
     /// The schema version this build writes: the last migration's number.

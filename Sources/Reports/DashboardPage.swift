@@ -144,12 +144,13 @@ public enum DashboardPage {
             data-status="\(r.run.status.rawValue)">\(section(report, runID))</div>
             \(pad)
             \(downloads)
-            <script>\(runScript(runID: runID, lastEpoch: last))</script>
+            <script>\(runScript)</script>
             """
         return page(
             title: "Run \(runID) \(r.run.name)", heading: "Run \(runID)",
-            meta: (["<a href=\"/\">all runs</a>"] + family
-                + ["live: new epochs appear as they are recorded"]).joined(separator: " · "),
+            meta: (["<a href=\"/\">all runs</a>"] + family).joined(separator: " · ")
+                + "<span id=\"live\"\(r.run.status == .running ? "" : " hidden")> · live: new "
+                + "epochs appear as they are recorded</span>",
             body)
     }
 
@@ -350,218 +351,13 @@ public enum DashboardPage {
         return svg + "</svg>"
     }
 
-    static let css = """
+    /// The dashboard's styles, after the report's (Assets/dashboard.css).
+    static let css = String(decoding: PackageResources.dashboard_css, as: UTF8.self)
 
-        .filters { display: flex; gap: 14px; align-items: center; flex-wrap: wrap; margin-bottom: 10px; }
-        th[data-sort] { cursor: pointer; user-select: none; }
-        th[data-sort]:hover { text-decoration: underline; }
-        .pad { display: flex; gap: 24px; flex-wrap: wrap; }
-        #canvas { background: #000; border-radius: 8px; touch-action: none; cursor: crosshair; }
-        .bar { display: flex; align-items: center; gap: 6px; width: 260px; margin: 3px 0; }
-        .bar span { width: 12px; }
-        .bar i { display: block; height: 12px; background: #2563eb; border-radius: 3px; }
-        .bar b { font-weight: 400; font-size: 12px; color: #4b5563; }
-        .prediction strong { font-size: 28px; }
-        table.diff td, table.diff th { padding: 4px 10px; border-bottom: 1px solid #e5e7eb; text-align: left; }
-        table.diff tr.result th, table.diff tr.result td { background: #f9fafb; }
-        svg.parallel { max-width: 100%; font-size: 12px; }
-        .progress { display: block; height: 3px; background: #e5e7eb; border-radius: 2px; margin-top: 3px; }
-        .progress i { display: block; height: 3px; background: #2563eb; border-radius: 2px; }
-        details.misclassified summary { cursor: pointer; margin: 10px 0 6px; font-weight: 600; }
-        .wrong-grid { display: flex; flex-wrap: wrap; gap: 4px; max-height: 460px; overflow-y: auto; }
-        figure.wrong { margin: 0; text-align: center; font-size: 11px; color: #4b5563; }
-        figure.wrong img { display: block; width: 42px; height: 42px; image-rendering: pixelated; border-radius: 3px; }
+    /// The runs page's script (Assets/runs.js).
+    static let runsScript = String(decoding: PackageResources.runs_js, as: UTF8.self)
 
-        """
-
-    /// Sorting by a header's column, filters, the compare button, and the runs' event stream:
-    /// each event is a run whose row changed (status, progress, best figures) or a new run,
-    /// with its row as the server renders it; an empty row is a deleted run.
-    static let runsScript = """
-
-        (function () {
-          var table = document.getElementById('runs-table');
-          var body = table.tBodies[0];
-          var rows = Array.prototype.slice.call(body.rows);
-          var status = document.getElementById('f-status');
-          var name = document.getElementById('f-name');
-          var sweep = document.getElementById('f-sweep');
-          var compare = document.getElementById('compare');
-          var NAME = 2;
-          function filter() {
-            var shown = 0, part = name.value.toLowerCase();
-            rows.forEach(function (r) {
-              var ok = (!status.value || r.dataset.status === status.value) &&
-                (!part || r.cells[NAME].textContent.toLowerCase().indexOf(part) >= 0) &&
-                (!sweep.value || r.dataset.sweep === sweep.value.trim());
-              r.hidden = !ok;
-              if (ok) shown++;
-            });
-            document.getElementById('shown').textContent = shown + ' of ' + rows.length + ' runs';
-          }
-          [status, name, sweep].forEach(function (e) { e.addEventListener('input', filter); });
-          Array.prototype.forEach.call(table.tHead.rows[0].cells, function (th, column) {
-            if (!th.dataset.sort) return;
-            th.addEventListener('click', function () {
-              var numeric = th.dataset.sort === 'num';
-              var dir = th.dataset.dir === 'asc' ? -1 : 1;
-              th.dataset.dir = dir === 1 ? 'asc' : 'desc';
-              // A cell's data-v where its text is rounded, else its text; a number that is
-              // missing ("–", "") sorts last either way.
-              function key(row) {
-                var cell = row.cells[column];
-                var v = cell.dataset.v !== undefined ? cell.dataset.v : cell.textContent;
-                return numeric ? parseFloat(v) : v;
-              }
-              var keys = new Map();
-              rows.forEach(function (r) { keys.set(r, key(r)); });
-              rows.sort(function (a, b) {
-                var x = keys.get(a), y = keys.get(b);
-                if (numeric) {
-                  if (isNaN(x) || isNaN(y)) return isNaN(x) - isNaN(y);
-                  return dir * (x - y);
-                }
-                return dir * x.localeCompare(y);
-              });
-              rows.forEach(function (r) { body.appendChild(r); });
-            });
-          });
-          function picked() {
-            return Array.prototype.filter.call(document.querySelectorAll('.pick'),
-              function (c) { return c.checked; }).map(function (c) { return c.value; });
-          }
-          body.addEventListener('change', function () { compare.disabled = picked().length < 2; });
-          compare.addEventListener('click', function () {
-            location.href = '/compare?runs=' + picked().join(',');
-          });
-          if (window.EventSource) {
-            var events = new EventSource('/api/runs/events?after=' + table.dataset.after);
-            events.onmessage = function (e) {
-              var change = JSON.parse(e.data);
-              var empty = document.querySelector('#runs p.empty');
-              if (empty && change.row) empty.parentNode.removeChild(empty);
-              var old = body.querySelector('tr[data-id="' + change.id + '"]');
-              var holder = document.createElement('tbody');
-              holder.innerHTML = change.row;
-              var row = holder.rows[0];
-              if (row && old) {
-                row.querySelector('.pick').checked = old.querySelector('.pick').checked;
-                body.replaceChild(row, old);
-                rows[rows.indexOf(old)] = row;
-              } else if (row) {
-                body.insertBefore(row, body.firstChild);
-                rows.unshift(row);
-              } else if (old) {
-                body.removeChild(old);
-                rows.splice(rows.indexOf(old), 1);
-              }
-              filter();
-            };
-          }
-        })();
-
-        """
-
-    /// New epochs by server-sent events (each swaps in the re-rendered section), and the pad.
-    static func runScript(runID: Int64, lastEpoch: Int) -> String {
-        """
-
-        (function () {
-          var run = \(runID);
-          var holder = document.getElementById('run-section');
-          var last = \(lastEpoch);
-          var pending = false, again = false;
-          function refresh() {
-            if (pending) { again = true; return; }
-            pending = true;
-            fetch('/runs/' + run + '/section').then(function (r) { return r.text(); })
-              .then(function (html) {
-                holder.innerHTML = html;
-                holder.dataset.lastEpoch = String(last);
-              }).finally(function () {
-                pending = false;
-                if (again) { again = false; refresh(); }
-              });
-          }
-          if (window.EventSource) {
-            var events = new EventSource('/api/runs/' + run + '/events?status=1&after=' + last);
-            events.onmessage = function (e) {
-              var epoch = JSON.parse(e.data);
-              if (epoch.epoch > last) { last = epoch.epoch; refresh(); }
-            };
-            events.addEventListener('status', function (e) {
-              var status = JSON.parse(e.data).status;
-              if (status !== holder.dataset.status) { holder.dataset.status = status; refresh(); }
-            });
-          }
-          var canvas = document.getElementById('canvas');
-          if (!canvas) return;
-          var ctx = canvas.getContext('2d');
-          function clear() {
-            ctx.fillStyle = '#000';
-            ctx.fillRect(0, 0, canvas.width, canvas.height);
-          }
-          clear();
-          ctx.strokeStyle = '#fff';
-          ctx.lineWidth = 18;
-          ctx.lineCap = 'round';
-          ctx.lineJoin = 'round';
-          var drawing = false, inked = false, timer = null;
-          function at(e) {
-            var b = canvas.getBoundingClientRect();
-            return [(e.clientX - b.left) * canvas.width / b.width,
-                    (e.clientY - b.top) * canvas.height / b.height];
-          }
-          function predict() {
-            timer = null;
-            if (!inked) return;
-            canvas.toBlob(function (png) {
-              var epoch = document.getElementById('epoch').value;
-              fetch('/api/runs/' + run + '/predict?epoch=' + epoch, { method: 'POST', body: png })
-                .then(function (r) { return r.json(); })
-                .then(function (p) {
-                  if (!p.probabilities) {
-                    document.getElementById('label').textContent = '–';
-                    document.getElementById('pred-epoch').textContent = p.error || '';
-                    return;
-                  }
-                  document.getElementById('label').textContent = String(p.label);
-                  document.getElementById('pred-epoch').textContent = 'epoch ' + p.epoch;
-                  var bars = document.querySelectorAll('#bars .bar');
-                  p.probabilities.forEach(function (q, k) {
-                    bars[k].querySelector('i').style.width = Math.round(200 * q) + 'px';
-                    bars[k].querySelector('b').textContent = (100 * q).toFixed(1) + '%';
-                  });
-                });
-            }, 'image/png');
-          }
-          function soon() { if (!timer) timer = setTimeout(predict, 150); }
-          canvas.addEventListener('pointerdown', function (e) {
-            drawing = true;
-            canvas.setPointerCapture(e.pointerId);
-            var p = at(e);
-            ctx.beginPath();
-            ctx.moveTo(p[0], p[1]);
-            ctx.lineTo(p[0] + 0.1, p[1]);
-            ctx.stroke();
-            inked = true;
-          });
-          canvas.addEventListener('pointermove', function (e) {
-            if (!drawing) return;
-            var p = at(e);
-            ctx.lineTo(p[0], p[1]);
-            ctx.stroke();
-            soon();
-          });
-          canvas.addEventListener('pointerup', function () { drawing = false; soon(); });
-          document.getElementById('clear').addEventListener('click', function () {
-            clear();
-            inked = false;
-            document.getElementById('label').textContent = '–';
-          });
-          document.getElementById('epoch').addEventListener('change', soon);
-        })();
-
-        """
-    }
+    /// The run page's script (Assets/run.js): it reads the run and its last epoch from
+    /// `#run-section`'s data attributes.
+    static let runScript = String(decoding: PackageResources.run_js, as: UTF8.self)
 }

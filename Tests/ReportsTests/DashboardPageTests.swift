@@ -5,7 +5,7 @@ import Testing
 @testable import Store
 
 /// The dashboard's pages, rendered from records made here.
-@Suite struct DashboardTests {
+@Suite struct DashboardPageTests {
     func hostile(_ id: Int64) -> ReportRun {
         var run = ReportRun.sample(id: id, epochs: 4)
         run.summary.run.name = "<script>alert(\(id))</script>"
@@ -162,5 +162,55 @@ import Testing
         #expect(!html.contains("<gone>") && !html.contains("<div class=\"wrong-grid\">"))
         // The heat-map is still there.
         #expect(html.contains("<table class=\"confusion\">"))
+    }
+
+    @Test func aFinishedRunIsNotCalledLiveAndARunNotForkedIsNotCalledNew() {
+        // Given a finished run that is not a fork and has none
+        let report = Report(runs: [.sample(id: 1, epochs: 4)], source: "db", generatedAt: "now")
+
+        // Then its page neither calls it live nor says anything of its lineage
+        let html = DashboardPage.run(report, runID: 1)
+        #expect(html.contains("<span id=\"live\" hidden>"))
+        #expect(!html.contains("A new run") && !html.contains("class=\"lineage\""))
+
+        // While a running run's page is live
+        var running = ReportRun.sample(id: 2, epochs: 1)
+        running.summary.run.status = .running
+        let live = DashboardPage.run(Report(runs: [running], source: "db", generatedAt: "now"), runID: 2)
+        #expect(live.contains("<span id=\"live\">"))
+    }
+
+    @Test func aFailedRunSaysSoAndWhy() {
+        // Given a run that failed before its first epoch, and one that failed after two
+        var early = ReportRun.sample(id: 1, epochs: 0)
+        early.summary.run.status = .failed
+        early.summary.run.failureReason = "loss became <NaN>"
+        var late = ReportRun.sample(id: 2, epochs: 2)
+        late.summary.run.status = .failed
+        late.summary.run.failureReason = nil
+        let report = Report(runs: [early, late], source: "db", generatedAt: "now")
+
+        // Then each says it failed, with its reason escaped, and neither that no epochs are
+        // recorded "yet"
+        let first = DashboardPage.section(report, 1)
+        #expect(first.contains("This run failed: loss became &lt;NaN&gt; before recording an epoch."))
+        #expect(!first.contains("No epochs recorded yet."))
+        let second = DashboardPage.section(report, 2)
+        #expect(second.contains("This run failed.</p>") && second.contains("<div class=\"charts\">"))
+    }
+
+    @Test func theScriptsAndStylesAreTheAssetFiles() throws {
+        // The pages carry Assets/*.js and *.css as they are on disk (embedded at build time)
+        let assets = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../Sources/Reports/Assets").standardized
+        let report = Report(runs: [.sample(id: 1, epochs: 2)], source: "db", generatedAt: "now")
+        let runPage = DashboardPage.run(report, runID: 1)
+        let runsPage = DashboardPage.runs([RunListing(ReportRun.sample(id: 1, epochs: 2).summary)], source: "db")
+        for (file, page) in [("run.js", runPage), ("runs.js", runsPage), ("dashboard.css", runsPage)] {
+            let text = try String(contentsOf: assets.appendingPathComponent(file), encoding: .utf8)
+            #expect(page.contains(text), "\(file) is not in its page as it is on disk")
+        }
+        // And no script is written into a page with values of the run: they read the page
+        #expect(!runPage.contains("var run = 1"))
     }
 }
