@@ -51,7 +51,7 @@ struct DocsTests {
         let line = """
             MNISTLAB_DB='postgres://a@b/c' mnistlab sql "SELECT 1 -- x" --json | head -2 # note
             """
-        #expect(DocPage.commands(inShellLine: line) == [["mnistlab", "sql", "SELECT 1 -- x", "--json"]])
+        #expect(DocPage.commands(inShellLine: line) == [["mnistlab", "sql", "SELECT 1 -- x", "--json", "--db", "postgres://a@b/c"]])
         #expect(
             DocPage.commands(
                 inShellLine: #"for f in n*.sqlite; do mnistlab import "$f" --db a.sqlite; done"#)
@@ -109,6 +109,7 @@ struct DocPage {
     init(name: String, text: String) {
         let lines = text.components(separatedBy: "\n")
         var fence: String?  // the open block's language
+        var exported: String?  // `export MNISTLAB_DB=…` earlier in the block
         var index = 0
         while index < lines.count {
             let line = lines[index]
@@ -116,6 +117,7 @@ struct DocPage {
             index += 1
             if line.hasPrefix("```") {
                 fence = fence == nil ? String(line.dropFirst(3)) : nil
+                exported = nil
                 continue
             }
             guard let language = fence else {
@@ -132,7 +134,11 @@ struct DocPage {
             }
             let isPrompt = logical.hasPrefix("$ ")
             if language == "console" && !isPrompt { continue }  // output, read with its command
+            if logical.hasPrefix("export MNISTLAB_DB=") {
+                exported = Self.commands(inShellLine: "\(logical.dropFirst(7)) mnistlab").first?.last
+            }
             let found = Self.commands(inShellLine: isPrompt ? String(logical.dropFirst(2)) : logical)
+                .map { $0.contains("--db") || exported == nil ? $0 : $0 + ["--db", exported!] }
             guard language == "console", let words = found.first else {
                 commands += found.map { Command(location: "\(name):\(number)", words: $0) }
                 continue
@@ -216,11 +222,15 @@ struct DocPage {
         }
         endWord()
         return segments.compactMap { segment in
+            // `MNISTLAB_DB=URL mnistlab …` is `mnistlab … --db URL` to the parser.
+            let database = segment.prefix { isAssignment($0) || $0 == "do" || $0 == "then" }
+                .first { $0.hasPrefix("MNISTLAB_DB=") }.map { String($0.dropFirst(12)) }
             var words = segment.drop { $0 == "do" || $0 == "then" || isAssignment($0) }
             if words.starts(with: ["swift", "run"]) {  // `swift run -c release mnistlab …`
                 words = words.drop { $0 != "mnistlab" }
             }
-            return words.first == "mnistlab" ? Array(words) : nil
+            guard words.first == "mnistlab", !words.contains("…") else { return nil }
+            return Array(words) + (database.map { ["--db", $0] } ?? [])
         }
     }
 
