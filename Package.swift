@@ -55,7 +55,7 @@ let package = Package(
         // protobuf library), and an ONNX file it wrote read back.
         .target(name: "ModelExport", dependencies: ["Numerics", "Store", "Training"]),
         // `mnistlab serve`: the dashboard's routes, JSON API and event streams, on an HTTP/1.1
-        // server of its own over POSIX sockets (see README, Layout).
+        // server of its own over POSIX sockets (see docs/layout.md).
         .target(
             name: "Server",
             dependencies: ["Datasets", "Store", "Reports", "Prediction", "Training", "ModelExport"]),
@@ -103,7 +103,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
         .testTarget(
             name: "CLITests",
-            dependencies: ["TestSupport", "Prediction", "mnistlab", "mnistlab-serve"]),
+            dependencies: ["TestSupport", "Prediction", "MNISTLabCLI", "mnistlab", "mnistlab-serve"]),
         .testTarget(name: "ReliabilityTests", dependencies: ["TestSupport", "Datasets", "mnistlab"]),
     ],
     swiftLanguageModes: [.v6]

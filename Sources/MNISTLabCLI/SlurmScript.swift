@@ -1,6 +1,6 @@
 /// The sbatch script that trains a sweep as a Slurm job array (`mnistlab sweep --slurm N`):
 /// each array task is one `mnistlab worker --sweep ID`, so the trials are shared out, handed
-/// over and resumed exactly as between any workers (README: "Sweeps on a Slurm cluster").
+/// over and resumed exactly as between any workers (docs/sweeps.md: "Sweeps on a Slurm cluster").
 import Foundation
 
 struct SlurmScript: Equatable {

@@ -6,7 +6,7 @@ import Synchronization
     import Darwin
 #endif
 
-/// What signals do to a run, in one place (README: "Signals and exit codes").
+/// What signals do to a run, in one place (docs/cli.md: "Signals and exit codes").
 ///
 /// - SIGINT, SIGTERM and SIGHUP (Ctrl-C, `kill`, the terminal closing) while training: the
 ///   first one asks the loop to stop between batches, so the run is marked interrupted and

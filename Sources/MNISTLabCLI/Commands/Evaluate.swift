@@ -12,7 +12,7 @@ extension MNISTLab {
                 Loads the weights kept after an epoch (default: the best), classifies the \
                 dataset's t10k test images and prints the test loss, accuracy, per-class \
                 accuracy and the confusion matrix (rows: true label, columns: predicted). The \
-                result is stored in the evaluations and confusion tables (see README.md); \
+                result is stored in the evaluations and confusion tables (see docs/database.md); \
                 evaluating the same epoch again replaces it.
 
                 Examples:

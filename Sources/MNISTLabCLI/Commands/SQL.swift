@@ -12,9 +12,9 @@ extension MNISTLab {
                 The database is opened read-only: INSERT, UPDATE, DELETE, ATTACH and writing \
                 PRAGMAs are refused. On PostgreSQL the statement runs alone in a read-only \
                 transaction with a 30-second timeout, and can write no file on the server \
-                (see README.md, "Sharing a store across machines"). Tables: runs, epochs, \
+                (see docs/sharing.md). Tables: runs, epochs, \
                 checkpoints, evaluations, confusion, sweeps, trials, run_tags, run_stats, \
-                schema_migrations; views: run_summary, class_accuracy (see README.md).
+                schema_migrations; views: run_summary, class_accuracy (see docs/database.md).
 
                 Every column is printed in SELECT order. In --json, a repeated column name \
                 gets _2, _3, … (the first keeps its name), NaN and infinities are null; a blob \

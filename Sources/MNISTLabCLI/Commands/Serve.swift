@@ -11,7 +11,7 @@ extension MNISTLab {
                 read-only for each request), so it never blocks or slows a run training into \
                 it; a run's page gains each epoch as it is recorded. Pages: / (runs), \
                 /runs/ID, /compare?runs=1,2, /sweeps/ID; the JSON API is under /api (see \
-                README.md). A run page shows the test images each evaluation got wrong, read \
+                docs/dashboard.md). A run page shows the test images each evaluation got wrong, read \
                 from the run's dataset directory, else from --data or where train looks. It listens on the loopback interface unless --host says otherwise: \
                 anyone who can reach the port can read every run. It answers only requests \
                 addressed to an IP address, localhost or an --allow-host name (pages of other \

@@ -7,7 +7,7 @@ import Store
 #endif
 
 /// `sweep --slurm N [-o FILE] [--slurm-option OPT …] [--submit]`: the sweep's workers as a
-/// Slurm job array instead of local processes (README: "Sweeps on a Slurm cluster").
+/// Slurm job array instead of local processes (docs/sweeps.md: "Sweeps on a Slurm cluster").
 struct SlurmOptions: ParsableArguments {
     @Option(
         name: .customLong("slurm"), parsing: .unconditional,

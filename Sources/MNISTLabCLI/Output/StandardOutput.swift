@@ -16,7 +16,7 @@
 ///   Either way nothing runs after the failed write, so nothing claims a success.
 /// - `.carryOn` (`train`, `resume`, `sweep`, `worker`): the run is the work and the store its
 ///   record, so a lost line must not stop it. The first failure is remembered and later lines
-///   are dropped; a closed pipe then ends as if read (README, "Signals and exit codes"), any
+///   are dropped; a closed pipe then ends as if read (docs/cli.md, "Signals and exit codes"), any
 ///   other failure with the one line and exit 1 once the command is done (`finish()`).
 enum StandardOutput {
     enum Policy { case stop, carryOn }

@@ -1,5 +1,5 @@
 /// The dashboard's HTTP/1.1 server: POSIX sockets, a thread per connection, and a bound on
-/// everything a client can make it hold (see README, Layout, for why it is our own).
+/// everything a client can make it hold (see docs/layout.md for why it is our own).
 ///
 /// - A request's head (request line and headers) is at most `maxHeadBytes` (else 431), and
 ///   must arrive within `headerTimeout` of its first byte, body included (else the
