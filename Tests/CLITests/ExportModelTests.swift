@@ -134,7 +134,7 @@ import Testing
         let refusals: [([String], Int32, String)] = [
             (["other.onnx"], 1, "Error: Cannot predict with other.onnx: it is an ONNX model made by 'pytorch', not by mnistlab; " + advice),
             (["w.safetensors"], 1, "Error: Cannot predict with w.safetensors: it is not an ONNX model; " + advice),
-            (["nosuch.onnx"], 64, "Error: nosuch.onnx is neither a run id nor a file; give a run id (`mnistlab runs` lists them) or an ONNX file written by `mnistlab export-model`.\n"),
+            (["nosuch.onnx"], 64, "Error: nosuch.onnx is neither a run nor a file; give a run's id, uid or uid prefix (`mnistlab runs` lists them) or an ONNX file written by `mnistlab export-model`.\n"),
             (["model.onnx", "--epoch", "2"], 64, "Error: --epoch picks a run's checkpoint; model.onnx holds one checkpoint already.\n"),
         ]
         for (arguments, status, message) in refusals {

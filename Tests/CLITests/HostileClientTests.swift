@@ -227,7 +227,11 @@ import Testing
         let quiet = try ProcessUsage(pid)
         Thread.sleep(forTimeInterval: 3)
         let idleCPU = try ProcessUsage(pid).cpuSeconds - quiet.cpuSeconds
-        #expect(idleCPU < 0.6, "\(idleCPU) CPU-s in 3 s for 40 quiet streams")
+        // Each stream of a finished run still re-reads it at most every 5 s (a completed run
+        // can be resumed): in a debug build on a loaded machine, 40 of those reads falling in
+        // the window cost up to about 2.5 CPU-s (seen in a full `swift test`), while a server
+        // that polled each stream as it used to would stay busy the whole window on both cores.
+        #expect(idleCPU < 3.5, "\(idleCPU) CPU-s in 3 s for 40 quiet streams")
         #expect(answers(server))
         // And past 64 streams the next is refused with 503
         for _ in 40..<64 {

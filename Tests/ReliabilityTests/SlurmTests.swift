@@ -14,7 +14,7 @@ import Testing
 struct SlurmTests {
     /// Six trials, each long enough (some seconds) to be stopped while it trains.
     static let grid = [
-        "sweep", "--learning-rate", "0.05,0.1,0.2", "--seed", "1,2", "--hidden", "16",
+        "sweep", "--learning-rate", "0.05,0.1,0.2", "--seed", "1,2", "--hidden", "256",
         "--epochs", "\(epochs)", "--val-size", "200", "--batch-size", "50", "--keep-every", "1000",
     ]
     static let epochs = 60

@@ -37,6 +37,12 @@ public struct PostgresLocation: Sendable, Equatable {
     static func redacted(_ text: String) -> String {
         guard let scheme = scheme(of: text) else { return "a postgres:// URL" }
         let parts = URIParts(text.dropFirst(scheme.count))
+        if let misplaced = parts.misplacedAt {
+            // A password holding '/', '?' or '#' cut the URI inside it: only the user name
+            // and what follows the last '@' are surely not the password.
+            return scheme + parts.userWithoutPassword
+                + text[text.index(after: misplaced)...]
+        }
         var shown = scheme + parts.userWithoutPassword + parts.hostAndPath
         let parameters = parts.query.split(separator: "&", omittingEmptySubsequences: true)
             .filter { !$0.lowercased().hasPrefix("password=") }
@@ -57,6 +63,11 @@ public struct PostgresLocation: Sendable, Equatable {
             + parts.query.split(separator: "&").filter { $0.lowercased().hasPrefix("password=") }
             .map { String($0.dropFirst("password=".count)) }
         url = scheme.lowercased() + rest
+        if parts.misplacedAt != nil {
+            throw Self.bad(
+                "the user name or password holds a character a URL reserves; percent-encode it "
+                    + "(@ as %40, : as %3A, / as %2F, ? as %3F, # as %23)")
+        }
         // libpq takes the first '@' as the end of the user part, and the rest as host names.
         if parts.authority.filter({ $0 == "@" }).count > 1 {
             throw Self.bad(
@@ -138,6 +149,10 @@ public struct PostgresLocation: Sendable, Equatable {
 /// takes the first, but refusing a second one is `PostgresLocation`'s job), so that an
 /// unencoded '@' in a password never shows the rest of it as a host name.
 private struct URIParts {
+    /// The last '@', where a user part exists and that '@' stands after a '/', '?' or '#':
+    /// a password holding one of those, which cut the URI inside it (`user:p/w@host`), so
+    /// that the rest would read as host, port or database. Nil for a well-formed URI.
+    var misplacedAt: Substring.Index?
     var authority: Substring
     /// `user` or `user:password` followed by '@', or "" when there is none.
     var userInfo: Substring
@@ -145,6 +160,12 @@ private struct URIParts {
     var query: Substring
 
     init(_ rest: Substring) {
+        let cut = rest.firstIndex(where: { "/?#".contains($0) }) ?? rest.endIndex
+        if let first = rest.firstIndex(of: "@"), first < cut, let last = rest.lastIndex(of: "@"),
+            last > cut
+        {
+            misplacedAt = last
+        }
         let queryStart = rest.firstIndex(of: "?")
         query = queryStart.map { rest[rest.index(after: $0)...] } ?? ""
         let beforeQuery = rest[..<(queryStart ?? rest.endIndex)]
