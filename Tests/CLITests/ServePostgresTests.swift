@@ -3,8 +3,8 @@ import Synchronization
 import TestSupport
 import Testing
 
-/// The dashboard on a PostgreSQL store: its reads run on threads of its own, each with its
-/// own connection, and a server that is down is a 503 at once.
+/// The dashboard on a PostgreSQL store: each request reads on a connection of the reader's
+/// pool, so a slow one holds only its page, and a server that is down is a 503 at once.
 @Suite(.timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct ServePostgresTests {
     /// Polls `condition` every 50 ms for up to `seconds`; whether it held.
