@@ -60,6 +60,9 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             do {
                 engine.connection = try PostgresConnection.connect(target, settings: settings)
             } catch let failure as ConnectFailure {
+                if let (problem, reason) = failure.clientCertificate {
+                    throw StoreError(.clientCertificate(problem), reason)
+                }
                 throw StoreError(
                     failure.isTLS ? .tls : .connection, PostgresLocation.sentence(failure.message))
             }
