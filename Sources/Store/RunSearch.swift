@@ -92,9 +92,9 @@ extension Store {
             do {
                 result = try engine.query(try search.sql(columns: columns))
             } catch let error as StoreError where error.kind == .database {
-                throw StoreError(.badSearch, error.reason)
+                throw StoreError(.badSearch, sentence(error.reason))
             } catch let error as any EngineFailure {
-                throw StoreError(.badSearch, oneLine(error.engineMessage))
+                throw StoreError(.badSearch, sentence(oneLine(error.engineMessage)))
             }
             let names = SQLColumns(result.columns)
             return try result.rows.map {

@@ -140,3 +140,10 @@ protocol EngineFailure: Error {
 func oneLine(_ text: String) -> String {
     text.split(whereSeparator: \.isNewline).joined(separator: " ")
 }
+
+/// A database's message ended as a sentence, so that advice after it reads apart from it:
+/// a period unless it has one or ends with a question ("Is the server running on that
+/// host…?"); SQLite's `near ";": syntax error` has neither.
+func sentence(_ text: String) -> String {
+    text.hasSuffix(".") || text.hasSuffix("?") ? text : text + "."
+}

@@ -71,6 +71,10 @@ import Testing
             // Then each is refused in one line, and the runs are all still there
             #expect(output.status != 0, "\(expression): \(output.stdout)")
             #expect(output.stderr.hasPrefix("Error: ") && output.stderr.split(separator: "\n").count == 1, "\(expression): \(output.stderr)")
+            // as the database's sentence, then the advice
+            #expect(
+                output.stderr.contains(". --where takes a SQL expression") || output.stderr.contains("? --where takes")
+                    || !output.stderr.contains("--where takes"), "\(expression): \(output.stderr)")
         }
         #expect(try ids(sandbox.run(["runs", "--json"])) == [4, 3, 2, 1])
 
