@@ -62,6 +62,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         /// A run search (`RunSearch`) names no column of run_summary to sort by, or its
         /// expression is not one the database can run.
         case badSearch
+        /// A statement given by the user (`sql`, a run search) ran past `seconds` and was
+        /// stopped; nothing it read was returned.
+        case queryTooLong(seconds: Double)
         /// The database reported an error (syntax, constraint, I/O…).
         case database
     }
@@ -139,6 +142,18 @@ protocol EngineFailure: Error {
 
 func oneLine(_ text: String) -> String {
     text.split(whereSeparator: \.isNewline).joined(separator: " ")
+}
+
+/// A user's statement stopped at its time limit, in the same words on both engines.
+func tooLong(_ seconds: Double) -> StoreError {
+    StoreError(
+        .queryTooLong(seconds: seconds),
+        "the statement ran for more than \(secondsText(seconds)) and was stopped.")
+}
+
+/// "30 s", "2.5 s", "0.3 s".
+func secondsText(_ seconds: Double) -> String {
+    (seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)) + " s"
 }
 
 /// A database's message ended as a sentence, so that advice after it reads apart from it:
