@@ -126,7 +126,7 @@ public struct Dashboard: Sendable {
         func find() throws -> [RunSummary] {
             try store { store in
                 do {
-                    return try store.summaries(search, timeLimit: searches.timeLimit)
+                    return try store.summaries(search, limits: searches.limits)
                 } catch let error as StoreError where error.isTheSearchsFault {
                     throw HTTPError(400, error.description)
                 }

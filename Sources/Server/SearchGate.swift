@@ -1,18 +1,19 @@
 /// The bounds on searches a client writes (`/api/runs?where=…`): any web page the user opens
-/// can send one (a cross-origin GET needs no permission), so each runs at most `timeLimit`
-/// seconds and at most `limit` run at once; the next is refused with 503 at once, so the
-/// store's readers stay free for the pages.
+/// can send one (a cross-origin GET needs no permission), so each runs within `limits` (2 s,
+/// values of at most 1 MiB: run_summary's own are far smaller) and at most `limit` run at
+/// once; the next is refused with 503 at once, so the store's readers stay free for the pages.
+import Store
 import Synchronization
 
 final class SearchGate: Sendable {
-    /// Seconds a search may run on the store before it is stopped (400).
-    let timeLimit: Double
+    /// What a search may take of the store before it is stopped (400).
+    let limits: StatementLimits
     /// Searches that may run at once.
     let limit: Int
     private let running = Mutex(0)
 
-    init(timeLimit: Double = 2, limit: Int = 2) {
-        self.timeLimit = timeLimit
+    init(limits: StatementLimits = StatementLimits(seconds: 2, valueBytes: 1 << 20), limit: Int = 2) {
+        self.limits = limits
         self.limit = limit
     }
 

@@ -241,14 +241,10 @@ extension Store {
     /// Runs one statement that only reads (`mnistlab sql`: SELECT, WITH … SELECT, EXPLAIN, a
     /// PRAGMA or SHOW that reads), refused with `.notReadOnly` before it can write anything:
     /// each engine has its own guard (SQLiteReadOnlyStatement.swift, PostgresEngine.query).
-    /// It is stopped with `.queryTooLong` after `timeLimit` seconds.
-    public func query(_ sql: String, timeLimit: Double = Store.statementTimeLimit) throws -> QueryResult {
-        try attempt("Cannot run SQL on \(location)") { try engine.query(sql, timeLimit: timeLimit) }
+    /// It runs within `limits`.
+    public func query(_ sql: String, limits: StatementLimits = .terminal) throws -> QueryResult {
+        try attempt("Cannot run SQL on \(location)") { try engine.query(sql, limits: limits) }
     }
-
-    /// The longest, in seconds, that a statement a user wrote (`sql`, `runs --where`) runs
-    /// before it is stopped, on either engine.
-    public static let statementTimeLimit: Double = 30
 
     /// What `mnistlab db status` shows.
     public func status() throws -> DatabaseStatus {

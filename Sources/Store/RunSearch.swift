@@ -83,17 +83,17 @@ extension Store {
     /// database can't run, is `.badSearch`; a write or a second statement is refused as
     /// `mnistlab sql` refuses it.
     public func summaries(
-        _ search: RunSearch, timeLimit: Double = Store.statementTimeLimit
+        _ search: RunSearch, limits: StatementLimits = .terminal
     ) throws -> [RunSummary] {
         try attempt("Cannot search the runs in \(location)") {
             // The view's columns, to check a sort column against (only then: on PostgreSQL the
             // guard's query is a transaction and a round trip of its own).
             let columns =
                 search.sort == nil
-                ? [] : try engine.query("SELECT * FROM run_summary LIMIT 0", timeLimit: timeLimit).columns
+                ? [] : try engine.query("SELECT * FROM run_summary LIMIT 0", limits: limits).columns
             let result: QueryResult
             do {
-                result = try engine.query(try search.sql(columns: columns), timeLimit: timeLimit)
+                result = try engine.query(try search.sql(columns: columns), limits: limits)
             } catch let error as StoreError where error.kind == .database {
                 throw StoreError(.badSearch, sentence(error.reason))
             } catch let error as any EngineFailure {

@@ -144,18 +144,6 @@ func oneLine(_ text: String) -> String {
     text.split(whereSeparator: \.isNewline).joined(separator: " ")
 }
 
-/// A user's statement stopped at its time limit, in the same words on both engines.
-func tooLong(_ seconds: Double) -> StoreError {
-    StoreError(
-        .queryTooLong(seconds: seconds),
-        "the statement ran for more than \(secondsText(seconds)) and was stopped.")
-}
-
-/// "30 s", "2.5 s", "0.3 s".
-func secondsText(_ seconds: Double) -> String {
-    (seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)) + " s"
-}
-
 /// A database's message ended as a sentence, so that advice after it reads apart from it:
 /// a period unless it has one or ends with a question ("Is the server running on that
 /// host…?"); SQLite's `near ";": syntax error` has neither.

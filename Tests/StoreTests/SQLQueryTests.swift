@@ -132,10 +132,10 @@ import Testing
 
         // When an endless statement runs through sql and through a run search, with 0.5 s
         let viaSQL = #expect(throws: StoreError.self) {
-            try store.query("SELECT \(Self.endless) AS n", timeLimit: 0.5)
+            try store.query("SELECT \(Self.endless) AS n", limits: StatementLimits(seconds: 0.5))
         }
         let viaSearch = #expect(throws: StoreError.self) {
-            try store.summaries(RunSearch(expression: "\(Self.endless) > 0"), timeLimit: 0.5)
+            try store.summaries(RunSearch(expression: "\(Self.endless) > 0"), limits: StatementLimits(seconds: 0.5))
         }
 
         // Then each is stopped, in the same words on both engines, and the store still reads
@@ -143,8 +143,28 @@ import Testing
             #expect(error?.kind == .queryTooLong(seconds: 0.5), "\(String(describing: error))")
             #expect(error?.reason == "the statement ran for more than 0.5 s and was stopped.")
         }
-        #expect(try store.query("SELECT count(*) AS n FROM runs", timeLimit: 0.5).rows == [[.integer(1)]])
+        #expect(try store.query("SELECT count(*) AS n FROM runs", limits: StatementLimits(seconds: 0.5)).rows == [[.integer(1)]])
         #expect(try store.summaries(RunSearch(expression: "id = 1")).map(\.run.id) == [1])
+    }
+
+    @Test func aStatementMakesNoValueLargerThanItsLimit() throws {
+        // Given a store with a run
+        let directory = try TemporaryDirectory()
+        let store = try storeWithARun(directory)
+        let limits = StatementLimits(seconds: 30, valueBytes: 1 << 20)
+
+        // When a search and a statement each make a 100 MB blob under a 1 MiB limit
+        let viaSearch = #expect(throws: StoreError.self) {
+            try store.summaries(RunSearch(expression: "length(randomblob(100000000)) > 0"), limits: limits)
+        }
+        let viaSQL = #expect(throws: StoreError.self) {
+            try store.query("SELECT length(zeroblob(2000000) || x'00') AS n", limits: limits)
+        }
+
+        // Then SQLite refuses to make them, and values within the limit are fine
+        #expect(viaSearch?.kind == .badSearch && viaSearch?.reason.contains("too big") == true, "\(String(describing: viaSearch))")
+        #expect(viaSQL?.reason.contains("too big") == true, "\(String(describing: viaSQL))")
+        #expect(try store.query("SELECT length(randomblob(1000)) AS n", limits: limits).rows == [[.integer(1000)]])
     }
 
     @Test func onlyOneStatementRuns() throws {

@@ -7,10 +7,14 @@ import GRDBSQLite
 /// Three layers: the connection is opened read-only (`SQLITE_OPEN_READONLY`), which stops
 /// writes to the file but not ATTACH, CREATE TEMP or `PRAGMA writable_schema = 1`; an
 /// authorizer refuses anything but reading while the statement compiles, which catches those
-/// and names what was refused; `sqlite3_stmt_readonly` is the last check. A progress handler
-/// stops the statement once it has run `timeLimit` seconds (`.queryTooLong`).
+/// and names what was refused; `sqlite3_stmt_readonly` is the last check. Within `limits`: a
+/// progress handler stops the statement once it has run its seconds (`.queryTooLong`), and
+/// SQLITE_LIMIT_LENGTH bounds the values it makes (this connection is its own).
 enum ReadOnlyStatement {
-    static func run(_ sql: String, in db: Database, timeLimit: Double) throws -> QueryResult {
+    static func run(_ sql: String, in db: Database, limits: StatementLimits) throws -> QueryResult {
+        if let bytes = limits.valueBytes {
+            sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_LENGTH, Int32(clamping: bytes))
+        }
         let refusal = Refusal()
         let statement: Statement
         do {
@@ -36,9 +40,9 @@ enum ReadOnlyStatement {
         }
         let rows: [Row]
         do {
-            rows = try withDeadline(timeLimit, on: db) { try Row.fetchAll(statement) }
+            rows = try withDeadline(limits.seconds, on: db) { try Row.fetchAll(statement) }
         } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
-            throw tooLong(timeLimit)
+            throw limits.tooLong
         }
         return QueryResult(
             columns: statement.columnNames,
