@@ -343,12 +343,18 @@ extension Store {
         return (lastEpoch.map { $0 >= epochs } ?? false) ? .completed : .interrupted
     }
 
-    /// `summary` as it really is (`liveStatus`).
+    /// `summary` as it really is (`liveStatus`): a run whose process on this machine died
+    /// is not running, and nor is the sweep trial that process held, which waits for the next
+    /// worker (pending, as `shownStatus` reads it).
     static func live(_ summary: RunSummary) -> RunSummary {
         var shown = summary
         shown.run.status = liveStatus(
             summary.run.status, host: summary.run.host, pid: summary.run.pid,
             lastEpoch: summary.lastEpoch, epochs: summary.run.epochs)
+        if let trial = summary.trialStatus {
+            let died = shown.run.status != summary.run.status
+            shown.trialStatus = shownStatus(trial.rawValue, held: !died)
+        }
         return shown
     }
 

@@ -72,17 +72,21 @@ extension MNISTLab {
             print(progress.isEmpty ? "No sweeps yet; `mnistlab sweep` starts one." : try overview(progress, store).render())
         }
 
+        /// One row per sweep; with an ASHA sweep among them, its paused and pruned trials too.
         private func overview(_ progress: [SweepProgress], _ store: Store) throws -> Table {
+            let asha = progress.contains { $0.sweep.search.reductionFactor != nil }
+            let counts = ["pending", "running", "completed", "failed"] + (asha ? ["paused", "pruned"] : [])
             var table = Table(
-                ["sweep", "trials", "pending", "running", "completed", "failed", "time left", "workers"],
-                numeric: [0, 1, 2, 3, 4, 5])
+                ["sweep", "trials"] + counts + ["time left", "workers"],
+                numeric: Set(0..<(2 + counts.count)))
             for p in progress {
-                table.append([
-                    "\(p.sweep.id)", "\(p.sweep.size)", "\(p.pending)", "\(p.running)",
-                    "\(p.completed)", "\(p.failed)",
-                    timeLeft(p, plannedEpochs: try store.trials(sweepID: p.sweep.id).map(plannedEpochs).reduce(0, +)),
-                    p.workers.joined(separator: " "),
-                ])
+                table.append(
+                    ["\(p.sweep.id)", "\(p.sweep.size)", "\(p.pending)", "\(p.running)", "\(p.completed)", "\(p.failed)"]
+                        + (asha ? ["\(p.paused)", "\(p.pruned)"] : [])
+                        + [
+                            timeLeft(p, plannedEpochs: try store.trials(sweepID: p.sweep.id).map(plannedEpochs).reduce(0, +)),
+                            p.workers.joined(separator: " "),
+                        ])
             }
             return table
         }
