@@ -6,7 +6,7 @@
 -- trials.status itself is what the last writer recorded: 'running' means a worker claimed the
 -- trial, not that one holds it now; live_trials says who holds it. Reads never write, so the
 -- raw column is left as it is until a worker or a sweep command next writes the trial (a
--- claim takes it over; releaseAbandonedRuns clears a dead local worker's hold).
+-- claim takes it over; releaseAbandonedRuns gives a dead local worker's trials back).
 
 -- run_summary as in 0014_asha_rungs.sql, the same columns in the same order; only
 -- trial_status changes: a trial recorded 'running' that no live worker holds reads 'pending'.

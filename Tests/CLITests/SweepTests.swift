@@ -89,7 +89,7 @@ import Testing
         let sandbox = try Sandbox()
         let output = try sandbox.run([
             "sweep", "--learning-rate", "0.1,0.2", "--patience", "3", "--min-delta", "0.01",
-            "--epochs", "1", "--detach",
+            "--epochs", "1", "--val-size", "200", "--detach",
         ])
 
         // Then the sweep is written, each trial stopping early by it

@@ -224,11 +224,12 @@ import Testing
         // When a worker promotes trial 1, slowly (its decision takes 300 ms), while another
         // records trial 3's rung on a connection of its own
         let other = try Store.open(location: path)
-        let promoted = DispatchSemaphore(value: 0)
+        let (deciding, promoted) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
         let promoting = Mutex<Result<TrialClaim?, any Error>?>(nil)
         DispatchQueue.global().async {
             let result = Result {
                 try store.claimSweepJob(sweepID: sweep.id, leaseSeconds: 30) { state in
+                    deciding.signal()
                     usleep(300_000)
                     return self.first(.paused, state).map { .promote(trialID: $0.id, fromRung: 0) } ?? .wait
                 }
@@ -236,7 +237,7 @@ import Testing
             promoting.withLock { $0 = result }
             promoted.signal()
         }
-        usleep(100_000)
+        #expect(deciding.wait(timeout: .now() + 60) == .success)
         try other.reachRung(third, rung: 0, epoch: 1, last: false)
         #expect(promoted.wait(timeout: .now() + 60) == .success)
         let claim = try #require(try promoting.withLock { try $0?.get() })

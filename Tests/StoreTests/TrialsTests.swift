@@ -224,9 +224,10 @@ extension TrialsTests {
         // While its row still says what its worker recorded: reads never write
         #expect(try Self.recordedStatus(store) == ["running", "pending"])
 
-        // And the next worker, which releases what died first as `worker` does, takes it over
-        // at once, with its run
+        // And the next worker, which releases what died first as `worker` does (the trial's
+        // row then pending too), takes it over at once, with its run
         try store.releaseAbandonedRuns()
+        #expect(try Self.recordedStatus(store) == ["pending", "pending"])
         let next = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
         #expect(next.trial.number == 1 || next.trial.number == 2)
         let taken = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))

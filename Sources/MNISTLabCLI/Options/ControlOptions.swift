@@ -199,7 +199,12 @@ struct SweepControlOptions: ParsableArguments {
             h.lrSchedule = s.lrSchedule
             h.minLearningRate = s.minLearningRate
             h.patience = s.patience > 0 ? s.patience : nil
-            try h.requirePatience(forMinDelta: minDelta.map { _ in s.minDelta })
+            do {
+                try h.requirePatience(forMinDelta: minDelta.map { _ in s.minDelta })
+            } catch {
+                // Thrown from `validate()`, where argument-parser words only ValidationError.
+                throw ValidationError(ErrorWording.training(error))
+            }
             for rate in learningRates {
                 h.learningRate = rate
                 try ControlLimits.floorBelowRate(h)
