@@ -28,6 +28,16 @@ import Testing
     func trainToRung(
         _ store: Store, _ sweep: SweepRecord, rung: Int, epoch: Int, valLoss: Double
     ) throws -> TrialClaim {
+        let claim = try startAndTrain(store, sweep, through: epoch, valLoss: valLoss)
+        try store.reachRung(claim, rung: rung, epoch: epoch, last: false)
+        return claim
+    }
+
+    /// Starts the next pending trial and trains its run through `epoch`, with this val_loss
+    /// there, short of recording the rung.
+    func startAndTrain(
+        _ store: Store, _ sweep: SweepRecord, through epoch: Int, valLoss: Double
+    ) throws -> TrialClaim {
         let claim = try #require(
             try store.claimSweepJob(sweepID: sweep.id, leaseSeconds: 30) { state in
                 self.first(.pending, state).map { .start(trialID: $0.id) } ?? .wait
@@ -43,7 +53,6 @@ import Testing
                 keepEvery: 50, lease: lease)
         }
         try store.finishRun(lease, status: .interrupted)
-        try store.reachRung(claim, rung: rung, epoch: epoch, last: false)
         return claim
     }
 
@@ -207,19 +216,7 @@ import Testing
         let sweep = try ashaSweep(store, trials: 3)
         try trainToRung(store, sweep, rung: 0, epoch: 1, valLoss: 0.1)
         try trainToRung(store, sweep, rung: 0, epoch: 1, valLoss: 0.2)
-        let third = try #require(
-            try store.claimSweepJob(sweepID: sweep.id, leaseSeconds: 30) { state in
-                self.first(.pending, state).map { .start(trialID: $0.id) } ?? .wait
-            })
-        var new = NewRun.sample()
-        new.sweepID = sweep.id
-        new.epochs = 9
-        let (run, lease) = try store.createRun(new, leaseSeconds: 30, for: third)
-        try store.recordEpoch(
-            .sample(runID: run.id, epoch: 1, valLoss: 0.05),
-            checkpoint: CheckpointRecord(runID: run.id, epoch: 1, weights: [1]), keepEvery: 50,
-            lease: lease)
-        try store.finishRun(lease, status: .interrupted)
+        let third = try startAndTrain(store, sweep, through: 1, valLoss: 0.05)
 
         // When a worker promotes trial 1, slowly (its decision takes 300 ms), while another
         // records trial 3's rung on a connection of its own
