@@ -119,7 +119,7 @@ struct SweepRunner {
                 }
             }
             if !anyRunning { break }
-            usleep(100_000)
+            usleep(UInt32(Timeouts.sweepReport * 1_000_000))
         }
     }
 }

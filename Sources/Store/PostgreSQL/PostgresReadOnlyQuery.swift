@@ -17,7 +17,7 @@ import Foundation
 
 extension PostgresEngine {
     func query(_ sql: String) throws -> QueryResult {
-        try query(sql, timeoutMilliseconds: 30_000)
+        try query(sql, timeoutMilliseconds: Int(Timeouts.sqlStatement * 1000))
     }
 
     /// `query` with another statement timeout, for tests.
