@@ -119,7 +119,7 @@ struct SweepRunner {
                 }
             }
             if !anyRunning { break }
-            usleep(UInt32(Timeouts.sweepReport * 1_000_000))
+            Thread.sleep(forTimeInterval: Timeouts.sweepReport)
         }
     }
 }

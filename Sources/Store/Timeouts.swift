@@ -64,6 +64,9 @@ public enum Timeouts {
         min(workerPollCeiling, renewal(lease: lease))
     }
 
+    /// How often a waiting worker looks whether it was asked to stop (Ctrl-C, SIGTERM).
+    public static let stopCheck: Double = 0.02
+
     /// Seconds between two looks at a sweep's trials while its local workers train.
     public static let sweepReport: Double = 0.1
 

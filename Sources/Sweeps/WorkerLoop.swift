@@ -172,7 +172,9 @@ public struct WorkerLoop {
     /// stop.
     private func waitForWork() {
         let deadline = Date().addingTimeInterval(Timeouts.workerPoll(lease: leaseSeconds))
-        while Date() < deadline, !shouldStop() { usleep(20_000) }
+        while Date() < deadline, !shouldStop() {
+            Thread.sleep(forTimeInterval: Timeouts.stopCheck)
+        }
     }
 }
 
