@@ -15,7 +15,8 @@ public enum Timeouts {
     /// an epoch) before failing with "database is locked".
     public static let sqliteBusy: Double = 30
 
-    /// Seconds a statement of `mnistlab sql` on PostgreSQL may run, and wait for a lock.
+    /// Seconds a statement a user writes at the terminal (`mnistlab sql`, `runs --where`) may
+    /// run, and on PostgreSQL wait for a lock, on either engine (`StatementLimits.terminal`).
     public static let sqlStatement: Double = 30
 
     /// Seconds a connection attempt waits for one PostgreSQL host before the next (or
@@ -99,6 +100,9 @@ public enum Timeouts {
     public static let refusalDrain: Duration = .seconds(1)
     /// The pause before accepting again when the process is out of descriptors or memory.
     public static let acceptRetry: Duration = .milliseconds(50)
+    /// Seconds a search a client of the dashboard writes (`/api/runs?where=`) may run: any web
+    /// page can send one.
+    public static let dashboardSearch: Double = 2
     /// How often the dashboard looks for store changes (one look for all event streams).
     public static let changePoll: Duration = .milliseconds(50)
     /// An event stream looks at least this often whether its client has gone, and a live
