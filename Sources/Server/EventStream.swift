@@ -25,9 +25,9 @@ enum FeedPace: Sendable {
     /// Whether a read is due, `since` the last one, when the store did (or did not) change.
     func isDue(changed: Bool, since: Duration) -> Bool {
         switch self {
-        case .live: changed || since >= .seconds(1)
+        case .live: changed || since >= Timeouts.streamCheck
         case .onChange: changed
-        case .settled: changed && since >= .seconds(5)
+        case .settled: changed && since >= Timeouts.settledStream
         }
     }
 }
@@ -85,7 +85,7 @@ final class ChangeSignal: @unchecked Sendable {
 
     /// Waits until the count passes `seen` or `timeout` passes; returns the count.
     func wait(after seen: UInt64, timeout: Duration) -> UInt64 {
-        let until = Date().addingTimeInterval(timeout.seconds)
+        let until = Date().addingTimeInterval(timeout.timeInterval)
         condition.lock()
         defer { condition.unlock() }
         while generation == seen, condition.wait(until: until) {}
@@ -111,7 +111,7 @@ final class ChangeSignal: @unchecked Sendable {
                 condition.broadcast()
                 condition.unlock()
             }
-            Thread.sleep(forTimeInterval: interval.seconds)
+            Thread.sleep(forTimeInterval: interval.timeInterval)
         }
     }
 }
@@ -199,9 +199,9 @@ protocol EventFeed: Sendable {
 }
 
 /// An event stream fed by `feed`: it opens with a comment, sends the feed's events as the
-/// store changes (`ChangeSignal`), and a comment line after 15 s of quiet, which keeps
-/// proxies from closing it. It ends when a write fails or the client closes its side, which
-/// it looks for at least once a second.
+/// store changes (`ChangeSignal`), at its watch's pace, and a comment line after
+/// `Timeouts.streamKeepAlive` of quiet, which keeps proxies from closing it. It ends when a
+/// write fails or the client closes its side, which it looks for every `Timeouts.streamCheck`.
 struct EventStream<Feed: EventFeed>: ResponseStream {
     let signal: ChangeSignal
     let watches: Watches<Feed.State>
@@ -214,7 +214,8 @@ struct EventStream<Feed: EventFeed>: ResponseStream {
         defer { signal.stopListening() }
         let watch = watches.join(feed.key)
         defer { watches.release(feed.key) }
-        guard output.write(Array(": \(title)\nretry: 1000\n\n".utf8)) else { return }
+        let retry = Timeouts.streamRetry.components.seconds * 1000
+        guard output.write(Array(": \(title)\nretry: \(retry)\n\n".utf8)) else { return }
         var feed = feed
         var seen = signal.generation
         var lastWrite = ContinuousClock.now
@@ -223,11 +224,11 @@ struct EventStream<Feed: EventFeed>: ResponseStream {
             if !events.isEmpty {
                 guard output.write(events) else { return }
                 lastWrite = .now
-            } else if ContinuousClock.now - lastWrite > .seconds(15) {
+            } else if ContinuousClock.now - lastWrite > Timeouts.streamKeepAlive {
                 guard output.write(Array(": keep-alive\n\n".utf8)) else { return }
                 lastWrite = .now
             }
-            seen = signal.wait(after: seen, timeout: .seconds(1))
+            seen = signal.wait(after: seen, timeout: Timeouts.streamCheck)
             if output.clientHasGone() { return }
         }
     }
@@ -403,11 +404,4 @@ private func oneLineJSON(_ value: some Encodable) throws -> String {
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
     return String(decoding: try encoder.encode(value), as: UTF8.self)
-}
-
-extension Duration {
-    /// In seconds, as a Double.
-    var seconds: Double {
-        Double(components.seconds) + Double(components.attoseconds) / 1e18
-    }
 }

@@ -30,7 +30,8 @@ final class PostgresEngine: Engine, @unchecked Sendable {
     /// unless `allowOlderSchema`, one that needs migrating. A connection lost later is made
     /// again for up to `reconnectWindow` seconds.
     static func open(
-        url: String, readOnly: Bool, allowOlderSchema: Bool, reconnectWindow: Double = 30
+        url: String, readOnly: Bool, allowOlderSchema: Bool,
+        reconnectWindow: Double = Timeouts.reconnectWindow
     ) throws -> PostgresEngine {
         try open(
             url: url, readOnly: readOnly, allowOlderSchema: allowOlderSchema,
@@ -40,7 +41,8 @@ final class PostgresEngine: Engine, @unchecked Sendable {
     /// `open` with another migration list, and shorter reconnect and idle windows, for tests.
     static func open(
         url: String, readOnly: Bool, allowOlderSchema: Bool, migrations: [Migration],
-        reconnectWindow: Double = 30, idleTransactionTimeout: Double = 60
+        reconnectWindow: Double = Timeouts.reconnectWindow,
+        idleTransactionTimeout: Double = Timeouts.idleInTransaction
     ) throws -> PostgresEngine {
         let target = try PostgresLocation(url: url)
         // A process stopped inside a transaction (SIGSTOP, a suspended VM, a machine cut off
@@ -342,8 +344,13 @@ final class PostgresEngine: Engine, @unchecked Sendable {
 
     // MARK: - Dialect
 
-    /// The server's clock as the text of every timestamp column.
-    static let now = timestamp("now()")
+    /// The server's clock as the text of every timestamp column: the time the writing
+    /// statement started, as SQLite's 'now' is, not now()'s start of its transaction. A
+    /// transaction that waited for a lock (a sweep's, `Store.reachRung` and
+    /// `claimSweepJob`) then stamps its rows after whatever the holder committed: with now(),
+    /// a rung reached by a transaction begun before a promotion and committed after it was
+    /// stamped before that promotion, which never saw it.
+    static let now = timestamp("statement_timestamp()")
 
     private static func timestamp(_ instant: String) -> String {
         "to_char((\(instant)) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -352,7 +359,7 @@ final class PostgresEngine: Engine, @unchecked Sendable {
     static let postgresDialect = Dialect(
         now: now,
         expiry: { seconds in
-            timestamp("now() + make_interval(secs => \(String(format: "%.3f", seconds)))")
+            timestamp("statement_timestamp() + make_interval(secs => \(String(format: "%.3f", seconds)))")
         },
         // FOR UPDATE on the nullable side of the claim query's LEFT JOIN is an error in
         // PostgreSQL; only the trial row is locked (and skipped when another worker has it).
