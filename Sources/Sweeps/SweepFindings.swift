@@ -137,7 +137,7 @@ public struct SweepFindings: Sendable, Equatable {
 
     /// The random ranges `sweeps.grid` records for a random search ({"random": {"learning_rate":
     /// "0.01:1:log", …}}); empty for a grid, or for text this build cannot read.
-    static func ranges(grid: String) -> [SweptSetting: DrawRange] {
+    public static func ranges(grid: String) -> [SweptSetting: DrawRange] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(grid.utf8)) as? [String: Any],
             let random = object["random"] as? [String: Any]
         else { return [:] }
