@@ -53,10 +53,11 @@ extension SweepFigures {
     /// left over a white halo, so no label runs into the next axis or under line ends.
     private static let (top, plotHeight, bottom) = (52.0, 300.0, 24.0)
     private static let characterWidth = 6.8
+    private static let minimumSpan = 640.0
 
     func axisPositions(_ metric: Metric) -> [Double] {
         let titles = axes.map { $0.setting.column } + [metric.title]
-        let widest = axes.map(\.widestLabel) + [8]
+        let widest = axes.map(\.widestLabel) + [0]
         var xs: [Double] = []
         var x = 0.0
         for k in titles.indices {
@@ -66,7 +67,12 @@ extension SweepFigures {
             x += before
             xs.append(x)
         }
-        return xs
+        // Few axes are spread over at least `minimumSpan`, so that lines between them can be
+        // told apart; many scroll sideways rather than shrink their labels.
+        guard xs.count > 1, let first = xs.first, let last = xs.last, last - first < Self.minimumSpan
+        else { return xs }
+        let extra = (Self.minimumSpan - (last - first)) / Double(xs.count - 1)
+        return xs.enumerated().map { k, x in x + extra * Double(k) }
     }
 
     /// The plot with `metric` on its last axis: one polyline per trial (data-i: its index in
@@ -76,14 +82,15 @@ extension SweepFigures {
         let xs = axisPositions(metric)
         let metricAxis = metricAxis(metric)
         let goodness = colorScale(metric)
-        let legendX = (xs.last ?? 0) + 40
+        let legendX = (xs.last ?? 0) + 66
         let width = legendX + 110
         let height = Self.top + Self.plotHeight + Self.bottom
         func y(_ fraction: Double) -> Double { Self.top + (1 - fraction) * Self.plotHeight }
         var out = ""
         out.reserveCapacity(trials.count * 160 + 4096)
         out += "<svg class=\"parallel\" data-metric=\"\(metric.rawValue)\" xmlns=\"http://www.w3.org/2000/svg\" "
-        out += "width=\"\(coordinate(width))\" height=\"\(coordinate(height))\" "
+        // Narrower windows scale it down to 80 %, then scroll it.
+        out += "width=\"\(coordinate(width))\" height=\"\(coordinate(height))\" style=\"min-width:\(coordinate(width * 0.8))px\" "
         out += "viewBox=\"0 0 \(coordinate(width)) \(coordinate(height))\" role=\"img\" "
         out += "aria-label=\"trials of sweep \(sweep.id) by setting and \(escape(metric.title))\">\n"
         out += "<g class=\"lines\">"
@@ -126,10 +133,12 @@ extension SweepFigures {
             out += "<text class=\"axis-title\" x=\"\(x)\" y=\"18\" text-anchor=\"middle\">\(escape(title))</text>"
             let kind = isMetric ? (metric.lowerIsBetter ? "lower is better" : "higher is better") : axes[k].scale.name
             out += "<text class=\"axis-kind\" x=\"\(x)\" y=\"34\" text-anchor=\"middle\">\(kind)</text>"
+            // The metric's labels go right of its axis, where no line comes.
+            let side = isMetric ? 1.0 : -1.0
             for tick in ticks {
                 let ty = coordinate(y(tick.fraction))
-                out += "<line class=\"tick-mark\" x1=\"\(coordinate(xs[k] - 4))\" x2=\"\(x)\" y1=\"\(ty)\" y2=\"\(ty)\"/>"
-                out += "<text class=\"tick\" x=\"\(coordinate(xs[k] - 8))\" y=\"\(ty)\" text-anchor=\"end\" "
+                out += "<line class=\"tick-mark\" x1=\"\(coordinate(xs[k] + 4 * side))\" x2=\"\(x)\" y1=\"\(ty)\" y2=\"\(ty)\"/>"
+                out += "<text class=\"tick\" x=\"\(coordinate(xs[k] + 8 * side))\" y=\"\(ty)\" text-anchor=\"\(isMetric ? "start" : "end")\" "
                 out += "dominant-baseline=\"middle\">\(escape(tick.label))</text>"
             }
             out += "<rect class=\"brush\" x=\"\(coordinate(xs[k] - 7))\" width=\"14\" y=\"0\" height=\"0\" visibility=\"hidden\"/>"
@@ -278,7 +287,7 @@ extension SweepFigures {
     /// Validation loss against epoch for every trial of a sweep with rungs, the rung epochs
     /// marked, promoted trials solid blue, pruned ones grey and dashed, undecided ones orange.
     func rungSection() -> String {
-        let (left, right, top, bottom) = (62.0, 18.0, 44.0, 44.0)
+        let (left, right, top, bottom) = (62.0, 40.0, 44.0, 44.0)
         let (width, height) = (760.0, 360.0)
         let (plotW, plotH) = (width - left - right, height - top - bottom)
         let epochs = curves.flatMap { $0.points.map(\.epoch) }
@@ -288,8 +297,8 @@ extension SweepFigures {
         func px(_ e: Double) -> Double { left + xAxis.fraction(e) * plotW }
         func py(_ v: Double) -> Double { top + (1 - yAxis.fraction(v)) * plotH }
         let styles: [Outcome: (label: String, style: String)] = [
-            .promoted: ("promoted", "stroke=\"#2563eb\" stroke-width=\"2\""),
-            .pruned: ("pruned", "stroke=\"#9ca3af\" stroke-width=\"1.5\" stroke-dasharray=\"5 4\""),
+            .promoted: ("promoted to the last rung", "stroke=\"#2563eb\" stroke-width=\"2\""),
+            .pruned: ("pruned (● where it stopped)", "stroke=\"#9ca3af\" stroke-width=\"1.5\" stroke-dasharray=\"5 4\""),
             .open: ("not decided yet", "stroke=\"#f59e0b\" stroke-width=\"1.5\""),
         ]
         var out = "<section id=\"rungs\"><h2>Rungs <span class=\"sub\">validation loss by epoch; rungs at epoch"
@@ -314,8 +323,14 @@ extension SweepFigures {
             for c in curves where c.outcome == outcome {
                 let points = c.points.filter { $0.valLoss.isFinite }
                     .map { "\(coordinate(px(Double($0.epoch)))),\(coordinate(py($0.valLoss)))" }.joined(separator: " ")
-                out += "<polyline class=\"curve \(outcome.rawValue)\" data-run=\"\(c.runID)\" fill=\"none\" \(style.style) points=\"\(points)\">"
-                out += "<title>trial \(c.trial) · run \(c.runID) · \(style.label)</title></polyline>"
+                out += "<g class=\"curve \(outcome.rawValue)\" data-run=\"\(c.runID)\"><title>trial \(c.trial) · run \(c.runID) · "
+                out += "\(outcome.rawValue)</title><polyline fill=\"none\" \(style.style) points=\"\(points)\"/>"
+                // Where the curve ends: a trial pruned at the first rung has one point only.
+                if let end = c.points.last(where: { $0.valLoss.isFinite }) {
+                    let color = outcome == .promoted ? "#2563eb" : outcome == .pruned ? "#6b7280" : "#f59e0b"
+                    out += "<circle cx=\"\(coordinate(px(Double(end.epoch))))\" cy=\"\(coordinate(py(end.valLoss)))\" r=\"3\" fill=\"\(color)\"/>"
+                }
+                out += "</g>"
             }
         }
         var x = left

@@ -113,9 +113,9 @@ public struct SweepFigures: Sendable {
 
     /// How a trial of an ASHA sweep fared at its rungs.
     public enum Outcome: String, Sendable, CaseIterable {
-        /// Promoted past at least one rung (or completed at the last).
+        /// Promoted at every rung up to the last, where it completed.
         case promoted
-        /// Stopped for good at a rung.
+        /// Stopped for good at a rung (or failed).
         case pruned
         /// Paused at a rung, running or pending: not decided yet.
         case open
@@ -196,18 +196,18 @@ public struct SweepFigures: Sendable {
         findings = SweepFindings(grid: sweep.grid, trials: records, summaries: summaries)
 
         rungEpochs = Array(Set(rungs.map(\.epoch))).sorted()
-        let rungsByTrial = Dictionary(grouping: rungs, by: \.trialID)
         let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
         self.rungs = rungs.compactMap { r in
             byID[r.trialID].map { RungReached(trial: $0.number, runID: $0.runID, rung: r) }
         }
         self.curves = rungs.isEmpty ? [] : records.compactMap { record in
             guard let runID = record.runID, let points = curves[runID], !points.isEmpty else { return nil }
-            let promoted = rungsByTrial[record.id]?.contains { $0.promotedAt != nil } == true
             let outcome: Outcome =
-                promoted || (record.status == .completed && record.rung.map { $0 > 0 } == true) ? .promoted
-                : record.status == .pruned || record.status == .completed || record.status == .failed ? .pruned
-                : .open
+                switch record.status {
+                case .completed: .promoted
+                case .pruned, .failed: .pruned
+                case .pending, .running, .paused: .open
+                }
             return Curve(trial: record.number, runID: runID, outcome: outcome, points: points)
         }
     }

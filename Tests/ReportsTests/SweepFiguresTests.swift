@@ -177,7 +177,8 @@ import Training
     }
 
     @Test func rungsTellPromotedPrunedAndUndecidedTrialsApart() throws {
-        // Given an ASHA sweep: trial 1 promoted from rung 0, trial 2 pruned, trial 3 paused
+        // Given an ASHA sweep: trial 1 promoted to the last rung, trial 2 pruned at rung 0,
+        // trial 3 paused there
         let trials = try [
             trial(1, lr: 0.01, status: .completed, rung: 1), trial(2, lr: 0.1, status: .pruned, rung: 0),
             trial(3, lr: 1, status: .paused, rung: 0),
@@ -199,9 +200,13 @@ import Training
         #expect(figures.curves.map(\.outcome) == [.promoted, .pruned, .open])
         let svg = figures.rungSection()
         #expect(svg.components(separatedBy: "<g class=\"rung\"").count - 1 == 2)
-        #expect(svg.contains("<polyline class=\"curve promoted\" data-run=\"1\""))
-        #expect(svg.contains("<polyline class=\"curve pruned\" data-run=\"2\""))
-        #expect(svg.contains(">promoted</text>") && svg.contains(">pruned</text>"))
+        #expect(svg.contains("<g class=\"curve promoted\" data-run=\"1\">"))
+        #expect(svg.contains("<g class=\"curve pruned\" data-run=\"2\">"))
+        #expect(svg.contains("<g class=\"curve open\" data-run=\"3\">"))
+        // And a trial pruned at the first rung, one point long, is still drawn (a dot)
+        #expect(svg.contains("<polyline fill=\"none\" stroke=\"#9ca3af\" stroke-width=\"1.5\" stroke-dasharray=\"5 4\" points=\"62,"))
+        #expect(svg.components(separatedBy: "<circle ").count - 1 == 3)
+        #expect(svg.contains(">promoted to the last rung</text>") && svg.contains(">pruned (● where it stopped)</text>"))
     }
 
     @Test func namesFromTheStoreAreEscapedInSVGTableAndEmbeddedJSON() throws {
