@@ -291,7 +291,7 @@ extension SweepFigures {
         let (width, height) = (760.0, 360.0)
         let (plotW, plotH) = (width - left - right, height - top - bottom)
         let epochs = curves.flatMap { $0.points.map(\.epoch) }
-        let losses = curves.flatMap { $0.points.map(\.valLoss) }.filter(\.isFinite)
+        let losses = curves.flatMap { $0.points.map(\.value) }.filter(\.isFinite)
         let xAxis = Axis.linear(Double(epochs.min() ?? 1), Double(max(epochs.max() ?? 2, (epochs.min() ?? 1) + 1)), integer: true)
         let yAxis = Axis.linear(losses.min() ?? 0, losses.max() ?? 1, integer: false)
         func px(_ e: Double) -> Double { left + xAxis.fraction(e) * plotW }
@@ -321,14 +321,14 @@ extension SweepFigures {
         for outcome in [Outcome.pruned, .open, .promoted] {
             guard let style = styles[outcome] else { continue }
             for c in curves where c.outcome == outcome {
-                let points = c.points.filter { $0.valLoss.isFinite }
-                    .map { "\(coordinate(px(Double($0.epoch)))),\(coordinate(py($0.valLoss)))" }.joined(separator: " ")
+                let points = c.points.filter { $0.value.isFinite }
+                    .map { "\(coordinate(px(Double($0.epoch)))),\(coordinate(py($0.value)))" }.joined(separator: " ")
                 out += "<g class=\"curve \(outcome.rawValue)\" data-run=\"\(c.runID)\"><title>trial \(c.trial) · run \(c.runID) · "
                 out += "\(outcome.rawValue)</title><polyline fill=\"none\" \(style.style) points=\"\(points)\"/>"
                 // Where the curve ends: a trial pruned at the first rung has one point only.
-                if let end = c.points.last(where: { $0.valLoss.isFinite }) {
+                if let end = c.points.last(where: { $0.value.isFinite }) {
                     let color = outcome == .promoted ? "#2563eb" : outcome == .pruned ? "#6b7280" : "#f59e0b"
-                    out += "<circle cx=\"\(coordinate(px(Double(end.epoch))))\" cy=\"\(coordinate(py(end.valLoss)))\" r=\"3\" fill=\"\(color)\"/>"
+                    out += "<circle cx=\"\(coordinate(px(Double(end.epoch))))\" cy=\"\(coordinate(py(end.value)))\" r=\"3\" fill=\"\(color)\"/>"
                 }
                 out += "</g>"
             }

@@ -8,6 +8,7 @@ import Foundation
 import Importance
 import Store
 import Sweeps
+import Synchronization
 
 public struct SweepFigures: Sendable {
     /// What the plot's last axis can show.
@@ -101,7 +102,8 @@ public struct SweepFigures: Sendable {
         public var trial: Int
         public var runID: Int64
         public var outcome: Outcome
-        public var points: [(epoch: Int, valLoss: Double)]
+        /// (epoch, validation loss)
+        public var points: [(epoch: Int, value: Double)]
     }
 
     /// A row of `trial_rungs` with its trial's number and run.
@@ -141,11 +143,12 @@ public struct SweepFigures: Sendable {
 
     /// The figures of `sweep` from its trials (number order), its runs' summaries, the rungs
     /// they reached, each run's test accuracies (by run id, epoch order) and validation curves
-    /// (by run id; only drawn for a sweep with rungs).
+    /// (by run id; only drawn for a sweep with rungs). `findings`: the sweep's, if known
+    /// (`FindingsMemo`), else worked out here.
     public init(
         sweep: SweepRecord, trials records: [TrialRecord], summaries: [RunSummary],
-        rungs: [TrialRung] = [], testAccuracies: [Int64: [(epoch: Int, testAccuracy: Double)]] = [:],
-        curves: [Int64: [(epoch: Int, valLoss: Double)]] = [:]
+        rungs: [TrialRung] = [], testAccuracies: [Int64: [(epoch: Int, value: Double)]] = [:],
+        curves: [Int64: [(epoch: Int, value: Double)]] = [:], findings: SweepFindings? = nil
     ) {
         self.sweep = sweep
         isLive = SweepState.isOpen(trials: records, size: sweep.size)
@@ -163,7 +166,7 @@ public struct SweepFigures: Sendable {
             if let runID = record.runID, let evaluations = testAccuracies[runID] {
                 // As the report picks it: the evaluation of the best epoch, else the latest.
                 metrics[.testAccuracy] =
-                    (evaluations.first { $0.epoch == summary?.bestEpoch } ?? evaluations.last)?.testAccuracy
+                    (evaluations.first { $0.epoch == summary?.bestEpoch } ?? evaluations.last)?.value
             }
             return Trial(
                 number: record.number, status: record.status, rung: record.rung, runID: record.runID,
@@ -193,7 +196,7 @@ public struct SweepFigures: Sendable {
         self.axes = axes
         self.constant = constant
         metrics = Metric.allCases.filter { m in m != .testAccuracy || trials.contains { $0.metrics[m] != nil } }
-        findings = SweepFindings(grid: sweep.grid, trials: records, summaries: summaries)
+        self.findings = findings ?? SweepFindings(grid: sweep.grid, trials: records, summaries: summaries)
 
         rungEpochs = Array(Set(rungs.map(\.epoch))).sorted()
         let byID = Dictionary(records.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
@@ -269,14 +272,46 @@ extension SweepFigures {
     /// The figures' styles (Assets/sweep.css), for the report and the dashboard.
     public static let css = String(decoding: PackageResources.sweep_css, as: UTF8.self)
 
-    /// The figures of sweep `id` as `store` holds them now; nil for no such sweep.
-    public static func load(sweepID id: Int64, from store: Store) throws -> SweepFigures? {
+    /// The figures of sweep `id` as `store` holds them now; nil for no such sweep. With a
+    /// `memo`, findings already worked out from the same trials are not worked out again.
+    public static func load(sweepID id: Int64, from store: Store, memo: FindingsMemo? = nil) throws
+        -> SweepFigures?
+    {
         guard let state = try store.sweepState(id: id) else { return nil }
         let summaries = try store.summaries(sweepID: id)
         return SweepFigures(
             sweep: state.sweep, trials: state.trials, summaries: summaries, rungs: state.rungs,
             testAccuracies: try store.testAccuracies(sweepID: id),
-            curves: state.rungs.isEmpty ? [:] : try store.validationCurves(sweepID: id))
+            curves: state.rungs.isEmpty ? [:] : try store.validationCurves(sweepID: id),
+            findings: memo?.findings(state.sweep, state.trials, summaries))
+    }
+}
+
+/// Each sweep's findings as last worked out, with what they were worked out from. fANOVA over
+/// 1,000 trials takes a large part of a second (BENCHMARKS.md), and a live sweep page is drawn
+/// again at every epoch of every trial, while its findings change only when a trial finishes.
+/// Holds the findings of the last 16 sweeps asked for.
+public final class FindingsMemo: Sendable {
+    private let entries = Mutex<[Int64: (inputs: String, findings: SweepFindings)]>([:])
+
+    public init() {}
+
+    /// `SweepFindings(grid:trials:summaries:)`, remembered.
+    public func findings(_ sweep: SweepRecord, _ trials: [TrialRecord], _ summaries: [RunSummary])
+        -> SweepFindings
+    {
+        // Everything the findings read: the grid, each trial's status, run and settings, and
+        // each run's best validation loss (bit for bit).
+        var inputs = sweep.grid
+        for t in trials { inputs += "\n\(t.id) \(t.status.rawValue) \(t.runID ?? 0) \(t.settings)" }
+        for s in summaries { inputs += "\n\(s.run.id) \(s.bestValLoss?.bitPattern ?? 0)" }
+        if let known = entries.withLock({ $0[sweep.id] }), known.inputs == inputs { return known.findings }
+        let findings = SweepFindings(grid: sweep.grid, trials: trials, summaries: summaries)
+        entries.withLock { entries in
+            if entries.count >= 16 && entries[sweep.id] == nil { entries.removeAll() }
+            entries[sweep.id] = (inputs, findings)
+        }
+        return findings
     }
 }
 

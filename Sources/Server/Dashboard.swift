@@ -19,6 +19,8 @@ public struct Dashboard: Sendable {
     public var shownLocation: String { Store.shown(databaseLocation) }
     /// The test images evaluations got wrong, worked out once per evaluation.
     let mistakes: MistakeFinder
+    /// What each sweep found, worked out again only when its trials' results change.
+    let findings = FindingsMemo()
 
     /// `dataDirectory` is where to look for the test images when a run's own dataset
     /// directory no longer has them (`serve --data`, else where `train` would look); nil for
@@ -138,21 +140,20 @@ public struct Dashboard: Sendable {
 
     private func sweep(_ id: Int64) throws -> SweepJSON {
         try store { store in
-            guard let figures = try SweepFigures.load(sweepID: id, from: store) else {
-                throw HTTPError(404, "There is no sweep \(id).")
-            }
-            return SweepJSON(figures: figures, runs: try store.summaries(sweepID: id))
+            SweepJSON(figures: try figures(id, store), runs: try store.summaries(sweepID: id))
         }
     }
 
     /// The sweep's figures as its page draws them.
     private func figures(_ id: Int64) throws -> SweepFigures {
-        try store { store in
-            guard let figures = try SweepFigures.load(sweepID: id, from: store) else {
-                throw HTTPError(404, "There is no sweep \(id).")
-            }
-            return figures
+        try store { try figures(id, $0) }
+    }
+
+    private func figures(_ id: Int64, _ store: Store) throws -> SweepFigures {
+        guard let figures = try SweepFigures.load(sweepID: id, from: store, memo: findings) else {
+            throw HTTPError(404, "There is no sweep \(id).")
         }
+        return figures
     }
 
     /// The runs with their epochs and evaluations (with the test images each got wrong when

@@ -88,38 +88,35 @@ extension Store {
 
     /// Each run of sweep `sweepID`'s validation loss per epoch, by run id (the sweep page's
     /// rung figure): one query for the whole sweep, not one per run.
-    public func validationCurves(sweepID: Int64) throws -> [Int64: [(epoch: Int, valLoss: Double)]] {
+    public func validationCurves(sweepID: Int64) throws -> [Int64: [(epoch: Int, value: Double)]] {
         try attempt("Cannot read the epochs of sweep \(sweepID) from \(location)") {
-            try read { db in
-                var curves: [Int64: [(epoch: Int, valLoss: Double)]] = [:]
-                for row in try db.fetch(
-                    """
-                    SELECT e.run_id, e.epoch, e.val_loss FROM epochs AS e JOIN runs AS r ON r.id = e.run_id
-                    WHERE r.sweep_id = ? ORDER BY e.run_id, e.epoch
-                    """, [sweepID.sqlValue])
-                {
-                    curves[try row.get("run_id"), default: []].append((try row.get("epoch"), try row.get("val_loss")))
-                }
-                return curves
-            }
+            try perEpochOfSweep(sweepID, column: "val_loss", table: "epochs")
         }
     }
 
     /// The test accuracies of sweep `sweepID`'s evaluated runs, by run id, in epoch order.
-    public func testAccuracies(sweepID: Int64) throws -> [Int64: [(epoch: Int, testAccuracy: Double)]] {
+    public func testAccuracies(sweepID: Int64) throws -> [Int64: [(epoch: Int, value: Double)]] {
         try attempt("Cannot read the evaluations of sweep \(sweepID) from \(location)") {
-            try read { db in
-                var accuracies: [Int64: [(epoch: Int, testAccuracy: Double)]] = [:]
-                for row in try db.fetch(
-                    """
-                    SELECT v.run_id, v.epoch, v.test_accuracy FROM evaluations AS v JOIN runs AS r ON r.id = v.run_id
-                    WHERE r.sweep_id = ? ORDER BY v.run_id, v.epoch
-                    """, [sweepID.sqlValue])
-                {
-                    accuracies[try row.get("run_id"), default: []].append((try row.get("epoch"), try row.get("test_accuracy")))
-                }
-                return accuracies
+            try perEpochOfSweep(sweepID, column: "test_accuracy", table: "evaluations")
+        }
+    }
+
+    /// `column` of `table` (keyed by run_id and epoch) for every run of the sweep, by run id,
+    /// in epoch order. Both names are this file's constants, never a caller's text.
+    private func perEpochOfSweep(_ sweepID: Int64, column: StaticString, table: StaticString) throws
+        -> [Int64: [(epoch: Int, value: Double)]]
+    {
+        try read { db in
+            var values: [Int64: [(epoch: Int, value: Double)]] = [:]
+            for row in try db.fetch(
+                """
+                SELECT t.run_id, t.epoch, t.\(column) AS value FROM \(table) AS t JOIN runs AS r ON r.id = t.run_id
+                WHERE r.sweep_id = ? ORDER BY t.run_id, t.epoch
+                """, [sweepID.sqlValue])
+            {
+                values[try row.get("run_id"), default: []].append((try row.get("epoch"), try row.get("value")))
             }
+            return values
         }
     }
 

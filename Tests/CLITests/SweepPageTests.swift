@@ -27,8 +27,9 @@ import Testing
 
     @Test(arguments: Sandbox.Store.all)
     func theSweepAPICarriesTrialsMetricsImportanceAndSeedsAsSweepsJSONDoes(_ kind: Sandbox.Store) throws {
-        // Given a finished sweep, served
+        // Given a finished sweep, its first run evaluated on the test set, served
         let sandbox = try seededSweep(kind)
+        expectSuccess(try sandbox.run(["evaluate", "1"]))
         let server = try RunningServer(sandbox)
 
         // When its JSON is asked for
@@ -52,7 +53,16 @@ import Testing
         let axes = try #require(json["axes"] as? [[String: Any]])
         #expect(axes.compactMap { $0["setting"] as? String } == ["learning_rate", "seed"])
         #expect(axes.last?["scale"] as? String == "categorical" && axes.last?["values"] as? [String] == ["1", "2"])
-        #expect((json["metrics"] as? [[String: Any]])?.compactMap { $0["name"] as? String } == ["best_val_loss", "best_val_accuracy"])
+        #expect(
+            (json["metrics"] as? [[String: Any]])?.compactMap { $0["name"] as? String }
+                == ["best_val_loss", "best_val_accuracy", "test_accuracy"])
+        // And test accuracy where a run was evaluated: the evaluation's
+        let evaluated = try sandbox.run(["sql", "--csv", "SELECT test_accuracy FROM evaluations WHERE run_id = 1"])
+        let accuracy = try #require(evaluated.lines.last.flatMap(Double.init))
+        let first = trials.first { $0["run_id"] as? Int == 1 }
+        let shown = try #require((first?["metrics"] as? [String: Double])?["test_accuracy"])
+        #expect(abs(shown - accuracy) < 1e-9)
+        #expect(trials.filter { (($0["metrics"] as? [String: Double])?["test_accuracy"]) != nil }.count == 1)
         #expect((json["rungs"] as? [Any])?.isEmpty == true)
         #expect((json["constant"] as? [String: String])?["hidden"] == "16")
         // And importance, best settings and seed groups are `sweeps 1 --json`'s

@@ -126,7 +126,7 @@ import Training
         // Given run 2 evaluated at its best epoch (2) and at epoch 1
         let evaluated = SweepFigures(
             sweep: sweep(size: 2), trials: trials, summaries: summaries,
-            testAccuracies: [2: [(epoch: 1, testAccuracy: 0.5), (epoch: 2, testAccuracy: 0.96)]])
+            testAccuracies: [2: [(epoch: 1, value: 0.5), (epoch: 2, value: 0.96)]])
         #expect(evaluated.metrics == [.bestValLoss, .bestValAccuracy, .testAccuracy])
         // Then the test accuracy is the best epoch's, and run 1 has none
         #expect(evaluated.trials[1].metrics[.testAccuracy] == 0.96)
@@ -189,7 +189,7 @@ import Training
             TrialRung(trialID: 2, rung: 0, epoch: 1, valLoss: 0.6, reachedAt: "t", promotedAt: nil),
             TrialRung(trialID: 3, rung: 0, epoch: 1, valLoss: 0.5, reachedAt: "t", promotedAt: nil),
         ]
-        let curves: [Int64: [(epoch: Int, valLoss: Double)]] = [
+        let curves: [Int64: [(epoch: Int, value: Double)]] = [
             1: [(1, 0.4), (2, 0.3)], 2: [(1, 0.6)], 3: [(1, 0.5)],
         ]
         let figures = SweepFigures(
