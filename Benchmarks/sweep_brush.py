@@ -1,9 +1,11 @@
 #!/usr/bin/env python3
 """Times brushing on the sweep page in headless Chromium: drags along the first axis of
-/sweeps/ID's plot REPEAT times (synthetic pointer events, as a mouse makes them) and reports
-the medians of (1) the page's own work per brush update (sweep.js' apply: classes on the lines,
-rows hidden, the count; `data-apply-ms`), (2) that plus the style and layout it causes (a forced
-reflow right after), and (3) the time from the pointermove to the end of the frame that shows it.
+/sweeps/ID's plot in 5 drags of REPEAT pointer moves each (synthetic pointer events, one per frame, as a mouse
+makes them) and reports the medians of (1) the page's own work per move (sweep.js' apply:
+classes on the lines, the count; `data-apply-ms`), (2) that plus the style and layout it causes
+(a forced reflow right after), (3) the time from one frame to the next while dragging (16.7 ms
+at 60 frames a second), and (4) the table following on release (rows hidden or shown,
+`data-rows-ms`, and their layout).
 
     Benchmarks/sweep_brush.py URL [REPEAT]      # URL: http://127.0.0.1:PORT/sweeps/1
 
@@ -62,33 +64,45 @@ while not evaluate(session, "Boolean(window.sweepPage) && document.readyState ==
 samples = evaluate(session, """
 (async function () {
   var area = document.querySelector('div.pc:not([hidden]) g.axis rect.brush-area');
-  var r = area.getBoundingClientRect(), x = r.left + r.width / 2, out = [];
+  var r = area.getBoundingClientRect(), x = r.left + r.width / 2, out = [], frames = [], tables = [];
   var lines = document.querySelectorAll('div.pc:not([hidden]) polyline.trial').length;
-  for (var k = 0; k < %d; k++) {
-    var y0 = r.bottom - 2 - (k %% 7) * 3, y1 = r.top + r.height * (0.3 + 0.07 * (k %% 9));
+  var body = document.getElementById('sweep-body');
+  function frame() { return new Promise(function (done) { requestAnimationFrame(done); }); }
+  for (var drag = 0; drag < 5; drag++) {
+    var y0 = r.bottom - 2 - drag * 3;
     area.dispatchEvent(new PointerEvent('pointerdown', { clientX: x, clientY: y0, bubbles: true }));
-    var t0 = performance.now();
-    window.dispatchEvent(new PointerEvent('pointermove', { clientX: x, clientY: y1, bubbles: true }));
-    // The page's own frame callback runs first; ours after it, in the same frame.
-    await new Promise(function (done) { requestAnimationFrame(done); });
-    var t1 = performance.now();
-    var script = Number(document.getElementById('sweep-body').dataset.applyMs);
-    void document.body.offsetHeight;
-    var t2 = performance.now();
-    await new Promise(function (done) { setTimeout(done, 0); });
-    var shown = document.getElementById('pc-shown').textContent;
-    out.push([script, script + (t2 - t1), t1 - t0, shown, lines]);
+    await frame();
+    var last = performance.now();
+    for (var k = 0; k < %d; k++) {
+      var y1 = r.top + r.height * (0.9 - (0.3 + 0.1 * drag) * k / %d);
+      window.dispatchEvent(new PointerEvent('pointermove', { clientX: x, clientY: y1, bubbles: true }));
+      // The page's frame callback runs first; ours after it, in the same frame.
+      await frame();
+      var t1 = performance.now();
+      var script = Number(body.dataset.applyMs);
+      void document.body.offsetHeight;
+      out.push([script, script + (performance.now() - t1)]);
+      frames.push(t1 - last);
+      last = t1;
+    }
     window.dispatchEvent(new PointerEvent('pointerup', { clientX: x, clientY: y1, bubbles: true }));
-    await new Promise(function (done) { requestAnimationFrame(done); });
+    // On release the table follows at the next frame: its rows, then their layout.
+    await frame();
+    var t3 = performance.now();
+    void document.body.offsetHeight;
+    tables.push(Number(body.dataset.rowsMs) + (performance.now() - t3));
   }
-  return out;
+  return { moves: out, frames: frames, tables: tables, lines: lines,
+           shown: document.getElementById('pc-shown').textContent };
 })()
-""" % repeat)
+""" % (repeat, repeat))
 call("Browser.close")
 proc.wait()
 shutil.rmtree(profile, ignore_errors=True)
-print(f"{samples[0][4]} lines, {repeat} brush updates, median ms:")
-print(f"  apply (script)            {statistics.median(s[0] for s in samples):7.2f}")
-print(f"  apply + style and layout  {statistics.median(s[1] for s in samples):7.2f}")
-print(f"  pointermove to its frame  {statistics.median(s[2] for s in samples):7.2f}")
-print(f"  last count shown: {samples[-1][3]}")
+moves = samples["moves"]
+print(f"{samples['lines']} lines, 5 drags of {repeat} moves, median ms:")
+print(f"  apply per move (script)       {statistics.median(m[0] for m in moves):7.2f}")
+print(f"  apply + style and layout      {statistics.median(m[1] for m in moves):7.2f}")
+print(f"  frame to frame while dragging {statistics.median(samples['frames']):7.2f}")
+print(f"  table on release + layout     {statistics.median(samples['tables']):7.2f}")
+print(f"  count shown after the last: {samples['shown']}")

@@ -88,7 +88,8 @@ extension SweepFigures {
         func y(_ fraction: Double) -> Double { Self.top + (1 - fraction) * Self.plotHeight }
         var out = ""
         out.reserveCapacity(trials.count * 160 + 4096)
-        out += "<svg class=\"parallel\" data-metric=\"\(metric.rawValue)\" xmlns=\"http://www.w3.org/2000/svg\" "
+        // Many lines are drawn without anti-aliasing (sweep.css).
+        out += "<svg class=\"parallel\(trials.count > 200 ? " many" : "")\" data-metric=\"\(metric.rawValue)\" xmlns=\"http://www.w3.org/2000/svg\" "
         // Narrower windows scale it down to 80 %, then scroll it.
         out += "width=\"\(coordinate(width))\" height=\"\(coordinate(height))\" style=\"min-width:\(coordinate(width * 0.8))px\" "
         out += "viewBox=\"0 0 \(coordinate(width)) \(coordinate(height))\" role=\"img\" "

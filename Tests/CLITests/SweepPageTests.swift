@@ -177,8 +177,9 @@ import Testing
 
         // Then only the lines of lr 0.5 stay, and the table and count follow
         let high = trials.filter { setting($0, "learning_rate") as? Double == 0.5 }
+        // (the lines at the next frame, the table once the drag ends)
         #expect(try browser.wait(until: "\(visibleLines) === \(high.count)"))
-        #expect(try browser.evaluate(visibleRows) as? Int == high.count)
+        #expect(try browser.wait(until: "\(visibleRows) === \(high.count)"))
         #expect(try browser.evaluate(shown) as? String == "\(high.count) of 6 trials")
 
         // When the activation axis (relu below sigmoid) is brushed over its top half too
@@ -188,7 +189,7 @@ import Testing
         let both = high.filter { setting($0, "activation") as? String == "sigmoid" }
         #expect(both.count == 1)
         #expect(try browser.wait(until: "\(visibleLines) === \(both.count)"))
-        #expect(try browser.evaluate(visibleRows) as? Int == both.count)
+        #expect(try browser.wait(until: "\(visibleRows) === \(both.count)"))
         let kept = try #require(both.first?["number"] as? Int)
         let row = "document.querySelector('#pc-table tbody tr:not([hidden]) td').textContent"
         #expect(try browser.evaluate(row) as? String == "\(kept)")

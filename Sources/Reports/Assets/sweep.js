@@ -3,7 +3,8 @@
 // selection ("k of n trials"), hovering a line to name its run and clicking it to open the
 // run, the metric on the last axis, and the sweep followed live by server-sent events (each
 // change swaps in the re-rendered body; brushes and the metric choice are kept).
-// Brushing toggles a class on lines that already exist, once per animation frame.
+// Brushing toggles a class on lines that already exist, once per animation frame; the table
+// (a layout of up to 1,000 rows) follows 100 ms after the last move, and at once on release.
 (function () {
   var body = document.getElementById('sweep-body');
   var sweep = Number(body.dataset.sweep);
@@ -13,6 +14,8 @@
   var rows = [];        // the table's rows, by trial index
   var data = null;      // the figures' JSON (#sweep-data)
   var frame = 0;
+  var keep = [];        // by trial index: whether the brushes keep it
+  var rowsTimer = 0;
   var each = function (list, f) { Array.prototype.forEach.call(list, f); };
 
   function point(svg, e) {
@@ -78,20 +81,23 @@
       if (Math.abs(y - start) < 3 && !moved) return;
       moved = true;
       brushes[axis.key] = [clamp(Math.min(start, y)), clamp(Math.max(start, y))];
-      schedule();
+      schedule(true);
     }
     function up(e) {
       window.removeEventListener('pointermove', move);
       window.removeEventListener('pointerup', up);
       if (!moved) delete brushes[axis.key]; else move(e);
-      schedule();
+      schedule(false);
     }
     window.addEventListener('pointermove', move);
     window.addEventListener('pointerup', up);
   }
 
-  function schedule() {
-    if (!frame) frame = requestAnimationFrame(function () { frame = 0; apply(); });
+  // The lines at the next frame; the rows then too, or 100 ms after the last move of a drag.
+  var rowsLater = false;
+  function schedule(dragging) {
+    rowsLater = dragging;
+    if (!frame) frame = requestAnimationFrame(function () { frame = 0; apply(rowsLater); });
   }
 
   function current() {
@@ -100,12 +106,12 @@
   }
 
   // Shows the chosen metric's plot, marks the lines outside a brush (class "out") and hides
-  // their rows; only what changed is touched.
-  function apply() {
+  // their rows (`later`: after a pause); only what changed is touched.
+  function apply(later) {
     var started = performance.now();
     var plot = current();
     var shown = 0;
-    var keep = [];
+    keep = [];
     if (plot) {
       plots.forEach(function (p) { p.holder.hidden = p !== plot; });
       var keys = plot.axes.map(function (a) { return a.key; }).filter(function (k) { return brushes[k]; });
@@ -124,10 +130,17 @@
         if (b) { a.brush.setAttribute('y', b[0]); a.brush.setAttribute('height', Math.max(1, b[1] - b[0])); }
       });
     }
-    rows.forEach(function (tr, i) { if (tr && tr.hidden === !!keep[i]) tr.hidden = !keep[i]; });
     var count = document.getElementById('pc-shown');
     if (count) count.textContent = shown + ' of ' + (plot ? plot.lines.length : 0) + ' trials';
     body.dataset.applyMs = (performance.now() - started).toFixed(2);
+    clearTimeout(rowsTimer);
+    if (later) rowsTimer = setTimeout(applyRows, 100); else applyRows();
+  }
+
+  function applyRows() {
+    var started = performance.now();
+    rows.forEach(function (tr, i) { if (tr && tr.hidden === !!keep[i]) tr.hidden = !keep[i]; });
+    body.dataset.rowsMs = (performance.now() - started).toFixed(2);
   }
 
   // Hovering a line names its trial and run; clicking it opens the run.
