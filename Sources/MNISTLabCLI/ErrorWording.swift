@@ -81,6 +81,9 @@ enum ErrorWording {
         case .badSearch:
             return
                 "\(error) --where takes a SQL expression over run_summary's columns (`mnistlab sql \"SELECT * FROM run_summary LIMIT 0\"` lists them), --sort one of them."
+        case .queryTooLong:
+            return
+                "\(error) Ask for less: a WHERE that keeps fewer rows, a LIMIT, or a join through an indexed column (id, run_id)."
         case .notFound, .checksumMismatch, .notReadOnly, .invalidArgument, .database:
             return error.description
         }
@@ -111,6 +114,8 @@ enum ErrorWording {
             return "\(error) Pass --data with the original files."
         case .batchLargerThanTrainingSet(_, let images):
             return "\(error) Pass a --batch-size of at most \(images)."
+        case .minDeltaWithoutPatience(nil):
+            return "--min-delta only counts for early stopping: pass --patience N (from 1) with it, or leave it out."
         case .minDeltaWithoutPatience:
             return "\(error) Pass --patience N (from 1) with --min-delta, or leave --min-delta out."
         case .unknownArchitecture, .checkpointShape, .imageWidth, .unknownSchedule,
