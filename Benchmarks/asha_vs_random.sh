@@ -17,7 +17,8 @@
 #
 # OUT keeps the two stores (asha.sqlite, exhaustive.sqlite) for Benchmarks/sha_replay.py;
 # without it they go to a temporary directory that is removed at the end. SPACE is the search
-# space; DATA_FLAGS can add e.g. --train-limit for a scaled-down run.
+# space; DATA_FLAGS can add e.g. --train-limit for a scaled-down run; ASHA_FLAGS is added to
+# the ASHA sweep (e.g. --min-epochs 9); MODES=asha runs only that one.
 set -euo pipefail
 MNISTLAB=$(realpath "${1:-.build/release/mnistlab}")
 N=${N:-27}
@@ -27,6 +28,7 @@ WORKERS=${WORKERS:-2}
 MODES=${MODES:-asha exhaustive}
 SPACE=${SPACE:---learning-rate 0.01:1:log --hidden 32:512 --momentum 0:0.9 --batch-size 32:256:log}
 DATA_FLAGS=${DATA_FLAGS:-}
+ASHA_FLAGS=${ASHA_FLAGS:-}
 export MNISTLAB_THREADS=${MNISTLAB_THREADS:-1}
 if [ -n "${OUT:-}" ]; then
     mkdir -p "$OUT"
@@ -47,7 +49,8 @@ for mode in $MODES; do
     export MNISTLAB_DB="$OUT/$mode.sqlite"
     rm -f "$MNISTLAB_DB" "$MNISTLAB_DB-wal" "$MNISTLAB_DB-shm"
     asha=()
-    [ "$mode" = asha ] && asha=(--asha)
+    # shellcheck disable=SC2206 # ASHA_FLAGS is a list of flags
+    [ "$mode" = asha ] && asha=(--asha $ASHA_FLAGS)
     # shellcheck disable=SC2086 # SPACE and DATA_FLAGS are lists of flags
     "$MNISTLAB" sweep --random "$N" --sample-seed "$SAMPLE_SEED" $SPACE $DATA_FLAGS \
         --epochs "$EPOCHS" "${asha[@]}" --detach >/dev/null
