@@ -81,6 +81,9 @@ enum ErrorWording {
         case .badSearch:
             return
                 "\(error) --where takes a SQL expression over run_summary's columns (`mnistlab sql \"SELECT * FROM run_summary LIMIT 0\"` lists them), --sort one of them."
+        case .queryTooLong:
+            return
+                "\(error) Ask for less: a WHERE that keeps fewer rows, a LIMIT, or a join through an indexed column (id, run_id)."
         case .notFound, .checksumMismatch, .notReadOnly, .invalidArgument, .database:
             return error.description
         }

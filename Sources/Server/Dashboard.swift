@@ -19,6 +19,8 @@ public struct Dashboard: Sendable {
     public var shownLocation: String { Store.shown(databaseLocation) }
     /// The test images evaluations got wrong, worked out once per evaluation.
     let mistakes: MistakeFinder
+    /// How long and how many of the searches clients write may run.
+    let searches = SearchGate()
 
     /// `dataDirectory` is where to look for the test images when a run's own dataset
     /// directory no longer has them (`serve --data`, else where `train` would look); nil for
@@ -119,16 +121,18 @@ public struct Dashboard: Sendable {
             }
             search.status = status
         }
-        // A search the store refuses is the request's fault (400), not the store's (503).
-        return try store { store in
-            do {
-                return try store.summaries(search)
-            } catch let error as StoreError
-                where [.badSearch, .notReadOnly, .invalidArgument].contains(error.kind)
-            {
-                throw HTTPError(400, error.description)
+        // A search the store refuses or stops is the request's fault (400), not the
+        // store's (503).
+        func find() throws -> [RunSummary] {
+            try store { store in
+                do {
+                    return try store.summaries(search, limits: searches.limits)
+                } catch let error as StoreError where error.isTheSearchsFault {
+                    throw HTTPError(400, error.description)
+                }
             }
         }
+        return try search.expression == nil ? find() : searches.run(find)
     }
 
     private func sweep(_ id: Int64) throws -> SweepJSON {
@@ -407,5 +411,15 @@ extension Dashboard {
             limits: limits, handler: { self.respond(to: $0) })
         listening(server.url)
         server.run()
+    }
+}
+
+extension StoreError {
+    /// The search was refused or stopped for what it asked, not for the store's state.
+    fileprivate var isTheSearchsFault: Bool {
+        switch kind {
+        case .badSearch, .notReadOnly, .invalidArgument, .queryTooLong: true
+        default: false
+        }
     }
 }

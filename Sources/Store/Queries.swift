@@ -241,8 +241,9 @@ extension Store {
     /// Runs one statement that only reads (`mnistlab sql`: SELECT, WITH … SELECT, EXPLAIN, a
     /// PRAGMA or SHOW that reads), refused with `.notReadOnly` before it can write anything:
     /// each engine has its own guard (SQLiteReadOnlyStatement.swift, PostgresEngine.query).
-    public func query(_ sql: String) throws -> QueryResult {
-        try attempt("Cannot run SQL on \(location)") { try engine.query(sql) }
+    /// It runs within `limits`.
+    public func query(_ sql: String, limits: StatementLimits = .terminal) throws -> QueryResult {
+        try attempt("Cannot run SQL on \(location)") { try engine.query(sql, limits: limits) }
     }
 
     /// What `mnistlab db status` shows.

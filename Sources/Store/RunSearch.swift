@@ -82,19 +82,22 @@ extension Store {
     /// (`Store.live`). A sort column that is not one of the view's, or an expression the
     /// database can't run, is `.badSearch`; a write or a second statement is refused as
     /// `mnistlab sql` refuses it.
-    public func summaries(_ search: RunSearch) throws -> [RunSummary] {
+    public func summaries(
+        _ search: RunSearch, limits: StatementLimits = .terminal
+    ) throws -> [RunSummary] {
         try attempt("Cannot search the runs in \(location)") {
             // The view's columns, to check a sort column against (only then: on PostgreSQL the
             // guard's query is a transaction and a round trip of its own).
             let columns =
-                search.sort == nil ? [] : try engine.query("SELECT * FROM run_summary LIMIT 0").columns
+                search.sort == nil
+                ? [] : try engine.query("SELECT * FROM run_summary LIMIT 0", limits: limits).columns
             let result: QueryResult
             do {
-                result = try engine.query(try search.sql(columns: columns))
+                result = try engine.query(try search.sql(columns: columns), limits: limits)
             } catch let error as StoreError where error.kind == .database {
-                throw StoreError(.badSearch, error.reason)
+                throw StoreError(.badSearch, sentence(error.reason))
             } catch let error as any EngineFailure {
-                throw StoreError(.badSearch, oneLine(error.engineMessage))
+                throw StoreError(.badSearch, sentence(oneLine(error.engineMessage)))
             }
             let names = SQLColumns(result.columns)
             return try result.rows.map {

@@ -62,6 +62,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         /// A run search (`RunSearch`) names no column of run_summary to sort by, or its
         /// expression is not one the database can run.
         case badSearch
+        /// A statement given by the user (`sql`, a run search) ran past `seconds` and was
+        /// stopped; nothing it read was returned.
+        case queryTooLong(seconds: Double)
         /// The database reported an error (syntax, constraint, I/O…).
         case database
     }
@@ -139,4 +142,11 @@ protocol EngineFailure: Error {
 
 func oneLine(_ text: String) -> String {
     text.split(whereSeparator: \.isNewline).joined(separator: " ")
+}
+
+/// A database's message ended as a sentence, so that advice after it reads apart from it:
+/// a period unless it has one or ends with a question ("Is the server running on that
+/// host…?"); SQLite's `near ";": syntax error` has neither.
+func sentence(_ text: String) -> String {
+    text.hasSuffix(".") || text.hasSuffix("?") ? text : text + "."
 }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -71,6 +72,10 @@ import Testing
             // Then each is refused in one line, and the runs are all still there
             #expect(output.status != 0, "\(expression): \(output.stdout)")
             #expect(output.stderr.hasPrefix("Error: ") && output.stderr.split(separator: "\n").count == 1, "\(expression): \(output.stderr)")
+            // as the database's sentence, then the advice
+            #expect(
+                output.stderr.contains(". --where takes a SQL expression") || output.stderr.contains("? --where takes")
+                    || !output.stderr.contains("--where takes"), "\(expression): \(output.stderr)")
         }
         #expect(try ids(sandbox.run(["runs", "--json"])) == [4, 3, 2, 1])
 
@@ -109,6 +114,40 @@ import Testing
             #expect((reply.json as? [String: Any])?["error"] is String, "\(target): \(reply.text)")
         }
         #expect(try ids("/api/runs") == [4, 3, 2, 1])
+    }
+
+    /// Any web page can send `/api/runs?where=…` (a cross-origin GET needs no permission).
+    @Test(arguments: Sandbox.Store.all)
+    func endlessSearchesFromClientsAreStoppedAndBoundedInNumber(_ kind: Sandbox.Store) throws {
+        // Given the dashboard on four runs
+        let sandbox = try store(kind)
+        let server = try RunningServer(sandbox)
+        let endless =
+            "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c) > 0"
+        let target =
+            "/api/runs?where=" + endless.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+
+        // When four clients send an endless search at once
+        let replies = Mutex<[HTTPReply]>([])
+        let port = server.port
+        DispatchQueue.concurrentPerform(iterations: 4) { _ in
+            if let reply = try? HTTP.get(port, target) { replies.withLock { $0.append(reply) } }
+        }
+
+        // Then each running one is stopped at its time limit (400, saying so), the rest are
+        // turned away while two run (503), and the dashboard still answers
+        let statuses = replies.withLock { $0.map(\.status) }.sorted()
+        #expect(statuses.count == 4 && statuses.allSatisfy { $0 == 400 || $0 == 503 }, "\(statuses)")
+        #expect(statuses.filter { $0 == 400 }.count >= 2, "\(statuses)")
+        for reply in replies.withLock({ $0 }) {
+            let error = (reply.json as? [String: Any])?["error"] as? String ?? ""
+            #expect(
+                error.hasSuffix(reply.status == 400
+                    ? "the statement ran for more than 2 s and was stopped."
+                    : "2 searches are running already; try again when they have finished."), "\(reply.text)")
+        }
+        #expect(try HTTP.get(server.port, "/api/runs").status == 200)
+        #expect(try ids(sandbox.run(["runs", "--json"])) == [4, 3, 2, 1])
     }
 
     @Test(arguments: Sandbox.Store.all)

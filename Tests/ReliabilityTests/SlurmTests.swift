@@ -54,13 +54,15 @@ struct SlurmTests {
         func log(_ task: Int) -> String {
             (try? String(contentsOfFile: sandbox.path("mnistlab-sweep-1-\(array)_\(task).out"), encoding: .utf8)) ?? ""
         }
-        /// The trial array task `task` holds, once it has committed 3 epochs.
+        /// The trial array task `task` holds, once it has committed 3 epochs and while it has
+        /// half of them still to train: a stop sent now lands inside that trial however slow
+        /// the machine (its remaining epochs slow down with it), not after its last epoch.
         func trainingTrial(_ task: Int) throws -> String? {
             try sandbox.rows(
                 """
                 SELECT t.number FROM trials t JOIN run_stats s ON s.run_id = t.run_id
                 WHERE t.status = 'running' AND t.array_job_id = \(array) AND t.array_task_id = \(task)
-                  AND s.epochs_done >= 3
+                  AND s.epochs_done BETWEEN 3 AND \(Self.epochs / 2)
                 """
             ).first
         }

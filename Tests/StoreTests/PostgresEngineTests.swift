@@ -218,7 +218,7 @@ struct PostgresEngineTests {
 
         // Then
         #expect(try engine.appliedMigrations().map(\.name) == PostgresMigrations.all.map(\.name))
-        #expect(try reader.query("SELECT count(*) AS n FROM run_summary").rows == [[.integer(0)]])
+        #expect(try reader.query("SELECT count(*) AS n FROM run_summary", limits: .terminal).rows == [[.integer(0)]])
     }
 
     // MARK: - Reading and writing
@@ -387,9 +387,9 @@ struct PostgresEngineTests {
         try engine.write { db in try db.execute("INSERT INTO items (id, label) VALUES (1, 'one')") }
 
         // When
-        let result = try engine.query("SELECT id, label FROM items;")
-        let empty = try engine.query("SELECT id, label AS name FROM items WHERE id < 0")
-        let show = try engine.query("SHOW statement_timeout")
+        let result = try engine.query("SELECT id, label FROM items;", limits: .terminal)
+        let empty = try engine.query("SELECT id, label AS name FROM items WHERE id < 0", limits: .terminal)
+        let show = try engine.query("SHOW statement_timeout", limits: .terminal)
 
         // Then
         #expect(result == QueryResult(columns: ["id", "label"], rows: [[.integer(1), .text("one")]]))
@@ -420,7 +420,7 @@ struct PostgresEngineTests {
         try engine.write { db in try db.execute("INSERT INTO items (id) VALUES (1)") }
 
         // When
-        let error = #expect(throws: StoreError.self) { try engine.query(sql) }
+        let error = #expect(throws: StoreError.self) { try engine.query(sql, limits: .terminal) }
 
         // Then: refused in one line, nothing changed, no file written
         #expect(error?.kind == .notReadOnly, "\(error?.description ?? "")")
@@ -429,7 +429,7 @@ struct PostgresEngineTests {
         #expect(try engine.read { db in try db.fetch("SELECT id, label FROM items") }.map(\.values) == [[.integer(1), .text("a;b")]])
         #expect(!FileManager.default.fileExists(atPath: "/tmp/mnistlab-copy-test"))
         #expect(!FileManager.default.fileExists(atPath: "/tmp/mnistlab-lo-test"))
-        #expect(try engine.query("SELECT 1 AS one").rows == [[.integer(1)]])
+        #expect(try engine.query("SELECT 1 AS one", limits: .terminal).rows == [[.integer(1)]])
     }
 
     @Test func twoStatementsOrNoneAreRefused() throws {
@@ -437,8 +437,8 @@ struct PostgresEngineTests {
         let engine = try openEngine(try PostgresServer.shared.createDatabase())
 
         // When
-        let two = #expect(throws: StoreError.self) { try engine.query("SELECT 1; SELECT 2") }
-        let none = #expect(throws: StoreError.self) { try engine.query(" -- nothing\n ; ") }
+        let two = #expect(throws: StoreError.self) { try engine.query("SELECT 1; SELECT 2", limits: .terminal) }
+        let none = #expect(throws: StoreError.self) { try engine.query(" -- nothing\n ; ", limits: .terminal) }
 
         // Then
         #expect(two?.kind == .invalidArgument)
@@ -451,12 +451,13 @@ struct PostgresEngineTests {
 
         // When
         let error = #expect(throws: StoreError.self) {
-            try engine.query("SELECT pg_sleep(60)", timeoutMilliseconds: 300)
+            try engine.query("SELECT pg_sleep(60)", limits: StatementLimits(seconds: 0.3))
         }
 
-        // Then: the server's own timeout ended it, not the sleep
-        #expect(error?.description.contains("statement timeout") == true, "\(error?.description ?? "")")
-        #expect(try engine.query("SELECT 2 AS two").rows == [[.integer(2)]])
+        // Then: the server's own timeout ended it, not the sleep, in the words SQLite's use
+        #expect(error?.kind == .queryTooLong(seconds: 0.3), "\(error?.description ?? "")")
+        #expect(error?.description.hasSuffix("the statement ran for more than 0.3 s and was stopped.") == true, "\(error?.description ?? "")")
+        #expect(try engine.query("SELECT 2 AS two", limits: StatementLimits(seconds: 1)).rows == [[.integer(2)]])
     }
 
     // MARK: - Lost connections

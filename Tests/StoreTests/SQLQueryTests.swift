@@ -120,6 +120,53 @@ import Testing
         #expect(error?.description == "Cannot run SQL on \(store.location): near \"SELEC\": syntax error")
     }
 
+    /// Counts without end: a statement only its time limit stops.
+    static let endless = "(WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) SELECT count(*) FROM c)"
+
+    @Test(arguments: TestEngine.all)
+    func aStatementThatRunsPastItsTimeLimitIsStoppedOnEitherEngine(engine: TestEngine) throws {
+        // Given a store with a run
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
+        _ = try store.createRun(.sample(name: "baseline"))
+
+        // When an endless statement runs through sql and through a run search, with 0.5 s
+        let viaSQL = #expect(throws: StoreError.self) {
+            try store.query("SELECT \(Self.endless) AS n", limits: StatementLimits(seconds: 0.5))
+        }
+        let viaSearch = #expect(throws: StoreError.self) {
+            try store.summaries(RunSearch(expression: "\(Self.endless) > 0"), limits: StatementLimits(seconds: 0.5))
+        }
+
+        // Then each is stopped, in the same words on both engines, and the store still reads
+        for error in [viaSQL, viaSearch] {
+            #expect(error?.kind == .queryTooLong(seconds: 0.5), "\(String(describing: error))")
+            #expect(error?.reason == "the statement ran for more than 0.5 s and was stopped.")
+        }
+        #expect(try store.query("SELECT count(*) AS n FROM runs", limits: StatementLimits(seconds: 0.5)).rows == [[.integer(1)]])
+        #expect(try store.summaries(RunSearch(expression: "id = 1")).map(\.run.id) == [1])
+    }
+
+    @Test func aStatementMakesNoValueLargerThanItsLimit() throws {
+        // Given a store with a run
+        let directory = try TemporaryDirectory()
+        let store = try storeWithARun(directory)
+        let limits = StatementLimits(seconds: 30, valueBytes: 1 << 20)
+
+        // When a search and a statement each make a 100 MB blob under a 1 MiB limit
+        let viaSearch = #expect(throws: StoreError.self) {
+            try store.summaries(RunSearch(expression: "length(randomblob(100000000)) > 0"), limits: limits)
+        }
+        let viaSQL = #expect(throws: StoreError.self) {
+            try store.query("SELECT length(zeroblob(2000000) || x'00') AS n", limits: limits)
+        }
+
+        // Then SQLite refuses to make them, and values within the limit are fine
+        #expect(viaSearch?.kind == .badSearch && viaSearch?.reason.contains("too big") == true, "\(String(describing: viaSearch))")
+        #expect(viaSQL?.reason.contains("too big") == true, "\(String(describing: viaSQL))")
+        #expect(try store.query("SELECT length(randomblob(1000)) AS n", limits: limits).rows == [[.integer(1000)]])
+    }
+
     @Test func onlyOneStatementRuns() throws {
         // Given
         let directory = try TemporaryDirectory()

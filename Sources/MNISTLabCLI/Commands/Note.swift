@@ -29,8 +29,8 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openExisting()
-            let runID = try reference.id(in: store)
             defer { try? store.close() }
+            let runID = try reference.id(in: store)
             try store.setNote(runID: runID, text)
             print(text.isEmpty ? "cleared the note of run \(runID)" : "noted run \(runID)")
         }

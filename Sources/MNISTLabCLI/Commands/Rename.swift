@@ -28,8 +28,8 @@ extension MNISTLab {
 
         func run() throws {
             let store = try database.openExisting()
-            let runID = try reference.id(in: store)
             defer { try? store.close() }
+            let runID = try reference.id(in: store)
             try store.renameRun(id: runID, to: name)
             print("renamed run \(runID) to \(name)")
         }

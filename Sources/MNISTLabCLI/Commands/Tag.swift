@@ -16,36 +16,38 @@ extension MNISTLab {
                   mnistlab tag 4 5 6 lr-sweep promising
                 """)
 
-        @Argument(help: ArgumentHelp("Ids of the runs, then the tags.", valueName: "run-then-tag"))
-        var items: [String] = []
-
+        @OptionGroup var items: RunsThenTags
         @OptionGroup var database: DatabaseOptions
 
-        func validate() throws { _ = try RunsAndTags(items) }
-
         func run() throws {
-            let parsed = try RunsAndTags(items)
             let store = try database.openExisting()
             defer { try? store.close() }
-            let ids = try store.ids(parsed.runs)
-            try store.tagRuns(ids, with: parsed.tags)
-            let tags = parsed.tags.joined(separator: " ")
-            print("tagged \(RunsAndTags.runList(ids)) \(tags)")
+            let (ids, tags) = try items.resolve(in: store)
+            try store.tagRuns(ids, with: tags)
+            print("tagged \(RunsThenTags.runList(ids)) \(tags.joined(separator: " "))")
         }
     }
 }
 
-/// `RUN… TAG…`: the leading runs (ids, or whole uids: a shorter prefix could be a tag), then
-/// at least one tag.
-struct RunsAndTags {
-    var runs: [RunReference]
-    var tags: [String]
+/// `RUN… TAG…`, the arguments of `tag` and `untag`: the leading runs (ids, or whole uids: a
+/// shorter prefix could be a tag), then at least one tag.
+struct RunsThenTags: ParsableArguments {
+    @Argument(help: ArgumentHelp("Ids (or whole uids) of the runs, then the tags.", valueName: "run-then-tag"))
+    var items: [String] = []
 
-    init(_ items: [String]) throws {
-        runs = items.prefix(while: Self.namesARun).map { item in
+    func validate() throws { _ = try split() }
+
+    /// The runs' ids in `store`, and the tags.
+    func resolve(in store: Store) throws -> (runs: [Int64], tags: [String]) {
+        let (runs, tags) = try split()
+        return (try store.ids(runs), tags)
+    }
+
+    private func split() throws -> (runs: [RunReference], tags: [String]) {
+        let runs = items.prefix(while: Self.namesARun).map { item in
             Int64(item).map(RunReference.id) ?? .uidPrefix(item.lowercased())
         }
-        tags = Array(items.dropFirst(runs.count))
+        let tags = Array(items.dropFirst(runs.count))
         guard !runs.isEmpty else {
             throw ValidationError("Give the ids of the runs first, then the tags.")
         }
@@ -54,6 +56,7 @@ struct RunsAndTags {
                 "Give at least one tag after the run ids (a tag is not a number).")
         }
         for tag in tags { try Check.require(.tag, Check.quoted(tag), Check.tag(tag)) }
+        return (runs, tags)
     }
 
     private static func namesARun(_ item: String) -> Bool {

@@ -65,8 +65,8 @@ protocol Engine: Sendable {
     func lock(_ resource: String, _ connection: any SQLConnection) throws
 
     /// Runs one statement that must only read (`mnistlab sql`), refused with `.notReadOnly`
-    /// before it can change anything, on this engine's own guard.
-    func query(_ sql: String) throws -> QueryResult
+    /// before it can change anything, on this engine's own guard, within `limits`.
+    func query(_ sql: String, limits: StatementLimits) throws -> QueryResult
 
     /// The migrations recorded in `schema_migrations`, ascending.
     func appliedMigrations() throws -> [AppliedMigration]

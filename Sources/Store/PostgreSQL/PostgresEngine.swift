@@ -61,7 +61,7 @@ final class PostgresEngine: Engine, @unchecked Sendable {
                 engine.connection = try PostgresConnection.connect(target, settings: settings)
             } catch let failure as ConnectFailure {
                 throw StoreError(
-                    failure.isTLS ? .tls : .connection, PostgresLocation.sentence(failure.message))
+                    failure.isTLS ? .tls : .connection, sentence(failure.message))
             }
             if readOnly {
                 try engine.checkSchema(allowOlder: allowOlderSchema)
@@ -183,7 +183,7 @@ final class PostgresEngine: Engine, @unchecked Sendable {
                     // The database was open: the server went away, or turned us away, since.
                     throw StoreError(
                         .connectionLost,
-                        PostgresLocation.sentence("cannot connect again: \(failure.message)"))
+                        sentence("cannot connect again: \(failure.message)"))
                 }
             }
         }

@@ -133,12 +133,6 @@ public struct PostgresLocation: Sendable, Equatable {
         return line
     }
 
-    /// `text` ended as a sentence: a period unless it ends with a question libpq asks
-    /// ("Is the server running on that host…?").
-    static func sentence(_ text: String) -> String {
-        text.hasSuffix("?") ? text : text + "."
-    }
-
     private static func bad(_ reason: String) -> StoreError {
         StoreError(.badURL, "not a usable PostgreSQL URL: \(reason).")
     }

@@ -16,22 +16,18 @@
 import Foundation
 
 extension PostgresEngine {
-    func query(_ sql: String) throws -> QueryResult {
-        try query(sql, timeoutMilliseconds: 30_000)
-    }
-
-    /// `query` with another statement timeout, for tests.
-    func query(_ sql: String, timeoutMilliseconds: Int) throws -> QueryResult {
+    func query(_ sql: String, limits: StatementLimits) throws -> QueryResult {
         try attempt("Cannot run SQL on \(location)") {
             let statement = try PostgresReadOnlyGuard.statement(sql)
+            let milliseconds = max(1, Int((limits.seconds * 1000).rounded(.up)))
             return try transaction("BEGIN READ ONLY", commits: false) { session in
-                try session.run("SET LOCAL statement_timeout = \(timeoutMilliseconds)")
-                try session.run("SET LOCAL lock_timeout = \(timeoutMilliseconds)")
+                try session.run("SET LOCAL statement_timeout = \(milliseconds)")
+                try session.run("SET LOCAL lock_timeout = \(milliseconds)")
                 try PostgresReadOnlyGuard.dropPowers(session)
                 do {
                     return try PostgresReadOnlyGuard.run(statement, session)
                 } catch let error as StoreError {
-                    throw PostgresReadOnlyGuard.refusal(error, state: session.failedState)
+                    throw PostgresReadOnlyGuard.refusal(error, state: session.failedState, limits: limits)
                 }
             }
         }
@@ -129,8 +125,11 @@ enum PostgresReadOnlyGuard {
 
     /// The server's refusals in the words of SQLite's guard: "cannot execute DELETE in a
     /// read-only transaction" becomes "DELETE is not allowed".
-    static func refusal(_ error: StoreError, state: String?) -> StoreError {
+    /// A statement stopped by `statement_timeout` (57014, query_canceled) is `.queryTooLong`.
+    static func refusal(_ error: StoreError, state: String?, limits: StatementLimits) -> StoreError {
         switch state {
+        case "57014":
+            return limits.tooLong
         case "25006":
             let reason = error.reason
             if let start = reason.range(of: "cannot execute "),

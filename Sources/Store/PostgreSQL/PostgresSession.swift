@@ -36,12 +36,12 @@ final class PostgresSession: SQLConnection {
         } catch let failure as StatementFailure {
             failedState = failure.sqlState
             guard failure.lost else {
-                throw StoreError(.database, PostgresLocation.sentence(failure.message))
+                throw StoreError(.database, sentence(failure.message))
             }
             lostConnection = true
             throw StoreError(
                 .connectionLost,
-                PostgresLocation.sentence("the connection to the server was lost: \(failure.message)"))
+                sentence("the connection to the server was lost: \(failure.message)"))
         }
     }
 

@@ -252,14 +252,14 @@ final class SQLiteEngine: Engine {
 
     /// One statement on its own read-only connection, behind the authorizer of
     /// SQLiteReadOnlyStatement.swift.
-    func query(_ sql: String) throws -> QueryResult {
+    func query(_ sql: String, limits: StatementLimits) throws -> QueryResult {
         var config = Configuration()
         config.readonly = true
         config.busyMode = .timeout(30)
         let reader = try DatabaseQueue(path: Self.readOnlyLocation(path), configuration: config)
         // inDatabase: no transaction around the statement, so GRDB runs no statement of
         // its own while our authorizer replaces its one on this throwaway connection.
-        return try reader.inDatabase { db in try ReadOnlyStatement.run(sql, in: db) }
+        return try reader.inDatabase { db in try ReadOnlyStatement.run(sql, in: db, limits: limits) }
     }
 
     func appliedMigrations() throws -> [AppliedMigration] {

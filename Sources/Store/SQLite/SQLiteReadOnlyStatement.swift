@@ -7,9 +7,14 @@ import GRDBSQLite
 /// Three layers: the connection is opened read-only (`SQLITE_OPEN_READONLY`), which stops
 /// writes to the file but not ATTACH, CREATE TEMP or `PRAGMA writable_schema = 1`; an
 /// authorizer refuses anything but reading while the statement compiles, which catches those
-/// and names what was refused; `sqlite3_stmt_readonly` is the last check.
+/// and names what was refused; `sqlite3_stmt_readonly` is the last check. Within `limits`: a
+/// progress handler stops the statement once it has run its seconds (`.queryTooLong`), and
+/// SQLITE_LIMIT_LENGTH bounds the values it makes (this connection is its own).
 enum ReadOnlyStatement {
-    static func run(_ sql: String, in db: Database) throws -> QueryResult {
+    static func run(_ sql: String, in db: Database, limits: StatementLimits) throws -> QueryResult {
+        if let bytes = limits.valueBytes {
+            sqlite3_limit(db.sqliteConnection, SQLITE_LIMIT_LENGTH, Int32(clamping: bytes))
+        }
         let refusal = Refusal()
         let statement: Statement
         do {
@@ -33,7 +38,12 @@ enum ReadOnlyStatement {
             let verb = sql.split(whereSeparator: { $0.isWhitespace }).first ?? "this statement"
             throw notAllowed(verb.uppercased())
         }
-        let rows = try Row.fetchAll(statement)
+        let rows: [Row]
+        do {
+            rows = try withDeadline(limits.seconds, on: db) { try Row.fetchAll(statement) }
+        } catch let error as DatabaseError where error.resultCode == .SQLITE_INTERRUPT {
+            throw limits.tooLong
+        }
         return QueryResult(
             columns: statement.columnNames,
             rows: rows.map { row in row.databaseValues.map(SQLValue.init) })
@@ -68,6 +78,23 @@ enum ReadOnlyStatement {
             statementAction = statementAction ?? action
             return SQLITE_DENY
         }
+    }
+
+    /// Runs `body` with a progress handler that interrupts the statement once `seconds` have
+    /// passed (checked every 10,000 virtual-machine steps, a fraction of a millisecond).
+    private static func withDeadline<T>(
+        _ seconds: Double, on db: Database, _ body: () throws -> T
+    ) rethrows -> T {
+        let deadline = Deadline(DispatchTime.now().uptimeNanoseconds + UInt64(max(0, seconds) * 1e9))
+        let context = Unmanaged.passUnretained(deadline).toOpaque()
+        sqlite3_progress_handler(db.sqliteConnection, 10_000, pastDeadline, context)
+        defer { sqlite3_progress_handler(db.sqliteConnection, 0, nil, nil) }
+        return try withExtendedLifetime(deadline) { try body() }
+    }
+
+    final class Deadline {
+        let uptimeNanoseconds: UInt64
+        init(_ uptimeNanoseconds: UInt64) { self.uptimeNanoseconds = uptimeNanoseconds }
     }
 
     /// Compiles with an authorizer that allows only reading. It replaces GRDB's own, which
@@ -142,4 +169,11 @@ private let readOnlyAuthorizer: @convention(c) (
         action, argument1.map { String(cString: $0) }, argument2.map { String(cString: $0) })
     guard let denied else { return SQLITE_OK }
     return refusal.record(denied, table: argument1.map { String(cString: $0) })
+}
+
+/// The progress handler's C callback: non-zero (interrupt) once the deadline has passed.
+private let pastDeadline: @convention(c) (UnsafeMutableRawPointer?) -> Int32 = { context in
+    guard let context else { return 1 }
+    let deadline = Unmanaged<ReadOnlyStatement.Deadline>.fromOpaque(context).takeUnretainedValue()
+    return DispatchTime.now().uptimeNanoseconds > deadline.uptimeNanoseconds ? 1 : 0
 }
