@@ -17,7 +17,8 @@
 #
 # OUT keeps the two stores (asha.sqlite, exhaustive.sqlite) for Benchmarks/sha_replay.py;
 # without it they go to a temporary directory that is removed at the end. SPACE is the search
-# space; DATA_FLAGS can add e.g. --train-limit for a scaled-down run; ASHA_FLAGS is added to
+# space (default in sweep_search.sh: the one BENCHMARKS.md reports); DATA_FLAGS can add e.g.
+# --train-limit for a scaled-down run; ASHA_FLAGS is added to
 # the ASHA sweep (e.g. --min-epochs 9); MODES=asha runs only that one.
 set -euo pipefail
 MNISTLAB=$(realpath "${1:-.build/release/mnistlab}")
@@ -26,16 +27,9 @@ EPOCHS=${EPOCHS:-81}
 SAMPLE_SEED=${SAMPLE_SEED:-1}
 WORKERS=${WORKERS:-2}
 MODES=${MODES:-asha exhaustive}
-SPACE=${SPACE:---learning-rate 0.01:1:log --hidden 32:512 --momentum 0:0.9 --batch-size 32:256:log}
-DATA_FLAGS=${DATA_FLAGS:-}
 ASHA_FLAGS=${ASHA_FLAGS:-}
-export MNISTLAB_THREADS=${MNISTLAB_THREADS:-1}
-if [ -n "${OUT:-}" ]; then
-    mkdir -p "$OUT"
-else
-    OUT=$(mktemp -d)
-    trap 'rm -rf "$OUT"' EXIT
-fi
+# shellcheck source=Benchmarks/sweep_search.sh
+. "$(dirname "$0")/sweep_search.sh"
 
 sql() { "$MNISTLAB" sql --csv "$1" | tail -n +2; }
 

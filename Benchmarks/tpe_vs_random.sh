@@ -8,23 +8,16 @@
 #   Benchmarks/tpe_vs_random.sh [mnistlab binary]   # N=20 EPOCHS=3 SEEDS="1 2 3 4 5"
 #   DATA_FLAGS="--train-limit 10000" EPOCHS=5 Benchmarks/tpe_vs_random.sh .build/release/mnistlab
 #
-# SPACE is the search space, STARTUP TPE's random start-up trials (default: mnistlab's, 10).
+# SPACE is the search space (default in sweep_search.sh), STARTUP TPE's random start-up trials (default: mnistlab's, 10).
 # OUT keeps the stores (random-S.sqlite, tpe-S.sqlite).
 set -euo pipefail
 MNISTLAB=$(realpath "${1:-.build/release/mnistlab}")
 N=${N:-20}
 EPOCHS=${EPOCHS:-3}
 SEEDS=${SEEDS:-1 2 3 4 5}
-SPACE=${SPACE:---learning-rate 0.01:1:log --hidden 32:512 --momentum 0:0.9 --batch-size 32:256:log}
-DATA_FLAGS=${DATA_FLAGS:-}
 STARTUP=${STARTUP:+--startup $STARTUP}
-export MNISTLAB_THREADS=${MNISTLAB_THREADS:-1}
-if [ -n "${OUT:-}" ]; then
-    mkdir -p "$OUT"
-else
-    OUT=$(mktemp -d)
-    trap 'rm -rf "$OUT"' EXIT
-fi
+# shellcheck source=Benchmarks/sweep_search.sh
+. "$(dirname "$0")/sweep_search.sh"
 
 # Trains sweep `$1` (random|tpe) with sample seed $2 into its own store.
 search() {
