@@ -23,6 +23,7 @@ import argparse
 import heapq
 import json
 import math
+import os
 import sqlite3
 import sys
 
@@ -30,6 +31,8 @@ import optuna
 
 
 def read_only(path):
+    if not os.path.isfile(path):
+        raise SystemExit(f"sha_replay.py: no SQLite store at {path}")
     return sqlite3.connect(f"file:{path}?mode=ro", uri=True)
 
 
@@ -125,6 +128,8 @@ def main():
     args = parser.parse_args()
 
     trials = recorded_epochs(args.exhaustive, args.sweep)
+    if not trials:
+        raise SystemExit(f"sha_replay.py: sweep {args.sweep} of {args.exhaustive} has no recorded epochs")
     full = {n: (len(e), False, min(v for _, v, _ in e), min(v for _, v, _ in e)) for n, e in trials.items()}
     per_trial = {
         "optuna_sha_trial_order": replay(trials, args.min_resource, args.reduction_factor, 1),
