@@ -104,7 +104,9 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: ["TestSupport", "Prediction", "MNISTLabCLI", "mnistlab", "mnistlab-serve"]),
-        .testTarget(name: "ReliabilityTests", dependencies: ["TestSupport", "Datasets", "mnistlab"]),
+        // ReliabilityTests recomputes ASHA's rule (Sweeps' Promotion) on what killed workers left.
+        .testTarget(
+            name: "ReliabilityTests", dependencies: ["TestSupport", "Datasets", "Sweeps", "mnistlab"]),
     ],
     swiftLanguageModes: [.v6]
 )

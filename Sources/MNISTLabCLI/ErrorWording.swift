@@ -114,6 +114,8 @@ enum ErrorWording {
             return "\(error) Pass --data with the original files."
         case .batchLargerThanTrainingSet(_, let images):
             return "\(error) Pass a --batch-size of at most \(images)."
+        case .minDeltaWithoutPatience(nil):
+            return "--min-delta only counts for early stopping: pass --patience N (from 1) with it, or leave it out."
         case .minDeltaWithoutPatience:
             return "\(error) Pass --patience N (from 1) with --min-delta, or leave --min-delta out."
         case .unknownArchitecture, .checkpointShape, .imageWidth, .unknownSchedule,

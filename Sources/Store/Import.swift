@@ -92,23 +92,33 @@ extension Store {
         return try read { db in try db.scalar("SELECT id FROM runs WHERE uid = ?", [uid.sqlValue]) }
     }
 
-    /// The sweep `row` of `source` here: found by uid, or copied with its trials (their runs
-    /// linked as the runs arrive). Returns its source id, its id here and whether it was
+    /// The sweep `row` of `source` here: found by uid, or copied; with the trials it has
+    /// there and not here (all of a new one, those a TPE sweep added since), their runs
+    /// linked as the runs arrive. Returns its source id, its id here and whether it was
     /// copied now.
     private func importSweep(_ row: SQLRow, from source: Store) throws -> (Int64, Int64, Bool) {
         let sourceID: Int64 = try row.get("id")
         let uid: String? = try row.get("uid")
+        let trials = try source.read { source in
+            try source.fetch("SELECT * FROM trials WHERE sweep_id = ? ORDER BY number", [sourceID.sqlValue])
+        }
         return try write { db in
-            if let uid, let present = try db.scalar("SELECT id FROM sweeps WHERE uid = ?", [uid.sqlValue], as: Int64.self) {
-                return (sourceID, present, false)
+            let id: Int64
+            let present = try uid.flatMap {
+                try db.scalar("SELECT id FROM sweeps WHERE uid = ?", [$0.sqlValue], as: Int64.self)
             }
-            let id = try nextID(in: "sweeps", db)
-            try db.copy(row, into: "sweeps", setting: ["id": id.sqlValue])
-            let trials = try source.read { source in
-                try source.fetch("SELECT * FROM trials WHERE sweep_id = ? ORDER BY number", [sourceID.sqlValue])
+            if let present {
+                id = present
+            } else {
+                id = try nextID(in: "sweeps", db)
+                try db.copy(row, into: "sweeps", setting: ["id": id.sqlValue])
             }
+            let numbers = Set(
+                try db.fetch("SELECT number FROM trials WHERE sweep_id = ?", [id.sqlValue])
+                    .map { try $0.get("number") as Int })
+            let missing = try trials.filter { !numbers.contains(try $0.get("number")) }
             let first = try nextID(in: "trials", lockedAs: "sweeps", db)
-            for (k, trial) in trials.enumerated() {
+            for (k, trial) in missing.enumerated() {
                 // Nobody here holds the trial: a running one is free for the next worker,
                 // which resumes its run once that run is here.
                 try db.copy(
@@ -119,7 +129,7 @@ extension Store {
                         "lease_expires_at": .null,
                     ])
             }
-            return (sourceID, id, true)
+            return (sourceID, id, present == nil)
         }
     }
 
@@ -132,6 +142,8 @@ extension Store {
         var confusion: [SQLRow]
         var tags: [SQLRow]
         var trial: SQLRow?
+        /// The rungs its trial reached (ASHA), in rung order.
+        var rungs: [SQLRow]
 
         init(_ runID: Int64, in source: Store) throws {
             let key = [runID.sqlValue]
@@ -144,15 +156,23 @@ extension Store {
                     try db.fetch("SELECT * FROM confusion WHERE run_id = ?", key),
                     try db.fetch("SELECT * FROM run_tags WHERE run_id = ?", key),
                     try db.fetchOne(
-                        "SELECT sweep_id, number, status, attempts, failure_reason FROM trials WHERE run_id = ?",
-                        key)
+                        """
+                        SELECT sweep_id, number, \(Store.trialState.joined(separator: ", "))
+                        FROM trials WHERE run_id = ?
+                        """, key),
+                    try db.fetch(
+                        """
+                        SELECT g.rung, g.epoch, g.val_loss, g.reached_at, g.promoted_at
+                        FROM trial_rungs AS g JOIN trials AS t ON t.id = g.trial_id
+                        WHERE t.run_id = ? ORDER BY g.rung
+                        """, key)
                 )
             }
             guard let row = rows.0 else {
                 throw StoreError(.notFound, "there is no run \(runID) in the source.")
             }
-            (self.row, epochs, checkpoints, evaluations, confusion, tags, trial) =
-                (row, rows.1, rows.2, rows.3, rows.4, rows.5, rows.6)
+            (self.row, epochs, checkpoints, evaluations, confusion, tags, trial, rungs) =
+                (row, rows.1, rows.2, rows.3, rows.4, rows.5, rows.6, rows.7)
         }
     }
 
@@ -186,28 +206,50 @@ extension Store {
             for table in [("checkpoints", checkpoints), ("evaluations", evaluations), ("confusion", confusion), ("run_tags", tags)] {
                 for item in table.1 { try db.copy(item, into: table.0, setting: runID) }
             }
-            try link(id, toTrial: copy.trial, sweepIDs: sweepIDs, db)
+            try link(id, toTrial: copy, sweepIDs: sweepIDs, db)
             return (id, epochs.count, checkpoints.count, evaluations.count)
         }
     }
 
-    /// Links run `id` here to its trial (a row of the source's trials), and gives the trial
-    /// the source's status, attempts and failure reason unless a live worker holds it here.
+    /// Links run `id` here to its trial (the source's row and the rungs it reached), and
+    /// gives the trial where the source has it (`trialState`: status, attempts, failure
+    /// reason, ASHA rung, batch job) and the rungs it reached there (each promotion kept
+    /// once, as the source recorded it), unless a live worker holds it here.
     private func link(
-        _ id: Int64, toTrial trial: SQLRow?, sweepIDs: [Int64: Int64], _ db: any SQLConnection
+        _ id: Int64, toTrial copy: SourceRun, sweepIDs: [Int64: Int64], _ db: any SQLConnection
     ) throws {
-        guard let trial, let sweep = sweepIDs[try trial.get("sweep_id")] else { return }
+        guard let trial = copy.trial, let sweep = sweepIDs[try trial.get("sweep_id")] else { return }
         try db.execute(
             "UPDATE trials SET run_id = ? WHERE sweep_id = ? AND number = ? AND run_id IS NULL",
             [id.sqlValue, sweep.sqlValue, trial["number"]])
+        guard
+            let here = try db.scalar(
+                """
+                SELECT id FROM trials WHERE sweep_id = ? AND number = ? AND run_id = ?
+                  AND id NOT IN (SELECT id FROM live_trials)
+                """, [sweep.sqlValue, trial["number"], id.sqlValue], as: Int64.self)
+        else { return }
         try db.execute(
-            """
-            UPDATE trials SET status = ?, attempts = ?, failure_reason = ?
-            WHERE sweep_id = ? AND number = ? AND run_id = ?
-              AND id NOT IN (SELECT id FROM live_trials)
-            """,
-            [trial["status"], trial["attempts"], trial["failure_reason"], sweep.sqlValue, trial["number"], id.sqlValue])
+            "UPDATE trials SET \(Self.trialState.map { "\($0) = ?" }.joined(separator: ", ")) WHERE id = ?",
+            Self.trialState.map { trial[$0] } + [here.sqlValue])
+        for rung in copy.rungs {
+            try db.execute(
+                """
+                INSERT INTO trial_rungs (trial_id, rung, epoch, val_loss, reached_at, promoted_at)
+                VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (trial_id, rung) DO UPDATE
+                SET promoted_at = coalesce(trial_rungs.promoted_at, excluded.promoted_at)
+                """,
+                [here.sqlValue, rung["rung"], rung["epoch"], rung["val_loss"], rung["reached_at"], rung["promoted_at"]])
+        }
     }
+
+    /// The columns of a trial that an import brings over with its run: where it stands, and
+    /// who last trained it (migrations 0008, 0013 and 0014), not who holds it now.
+    fileprivate static let trialState = [
+        "status", "attempts", "failure_reason", "rung", "job_id", "array_job_id", "array_task_id",
+        "node",
+    ]
 
     private enum UpdateOutcome {
         case unchanged
@@ -338,7 +380,7 @@ extension Store {
                     values.map(\.1) + [id.sqlValue])
                 changed += 1
             }
-            try link(id, toTrial: copy.trial, sweepIDs: sweepIDs, db)
+            try link(id, toTrial: copy, sweepIDs: sweepIDs, db)
             guard changed > 0 else { return .unchanged }
             return .updated((newEpochs.count, addedCheckpoints, addedEvaluations))
         }

@@ -204,9 +204,10 @@ extension Store {
     /// update was lost), else `interrupted`. Each update checks the holder's token, so a run
     /// claimed again meanwhile is left alone. Returns the ids released.
     ///
-    /// Sweep trials held by a worker of this machine that is gone lose their holder too (their
-    /// own lease is cleared, checking the worker's token), so that the next worker takes them
-    /// over at once rather than when the lease would have run out.
+    /// Sweep trials held by a worker of this machine that is gone are given back too: pending
+    /// again with no holder (checking the worker's token), as readers already show them, so
+    /// that the next worker takes them over at once rather than when the lease would have run
+    /// out, and `trials.status` says what they are.
     @discardableResult
     public func releaseAbandonedRuns() throws -> [Int64] {
         try attempt("Cannot release abandoned runs in \(location)") {
@@ -236,7 +237,7 @@ extension Store {
         }
     }
 
-    /// Clears the holder of every running trial whose worker on this machine is gone.
+    /// Gives back every running trial whose worker on this machine is gone.
     private func releaseAbandonedTrials() throws {
         let abandoned = try read { db in
             try db.fetch("SELECT * FROM trials WHERE status = 'running' AND worker IS NOT NULL")
@@ -246,7 +247,8 @@ extension Store {
             try write { db in
                 try db.execute(
                     """
-                    UPDATE trials SET worker = NULL, worker_token = NULL, lease_expires_at = NULL
+                    UPDATE trials SET status = 'pending', worker = NULL, worker_token = NULL,
+                        lease_expires_at = NULL
                     WHERE id = ? AND status = 'running' AND worker_token IS NOT DISTINCT FROM ?
                     """, [trial.id.sqlValue, trial.workerToken.sqlValue])
             }
@@ -343,12 +345,18 @@ extension Store {
         return (lastEpoch.map { $0 >= epochs } ?? false) ? .completed : .interrupted
     }
 
-    /// `summary` as it really is (`liveStatus`).
+    /// `summary` as it really is (`liveStatus`): a run whose process on this machine died
+    /// is not running, and nor is the sweep trial that process held, which waits for the next
+    /// worker (pending, as `shownStatus` reads it).
     static func live(_ summary: RunSummary) -> RunSummary {
         var shown = summary
         shown.run.status = liveStatus(
             summary.run.status, host: summary.run.host, pid: summary.run.pid,
             lastEpoch: summary.lastEpoch, epochs: summary.run.epochs)
+        if let trial = summary.trialStatus {
+            let died = shown.run.status != summary.run.status
+            shown.trialStatus = shownStatus(trial.rawValue, held: !died)
+        }
         return shown
     }
 

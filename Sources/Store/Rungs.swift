@@ -118,6 +118,10 @@ extension Store {
     public func reachRung(_ claim: TrialClaim, rung: Int, epoch: Int, last: Bool) throws {
         try attempt("Cannot record rung \(rung) of trial \(claim.trial.number) of sweep \(claim.trial.sweepID) in \(location)") {
             try write { db in
+                // After every decision of the sweep before it (`claimSweepJob` holds the same
+                // lock), so that the rung's reached_at is later than each promotion made
+                // without it, and earlier than each made with it.
+                try engine.lock("sweep \(claim.trial.sweepID)", db)
                 let settled = try db.execute(
                     """
                     UPDATE trials SET status = ?, rung = ?, failure_reason = NULL, worker = NULL,

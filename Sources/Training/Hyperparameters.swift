@@ -31,6 +31,13 @@ public struct Hyperparameters: Equatable, Sendable {
             plannedEpochs: epochs)
     }
 
+    /// The one rule for a minimum improvement that these settings would ignore, for `train`,
+    /// `resume` and every trial of `sweep`: `given`, the min delta asked for (nil when none
+    /// was), only counts for early stopping. `runID`: the run being resumed.
+    public func requirePatience(forMinDelta given: Double?, runID: Int64? = nil) throws(TrainingError) {
+        if given != nil && patience == nil { throw .minDeltaWithoutPatience(runID: runID) }
+    }
+
     /// Early stopping, when `patience` is set.
     public var earlyStopping: EarlyStopping? {
         patience.map { EarlyStopping(patience: $0, minDelta: minDelta) }

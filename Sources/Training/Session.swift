@@ -162,9 +162,7 @@ public struct Session {
         }
 
         let hyperparameters = try Hyperparameters(run).applying(changes)
-        if changes.minDelta != nil && hyperparameters.patience == nil {
-            throw TrainingError.minDeltaWithoutPatience(runID: runID)
-        }
+        try hyperparameters.requirePatience(forMinDelta: changes.minDelta, runID: runID)
         let keepEvery = changes.keepEvery ?? run.keepEvery
 
         let mnist = try MNIST.load(directory: changes.dataDirectory ?? run.datasetPath)

@@ -24,8 +24,9 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
     case scheduleFloorAboveRate(minimum: Double, learningRate: Double, schedule: String)
     /// A mini-batch larger than the training set: every epoch would be one smaller batch.
     case batchLargerThanTrainingSet(batchSize: Int, images: Int)
-    /// A minimum improvement for early stopping on a run that does not stop early.
-    case minDeltaWithoutPatience(runID: Int64)
+    /// A minimum improvement for early stopping on a run that does not stop early: the run
+    /// resumed, nil for a new one (`Hyperparameters.requirePatience`).
+    case minDeltaWithoutPatience(runID: Int64?)
 
     public var description: String {
         switch self {
@@ -61,7 +62,7 @@ public enum TrainingError: Error, Equatable, CustomStringConvertible {
             "A batch of \(batchSize) examples is larger than the \(images) training images, so "
                 + "every epoch would be one batch of \(images)."
         case .minDeltaWithoutPatience(let id):
-            "A minimum improvement only counts for early stopping, which run \(id) does not use."
+            "A minimum improvement only counts for early stopping, which \(id.map { "run \($0)" } ?? "these settings") \(id == nil ? "do" : "does") not use."
         }
     }
 }

@@ -118,6 +118,60 @@ import Testing
         #expect(mine == (try checkpoints(sandbox, run: straightID)))
     }
 
+    @Test(arguments: stores)
+    func sweepsShowsEachTrialsRungAndStateAndTheEpochsSpentInTextAndJSON(store: Sandbox.Store) throws {
+        // Given an ASHA sweep of 6 trials, rungs at 1, 2 and 4 epochs (η = 2), trained
+        let sandbox = try Sandbox(store)
+        expectSuccess(try sandbox.run(
+            ["sweep", "--random", "6", "--learning-rate", "0.01:1:log", "--asha", "--min-epochs", "1",
+             "--reduction-factor", "2", "--epochs", "4", "--val-size", "200", "--batch-size", "50"]))
+        let epochs = try integer(sandbox, "SELECT count(*) FROM epochs")
+        let recorded = try sandbox.run([
+            "sql", "--csv",
+            "SELECT t.number, t.status, t.rung, (SELECT count(*) FROM trial_rungs g WHERE g.trial_id = t.id AND g.promoted_at IS NOT NULL) AS promotions FROM trials AS t ORDER BY t.number",
+        ]).lines.dropFirst().map { $0.split(separator: ",").map(String.init) }
+
+        // When `sweeps 1 --json` reads it
+        let output = try sandbox.run(["sweeps", "1", "--json"])
+        expectSuccess(output)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any])
+
+        // Then each trial carries its state, rung, promotions and every rung it reached
+        let trials = try #require(object["trials"] as? [[String: Any]])
+        #expect(trials.count == 6 && recorded.count == 6)
+        for (trial, row) in zip(trials, recorded) {
+            #expect(trial["number"] as? Int == Int(row[0]))
+            #expect(trial["status"] as? String == row[1])
+            #expect(trial["rung"] as? Int == Int(row[2]))
+            #expect(trial["promotions"] as? Int == Int(row[3]))
+            let rungs = try #require(trial["rungs"] as? [[String: Any]])
+            #expect(rungs.map { $0["rung"] as? Int } == (0...(Int(row[2]) ?? 0)).map { $0 })
+            #expect(rungs.map { $0["epoch"] as? Int } == rungs.map { [1, 2, 4][$0["rung"] as? Int ?? 0] })
+            #expect(rungs.filter { $0["promoted_at"] is String }.count == Int(row[3]))
+            #expect(rungs.allSatisfy { $0["val_loss"] is Double && $0["reached_at"] is String })
+        }
+        #expect(Set(trials.compactMap { $0["status"] as? String }) == ["completed", "pruned"])
+        // And the sweep its paused and pruned counts and the epochs it spent against full training
+        let progress = try #require(object["progress"] as? [String: Any])
+        let asha = try #require(progress["asha"] as? [String: Any])
+        #expect(asha["reduction_factor"] as? Int == 2 && (asha["rungs"] as? [Any])?.compactMap { $0 as? Int } == [1, 2, 4])
+        #expect(asha["epochs_trained"] as? Int == epochs && asha["full_training_epochs"] as? Int == 24)
+        #expect(progress["paused"] as? Int == 0)
+        #expect(progress["pruned"] as? Int == recorded.filter { $0[1] == "pruned" }.count)
+        // And the ranking each run's trial state and rung, as run_summary has them
+        let ranking = try #require(object["ranking"] as? [[String: Any]])
+        #expect(Set(ranking.compactMap { $0["trial_status"] as? String }) == ["completed", "pruned"])
+        #expect(ranking.allSatisfy { $0["rung"] is Int })
+
+        // And the text shows the same: paused and pruned counts, each trial's rung and state
+        let text = try sandbox.run(["sweeps", "1"])
+        expectSuccess(text)
+        #expect(text.lines.first?.contains("paused  pruned") == true, "\(text.stdout)")
+        #expect(text.stdout.contains("\(epochs) epochs trained of the 24 that training every trial fully would take"), "\(text.stdout)")
+        let list = try sandbox.run(["sweeps"])
+        #expect(list.lines.first?.contains("paused  pruned") == true, "\(list.stdout)")
+    }
+
     @Test func badAshaSettingsAreRefusedInOneLineAndWriteNothing() throws {
         let sandbox = try Sandbox()
         for (arguments, message) in [

@@ -52,6 +52,9 @@ struct ErrorTests {
         (["sweep", "--val-size", "200", "--batch-size", "50,5000"], "A batch of 5000 examples is larger than the 1000 training images"),
         (["train", "--min-delta", "0.01"], "--min-delta only counts for early stopping: pass --patience N (from 1) with it, or leave it out."),
         (["train", "--patience", "0", "--min-delta", "0.01"], "--min-delta only counts for early stopping"),
+        // sweep: each trial is refused as `train` would refuse it, by the same rule.
+        (["sweep", "--min-delta", "0.01"], "--min-delta only counts for early stopping: pass --patience N (from 1) with it, or leave it out."),
+        (["sweep", "--patience", "0,5", "--min-delta", "0,0.01"], "--min-delta only counts for early stopping"),
         (["train", "--val-size", "200", "--db", ""], "--db is empty; give a file path or a postgres:// URL."),
         (["runs", "--db", ""], "--db is empty; give a file path or a postgres:// URL."),
         // Names, tags and notes: bounded, and nothing that reorders or hides text.

@@ -337,7 +337,7 @@ struct PostgresCLITests {
         expectNoPassword(text)
         #expect(status["path"] as? String == sandbox.shownDatabase)
         #expect(status["runs"] as? Int == 11 && status["epochs"] as? Int == 66)
-        #expect(status["schema_version"] as? Int == 14 && (status["migrations"] as? [Any])?.count == 14)
+        #expect(status["schema_version"] as? Int == 15 && (status["migrations"] as? [Any])?.count == 15)
         #expect((status["size_bytes"] as? Int ?? 0) > 0)
         let space = try #require(status["checkpoint_space"] as? [[String: Any]])
         let blob = 4 * (785 * 8 + 9 * 10)
@@ -353,7 +353,7 @@ struct PostgresCLITests {
 
         // Then migrate has nothing to do, vacuum reports the space
         expectSuccess(migrate)
-        #expect(migrate.stdout == "schema 14: already up to date\n", "\(migrate.stdout)")
+        #expect(migrate.stdout == "schema 15: already up to date\n", "\(migrate.stdout)")
         expectSuccess(vacuum)
         expectNoPassword(vacuum)
         #expect(vacuum.stdout.hasPrefix("\(sandbox.shownDatabase): "), "\(vacuum.stdout)")

@@ -84,6 +84,22 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))
     }
 
+    @Test func aMinDeltaWithPatienceReachesEveryTrial() throws {
+        // Given --min-delta with a patience for every trial
+        let sandbox = try Sandbox()
+        let output = try sandbox.run([
+            "sweep", "--learning-rate", "0.1,0.2", "--patience", "3", "--min-delta", "0.01",
+            "--epochs", "1", "--val-size", "200", "--detach",
+        ])
+
+        // Then the sweep is written, each trial stopping early by it
+        expectSuccess(output)
+        #expect(try sandbox.rows("SELECT settings FROM trials").allSatisfy {
+            // CSV doubles the JSON's quotes.
+            $0.contains(#"min_delta"":0.01"#) && $0.contains(#"patience"":3"#)
+        })
+    }
+
     @Test func missingDataIsRefusedBeforeTheSweepIsWritten() throws {
         let sandbox = try Sandbox()
         let output = try sandbox.run(["sweep", "--learning-rate", "0.1,0.2", "--epochs", "1", "--data", "/nonexistent"])

@@ -218,4 +218,100 @@ extension ImportTests {
         #expect(again.alreadyPresent == 1)
         #expect(try into.summary(runID: try #require(ids[onlyHere.id]))?.lastEpoch == 3)
     }
+
+    @Test(arguments: pairs)
+    func anAshaSweepArrivesWithItsTrialsStatesAndRungsAndFollowsTheSource(source: TestEngine, target: TestEngine) throws {
+        // Given: an ASHA sweep (rungs at 1, 3, 9) whose trial 1 was promoted from rung 0 and
+        // paused at rung 1 by a Slurm job's worker, trial 2 paused at rung 0, trial 3 pending
+        let directory = try TemporaryDirectory(source)
+        let from = try Store.open(location: try directory.location("source"))
+        let sweep = try from.createSweep(
+            grid: "{}", search: SweepSearch(epochs: 9, minEpochs: 1, reductionFactor: 3)
+        ) { id in (1...3).map { #"{"sweep": \#(id), "seed": \#($0)}"# } }
+        /// Claims with `job`, trains the run (new, or the trial's) through `epochs` and
+        /// settles the trial at `rung`.
+        func leg(_ job: SweepJob, epochs: ClosedRange<Int>, rung: Int, valLoss: Double) throws {
+            let claim = try #require(try from.claimSweepJob(sweepID: sweep.id, leaseSeconds: 30) { _ in job })
+            let lease: Lease
+            if let runID = claim.trial.runID {
+                lease = try from.claimRun(
+                    id: runID, update: RunUpdate(epochs: 9, keepEvery: 50, datasetPath: "Data/mnist"),
+                    leaseSeconds: 30
+                ).1
+            } else {
+                var new = NewRun.sample()
+                new.sweepID = sweep.id
+                new.epochs = 9
+                lease = try from.createRun(new, leaseSeconds: 30, for: claim).1
+            }
+            for epoch in epochs {
+                try from.recordEpoch(
+                    .sample(runID: lease.runID, epoch: epoch, valLoss: valLoss),
+                    checkpoint: CheckpointRecord(runID: lease.runID, epoch: epoch, weights: [Float(epoch)]),
+                    keepEvery: 50, lease: lease)
+            }
+            try from.finishRun(lease, status: epochs.upperBound == 9 ? .completed : .interrupted)
+            try from.reachRung(claim, rung: rung, epoch: epochs.upperBound, last: rung == 2)
+        }
+        let ids = try #require(try from.sweepState(id: sweep.id)).trials.map(\.id)
+        try leg(.start(trialID: ids[0]), epochs: 1...1, rung: 0, valLoss: 0.2)
+        try leg(.start(trialID: ids[1]), epochs: 1...1, rung: 0, valLoss: 0.3)
+        try leg(.promote(trialID: ids[0], fromRung: 0), epochs: 2...3, rung: 1, valLoss: 0.1)
+        _ = try from.write { db in
+            try db.execute(
+                "UPDATE trials SET job_id = 41, array_job_id = 40, array_task_id = 1, node = 'n1' WHERE id = ?",
+                [ids[0].sqlValue])
+        }
+        let there = try TemporaryDirectory(target)
+        let into = try Store.open(location: try there.location("target"))
+
+        // When: imported
+        let first = try into.importRuns(from: from)
+
+        // Then: every trial stands here as there, with the rungs it reached and its promotion
+        #expect(first.sweeps.count == 1 && first.runs.count == 2)
+        let here = try #require(first.sweeps[sweep.id])
+        #expect(try Self.trialsAndRungs(into, sweepID: here) == Self.trialsAndRungs(from, sweepID: sweep.id))
+        #expect(try Self.trialsAndRungs(into, sweepID: here).rungs.count == 3)
+
+        // When: the source goes on (trial 1 promoted to the top and completed, the sweep
+        // over, trial 2 pruned) and is imported again
+        try leg(.promote(trialID: ids[0], fromRung: 1), epochs: 4...9, rung: 2, valLoss: 0.05)
+        _ = try from.claimSweepJob(sweepID: sweep.id, leaseSeconds: 30) { _ in .finish(pruned: [ids[1]]) }
+        let second = try into.importRuns(from: from)
+        let third = try into.importRuns(from: from)
+
+        // Then: here follows, each promotion recorded once; a third import changes nothing
+        #expect(second.updated.count == 1 && second.sweeps.isEmpty)
+        let now = try Self.trialsAndRungs(into, sweepID: here)
+        #expect(now == (try Self.trialsAndRungs(from, sweepID: sweep.id)))
+        #expect(now.trials.map { $0.split(separator: "|")[1] } == ["completed", "pruned", "pending"])
+        #expect(now.rungs.count == 4)
+        #expect(third.updated.isEmpty && third.alreadyPresent == 2)
+        #expect(try Self.trialsAndRungs(into, sweepID: here) == now)
+    }
+
+    /// A sweep's trials (number, state, rung, attempts, batch job, run's uid) and rungs
+    /// (number, rung, epoch, loss, when reached and promoted), as text that compares across
+    /// stores.
+    static func trialsAndRungs(_ store: Store, sweepID: Int64) throws -> (trials: [String], rungs: [String]) {
+        try store.read { db in
+            let trials = try db.fetch(
+                """
+                SELECT t.number, t.status, t.rung, t.attempts, t.failure_reason, t.job_id,
+                    t.array_job_id, t.array_task_id, t.node, r.uid
+                FROM trials AS t LEFT JOIN runs AS r ON r.id = t.run_id
+                WHERE t.sweep_id = ? ORDER BY t.number
+                """, [sweepID.sqlValue]
+            ).map { row in row.columns.names.map { "\(row[$0])" }.joined(separator: "|") }
+            let rungs = try db.fetch(
+                """
+                SELECT t.number, g.rung, g.epoch, g.val_loss, g.reached_at, g.promoted_at
+                FROM trial_rungs AS g JOIN trials AS t ON t.id = g.trial_id
+                WHERE t.sweep_id = ? ORDER BY t.number, g.rung
+                """, [sweepID.sqlValue]
+            ).map { row in row.columns.names.map { "\(row[$0])" }.joined(separator: "|") }
+            return (trials, rungs)
+        }
+    }
 }

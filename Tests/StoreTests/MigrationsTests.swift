@@ -15,13 +15,14 @@ import Testing
 
         // Then
         let status = try store.status()
-        #expect(status.migrations.map(\.version) == Array(1...14))
+        #expect(status.migrations.map(\.version) == Array(1...15))
         #expect(
             status.migrations.map(\.name) == [
                 "0001_init", "0002_run_summary_view", "0003_evaluations", "0004_sweeps",
                 "0005_leases_and_run_stats", "0006_training_controls", "0007_run_management",
                 "0008_trials", "0009_run_uids", "0010_run_stats_metrics", "0011_liveness",
                 "0012_typed_trial_settings", "0013_trial_jobs", "0014_asha_rungs",
+                "0015_live_trial_status",
             ])
         #expect(status.schemaVersion == Migrations.latestVersion)
         #expect(status.migrations.allSatisfy { $0.appliedAt.hasSuffix("Z") })

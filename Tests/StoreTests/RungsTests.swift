@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -27,6 +28,16 @@ import Testing
     func trainToRung(
         _ store: Store, _ sweep: SweepRecord, rung: Int, epoch: Int, valLoss: Double
     ) throws -> TrialClaim {
+        let claim = try startAndTrain(store, sweep, through: epoch, valLoss: valLoss)
+        try store.reachRung(claim, rung: rung, epoch: epoch, last: false)
+        return claim
+    }
+
+    /// Starts the next pending trial and trains its run through `epoch`, with this val_loss
+    /// there, short of recording the rung.
+    func startAndTrain(
+        _ store: Store, _ sweep: SweepRecord, through epoch: Int, valLoss: Double
+    ) throws -> TrialClaim {
         let claim = try #require(
             try store.claimSweepJob(sweepID: sweep.id, leaseSeconds: 30) { state in
                 self.first(.pending, state).map { .start(trialID: $0.id) } ?? .wait
@@ -42,7 +53,6 @@ import Testing
                 keepEvery: 50, lease: lease)
         }
         try store.finishRun(lease, status: .interrupted)
-        try store.reachRung(claim, rung: rung, epoch: epoch, last: false)
         return claim
     }
 
@@ -195,5 +205,60 @@ import Testing
         #expect(claim.trial.settings == #"["--seed","2"]"#)
         let progress = try #require(try store.sweepProgress(id: sweep.id).first)
         #expect(progress.pending == 2 && progress.running == 1)
+    }
+
+    @Test(arguments: TestEngine.all)
+    func aRungReachedWhileAPromotionIsDecidedIsStampedAfterIt(engine: TestEngine) throws {
+        // Given trials 1 and 2 paused at rung 0, and trial 3 trained through rung 0's epoch
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
+        let sweep = try ashaSweep(store, trials: 3)
+        try trainToRung(store, sweep, rung: 0, epoch: 1, valLoss: 0.1)
+        try trainToRung(store, sweep, rung: 0, epoch: 1, valLoss: 0.2)
+        let third = try startAndTrain(store, sweep, through: 1, valLoss: 0.05)
+
+        // When a worker promotes trial 1, slowly (its decision takes 300 ms), while another
+        // records trial 3's rung on a connection of its own
+        let other = try Store.open(location: path)
+        let (deciding, promoted) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        let promoting = Mutex<Result<TrialClaim?, any Error>?>(nil)
+        DispatchQueue.global().async {
+            let result = Result {
+                try store.claimSweepJob(sweepID: sweep.id, leaseSeconds: 30) { state in
+                    deciding.signal()
+                    usleep(300_000)
+                    return self.first(.paused, state).map { .promote(trialID: $0.id, fromRung: 0) } ?? .wait
+                }
+            }
+            promoting.withLock { $0 = result }
+            promoted.signal()
+        }
+        #expect(deciding.wait(timeout: .now() + 60) == .success)
+        try other.reachRung(third, rung: 0, epoch: 1, last: false)
+        #expect(promoted.wait(timeout: .now() + 60) == .success)
+        let claim = try #require(try promoting.withLock { try $0?.get() })
+
+        // Then the rung, which the decision did not see, is stamped after the promotion: the
+        // record says in which order the rule saw its results
+        let rungs = try #require(try store.sweepState(id: sweep.id)).rungs
+        let promotedAt = try #require(rungs.first { $0.trialID == claim.trial.id }?.promotedAt)
+        let reachedAt = try #require(rungs.first { $0.trialID == third.trial.id }?.reachedAt)
+        #expect(promotedAt < reachedAt)
+    }
+
+    @Test(arguments: TestEngine.all) func aTimestampIsTheWritingStatementsTime(engine: TestEngine) throws {
+        // Given a write transaction that reads the store's clock twice, 20 ms apart
+        let directory = try TemporaryDirectory(engine)
+        let store = try Store.open(location: try directory.location("lab.sqlite"))
+        let (first, second) = try store.write { db in
+            let first = try db.scalar("SELECT \(store.dialect.now)", as: String.self)
+            usleep(20_000)
+            return (first, try db.scalar("SELECT \(store.dialect.now)", as: String.self))
+        }
+
+        // Then the second is later, on both engines (SQLite's 'now' is the statement's; so is
+        // PostgreSQL's statement_timestamp(), where now() would be the transaction's start)
+        #expect(try #require(first) < (try #require(second)))
     }
 }

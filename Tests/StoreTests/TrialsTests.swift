@@ -129,6 +129,8 @@ import Testing
             CREATE SCHEMA skewed_clock;
             CREATE FUNCTION skewed_clock.now() RETURNS timestamptz LANGUAGE sql STABLE
                 AS $$ SELECT pg_catalog.now() + interval '\(offset)' $$;
+            CREATE FUNCTION skewed_clock.statement_timestamp() RETURNS timestamptz LANGUAGE sql STABLE
+                AS $$ SELECT pg_catalog.statement_timestamp() + interval '\(offset)' $$;
             ALTER DATABASE \(name) SET search_path = public, skewed_clock, pg_catalog;
             """, database: name)
     }
@@ -217,15 +219,55 @@ extension TrialsTests {
         let progress = try #require(try store.sweepProgress(id: sweep.id).first)
         #expect(progress.pending == 2 && progress.running == 0)
         #expect(progress.workers.isEmpty)
+        #expect(try store.trials(sweepID: sweep.id).map(\.status) == [.pending, .pending])
+        #expect(try store.summaries(sweepID: sweep.id).map(\.trialStatus) == [.pending])
+        // While its row still says what its worker recorded: reads never write
+        #expect(try Self.recordedStatus(store) == ["running", "pending"])
 
-        // And the next worker, which releases what died first as `worker` does, takes it over
-        // at once, with its run
+        // And the next worker, which releases what died first as `worker` does (the trial's
+        // row then pending too), takes it over at once, with its run
         try store.releaseAbandonedRuns()
+        #expect(try Self.recordedStatus(store) == ["pending", "pending"])
         let next = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
         #expect(next.trial.number == 1 || next.trial.number == 2)
         let taken = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
         #expect(Set([next.trial.number, taken.trial.number]) == [1, 2])
         #expect([next, taken].first { $0.trial.number == 1 }?.trial.runID == run.id)
+    }
+
+    /// Each trial's status column as written, in number order.
+    static func recordedStatus(_ store: Store) throws -> [String] {
+        try store.read { db in
+            try db.fetch("SELECT status FROM trials ORDER BY number").map { try $0.get("status") }
+        }
+    }
+
+    @Test(arguments: TestEngine.all) func runSummaryReadsATrialNoLiveWorkerHoldsAsPending(engine: TestEngine) throws {
+        // Given a trial whose run a worker on another machine trains
+        let directory = try TemporaryDirectory(engine)
+        let path = try directory.location("lab.sqlite")
+        let store = try Store.open(location: path)
+        let sweep = try sweep(store, trials: 1)
+        let claim = try #require(try store.claimTrial(sweepID: sweep.id, leaseSeconds: 30))
+        var new = NewRun.sample()
+        new.sweepID = sweep.id
+        let (run, _) = try store.createRun(new, leaseSeconds: 30, for: claim)
+        let trialStatus = {
+            try store.read { db in
+                try db.scalar("SELECT trial_status FROM run_summary WHERE id = ?", [run.id.sqlValue], as: String.self)
+            }
+        }
+        #expect(try trialStatus() == "running")
+
+        // When that worker stops renewing: its run's lease and the trial's run out
+        try expireLease(path, runID: run.id, host: "another-machine")
+        try expireTrialLeases(store)
+
+        // Then run_summary, as any SQL client reads it, says the trial waits for a worker, as
+        // `sweeps` does, while the trial's own row still says running
+        #expect(try trialStatus() == "pending")
+        #expect(try store.trials(sweepID: sweep.id).map(\.status) == [.pending])
+        #expect(try Self.recordedStatus(store) == ["running"])
     }
 
     @Test(arguments: TestEngine.all) func runSummaryAndClaimsReadOneLivenessRule(engine: TestEngine) throws {

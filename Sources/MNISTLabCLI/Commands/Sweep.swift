@@ -150,7 +150,7 @@ extension MNISTLab {
             }
             try validateTPE()
             _ = try grid()
-            try controlGrid().validate(learningRates: try grid().learningRate)
+            try controls.validate(try controlGrid(), learningRates: try grid().learningRate)
             try Check.require(.epochs, epochs, Check.epochs(epochs))
             if let keepEvery {
                 try Check.require(.keepEvery, keepEvery, Check.keepEvery(keepEvery))

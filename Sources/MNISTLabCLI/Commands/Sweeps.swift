@@ -37,9 +37,11 @@ extension MNISTLab {
                 let ranking = try store.summaries(sweepID: sweepID)
                 let findings = SweepFindings(grid: sweep.sweep.grid, trials: trials, summaries: ranking)
                 if output.json {
+                    let rungs = try store.sweepState(id: sweepID)?.rungs ?? []
                     return try printJSON(
                         SweepJSON(
-                            progress: SweepProgressJSON(sweep), trials: trials.map(TrialJSON.init),
+                            progress: SweepProgressJSON(sweep),
+                            trials: trials.map { t in TrialJSON(t, rungs: rungs.filter { $0.trialID == t.id }) },
                             ranking: ranking, findings: FindingsJSON(findings)))
                 }
                 print(try overview([sweep], store).render())
@@ -70,17 +72,21 @@ extension MNISTLab {
             print(progress.isEmpty ? "No sweeps yet; `mnistlab sweep` starts one." : try overview(progress, store).render())
         }
 
+        /// One row per sweep; with an ASHA sweep among them, its paused and pruned trials too.
         private func overview(_ progress: [SweepProgress], _ store: Store) throws -> Table {
+            let asha = progress.contains { $0.sweep.search.reductionFactor != nil }
+            let counts = ["pending", "running", "completed", "failed"] + (asha ? ["paused", "pruned"] : [])
             var table = Table(
-                ["sweep", "trials", "pending", "running", "completed", "failed", "time left", "workers"],
-                numeric: [0, 1, 2, 3, 4, 5])
+                ["sweep", "trials"] + counts + ["time left", "workers"],
+                numeric: Set(0..<(2 + counts.count)))
             for p in progress {
-                table.append([
-                    "\(p.sweep.id)", "\(p.sweep.size)", "\(p.pending)", "\(p.running)",
-                    "\(p.completed)", "\(p.failed)",
-                    timeLeft(p, plannedEpochs: try store.trials(sweepID: p.sweep.id).map(plannedEpochs).reduce(0, +)),
-                    p.workers.joined(separator: " "),
-                ])
+                table.append(
+                    ["\(p.sweep.id)", "\(p.sweep.size)", "\(p.pending)", "\(p.running)", "\(p.completed)", "\(p.failed)"]
+                        + (asha ? ["\(p.paused)", "\(p.pruned)"] : [])
+                        + [
+                            timeLeft(p, plannedEpochs: try store.trials(sweepID: p.sweep.id).map(plannedEpochs).reduce(0, +)),
+                            p.workers.joined(separator: " "),
+                        ])
             }
             return table
         }
@@ -90,10 +96,9 @@ extension MNISTLab {
 /// An ASHA sweep's rungs and the epochs it trained against what full training of every trial
 /// would take; nil for a sweep without ASHA.
 func ashaLine(_ p: SweepProgress) -> String? {
-    guard let ladder = try? p.sweep.search.ladder, let epochs = p.sweep.search.epochs else {
+    guard let ladder = try? p.sweep.search.ladder, let full = p.fullTrainingEpochs else {
         return nil
     }
-    let full = p.sweep.size * epochs
     let share = full > 0 ? " (\(Int((100 * Double(p.epochsDone) / Double(full)).rounded()))%)" : ""
     return "ASHA, η = \(ladder.reductionFactor), rungs at \(ladder.epochs.map(String.init).joined(separator: ", ")) epochs: \(Format.count(p.epochsDone, "epoch")) trained of the \(full) that training every trial fully would take\(share)"
 }
@@ -165,6 +170,12 @@ private func plannedEpochs(_ trial: TrialRecord) -> Int {
     (try? trial.decodedSettings().hyperparameters.epochs) ?? 0
 }
 
+extension SweepProgress {
+    /// The epochs training every trial fully would take (its size times `--epochs`), against
+    /// which an ASHA sweep's epochs trained are told; nil for a sweep that did not record it.
+    var fullTrainingEpochs: Int? { sweep.search.epochs.map { sweep.size * $0 } }
+}
+
 private struct SweepProgressJSON: Encodable {
     var id: Int64
     var created_at: String
@@ -174,7 +185,11 @@ private struct SweepProgressJSON: Encodable {
     var running: Int
     var completed: Int
     var failed: Int
+    var paused: Int
+    var pruned: Int
     var workers: [String]
+    /// ASHA's rungs and the epochs spent against full training; absent without ASHA.
+    var asha: AshaJSON?
 
     init(_ p: SweepProgress) {
         id = p.sweep.id
@@ -185,8 +200,58 @@ private struct SweepProgressJSON: Encodable {
         running = p.running
         completed = p.completed
         failed = p.failed
+        paused = p.paused
+        pruned = p.pruned
         workers = p.workers
+        asha = AshaJSON(p)
     }
+}
+
+private struct AshaJSON: Encodable {
+    var reduction_factor: Int
+    /// Each rung's epoch, from rung 0; the last is --epochs.
+    var rungs: [Int]
+    var epochs_trained: Int
+    var full_training_epochs: Int
+
+    init?(_ p: SweepProgress) {
+        guard let ladder = try? p.sweep.search.ladder, let full = p.fullTrainingEpochs else {
+            return nil
+        }
+        reduction_factor = ladder.reductionFactor
+        rungs = ladder.epochs
+        epochs_trained = p.epochsDone
+        full_training_epochs = full
+    }
+}
+
+/// A rung a trial reached: its epoch, the validation loss ranked there, and when it was
+/// reached and promoted from (null: not promoted).
+private struct RungJSON: Encodable {
+    var rung: Int
+    var epoch: Int
+    var val_loss: Double
+    var reached_at: String
+    var promoted_at: String?
+
+    init(_ r: TrialRung) {
+        rung = r.rung
+        epoch = r.epoch
+        val_loss = r.valLoss
+        reached_at = r.reachedAt
+        promoted_at = r.promotedAt
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(rung, forKey: .rung)
+        try c.encode(epoch, forKey: .epoch)
+        try c.encode(val_loss, forKey: .val_loss)
+        try c.encode(reached_at, forKey: .reached_at)
+        try c.encode(promoted_at, forKey: .promoted_at)
+    }
+
+    enum CodingKeys: String, CodingKey { case rung, epoch, val_loss, reached_at, promoted_at }
 }
 
 private struct TrialJSON: Encodable {
@@ -202,8 +267,17 @@ private struct TrialJSON: Encodable {
     var node: String?
     /// The trial's typed settings, as `trials.settings` stores them.
     var settings: TrialSettings?
+    /// ASHA: the last rung it reached (null before its first, or without ASHA), how many
+    /// times it was promoted, and every rung it reached. Its status says whether it is
+    /// paused at its rung, pruned there, or completed at the last.
+    var rung: Int?
+    var promotions: Int
+    var rungs: [RungJSON]
 
-    init(_ t: TrialRecord) {
+    init(_ t: TrialRecord, rungs: [TrialRung]) {
+        rung = t.rung
+        promotions = rungs.filter { $0.promotedAt != nil }.count
+        self.rungs = rungs.map(RungJSON.init)
         number = t.number
         status = t.status.rawValue
         run_id = t.runID

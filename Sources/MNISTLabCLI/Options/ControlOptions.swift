@@ -59,10 +59,7 @@ struct ControlOptions<Wording: DefaultsWording>: ParsableArguments {
         h.minLearningRate = minLearningRate ?? h.minLearningRate
         h.weightDecay = weightDecay ?? h.weightDecay
         try ControlLimits.floorBelowRate(h)
-        if minDelta != nil && h.patience == nil {
-            throw ValidationError(
-                "--min-delta only counts for early stopping: pass --patience N (from 1) with it, or leave it out.")
-        }
+        try h.requirePatience(forMinDelta: minDelta)
     }
 
     /// These settings as changes to a resumed run.
@@ -146,8 +143,12 @@ struct SweepControlOptions: ParsableArguments {
     @Option(name: .long, parsing: .unconditional, help: "Early-stopping patiences in epochs, 0 for none, e.g. 0,50.")
     var patience = "0"
 
-    @Option(name: .long, parsing: .unconditional, help: "Minimum improvements for the patience, e.g. 0,0.001.")
-    var minDelta = "0"
+    /// nil: not given (0), which a trial without early stopping may have; given, each trial
+    /// needs a patience, as `train` does.
+    @Option(
+        name: .long, parsing: .unconditional,
+        help: "Minimum improvements for the patience, e.g. 0,0.001 (default: 0).")
+    var minDelta: String?
 
     func grid() throws -> ControlGrid {
         func list<T>(_ text: String, _ option: String, _ parse: (String) throws -> T) throws
@@ -185,7 +186,30 @@ struct SweepControlOptions: ParsableArguments {
                 try ControlLimits.patience(value)
                 return value
             },
-            minDelta: try list(minDelta, "min-delta", number("min-delta", ControlLimits.minDelta)))
+            minDelta: try list(
+                minDelta ?? "0", "min-delta", number("min-delta", ControlLimits.minDelta)))
+    }
+
+    /// Throws as `train` would for a trial of `grid` (these options' grid): a schedule's floor
+    /// not below one of the swept learning rates, or a min delta given to a trial without
+    /// early stopping.
+    func validate(_ grid: ControlGrid, learningRates: [Double]) throws {
+        for s in grid.combinations {
+            var h = Hyperparameters()
+            h.lrSchedule = s.lrSchedule
+            h.minLearningRate = s.minLearningRate
+            h.patience = s.patience > 0 ? s.patience : nil
+            do {
+                try h.requirePatience(forMinDelta: minDelta.map { _ in s.minDelta })
+            } catch {
+                // Thrown from `validate()`, where argument-parser words only ValidationError.
+                throw ValidationError(ErrorWording.training(error))
+            }
+            for rate in learningRates {
+                h.learningRate = rate
+                try ControlLimits.floorBelowRate(h)
+            }
+        }
     }
 }
 
@@ -194,17 +218,4 @@ extension ControlGrid {
         "weight-decay": "0,1e-4", "lr-schedule": "constant,cosine",
         "min-learning-rate": "0,0.001", "patience": "0,50", "min-delta": "0,0.001",
     ]
-
-    /// Throws if a combination's floor is not below one of the swept learning rates.
-    func validate(learningRates: [Double]) throws {
-        for s in combinations {
-            for rate in learningRates {
-                var h = Hyperparameters()
-                h.learningRate = rate
-                h.lrSchedule = s.lrSchedule
-                h.minLearningRate = s.minLearningRate
-                try ControlLimits.floorBelowRate(h)
-            }
-        }
-    }
 }

@@ -336,8 +336,13 @@ final class PostgresEngine: Engine, @unchecked Sendable {
 
     // MARK: - Dialect
 
-    /// The server's clock as the text of every timestamp column.
-    static let now = timestamp("now()")
+    /// The server's clock as the text of every timestamp column: the time the writing
+    /// statement started, as SQLite's 'now' is, not now()'s start of its transaction. A
+    /// transaction that waited for a lock (a sweep's, `Store.reachRung` and
+    /// `claimSweepJob`) then stamps its rows after whatever the holder committed: with now(),
+    /// a rung reached by a transaction begun before a promotion and committed after it was
+    /// stamped before that promotion, which never saw it.
+    static let now = timestamp("statement_timestamp()")
 
     private static func timestamp(_ instant: String) -> String {
         "to_char((\(instant)) AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
@@ -346,7 +351,7 @@ final class PostgresEngine: Engine, @unchecked Sendable {
     static let postgresDialect = Dialect(
         now: now,
         expiry: { seconds in
-            timestamp("now() + make_interval(secs => \(String(format: "%.3f", seconds)))")
+            timestamp("statement_timestamp() + make_interval(secs => \(String(format: "%.3f", seconds)))")
         },
         // FOR UPDATE on the nullable side of the claim query's LEFT JOIN is an error in
         // PostgreSQL; only the trial row is locked (and skipped when another worker has it).

@@ -21,5 +21,6 @@ enum PostgresMigrations {
             12, "0012_typed_trial_settings", PackageResources._012_typed_trial_settings_pg_sql),
         Migration(13, "0013_trial_jobs", PackageResources._013_trial_jobs_pg_sql),
         Migration(14, "0014_asha_rungs", PackageResources._014_asha_rungs_pg_sql),
+        Migration(15, "0015_live_trial_status", PackageResources._015_live_trial_status_pg_sql),
     ]
 }

@@ -45,6 +45,7 @@ enum Migrations {
             12, "0012_typed_trial_settings", PackageResources._012_typed_trial_settings_sql),
         Migration(13, "0013_trial_jobs", PackageResources._013_trial_jobs_sql),
         Migration(14, "0014_asha_rungs", PackageResources._014_asha_rungs_sql),
+        Migration(15, "0015_live_trial_status", PackageResources._015_live_trial_status_sql),
     ]
 
     /// The schema version this build writes: the last migration's number.
