@@ -119,7 +119,7 @@ struct SweepRunner {
                 }
             }
             if !anyRunning { break }
-            usleep(100_000)
+            Thread.sleep(forTimeInterval: Timeouts.sweepReport)
         }
     }
 }

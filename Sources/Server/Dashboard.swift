@@ -27,7 +27,7 @@ public struct Dashboard: Sendable {
     /// nowhere else. Event streams look for changes every `pollInterval` (one look for all).
     public init(
         databaseLocation: String, dataDirectory: String? = nil,
-        pollInterval: Duration = .milliseconds(50)
+        pollInterval: Duration = Timeouts.changePoll
     ) {
         self.databaseLocation = databaseLocation
         reader = StoreReader(location: databaseLocation)

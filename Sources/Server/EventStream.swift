@@ -67,8 +67,7 @@ final class ChangeSignal: @unchecked Sendable {
 
     /// Waits until the count passes `seen` or `timeout` passes; returns the count.
     func wait(after seen: UInt64, timeout: Duration) -> UInt64 {
-        let until = Date().addingTimeInterval(
-            Double(timeout.components.seconds) + Double(timeout.components.attoseconds) / 1e18)
+        let until = Date().addingTimeInterval(timeout.timeInterval)
         condition.lock()
         defer { condition.unlock() }
         while generation == seen, condition.wait(until: until) {}
@@ -94,15 +93,15 @@ final class ChangeSignal: @unchecked Sendable {
                 condition.broadcast()
                 condition.unlock()
             }
-            Thread.sleep(forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
+            Thread.sleep(forTimeInterval: interval.timeInterval)
         }
     }
 }
 
 /// An event stream fed by `feed`: it opens with a comment, sends the feed's events as the
-/// store changes (`ChangeSignal`), at the feed's pace, and a comment line after 15 s of
-/// quiet, which keeps proxies from closing it. It ends when a write fails or the client
-/// closes its side, which it looks for at least once a second.
+/// store changes (`ChangeSignal`), at the feed's pace, and a comment line after
+/// `Timeouts.streamKeepAlive` of quiet, which keeps proxies from closing it. It ends when a
+/// write fails or the client closes its side, which it looks for every `Timeouts.streamCheck`.
 struct EventStream<Feed: EventFeed>: ResponseStream {
     let dashboard: Dashboard
     let feed: Feed
@@ -113,7 +112,8 @@ struct EventStream<Feed: EventFeed>: ResponseStream {
         let signal = dashboard.changes
         signal.listen()
         defer { signal.stopListening() }
-        guard output.write(Array(": \(title)\nretry: 1000\n\n".utf8)) else { return }
+        let retry = Timeouts.streamRetry.components.seconds * 1000
+        guard output.write(Array(": \(title)\nretry: \(retry)\n\n".utf8)) else { return }
         var feed = feed
         var seen = signal.generation
         var lastRead = ContinuousClock.now
@@ -123,19 +123,19 @@ struct EventStream<Feed: EventFeed>: ResponseStream {
             if !events.isEmpty {
                 guard output.write(events) else { return }
                 lastWrite = .now
-            } else if ContinuousClock.now - lastWrite > .seconds(15) {
+            } else if ContinuousClock.now - lastWrite > Timeouts.streamKeepAlive {
                 guard output.write(Array(": keep-alive\n\n".utf8)) else { return }
                 lastWrite = .now
             }
             events = []
-            let now = signal.wait(after: seen, timeout: .seconds(1))
+            let now = signal.wait(after: seen, timeout: Timeouts.streamCheck)
             if output.clientHasGone() { return }
             let since = ContinuousClock.now - lastRead
             let due: Bool
             switch feed.pace {
-            case .live: due = now != seen || since >= .seconds(1)
+            case .live: due = now != seen || since >= Timeouts.streamCheck
             case .onChange: due = now != seen
-            case .settled: due = now != seen && since >= .seconds(5)
+            case .settled: due = now != seen && since >= Timeouts.settledStream
             }
             guard due else { continue }
             seen = now

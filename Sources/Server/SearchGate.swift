@@ -1,5 +1,5 @@
 /// The bounds on searches a client writes (`/api/runs?where=…`): any web page the user opens
-/// can send one (a cross-origin GET needs no permission), so each runs within `limits` (2 s,
+/// can send one (a cross-origin GET needs no permission), so each runs within `limits` (`Timeouts.dashboardSearch`,
 /// values of at most 1 MiB: run_summary's own are far smaller) and at most `limit` run at
 /// once; the next is refused with 503 at once, so the store's readers stay free for the pages.
 import Store
@@ -12,7 +12,11 @@ final class SearchGate: Sendable {
     let limit: Int
     private let running = Mutex(0)
 
-    init(limits: StatementLimits = StatementLimits(seconds: 2, valueBytes: 1 << 20), limit: Int = 2) {
+    init(
+        limits: StatementLimits = StatementLimits(
+            seconds: Timeouts.dashboardSearch, valueBytes: 1 << 20),
+        limit: Int = 2
+    ) {
         self.limits = limits
         self.limit = limit
     }

@@ -22,8 +22,8 @@ public struct Lease: Sendable, Equatable {
         self.seconds = seconds
     }
 
-    /// How often a holder should renew: three renewals fit in one lease.
-    public var renewalInterval: Double { seconds / 3 }
+    /// How often a holder renews between epoch commits (`Timeouts.renewal`).
+    public var renewalInterval: Double { Timeouts.renewal(lease: seconds) }
 
     /// The host name written beside the pid of the process holding a run.
     static let hostName = ProcessInfo.processInfo.hostName

@@ -13,14 +13,13 @@ public struct StatementLimits: Sendable, Equatable {
         self.valueBytes = valueBytes
     }
 
-    /// A user at the terminal: 30 s, and values as large as a checkpoint.
-    public static let terminal = StatementLimits(seconds: 30)
+    /// A user at the terminal: `Timeouts.sqlStatement`, and values as large as a checkpoint.
+    public static let terminal = StatementLimits(seconds: Timeouts.sqlStatement)
 
     /// The statement stopped at its time limit, in the same words on both engines.
     var tooLong: StoreError {
-        let seconds = seconds == seconds.rounded() ? String(Int(seconds)) : String(seconds)
-        return StoreError(
-            .queryTooLong(seconds: self.seconds),
-            "the statement ran for more than \(seconds) s and was stopped.")
+        StoreError(
+            .queryTooLong(seconds: seconds),
+            "the statement ran for more than \(Timeouts.text(seconds)) s and was stopped.")
     }
 }

@@ -42,7 +42,7 @@ public final class Store: Sendable {
     /// caller that would rather answer at once (the dashboard).
     public static func open(
         location: String, readOnly: Bool = false, allowOlderSchema: Bool = false,
-        reconnectWindow: Double = Store.reconnectWindow
+        reconnectWindow: Double = Timeouts.reconnectWindow
     ) throws -> Store {
         guard PostgresLocation.isURL(location) else {
             return try open(path: location, readOnly: readOnly, allowOlderSchema: allowOlderSchema)
@@ -54,9 +54,6 @@ public final class Store: Sendable {
                     reconnectWindow: reconnectWindow))
         }
     }
-
-    /// How long a PostgreSQL store waits out a lost connection by default, in seconds.
-    public static let reconnectWindow: Double = 30
 
     /// Calls `handler` (on the thread that noticed) when a PostgreSQL store starts waiting
     /// out a lost connection, once per outage, with the window in seconds; never on SQLite.

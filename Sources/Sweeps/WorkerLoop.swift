@@ -54,7 +54,7 @@ public struct WorkerLoop {
     /// The settings of a TPE sweep's next trial, proposed from its state.
     public var propose: (SweepState) throws -> String = TPEProposal.settings
 
-    public init(store: Store, sweepID: Int64? = nil, leaseSeconds: Double = Defaults.leaseSeconds) {
+    public init(store: Store, sweepID: Int64? = nil, leaseSeconds: Double = Timeouts.lease) {
         self.store = store
         self.sweepID = sweepID
         self.leaseSeconds = leaseSeconds
@@ -168,10 +168,13 @@ public struct WorkerLoop {
             pauseAfter: pauseAfter)
     }
 
-    /// Sleeps about a third of a lease (at most a second), waking early on a stop.
+    /// Sleeps `Timeouts.workerPoll` (a third of a lease, at most a second), waking early on a
+    /// stop.
     private func waitForWork() {
-        let deadline = Date().addingTimeInterval(min(1, leaseSeconds / 3))
-        while Date() < deadline, !shouldStop() { usleep(20_000) }
+        let deadline = Date().addingTimeInterval(Timeouts.workerPoll(lease: leaseSeconds))
+        while Date() < deadline, !shouldStop() {
+            Thread.sleep(forTimeInterval: Timeouts.stopCheck)
+        }
     }
 }
 

@@ -1,5 +1,6 @@
 /// The default of every setting, in one place. `train`, `sweep`, `bench` and the help texts
-/// read them from here; the seed configuration itself is `Hyperparameters()`.
+/// read them from here; the seed configuration itself is `Hyperparameters()`. Durations
+/// (the lease among them) are `Timeouts`, in Store.
 public enum Defaults {
     /// The seed's experiment: 784-100-10 sigmoid, cross-entropy, lr 0.1, batch 200,
     /// momentum 0, 1000 epochs, seed 1.
@@ -10,6 +11,4 @@ public enum Defaults {
     public static let validationSize = 10_000
     /// Epochs each run of a `sweep` trains (shorter than a single run's 1000).
     public static let sweepEpochs = 20
-    /// Seconds a run stays held by its process without a sign of life (see `Lease`).
-    public static let leaseSeconds: Double = 30
 }

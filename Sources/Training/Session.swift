@@ -83,7 +83,7 @@ public enum SessionResult: Equatable, Sendable {
 /// Trains a new run or resumes one, recording every epoch and checkpoint in the store.
 ///
 /// The session holds the run it trains through a lease (see `Store.claimRun`): renewed by
-/// every epoch commit and, between commits, every `leaseSeconds / 3`. If another process
+/// every epoch commit and, between commits, every `Timeouts.renewal`. If another process
 /// takes the run over, the session stops writing to it at once.
 public struct Session {
     public let store: Store
@@ -93,7 +93,7 @@ public struct Session {
 
     public init(
         store: Store, events: SessionEvents = SessionEvents(),
-        leaseSeconds: Double = Defaults.leaseSeconds
+        leaseSeconds: Double = Timeouts.lease
     ) {
         self.store = store
         self.events = events

@@ -1,5 +1,6 @@
 import Datasets
 import Numerics
+import Store
 
 #if canImport(Glibc)
     import Glibc
@@ -74,14 +75,13 @@ public final class Trainer {
             maxBatchSize: min(hyperparameters.batchSize, max(train.count, validation.count)))
     }
 
-    /// Seconds between two `progress` calls: often enough for a live line, rare enough to
-    /// cost nothing (one clock read per batch). MNISTLAB_PROGRESS_INTERVAL=S (read once)
-    /// overrides it, so that tests can have a progress call after every batch (0) whatever
+    /// Seconds between two `progress` calls: `Timeouts.progress`, unless
+    /// MNISTLAB_PROGRESS_INTERVAL=S (read once) overrides it, so that tests can have a progress call after every batch (0) whatever
     /// the machine's speed.
     public static let progressInterval: Double = {
         guard let text = getenv("MNISTLAB_PROGRESS_INTERVAL"),
             let seconds = Double(String(cString: text)), seconds >= 0, seconds.isFinite
-        else { return 0.1 }
+        else { return Timeouts.progress }
         return seconds
     }()
 

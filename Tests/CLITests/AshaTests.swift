@@ -186,4 +186,28 @@ import Testing
         }
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))
     }
+
+    @Test func anAshaSweepSaysWhatPatienceDoesAndWhenTooFewTrialsPromoteNone() throws {
+        // Given an ASHA sweep of 2 trials with η = 3 and --patience
+        let sandbox = try Sandbox()
+        let created = try sandbox.run([
+            "sweep", "--asha", "--learning-rate", "0.1,0.2", "--epochs", "3", "--patience", "5",
+            "--val-size", "200", "--detach",
+        ])
+
+        // Then it is created, and two notes say which rule wins and that none is promoted
+        expectSuccess(created)
+        #expect(
+            created.stderr.split(separator: "\n") == [
+                "note: with --patience, early stopping wins: a trial whose validation loss stops improving completes there, at whatever rung, and is never promoted.",
+                "note: with 2 trials and η = 3, no trial goes past the first rung (a rung promotes the best ⌊n/η⌋ of the n trials that reached it); give at least 3 trials, or a smaller --reduction-factor.",
+            ], "\(created.stderr)")
+
+        // And a sweep with enough trials and no --patience says nothing
+        let quiet = try sandbox.run([
+            "sweep", "--asha", "--learning-rate", "0.1,0.2,0.3", "--epochs", "3", "--val-size", "200", "--detach",
+        ])
+        expectSuccess(quiet)
+        #expect(quiet.stderr.isEmpty, "\(quiet.stderr)")
+    }
 }

@@ -717,10 +717,14 @@ struct PostgresImportTests {
         // Given a source with a fork, an evaluation, tags, a note, a sweep, and a run still
         // training; and a target that holds a run of its own
         let source = try history(from)
+        // (held for an hour and stopped once its run exists: a trainer left running took a
+        // core for the rest of the test, which every other test then did without)
         let live = try Background(
-            source, ["train", "--epochs", "100000", "--hidden", "16", "--val-size", "200"], label: "live")
+            source, ["train", "--epochs", "100000", "--hidden", "16", "--val-size", "200"], label: "live",
+            environment: ["MNISTLAB_LEASE_SECONDS": "3600"])
         defer { live.send(SIGKILL) }
         #expect(live.waitForLines("epoch "), "\(live.stderr)")
+        live.send(SIGSTOP)
         let target = try Sandbox(to)
         expectSuccess(try target.train(["--epochs", "1", "--name", "own"]))
         let own = try facts(target, runID: 1)
@@ -768,6 +772,7 @@ struct PostgresImportTests {
 
         // When the live run stops and the source is imported once more
         live.send(SIGINT)
+        live.send(SIGCONT)
         #expect(live.wait() == .exit(130), "\(live.stderr)")
         let last = try target.run(["import", source.database])
 

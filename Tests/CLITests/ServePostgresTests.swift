@@ -7,16 +7,6 @@ import Testing
 /// pool, so a slow one holds only its page, and a server that is down is a 503 at once.
 @Suite(.timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct ServePostgresTests {
-    /// Polls `condition` every 50 ms for up to `seconds`; whether it held.
-    private func eventually(_ seconds: Double, _ condition: () throws -> Bool) rethrows -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            usleep(50_000)
-        }
-        return try condition()
-    }
-
     @Test func aQueryWaitingOnALockHoldsItsPageNotTheOthers() throws {
         // Given a served store, and a session of another client holding the evaluations table
         // (which a run page reads) locked for a while
@@ -36,7 +26,7 @@ struct ServePostgresTests {
                 "SELECT count(*) FROM pg_stat_activity WHERE datname = '\(database)' AND wait_event_type = 'Lock'",
                 database: "postgres").trimmingCharacters(in: .whitespacesAndNewlines)) ?? 0
         }
-        #expect(try eventually(10) {
+        #expect(try eventually(within: 10) {
             try server.psql(
                 "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database WHERE d.datname = '\(database)' AND l.mode = 'AccessExclusiveLock' AND l.granted AND l.locktype = 'relation'",
                 database: "postgres").hasPrefix("1")
@@ -51,7 +41,7 @@ struct ServePostgresTests {
                 finished.withLock { $0.append(status) }
             }.start()
         }
-        #expect(try eventually(10) { try waiting() == 2 })
+        #expect(try eventually(within: 10) { try waiting() == 2 })
 
         // Then the runs list is answered meanwhile, before either run page
         let runs = try HTTP.get(dashboard.port, "/api/runs")
@@ -59,7 +49,7 @@ struct ServePostgresTests {
         #expect(finished.withLock { $0 }.isEmpty)
         #expect(try waiting() == 2)
         // And the run pages are answered once the lock is released
-        #expect(eventually(30) { finished.withLock { $0.count } == 2 })
+        #expect(eventually(within: 30) { finished.withLock { $0.count } == 2 })
         #expect(finished.withLock { $0 } == [200, 200])
     }
 

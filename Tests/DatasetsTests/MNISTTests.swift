@@ -9,10 +9,12 @@ struct MNISTTests {
     static let bundled = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         .appendingPathComponent("Data/mnist").path
+    /// The bundled dataset loaded once for the suite (each load cost a debug build ~3 CPU-s).
+    static let loaded = Result { try MNIST.load(directory: bundled) }
 
     @Test func bundledMNISTLoadsWithTheStandardSplit() throws {
         // When the bundled files are loaded and split
-        let mnist = try MNIST.load(directory: Self.bundled)
+        let mnist = try Self.loaded.get()
         let (train, validation) = try mnist.split(validationSize: 10_000)
 
         // Then the shapes are MNIST's and pixels are scaled to (0, 1]
@@ -31,7 +33,7 @@ struct MNISTTests {
     }
 
     @Test func trainLimitTakesTheFirstImages() throws {
-        let mnist = try MNIST.load(directory: Self.bundled)
+        let mnist = try Self.loaded.get()
         let (train, _) = try mnist.split(validationSize: 10_000, trainLimit: 500)
         #expect(train.count == 500)
         #expect(train.labels == Array(mnist.training.labels.prefix(500)))

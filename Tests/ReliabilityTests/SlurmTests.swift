@@ -121,11 +121,7 @@ struct SlurmTests {
     /// Polls `condition` every 100 ms for up to `seconds`; false (with `what` in the failure)
     /// when it never held.
     private func waitUntil(_ seconds: Double, _ what: String, _ condition: () throws -> Bool) throws -> Bool {
-        let deadline = Date().addingTimeInterval(seconds)
-        while Date() < deadline {
-            if try condition() { return true }
-            Thread.sleep(forTimeInterval: 0.1)
-        }
+        if try eventually(within: seconds, every: 0.1, condition) { return true }
         Issue.record("waited \(Int(seconds)) s for: \(what)")
         return false
     }

@@ -193,8 +193,12 @@ import Testing
         try sandbox.freezeOutsideATransaction(frozen)
         defer { frozen.send(SIGKILL) }
 
-        // When another worker takes its trial over and finishes the sweep
-        usleep(2_500_000)
+        // When its lease has expired (run_summary reads such a run as not running) and
+        // another worker takes its trial over and finishes the sweep
+        #expect(
+            try eventually(within: 60, every: 0.2) {
+                try sandbox.rows("SELECT id FROM run_summary WHERE status = 'running'").isEmpty
+            }, "the frozen worker's lease never expired")
         let taker = try Background(
             sandbox, ["worker", "--lease-seconds", "2"], label: "taker", environment: Self.lease)
         #expect(taker.waitForLines("trial 1/3 of sweep 1 (attempt 2)"), "\(taker.stdout)")

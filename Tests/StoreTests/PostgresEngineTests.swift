@@ -513,8 +513,8 @@ struct PostgresEngineTests {
         let runs = Mutex(0)
         let otherFinished = Mutex<Date?>(nil)
 
-        // When it stops for 3 s inside its first attempt, holding the row's lock, while the
-        // other engine waits to update that row
+        // When it stops inside its first attempt, holding the row's lock, while the other
+        // engine waits to update that row, until that update has gone through (60 s at most)
         var bodyEnded: Date?
         try stalled.write { db in
             let attempt = nextAttempt(runs)
@@ -524,12 +524,12 @@ struct PostgresEngineTests {
                     try? other.write { db in try db.execute("UPDATE items SET weight = weight + 10 WHERE id = 1") }
                     otherFinished.withLock { $0 = Date() }
                 }.start()
-                Thread.sleep(forTimeInterval: 3)
+                _ = eventually(within: 60) { otherFinished.withLock { $0 } != nil }
             }
             try db.execute("UPDATE items SET label = 'done' WHERE id = 1")
             bodyEnded = Date()
         }
-        for _ in 0..<600 where otherFinished.withLock({ $0 }) == nil { usleep(10_000) }
+        _ = eventually(within: 6) { otherFinished.withLock { $0 } != nil }
 
         // Then the server ended the stalled session, so the other writer went ahead before
         // it woke; the stalled body ran again from the start, and each update counts once

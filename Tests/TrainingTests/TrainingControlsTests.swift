@@ -102,9 +102,13 @@ struct TrainingControlsTests {
 
     // MARK: - Through the store
 
-    static let dataDirectory = URL(fileURLWithPath: #filePath)
-        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        .appendingPathComponent("Data/mnist").path
+    /// What `DataSource(directory: "Data/mnist", validationSize: 1_000, trainLimit: 200)
+    /// .prepare()` gives, split from the suite's MNIST (loaded once): each load of the full
+    /// set cost a debug build about 3 CPU-s.
+    static func prepared() throws -> PreparedData {
+        let split = try mnist.split(validationSize: 1_000, trainLimit: 200)
+        return PreparedData(mnist: mnist, train: split.train, validation: split.validation)
+    }
 
     final class Counter: @unchecked Sendable { var epochs = 0 }
 
@@ -114,7 +118,7 @@ struct TrainingControlsTests {
     ) throws {
         // Given a database and the same settings trained straight and interrupted after 3
         try withTemporaryStore { store in
-            let data = try DataSource(directory: Self.dataDirectory, validationSize: 1_000, trainLimit: 200).prepare()
+            let data = try Self.prepared()
             var h = controlled(schedule)
             h.patience = 4
             guard case .completed(let straight) = try Session(store: store).train(h, data: data)
@@ -174,7 +178,7 @@ struct TrainingControlsTests {
     ) throws {
         try withTemporaryStore { store in
             // Given the same settings trained straight through 6 epochs, every checkpoint kept
-            let data = try DataSource(directory: Self.dataDirectory, validationSize: 1_000, trainLimit: 200).prepare()
+            let data = try Self.prepared()
             var h = controlled(schedule)
             h.patience = nil
             guard case .completed(let straight) = try Session(store: store).train(h, data: data, keepEvery: 1)

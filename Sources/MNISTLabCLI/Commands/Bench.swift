@@ -117,7 +117,7 @@ extension MNISTLab {
                     trainSize: 60_000 - Defaults.validationSize, valSize: Defaults.validationSize,
                     datasetPath: data, datasetChecksum: "-", codeVersion: MNISTLabVersion.current,
                     kernelPath: Network.kernelPath, keepEvery: Defaults.keepEvery),
-                leaseSeconds: Defaults.leaseSeconds)
+                leaseSeconds: Timeouts.lease)
             benchmarkRuns.append(run.id)
             var weights = [Float](repeating: 0.25, count: parameterCount)
             var commits: [Double] = []

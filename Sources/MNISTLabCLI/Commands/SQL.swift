@@ -11,7 +11,7 @@ extension MNISTLab {
             discussion: """
                 The database is opened read-only: INSERT, UPDATE, DELETE, ATTACH and writing \
                 PRAGMAs are refused. On PostgreSQL the statement runs alone in a read-only \
-                transaction with a 30-second timeout, and can write no file on the server \
+                transaction with a \(Timeouts.text(Timeouts.sqlStatement))-second timeout, and can write no file on the server \
                 (see docs/sharing.md). Tables: runs, epochs, \
                 checkpoints, evaluations, confusion, sweeps, trials, run_tags, run_stats, \
                 schema_migrations; views: run_summary, class_accuracy (see docs/database.md).

@@ -234,6 +234,7 @@ extension MNISTLab {
                 printStandardError(
                     "note: the lists repeat a value, so \(created.repeated) grid point\(created.repeated == 1 ? " is" : "s are") the same as another; each runs once.")
             }
+            for note in try ashaNotes(trials: size) { printStandardError("note: " + note) }
             if slurm.tasks != nil {
                 return try slurm.deliver(
                     sweep: id, trials: size, epochs: epochs, data: plan.data.directory,
@@ -247,6 +248,22 @@ extension MNISTLab {
                 print("sweep \(id): \(Format.count(size, "run")) of \(Format.count(epochs, "epoch")), \(min(parallel, size)) at a time")
             }
             try runWorkers(store, sweepID: id)
+        }
+
+        /// What an ASHA sweep's user should know before it trains: which rule wins when
+        /// --patience is given too, and that too few trials promote none.
+        func ashaNotes(trials: Int) throws -> [String] {
+            guard let ladder = try ladder() else { return [] }
+            var notes: [String] = []
+            if try controlGrid().patience.contains(where: { $0 > 0 }) {
+                notes.append(
+                    "with --patience, early stopping wins: a trial whose validation loss stops improving completes there, at whatever rung, and is never promoted.")
+            }
+            if trials < ladder.reductionFactor {
+                notes.append(
+                    "with \(Format.count(trials, "trial")) and η = \(ladder.reductionFactor), no trial goes past the first rung (a rung promotes the best ⌊n/η⌋ of the n trials that reached it); give at least \(ladder.reductionFactor) trials, or a smaller --reduction-factor.")
+            }
+            return notes
         }
 
         /// Trains what is left of sweep `id` with `--parallel` workers, as after a Ctrl-C.

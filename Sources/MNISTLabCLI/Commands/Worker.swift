@@ -15,7 +15,7 @@ extension MNISTLab {
             discussion: """
                 Start any number of workers, on any machine that reaches the store: each claims \
                 the next pending trial atomically, trains it as a run of the sweep (renewing \
-                its lease with every epoch and at least every --lease-seconds / 3), then \
+                its lease with every epoch and at least every --lease-seconds / \(Timeouts.text(Timeouts.renewalsPerLease))), then \
                 claims the next. A trial whose worker died (its lease expired) is taken over \
                 by the next worker that looks for work, which resumes the same run from its \
                 last committed epoch, so it ends bit for bit as if nothing had happened. A \
@@ -42,8 +42,8 @@ extension MNISTLab {
 
         @Option(
             name: .long, parsing: .unconditional,
-            help: "Seconds a trial stays held without a sign of life from this worker.")
-        var leaseSeconds = Defaults.leaseSeconds
+            help: "Seconds a trial stays held without a sign of life from this worker (\(Timeouts.leaseRangeText)).")
+        var leaseSeconds = Timeouts.lease
 
         @Option(
             name: .long, parsing: .unconditional,
@@ -59,9 +59,9 @@ extension MNISTLab {
 
         func validate() throws {
             try Check.notEmpty(data, "--data")
-            guard Check.leaseSeconds.contains(leaseSeconds) else {
+            guard Timeouts.leaseRange.contains(leaseSeconds) else {
                 throw ValidationError(
-                    "--lease-seconds must be from 0.1 to 86400; got \(leaseSeconds).")
+                    "--lease-seconds must be \(Timeouts.leaseRangeText); got \(leaseSeconds).")
             }
             if let maxTrials, maxTrials < 1 {
                 throw ValidationError("--max-trials must be at least 1; got \(maxTrials).")

@@ -69,11 +69,11 @@ struct DatabaseOptions: ParsableArguments {
     var leaseSeconds: Double {
         get throws {
             guard let text = ProcessInfo.processInfo.environment["MNISTLAB_LEASE_SECONDS"] else {
-                return Defaults.leaseSeconds
+                return Timeouts.lease
             }
-            guard let seconds = Double(text), Check.leaseSeconds.contains(seconds) else {
+            guard let seconds = Double(text), Timeouts.leaseRange.contains(seconds) else {
                 throw MNISTLabError.badInput(
-                    "MNISTLAB_LEASE_SECONDS must be a number of seconds from 0.1 to 86400; got '\(text)'.")
+                    "MNISTLAB_LEASE_SECONDS must be a number of seconds \(Timeouts.leaseRangeText); got '\(text)'.")
             }
             return seconds
         }

@@ -137,9 +137,6 @@ struct DataOptions: ParsableArguments {
 /// what is wrong ("must be positive"), or nil; `require` words it for `train` and `resume`,
 /// and `sweep` words it for one item of its lists.
 enum Check {
-    /// The lease lengths accepted, from `--lease-seconds` or `MNISTLAB_LEASE_SECONDS`.
-    static let leaseSeconds: ClosedRange<Double> = 0.1...86_400
-
     /// An option given as an empty string ("", an unset variable) names no file: refused
     /// before anything runs rather than read as the current directory or a file named "".
     static func notEmpty(_ value: String?, _ option: String) throws {

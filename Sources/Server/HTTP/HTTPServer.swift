@@ -13,6 +13,7 @@
 /// - Writes that the client does not take within `writeTimeout` end the connection, and a
 ///   write to a client that has gone fails at once (MSG_NOSIGNAL: no SIGPIPE).
 import Foundation
+import Store
 import Synchronization
 
 #if canImport(Glibc)
@@ -22,9 +23,9 @@ import Synchronization
 public struct HTTPLimits: Sendable {
     public var maxHeadBytes = 16 * 1024
     public var maxBodyBytes = 1 << 20
-    public var headerTimeout: Duration = .seconds(10)
-    public var idleTimeout: Duration = .seconds(5)
-    public var writeTimeout: Duration = .seconds(10)
+    public var headerTimeout = Timeouts.requestHead
+    public var idleTimeout = Timeouts.idleConnection
+    public var writeTimeout = Timeouts.write
     public var maxConnections = 128
     public var maxStreams = 64
 
@@ -111,7 +112,7 @@ final class HTTPServer: Sendable {
             guard fd >= 0 else {
                 // Out of descriptors or memory for a moment: let the connections drain.
                 if errno == EMFILE || errno == ENFILE || errno == ENOMEM || errno == ENOBUFS {
-                    usleep(50_000)
+                    Thread.sleep(forTimeInterval: Timeouts.acceptRetry.timeInterval)
                 }
                 continue
             }
@@ -280,10 +281,10 @@ private final class Connection: @unchecked Sendable {
         _ = Self.send(fd, response.head(keepAlive: false) + response.bytes)
         shutdown(fd, Int32(SHUT_WR))
         // Closing with unread bytes would reset the connection, and the client could lose
-        // the answer: what it sends meanwhile is read and dropped, for a second or 256 KiB
-        // at most, then the connection closes whatever it still sends.
+        // the answer: what it sends meanwhile is read and dropped, for `Timeouts.refusalDrain`
+        // or 256 KiB at most, then the connection closes whatever it still sends.
         buffer = []
-        let until = ContinuousClock.now + .seconds(1)
+        let until = ContinuousClock.now + Timeouts.refusalDrain
         var dropped = 0
         while dropped < 256 * 1024, receive(until: until) {
             dropped += buffer.count

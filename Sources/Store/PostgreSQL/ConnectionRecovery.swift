@@ -26,8 +26,8 @@ struct ConnectionRecovery: Sendable, Equatable {
     private var announced = false
     private var pause: Double
 
-    static let firstPause = 0.05
-    static let longestPause = 2.0
+    static let firstPause = Timeouts.reconnectFirstPause
+    static let longestPause = Timeouts.reconnectLongestPause
 
     init(window: Double) {
         self.window = window

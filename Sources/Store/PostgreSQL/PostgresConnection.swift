@@ -31,7 +31,7 @@ final class PostgresConnection {
         let environment = ProcessInfo.processInfo.environment
         if environment["PGCONNECT_TIMEOUT"] == nil {
             keywords.insert("connect_timeout", at: 0)
-            values.insert(String(PostgresLocation.defaultConnectTimeout), at: 0)
+            values.insert(String(Timeouts.postgresConnect), at: 0)
         }
         if environment["PGAPPNAME"] == nil {
             keywords.insert("fallback_application_name", at: 0)

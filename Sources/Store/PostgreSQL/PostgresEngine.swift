@@ -30,7 +30,8 @@ final class PostgresEngine: Engine, @unchecked Sendable {
     /// unless `allowOlderSchema`, one that needs migrating. A connection lost later is made
     /// again for up to `reconnectWindow` seconds.
     static func open(
-        url: String, readOnly: Bool, allowOlderSchema: Bool, reconnectWindow: Double = 30
+        url: String, readOnly: Bool, allowOlderSchema: Bool,
+        reconnectWindow: Double = Timeouts.reconnectWindow
     ) throws -> PostgresEngine {
         try open(
             url: url, readOnly: readOnly, allowOlderSchema: allowOlderSchema,
@@ -40,7 +41,8 @@ final class PostgresEngine: Engine, @unchecked Sendable {
     /// `open` with another migration list, and shorter reconnect and idle windows, for tests.
     static func open(
         url: String, readOnly: Bool, allowOlderSchema: Bool, migrations: [Migration],
-        reconnectWindow: Double = 30, idleTransactionTimeout: Double = 60
+        reconnectWindow: Double = Timeouts.reconnectWindow,
+        idleTransactionTimeout: Double = Timeouts.idleInTransaction
     ) throws -> PostgresEngine {
         let target = try PostgresLocation(url: url)
         // A process stopped inside a transaction (SIGSTOP, a suspended VM, a machine cut off

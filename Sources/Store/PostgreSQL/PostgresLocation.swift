@@ -13,11 +13,6 @@ public struct PostgresLocation: Sendable, Equatable {
     /// The URI's password, as written in it (percent-encoded or not): kept out of messages.
     private let secrets: [String]
 
-    /// Seconds a connection attempt waits for one host before the next (or failing), unless
-    /// the URI, PGCONNECT_TIMEOUT or a service file says otherwise: a host that is down fails
-    /// in that time rather than the kernel's two minutes of TCP retries.
-    static let defaultConnectTimeout = 5
-
     /// Whether `text` is meant as a PostgreSQL URL (its scheme), rather than a file path.
     public static func isURL(_ text: String) -> Bool {
         scheme(of: text) != nil

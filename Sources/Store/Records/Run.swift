@@ -143,39 +143,25 @@ extension Run {
     }
 }
 
-/// What a caller supplies to start a run; `Store.createRun` adds id, status, timestamps,
-/// pid and host.
+/// What a caller supplies to start a run: the row of `runs` it will insert, of which
+/// `Store.createRun` sets the lifecycle columns (`Run.init(id:new:)`: id, status, timestamps,
+/// owner, uid). Every other column is read and set through `Run`'s property of the same
+/// name (`new.weightDecay`), so a new column of `runs` is declared once, in `Run`.
+@dynamicMemberLookup
 public struct NewRun: Sendable, Equatable {
     /// Nil gives "run-<id>".
     public var name: String?
-    /// Set both to fork from another run's checkpoint; epochs then continue at parentEpoch + 1.
-    public var parentRunID: Int64?
-    public var parentEpoch: Int?
-    public var learningRate: Double
-    public var batchSize: Int
-    /// Planned total number of epochs.
-    public var epochs: Int
-    public var hidden: String
-    public var activation: String
-    public var loss: String
-    public var momentum: Double
-    public var seed: Int64
-    public var trainSize: Int
-    public var valSize: Int
-    public var datasetPath: String
-    public var datasetChecksum: String
-    public var codeVersion: String
-    public var kernelPath: String
-    public var keepEvery: Int
-    /// The sweep this run is part of; the sweep must exist.
-    public var sweepID: Int64?
-    /// See `Run`'s fields of the same names.
-    public var patience: Int?
-    public var minDelta: Double
-    public var lrSchedule: String
-    public var minLearningRate: Double
-    public var weightDecay: Double
+    /// The row, but for what `createRun` sets.
+    var row: Run
 
+    public subscript<T>(dynamicMember column: WritableKeyPath<Run, T>) -> T {
+        get { row[keyPath: column] }
+        set { row[keyPath: column] = newValue }
+    }
+
+    /// Set `parentRunID` and `parentEpoch` both to fork from another run's checkpoint;
+    /// epochs then continue at parentEpoch + 1. `sweepID`: the sweep this run is part of,
+    /// which must exist. A column not named here keeps `Run`'s default until set.
     public init(
         name: String? = nil, parentRunID: Int64? = nil, parentEpoch: Int? = nil,
         learningRate: Double, batchSize: Int, epochs: Int, hidden: String, activation: String,
@@ -185,50 +171,35 @@ public struct NewRun: Sendable, Equatable {
         lrSchedule: String = "constant", minLearningRate: Double = 0, weightDecay: Double = 0
     ) {
         self.name = name
-        self.parentRunID = parentRunID
-        self.parentEpoch = parentEpoch
-        self.learningRate = learningRate
-        self.batchSize = batchSize
-        self.epochs = epochs
-        self.hidden = hidden
-        self.activation = activation
-        self.loss = loss
-        self.momentum = momentum
-        self.seed = seed
-        self.trainSize = trainSize
-        self.valSize = valSize
-        self.datasetPath = datasetPath
-        self.datasetChecksum = datasetChecksum
-        self.codeVersion = codeVersion
-        self.kernelPath = kernelPath
-        self.keepEvery = keepEvery
-        self.sweepID = sweepID
-        self.patience = patience
-        self.minDelta = minDelta
-        self.lrSchedule = lrSchedule
-        self.minLearningRate = minLearningRate
-        self.weightDecay = weightDecay
+        row = Run(
+            id: 0, name: "", status: .running, parentRunID: parentRunID,
+            parentEpoch: parentEpoch, createdAt: "", finishedAt: nil,
+            learningRate: learningRate, batchSize: batchSize, epochs: epochs, hidden: hidden,
+            activation: activation, loss: loss, momentum: momentum, seed: seed,
+            trainSize: trainSize, valSize: valSize, datasetPath: datasetPath,
+            datasetChecksum: datasetChecksum, codeVersion: codeVersion, kernelPath: kernelPath,
+            keepEvery: keepEvery, failureReason: nil, pid: nil, host: nil, heartbeatAt: nil,
+            sweepID: sweepID, patience: patience, minDelta: minDelta, lrSchedule: lrSchedule,
+            minLearningRate: minLearningRate, weightDecay: weightDecay)
     }
 }
 
 extension Run {
     /// The row `createRun` inserts for `new`: running since `now`, held by `lease`.
     init(id: Int64, new: NewRun, now: String, lease: Lease, expiresAt: String) {
-        self.init(
-            id: id, name: new.name ?? "run-\(id)", status: .running,
-            parentRunID: new.parentRunID, parentEpoch: new.parentEpoch,
-            createdAt: now, finishedAt: nil,
-            learningRate: new.learningRate, batchSize: new.batchSize, epochs: new.epochs,
-            hidden: new.hidden, activation: new.activation, loss: new.loss,
-            momentum: new.momentum, seed: new.seed,
-            trainSize: new.trainSize, valSize: new.valSize,
-            datasetPath: new.datasetPath, datasetChecksum: new.datasetChecksum,
-            codeVersion: new.codeVersion, kernelPath: new.kernelPath,
-            keepEvery: new.keepEvery, failureReason: nil,
-            pid: Int64(getpid()), host: Lease.hostName, heartbeatAt: now, sweepID: new.sweepID,
-            ownerToken: lease.token, leaseExpiresAt: expiresAt,
-            patience: new.patience, minDelta: new.minDelta, lrSchedule: new.lrSchedule,
-            minLearningRate: new.minLearningRate, weightDecay: new.weightDecay, note: nil,
-            uid: UUID().uuidString.lowercased())
+        self = new.row
+        self.id = id
+        name = new.name ?? "run-\(id)"
+        status = .running
+        createdAt = now
+        finishedAt = nil
+        failureReason = nil
+        pid = Int64(getpid())
+        host = Lease.hostName
+        heartbeatAt = now
+        ownerToken = lease.token
+        leaseExpiresAt = expiresAt
+        note = nil
+        uid = UUID().uuidString.lowercased()
     }
 }

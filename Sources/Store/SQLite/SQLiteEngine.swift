@@ -79,9 +79,9 @@ final class SQLiteEngine: Engine {
         var config = Configuration()
         config.readonly = readOnly
         // Another process may hold the write lock (a training run recording an epoch):
-        // wait up to 30 s for it instead of failing at once with "database is locked".
+        // wait up to `Timeouts.sqliteBusy` for it instead of failing at once with "database is locked".
         // This only helps transactions that take the lock at BEGIN, hence IMMEDIATE.
-        config.busyMode = .timeout(30)
+        config.busyMode = .timeout(Timeouts.sqliteBusy)
         // SQLite ships with foreign keys off for compatibility; our REFERENCES clauses
         // (epoch → run, checkpoint → epoch, fork → checkpoint) only hold with them on.
         // It is per connection, so it is set on every one.
@@ -170,7 +170,7 @@ final class SQLiteEngine: Engine {
 
         var config = Configuration()
         config.readonly = true
-        config.busyMode = .timeout(30)
+        config.busyMode = .timeout(Timeouts.sqliteBusy)
         let reader = try DatabaseQueue(path: readOnlyLocation(path), configuration: config)
         return try reader.read { db in
             let applicationID = try Int32.fetchOne(db, sql: "PRAGMA application_id") ?? 0
@@ -255,7 +255,7 @@ final class SQLiteEngine: Engine {
     func query(_ sql: String, limits: StatementLimits) throws -> QueryResult {
         var config = Configuration()
         config.readonly = true
-        config.busyMode = .timeout(30)
+        config.busyMode = .timeout(Timeouts.sqliteBusy)
         let reader = try DatabaseQueue(path: Self.readOnlyLocation(path), configuration: config)
         // inDatabase: no transaction around the statement, so GRDB runs no statement of
         // its own while our authorizer replaces its one on this throwaway connection.
