@@ -245,6 +245,37 @@ struct RunsFeed: EventFeed {
     }
 }
 
+/// A sweep's changes, for its page: `data: {"changes": N}` at the first look and whenever
+/// the sweep's trials (status, rung, run) or their runs' progress differ from the last look.
+/// Live while the sweep has trials to train or decide, then settled.
+struct SweepFeed: EventFeed {
+    let sweepID: Int64
+    /// What the last look saw, as text; nil before the first.
+    var seen: String? = nil
+    var changes = 0
+    var open = true
+
+    init(sweepID: Int64) {
+        self.sweepID = sweepID
+    }
+
+    var pace: FeedPace { open ? .live : .settled }
+
+    mutating func events(from store: Store) throws -> [UInt8] {
+        guard let state = try store.sweepState(id: sweepID) else { return [] }
+        var now = state.trials.map { "\($0.number):\($0.status.rawValue):\($0.rung ?? -1):\($0.runID ?? 0)" }
+            .joined(separator: ",")
+        now += ";\(state.rungs.count);"
+        now += try store.summaries(sweepID: sweepID)
+            .map { "\($0.run.id):\($0.run.status.rawValue):\($0.lastEpoch ?? 0)" }.joined(separator: ",")
+        open = SweepState.isOpen(trials: state.trials, size: state.sweep.size)
+        guard now != seen else { return [] }
+        seen = now
+        changes += 1
+        return event(id: nil, try oneLineJSON(["changes": changes]))
+    }
+}
+
 /// One event: optional `id:` and `event:` lines, the `data:` line, and the blank line that
 /// ends it.
 private func event(id: String?, name: String? = nil, _ data: String) -> [UInt8] {
