@@ -3,7 +3,7 @@
 //
 // Dependencies point one way:
 //   CKernels ← Numerics ← Datasets ← Training ← Sweeps ← MNISTLabCLI ← mnistlab
-//                   Store (GRDB, CLibPQ) ↗ Reports ↗
+//                   Store (GRDB, CLibPQ) ↗ Reports ↗   (Reports also ← Sweeps: the sweep figures)
 //                        Numerics ← Benchmarking ↗
 //   CPNG (libpng) + Training ← Prediction ↗
 //   Training ← ModelExport ↗ (and ← Server)
@@ -48,7 +48,8 @@ let package = Package(
         .target(name: "Sweeps", dependencies: ["Importance", "Numerics", "Store", "Training"]),
         // Self-contained HTML reports with inline SVG charts, rendered from stored runs.
         // The dashboard's script and styles are files of their own (Assets/), compiled in.
-        .target(name: "Reports", dependencies: ["Store"], resources: [.embedInCode("Assets")]),
+        .target(
+            name: "Reports", dependencies: ["Store", "Sweeps", "Importance"], resources: [.embedInCode("Assets")]),
         // Images of digits (PNG through libpng, PGM) prepared as MNIST's and classified.
         .target(name: "Prediction", dependencies: ["CPNG", "Numerics", "Store", "Training"]),
         // A checkpoint as an ONNX model or a safetensors file (encoders written here, no
@@ -90,7 +91,7 @@ let package = Package(
                 "Sweeps", "Importance", "Store", "Training", "TestSupport",
                 .product(name: "GRDB", package: "GRDB.swift"),
             ]),
-        .testTarget(name: "ReportsTests", dependencies: ["Reports"]),
+        .testTarget(name: "ReportsTests", dependencies: ["Reports", "Sweeps", "Store", "Training"]),
         // The HTTP server's decisions (request heads, Host and Origin) without a socket.
         .testTarget(name: "ServerTests", dependencies: ["Server"]),
         .testTarget(

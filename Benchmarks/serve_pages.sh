@@ -11,6 +11,10 @@
 #   Benchmarks/serve_pages.sh [mnistlab binary] [database]     # RUNS=… EPOCHS=… LONG=… REPEAT=…
 #   Benchmarks/serve_pages.sh .build/release/mnistlab /tmp/mnistlab-pages.sqlite
 #   Benchmarks/serve_pages.sh .build/release/mnistlab 'postgres://user:pw@127.0.0.1:5432/pages'
+#   SWEEP=1 RUNS=1000 LONG=20 Benchmarks/serve_pages.sh …      # the sweep page instead
+#
+# With SWEEP=1 every run is a trial of sweep 1 (a random search: learning rate on a log range,
+# activation, momentum and seed varying), and the pages timed are the sweep's.
 #
 # The database is filled only when it has no runs; an SQLite file is created, a PostgreSQL
 # database must exist (createdb) and be empty or filled by this script.
@@ -21,6 +25,7 @@ RUNS=${RUNS:-5000}
 EPOCHS=${EPOCHS:-20}
 LONG=${LONG:-1000}
 REPEAT=${REPEAT:-21}
+SWEEP=${SWEEP:-0}
 
 "$MNISTLAB" db migrate --db "$DB" >/dev/null
 count() { "$MNISTLAB" runs --db "$DB" --json --limit 1 | grep -c '"id"' || true; }
@@ -32,6 +37,23 @@ RUN_VALUES="i, 'run-' || i, 'completed', '2026-11-28T00:00:00.000Z', '2026-11-28
             0.01 * (1 + i % 50), 200, CASE WHEN i = 1 THEN $LONG ELSE $EPOCHS END, '100',
             'sigmoid', 'cross-entropy', 0, i, 50000, 10000, '/data/mnist', 'crc32:0', 'pages',
             'avx2', 50"
+# SWEEP=1: sweep 1, and a trial of it per run with the run's settings (trials.settings' JSON).
+SWEEP_SQL="
+INSERT INTO sweeps (id, created_at, grid, size) VALUES (1, '2026-11-28T00:00:00.000Z',
+  '{\"random\":{\"learning_rate\":\"0.001:10:log\"},\"values\":{}}', $RUNS);
+UPDATE runs SET sweep_id = 1, learning_rate = 0.001 * (1 + id),
+  activation = CASE id % 2 WHEN 0 THEN 'sigmoid' ELSE 'relu' END,
+  momentum = CASE id % 3 WHEN 0 THEN 0 WHEN 1 THEN 0.5 ELSE 0.9 END, seed = 1 + id % 4;
+UPDATE epochs SET val_loss = val_loss + (run_id % 7) * 0.01 + (run_id % 3) * 0.02;
+INSERT INTO trials (id, sweep_id, number, settings, status, run_id, attempts)
+SELECT id, 1, id, '{\"data\":{\"directory\":\"/data/mnist\",\"train_limit\":null,\"validation_size\":10000},'
+  || '\"hyperparameters\":{\"activation\":\"' || activation || '\",\"batch_size\":200,\"epochs\":'
+  || epochs || ',\"hidden\":[100],\"learning_rate\":' || learning_rate
+  || ',\"loss\":\"cross-entropy\",\"lr_schedule\":\"constant\",\"min_delta\":0,\"min_learning_rate\":0,'
+  || '\"momentum\":' || momentum || ',\"patience\":null,\"seed\":' || seed || ',\"weight_decay\":0},'
+  || '\"keep_every\":50,\"name\":\"sweep-1/t' || id || '\",\"version\":1}', 'completed', id, 1
+FROM runs;"
+[ "$SWEEP" = 1 ] || SWEEP_SQL=""
 # Validation loss falls to a minimum at an epoch that differs per run, then rises.
 EPOCH_VALUES="r.id, e.n, 1.0 / e.n, 0.9, 0.08 + abs(e.n - (1 + r.id * 37 % r.epochs)) / 5000.0,
               0.97, 0.06, '2026-11-28T00:00:00.000Z'"
@@ -47,6 +69,7 @@ BEGIN;
 INSERT INTO runs ($RUN_COLUMNS) SELECT $RUN_VALUES FROM generate_series(1, $RUNS) AS i;
 INSERT INTO epochs ($EPOCH_COLUMNS)
 SELECT $EPOCH_VALUES FROM runs AS r, generate_series(1, r.epochs) AS e(n);
+$SWEEP_SQL
 COMMIT;
 ANALYZE;
 SQL
@@ -59,6 +82,7 @@ INSERT INTO runs ($RUN_COLUMNS) SELECT $RUN_VALUES FROM r;
 WITH RECURSIVE e(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM e WHERE n < $LONG)
 INSERT INTO epochs ($EPOCH_COLUMNS)
 SELECT $EPOCH_VALUES FROM runs AS r JOIN e ON e.n <= r.epochs;
+$SWEEP_SQL
 COMMIT;
 ANALYZE;
 SQL
@@ -106,6 +130,8 @@ PY
 
 echo "$("$MNISTLAB" --version 2>/dev/null || true) on $(nproc) cores, $(uname -sr); store: ${DB%%://*}"
 echo "$REPEAT requests each, ms        median total  first byte  server CPU      KiB"
-for page in / /runs/1 /runs/1/section /api/runs /api/runs/1/epochs /runs/2; do
+pages="/ /runs/1 /runs/1/section /api/runs /api/runs/1/epochs /runs/2"
+[ "$SWEEP" = 1 ] && pages="/sweeps/1 /sweeps/1/section /api/sweeps/1"
+for page in $pages; do
     printf '%-34s %s\n' "$page" "$(median "${URL%/}$page")"
 done

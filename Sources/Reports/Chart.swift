@@ -243,3 +243,15 @@ struct Axis {
 }
 
 private func pow10(_ n: Int) -> Double { pow(10, Double(n)) }
+
+/// A tick value with as few decimals as it needs: "2", "0.5", "0.05".
+func tickText(_ value: Double) -> String {
+    var digits = 0
+    while digits < 8,
+        abs((value * pow(10, Double(digits))).rounded() - value * pow(10, Double(digits)))
+            > 1e-6
+    {
+        digits += 1
+    }
+    return fixed(value, digits)
+}

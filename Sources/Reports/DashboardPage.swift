@@ -201,37 +201,34 @@ public enum DashboardPage {
             meta: "<a href=\"/\">all runs</a>", body)
     }
 
-    /// `/sweeps/{id}`: the ranking, each trial's status, and the swept settings in parallel
-    /// coordinates coloured by best validation loss.
-    public static func sweep(_ sweep: SweepRecord, _ summaries: [RunSummary]) -> String {
-        var rows = ""
-        for (rank, s) in summaries.enumerated() {
-            let run = s.run
-            rows += "<tr><td class=\"num\">\(s.bestValLoss == nil ? "–" : "\(rank + 1)")</td>"
-            rows += "<td><a href=\"/runs/\(run.id)\">\(run.id)</a></td>"
-            rows += "<td class=\"wrap\">\(escape(run.name))</td>"
-            rows += "<td><span class=\"status \(escape(run.status.rawValue))\">"
-            rows += "\(escape(run.status.rawValue))</span></td>"
-            rows += "<td class=\"num\">\(s.lastEpoch ?? 0) / \(run.epochs)</td>"
-            rows += "<td class=\"num\">\(loss(s.bestValLoss))</td>"
-            rows += "<td class=\"num\">\(percent(s.bestValAccuracy))</td></tr>\n"
-        }
-        let counts = Dictionary(grouping: summaries, by: \.run.status.rawValue)
-            .map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
+    /// `/sweeps/{id}`: the sweep's figures (SweepFigureSVG.swift) with brushing, hover and the
+    /// metric choice (Assets/sweep.js), kept current by the sweep's event stream.
+    public static func sweep(_ figures: SweepFigures) -> String {
+        let sweep = figures.sweep
+        let live = figures.isLive
         let body = """
-            <section id="ranking">
-            <h2>Ranking <span class="sub">\(summaries.count) of \(sweep.size) trials: \(escape(counts))</span></h2>
-            <p class="sub">Grid <code>\(escape(sweep.grid))</code></p>
-            <div class="scroll"><table class="runs"><thead><tr><th class="num">Rank</th><th>Run</th>\
-            <th>Name</th><th>Status</th><th class="num">Epochs</th><th class="num">Best val loss</th>\
-            <th class="num">Best val acc</th></tr></thead><tbody>
-            \(rows)</tbody></table></div>
-            </section>
-            <section id="parallel"><h2>Swept settings</h2>\(parallelCoordinates(sweep, summaries))</section>
+            <div id="sweep-body" data-sweep="\(sweep.id)" data-live="\(live ? 1 : 0)">\(sweepSection(figures))</div>
+            <script>\(sweepScript)</script>
             """
         return page(
             title: "Sweep \(sweep.id)", heading: "Sweep \(sweep.id)",
-            meta: "<a href=\"/\">all runs</a> · created \(escape(sweep.createdAt))", body)
+            meta: "<a href=\"/\">all runs</a> · created \(escape(sweep.createdAt))"
+                + "<span id=\"live\"\(live ? "" : " hidden")> · live: the page follows the sweep</span>",
+            body)
+    }
+
+    /// The sweep page's body alone: what the page swaps in when the sweep changes.
+    public static func sweepSection(_ figures: SweepFigures) -> String {
+        let sweep = figures.sweep
+        let counts = Dictionary(grouping: figures.trials, by: \.status.rawValue)
+            .map { "\($0.value.count) \($0.key)" }.sorted().joined(separator: ", ")
+        return """
+            <section id="summary"><h2>\(figures.trials.count) of \(sweep.size) trials \
+            <span class="sub" id="sweep-counts" data-live="\(figures.isLive ? 1 : 0)">\(escape(counts))</span></h2>
+            <p class="sub">Grid <code>\(escape(sweep.grid))</code></p></section>
+            \(figures.html(interactive: true))
+            <script type="application/json" id="sweep-data">\(figures.embeddedJSON())</script>
+            """
     }
 
     /// A page for an error, e.g. an unknown run.
@@ -262,7 +259,7 @@ public enum DashboardPage {
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>\(escape(title)) · MNISTLab</title>
-            <style>\(Report.css)\(css)</style>
+            <style>\(Report.css)\(css)\(SweepFigures.css)</style>
             </head>
             <body>
             <header><h1>\(escape(heading))</h1><p class="meta">\(meta)</p></header>
@@ -291,66 +288,6 @@ public enum DashboardPage {
         return settings
     }
 
-    /// One vertical axis per swept setting (from the sweep's grid), one line per trial,
-    /// coloured from green (lowest best validation loss) to red (highest).
-    static func parallelCoordinates(_ sweep: SweepRecord, _ summaries: [RunSummary]) -> String {
-        guard let data = sweep.grid.data(using: .utf8),
-            let grid = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
-        else { return "<p class=\"sub\">No grid to draw.</p>" }
-        let keys = grid.keys.sorted()
-        let settings = summaries.map { settingsOf($0.run) }
-        let axes = keys + ["best_val_loss"]
-        guard !summaries.isEmpty else { return "<p class=\"sub\">No trials yet.</p>" }
-        let (width, height, top, bottom) = (160.0 * Double(axes.count) + 40, 300.0, 30.0, 30.0)
-        func x(_ k: Int) -> Double { 60 + Double(k) * 160 }
-        // Each axis lists its distinct values in order: numbers by value, others by text.
-        var positions: [[String: Double]] = []
-        for (k, axis) in axes.enumerated() {
-            let values: [String] =
-                k == keys.count
-                ? summaries.map { $0.bestValLoss.map { fixed($0, 4) } ?? "–" }
-                : settings.map { $0[axis] ?? "–" }
-            let distinct = Set(values).sorted {
-                (Double($0) ?? .infinity, $0) < (Double($1) ?? .infinity, $1)
-            }
-            var place: [String: Double] = [:]
-            for (i, v) in distinct.enumerated() {
-                let f = distinct.count == 1 ? 0.5 : Double(i) / Double(distinct.count - 1)
-                place[v] = top + (1 - f) * (height - top - bottom)
-            }
-            positions.append(place)
-        }
-        let losses = summaries.compactMap(\.bestValLoss)
-        let (lo, hi) = (losses.min() ?? 0, losses.max() ?? 1)
-        var svg = "<svg class=\"chart parallel\" xmlns=\"http://www.w3.org/2000/svg\" "
-        svg += "viewBox=\"0 0 \(coordinate(width)) \(coordinate(height))\" role=\"img\" "
-        svg += "aria-label=\"swept settings of sweep \(sweep.id)\">"
-        for (s, summary) in summaries.enumerated() {
-            var points: [String] = []
-            for (k, axis) in axes.enumerated() {
-                let v =
-                    k == keys.count
-                    ? summary.bestValLoss.map { fixed($0, 4) } ?? "–" : settings[s][axis] ?? "–"
-                points.append("\(coordinate(x(k))),\(coordinate(positions[k][v] ?? top))")
-            }
-            let f = summary.bestValLoss.map { hi > lo ? ($0 - lo) / (hi - lo) : 0 }
-            let color = f.map { "hsl(\(Int(120 * (1 - $0))),70%,42%)" } ?? "#9ca3af"
-            svg += "<polyline class=\"trial\" data-run=\"\(summary.run.id)\" fill=\"none\" "
-            svg += "stroke=\"\(color)\" stroke-width=\"2\" points=\"\(points.joined(separator: " "))\">"
-            svg += "<title>run \(summary.run.id) \(escape(summary.run.name))</title></polyline>"
-        }
-        for (k, axis) in axes.enumerated() {
-            svg += "<line class=\"axis\" x1=\"\(coordinate(x(k)))\" x2=\"\(coordinate(x(k)))\" "
-            svg += "y1=\"\(coordinate(top))\" y2=\"\(coordinate(height - bottom))\" stroke=\"#374151\"/>"
-            svg += "<text x=\"\(coordinate(x(k)))\" y=\"16\" text-anchor=\"middle\">\(escape(axis))</text>"
-            for (v, y) in positions[k] {
-                svg += "<text class=\"tick\" x=\"\(coordinate(x(k) + 6))\" y=\"\(coordinate(y))\" "
-                svg += "dominant-baseline=\"middle\">\(escape(v))</text>"
-            }
-        }
-        return svg + "</svg>"
-    }
-
     /// The dashboard's styles, after the report's (Assets/dashboard.css).
     static let css = String(decoding: PackageResources.dashboard_css, as: UTF8.self)
 
@@ -360,4 +297,8 @@ public enum DashboardPage {
     /// The run page's script (Assets/run.js): it reads the run and its last epoch from
     /// `#run-section`'s data attributes.
     static let runScript = String(decoding: PackageResources.run_js, as: UTF8.self)
+
+    /// The sweep page's script (Assets/sweep.js): brushing, hover, the metric choice, and
+    /// following the sweep live; it reads the sweep from `#sweep-body`'s data attributes.
+    static let sweepScript = String(decoding: PackageResources.sweep_js, as: UTF8.self)
 }

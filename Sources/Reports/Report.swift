@@ -35,12 +35,18 @@ public struct Report: Sendable {
     public var source: String
     /// When the report was made, shown in the header.
     public var generatedAt: String
+    /// For `report --sweep`: the sweep's figures, drawn static after the runs' overview.
+    public var sweep: SweepFigures?
 
-    public init(runs: [ReportRun], lineage: [ReportRun] = [], source: String, generatedAt: String) {
+    public init(
+        runs: [ReportRun], lineage: [ReportRun] = [], source: String, generatedAt: String,
+        sweep: SweepFigures? = nil
+    ) {
         self.runs = runs
         self.lineage = lineage
         self.source = source
         self.generatedAt = generatedAt
+        self.sweep = sweep
     }
 
     // MARK: - Page
@@ -54,7 +60,7 @@ public struct Report: Sendable {
             <meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
             <title>MNISTLab report: run\(runs.count == 1 ? "" : "s") \(escape(ids))</title>
-            <style>\(Report.css)</style>
+            <style>\(Report.css)\(sweep == nil ? "" : SweepFigures.css)</style>
             </head>
             <body>
             <header>
@@ -68,6 +74,10 @@ public struct Report: Sendable {
             page += "<p class=\"empty\">No runs to report.</p>\n"
         } else {
             page += overview()
+            // The figures link runs within this one page, as the overview does.
+            if let sweep {
+                page += sweep.html(interactive: false).replacingOccurrences(of: "href=\"/runs/", with: "href=\"#run-")
+            }
             if runs.count > 1 { page += comparison() }
             for run in runs { page += section(run) }
         }
@@ -450,18 +460,6 @@ public struct Report: Sendable {
 
     private func network(_ run: Run) -> String {
         "784-\(run.hidden.replacingOccurrences(of: ",", with: "-"))-10 \(run.activation)"
-    }
-
-    /// A tick value with as few decimals as it needs: "2", "0.5", "0.05".
-    private func tickText(_ value: Double) -> String {
-        var digits = 0
-        while digits < 8,
-            abs((value * pow(10, Double(digits))).rounded() - value * pow(10, Double(digits)))
-                > 1e-6
-        {
-            digits += 1
-        }
-        return fixed(value, digits)
     }
 
     // MARK: - Style

@@ -15,13 +15,16 @@ public struct Dashboard: Sendable {
     let reader: StoreReader
     /// One poll of the store for every event stream.
     let changes: ChangeSignal
-    /// One read per change for every stream of a run, and of the runs table.
+    /// One read per change for every stream of a run, of the runs table, and of a sweep.
     let runWatches: Watches<RunState>
     let tableWatches: Watches<RunsTableState>
+    let sweepWatches: Watches<SweepWatchState>
     /// The location as pages and messages show it (a URL without its password).
     public var shownLocation: String { Store.shown(databaseLocation) }
     /// The test images evaluations got wrong, worked out once per evaluation.
     let mistakes: MistakeFinder
+    /// What each sweep found, worked out again only when its trials' results change.
+    let findings = FindingsMemo()
     /// How long and how many of the searches clients write may run.
     let searches = SearchGate()
 
@@ -37,6 +40,7 @@ public struct Dashboard: Sendable {
         changes = ChangeSignal(reader: reader, interval: pollInterval)
         runWatches = Watches(reader: reader, signal: changes)
         tableWatches = Watches(reader: reader, signal: changes)
+        sweepWatches = Watches(reader: reader, signal: changes)
         mistakes = MistakeFinder(fallback: dataDirectory)
     }
 
@@ -66,7 +70,10 @@ public struct Dashboard: Sendable {
             case (3, false) where parts[0] == "runs" && parts[2].hasPrefix("model."):
                 guard let format = ModelFormat(path: parts[2]) else { return notFound(request, api: api) }
                 return try modelFile(runID(parts[1]), format, request)
-            case (2, false) where parts[0] == "sweeps": return try sweepPage(sweepID(parts[1]))
+            case (2, false) where parts[0] == "sweeps":
+                return try html(DashboardPage.sweep(figures(sweepID(parts[1]))))
+            case (3, false) where parts[0] == "sweeps" && parts[2] == "section":
+                return try html(DashboardPage.sweepSection(figures(sweepID(parts[1]))))
             case (2, true) where parts[1] == "runs": return try json(runs(request))
             case (2, true) where parts[1] == "server": return try json(counters)
             case (3, true) where parts[1] == "runs" && parts[2] == "events": return try runsEvents(request)
@@ -77,6 +84,8 @@ public struct Dashboard: Sendable {
             case (4, true) where parts[1] == "runs" && parts[3] == "events":
                 return try events(runID(parts[2]), request)
             case (3, true) where parts[1] == "sweeps": return try json(sweep(sweepID(parts[2])))
+            case (4, true) where parts[1] == "sweeps" && parts[3] == "events":
+                return try sweepEvents(sweepID(parts[2]))
             default: return notFound(request, api: api)
             }
         } catch let error as HTTPError {
@@ -143,11 +152,20 @@ public struct Dashboard: Sendable {
 
     private func sweep(_ id: Int64) throws -> SweepJSON {
         try store { store in
-            guard let sweep = try store.sweep(id: id) else {
-                throw HTTPError(404, "There is no sweep \(id).")
-            }
-            return SweepJSON(sweep: sweep, runs: try store.summaries(sweepID: id))
+            SweepJSON(figures: try figures(id, store), runs: try store.summaries(sweepID: id))
         }
+    }
+
+    /// The sweep's figures as its page draws them.
+    private func figures(_ id: Int64) throws -> SweepFigures {
+        try store { try figures(id, $0) }
+    }
+
+    private func figures(_ id: Int64, _ store: Store) throws -> SweepFigures {
+        guard let figures = try SweepFigures.load(sweepID: id, from: store, memo: findings) else {
+            throw HTTPError(404, "There is no sweep \(id).")
+        }
+        return figures
     }
 
     /// The runs with their epochs and evaluations (with the test images each got wrong when
@@ -205,11 +223,6 @@ public struct Dashboard: Sendable {
         var unique: [Int64] = []
         for id in ids where !unique.contains(id) { unique.append(id) }
         return try html(DashboardPage.compare(report(unique)))
-    }
-
-    private func sweepPage(_ id: Int64) throws -> HTTPResponse {
-        let found = try sweep(id)
-        return html(DashboardPage.sweep(found.sweep, found.runs))
     }
 
     private func predict(_ id: Int64, _ request: HTTPRequest) throws -> HTTPResponse {
@@ -302,6 +315,19 @@ public struct Dashboard: Sendable {
             EventStream(
                 signal: changes, watches: tableWatches, feed: RunsFeed(after: after),
                 title: "stream of run changes"))
+    }
+
+    /// `/api/sweeps/{id}/events`: a `data:` line each time the sweep's trials, rungs or runs
+    /// change, for its page to re-render.
+    private func sweepEvents(_ id: Int64) throws -> HTTPResponse {
+        // Read once now: an unknown sweep is a 404 and a store that can't be read a 503.
+        guard try store({ try $0.sweep(id: id) }) != nil else {
+            throw HTTPError(404, "There is no sweep \(id).")
+        }
+        return eventStream(
+            EventStream(
+                signal: changes, watches: sweepWatches, feed: SweepFeed(sweepID: id),
+                title: "stream of sweep changes"))
     }
 
     private func eventStream(_ stream: EventStream<some EventFeed>) -> HTTPResponse {
@@ -411,15 +437,18 @@ struct ServerCounters: Encodable {
     }
 }
 
-/// `/api/sweeps/{id}`: the sweep's row and its runs, best first.
+/// `/api/sweeps/{id}`: the sweep's row, its runs (best first), and the figures' data:
+/// trials with their settings and metrics, axes, metrics, rungs, importance, best settings
+/// and seed groups (`SweepFigures`' JSON).
 struct SweepJSON: Encodable {
-    var sweep: SweepRecord
+    var figures: SweepFigures
     var runs: [RunSummary]
 
     func encode(to encoder: Encoder) throws {
-        try sweep.encode(to: encoder)
+        try figures.sweep.encode(to: encoder)
         var c = encoder.container(keyedBy: Keys.self)
         try c.encode(runs, forKey: .runs)
+        try figures.encode(to: encoder)
     }
 
     enum Keys: String, CodingKey { case runs }

@@ -392,6 +392,61 @@ struct RunsFeed: EventFeed {
     }
 }
 
+// MARK: - A sweep
+
+/// What the streams of one sweep share: its trials (status, rung, run), rungs and runs'
+/// progress at the last read, as text, and how many times that text changed. Live while the
+/// sweep has trials to train or decide, then settled.
+struct SweepWatchState: WatchedState {
+    let sweepID: Int64
+    /// What the last read saw; nil before the first.
+    var seen: String? = nil
+    var changes = 0
+    var open = true
+
+    init(_ sweepID: Int64) {
+        self.sweepID = sweepID
+    }
+
+    var pace: FeedPace { open ? .live : .settled }
+
+    mutating func refresh(from store: Store) throws {
+        guard let state = try store.sweepState(id: sweepID) else { return }
+        var now = state.trials.map { "\($0.number):\($0.status.rawValue):\($0.rung ?? -1):\($0.runID ?? 0)" }
+            .joined(separator: ",")
+        now += ";\(state.rungs.count);"
+        now += try store.summaries(sweepID: sweepID)
+            .map { "\($0.run.id):\($0.run.status.rawValue):\($0.lastEpoch ?? 0)" }.joined(separator: ",")
+        open = SweepState.isOpen(trials: state.trials, size: state.sweep.size)
+        guard now != seen else { return }
+        seen = now
+        changes += 1
+    }
+}
+
+/// A sweep's changes, for its page: `data: {"changes": N}` at the first look and whenever
+/// the sweep's trials, rungs or runs' progress differ from the last look (N counts the
+/// changes its watch saw).
+struct SweepFeed: EventFeed {
+    let sweepID: Int64
+    /// The count last sent; 0 before the first.
+    var sent = 0
+
+    init(sweepID: Int64) {
+        self.sweepID = sweepID
+    }
+
+    var key: Int64 { sweepID }
+
+    mutating func events(from watch: SharedWatch<SweepWatchState>) -> [UInt8] {
+        guard let state = watch.look(), state.changes != sent,
+            let data = try? oneLineJSON(["changes": state.changes])
+        else { return [] }
+        sent = state.changes
+        return event(id: nil, data)
+    }
+}
+
 /// One event: optional `id:` and `event:` lines, the `data:` line, and the blank line that
 /// ends it.
 private func event(id: String?, name: String? = nil, _ data: String) -> [UInt8] {

@@ -86,6 +86,40 @@ extension Store {
         }
     }
 
+    /// Each run of sweep `sweepID`'s validation loss per epoch, by run id (the sweep page's
+    /// rung figure): one query for the whole sweep, not one per run.
+    public func validationCurves(sweepID: Int64) throws -> [Int64: [(epoch: Int, value: Double)]] {
+        try attempt("Cannot read the epochs of sweep \(sweepID) from \(location)") {
+            try perEpochOfSweep(sweepID, column: "val_loss", table: "epochs")
+        }
+    }
+
+    /// The test accuracies of sweep `sweepID`'s evaluated runs, by run id, in epoch order.
+    public func testAccuracies(sweepID: Int64) throws -> [Int64: [(epoch: Int, value: Double)]] {
+        try attempt("Cannot read the evaluations of sweep \(sweepID) from \(location)") {
+            try perEpochOfSweep(sweepID, column: "test_accuracy", table: "evaluations")
+        }
+    }
+
+    /// `column` of `table` (keyed by run_id and epoch) for every run of the sweep, by run id,
+    /// in epoch order. Both names are this file's constants, never a caller's text.
+    private func perEpochOfSweep(_ sweepID: Int64, column: StaticString, table: StaticString) throws
+        -> [Int64: [(epoch: Int, value: Double)]]
+    {
+        try read { db in
+            var values: [Int64: [(epoch: Int, value: Double)]] = [:]
+            for row in try db.fetch(
+                """
+                SELECT t.run_id, t.epoch, t.\(column) AS value FROM \(table) AS t JOIN runs AS r ON r.id = t.run_id
+                WHERE r.sweep_id = ? ORDER BY t.run_id, t.epoch
+                """, [sweepID.sqlValue])
+            {
+                values[try row.get("run_id"), default: []].append((try row.get("epoch"), try row.get("value")))
+            }
+            return values
+        }
+    }
+
     /// The sweep's runs from `run_summary`, best first: lowest best_val_loss, runs without
     /// epochs last.
     public func summaries(sweepID: Int64) throws -> [RunSummary] {

@@ -33,6 +33,12 @@ public struct SweepState: Sendable, Equatable {
     public var trials: [TrialRecord]
     public var rungs: [TrialRung]
     public var bestValLoss: [Int64: Double]
+
+    /// Whether a sweep of `size` trials with these `trials` has work left: trials to add,
+    /// start, train or promote (what its page follows live).
+    public static func isOpen(trials: [TrialRecord], size: Int) -> Bool {
+        trials.count < size || trials.contains { [.pending, .running, .paused].contains($0.status) }
+    }
 }
 
 /// What a worker does next in a sweep that decides its jobs.

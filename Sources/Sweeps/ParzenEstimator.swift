@@ -124,14 +124,20 @@ public struct ParzenEstimator: Sendable {
 
     /// log of the mixture's density (mass, for an integer or a list) at `x`.
     public func logPDF(_ x: Double) -> Double {
-        var terms = [Double]()
+        Self.logSumExp(zip(logKernels(x), weights).map { $0 + Foundation.log($1) })
+    }
+
+    /// log of each kernel's density (mass, for an integer or a list) at `x`, unweighted, in
+    /// kernel order (the prior's last): what a joint (multivariate) estimator adds up across
+    /// settings before it mixes the kernels.
+    public func logKernels(_ x: Double) -> [Double] {
         switch dimension {
         case .categorical:
-            terms = categories.map { Foundation.log($0[Int(x)]) }
+            return categories.map { Foundation.log($0[Int(x)]) }
         case .real:
             let (low, high) = Self.bounds(dimension)
             let t = Self.transform(x, dimension)
-            terms = zip(mus, sigmas).map { mu, sigma in
+            return zip(mus, sigmas).map { mu, sigma in
                 let z = (t - mu) / sigma
                 return -z * z / 2 - Normal.logSqrt2Pi - Foundation.log(sigma)
                     - Normal.logMass((low - mu) / sigma, (high - mu) / sigma)
@@ -139,23 +145,30 @@ public struct ParzenEstimator: Sendable {
         case .integer:
             let (low, high) = Self.bounds(dimension)
             let left = Self.transform(x - 0.5, dimension), right = Self.transform(x + 0.5, dimension)
-            terms = zip(mus, sigmas).map { mu, sigma in
+            return zip(mus, sigmas).map { mu, sigma in
                 Normal.logMass((left - mu) / sigma, (right - mu) / sigma)
                     - Normal.logMass((low - mu) / sigma, (high - mu) / sigma)
             }
         }
-        let weighted = zip(terms, weights).map { $0 + Foundation.log($1) }
-        let top = weighted.max() ?? -.infinity
+    }
+
+    /// log Σ exp(terms), computed from the largest term; −∞ for no terms.
+    static func logSumExp(_ terms: [Double]) -> Double {
+        let top = terms.max() ?? -.infinity
         guard top.isFinite else { return top }
-        return Foundation.log(weighted.reduce(0) { $0 + Foundation.exp($1 - top) }) + top
+        return Foundation.log(terms.reduce(0) { $0 + Foundation.exp($1 - top) }) + top
     }
 
     // MARK: - Sampling
 
-    /// A value drawn from the mixture: a kernel by weight, then a value from that kernel (an
-    /// index for a list; an integer rounded half to even, as numpy rounds).
+    /// A value drawn from the mixture: a kernel by weight, then a value from that kernel.
     public func sample(_ random: inout SplitMix64) -> Double {
-        let kernel = Self.pick(weights, Self.uniform(&random))
+        sample(kernel: Self.pick(weights, Self.uniform(&random)), &random)
+    }
+
+    /// A value drawn from kernel `kernel` (an index for a list; an integer rounded half to
+    /// even, as numpy rounds).
+    public func sample(kernel: Int, _ random: inout SplitMix64) -> Double {
         switch dimension {
         case .categorical:
             return Double(Self.pick(categories[kernel], Self.uniform(&random)))

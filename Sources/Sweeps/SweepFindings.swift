@@ -85,9 +85,8 @@ public struct SweepFindings: Sendable, Equatable {
             Set(hyperparameters.map { setting.value(of: $0) }).count > 1
         }
         let axes = varying.map { SweptSetting.searchAxis($0, values: hyperparameters, range: ranges[$0]) }
-        let points = hyperparameters.map { h in
-            zip(varying, axes).map { setting, axis in setting.coordinate(of: h, on: axis, among: hyperparameters) }
-        }
+        let columns = zip(varying, axes).map { setting, axis in setting.coordinates(of: hyperparameters, on: axis) }
+        let points = hyperparameters.indices.map { i in columns.map { $0[i] } }
         let best = measured.min { $0.loss < $1.loss }
         finished = measured.count
         self.varying = varying
@@ -137,7 +136,7 @@ public struct SweepFindings: Sendable, Equatable {
 
     /// The random ranges `sweeps.grid` records for a random search ({"random": {"learning_rate":
     /// "0.01:1:log", …}}); empty for a grid, or for text this build cannot read.
-    static func ranges(grid: String) -> [SweptSetting: DrawRange] {
+    public static func ranges(grid: String) -> [SweptSetting: DrawRange] {
         guard let object = try? JSONSerialization.jsonObject(with: Data(grid.utf8)) as? [String: Any],
             let random = object["random"] as? [String: Any]
         else { return [:] }
@@ -245,13 +244,14 @@ extension SweptSetting {
         return .categorical(name, count: max(choices(setting, values).count, 1))
     }
 
-    /// `h`'s coordinate on `axis`: its number, or its choice's index among `values`' distinct
-    /// values in order of first appearance.
-    func coordinate(of h: Hyperparameters, on axis: SearchAxis, among values: [Hyperparameters]) -> Double {
-        if case .categorical = axis.scale {
-            return Double(Self.choices(self, values).firstIndex(of: value(of: h)) ?? 0)
-        }
-        return number(of: h) ?? 0
+    /// Each of `values`' coordinates on `axis`: its number, or its choice's index among the
+    /// values' distinct values in order of first appearance (the choices listed once, not once
+    /// per value: at 1,000 trials that was most of the time a sweep's findings took).
+    func coordinates(of values: [Hyperparameters], on axis: SearchAxis) -> [Double] {
+        guard case .categorical = axis.scale else { return values.map { number(of: $0) ?? 0 } }
+        var index: [AnyHashable: Int] = [:]
+        for (k, choice) in Self.choices(self, values).enumerated() { index[choice] = k }
+        return values.map { Double(index[value(of: $0)] ?? 0) }
     }
 
     static func choices(_ setting: SweptSetting, _ values: [Hyperparameters]) -> [AnyHashable] {

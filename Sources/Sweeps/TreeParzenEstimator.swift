@@ -1,17 +1,23 @@
 /// The Tree-structured Parzen Estimator (Bergstra et al., NeurIPS 2011) as Optuna's
-/// TPESampler runs it by default (5.x: independent sampling, 24 candidates, γ(n) =
-/// min(⌈n / 10⌉, 25), prior weight 1, magic clip, constant liar), with our own random stream.
+/// TPESampler runs it by default for one objective (5.x: multivariate, 24 candidates, γ(n) =
+/// min(⌈n / 10⌉, 25), prior weight 1, magic clip, endpoints not considered, constant liar),
+/// with our own random stream.
 ///
-/// For each setting on its own: the finished trials are ranked by loss; the best γ(n) form
-/// the "below" set and the rest, with every trial still running (the "constant liar": they
-/// count as bad, so parallel workers spread out), the "above" set. A Parzen estimator l is
-/// fitted to below and g to above; 24 candidates are drawn from l and the one with the
-/// largest log l(x) − log g(x) is proposed (the first, on a tie).
+/// The finished trials are ranked by loss; the best γ(n) form the "below" set and the rest,
+/// with every trial still running (the "constant liar": they count as bad, so parallel workers
+/// spread out), the "above" set. A Parzen estimator l is fitted to below and g to above, each
+/// a mixture whose kernel k is trial k's point in every setting at once (multivariate TPE, as
+/// in BOHB, Falkner et al., ICML 2018, and Optuna 5's default for one objective: one kernel
+/// per trial, the product of its settings' kernels, plus the prior). 24 candidates are drawn from l, each a
+/// kernel by weight and then every setting from that kernel, and the one with the largest
+/// log l(x) − log g(x) is proposed (the first, on a tie). Independent TPE, which scores each
+/// setting alone, cannot see that a learning rate is good only with a small momentum.
+import Foundation
 import Numerics
 
 public struct TreeParzenEstimator: Sendable {
     public var space: [SearchDimension]
-    /// Candidates drawn from l per setting (Optuna's `n_ei_candidates`).
+    /// Candidates drawn from l (Optuna's `n_ei_candidates`).
     public var candidates = 24
 
     public static let defaultStartup = 10
@@ -51,29 +57,40 @@ public struct TreeParzenEstimator: Sendable {
         return (below.sorted { $0.number < $1.number }, above.sorted { $0.number < $1.number })
     }
 
-    /// The proposals for the next trial, best first: Optuna's choice (each setting's own best
-    /// candidate), then the joint candidates by their summed log l − log g, so that a caller
-    /// whose first choice is already a trial can take the next.
+    /// The proposals for the next trial, best first: the 24 candidates by their acquisition
+    /// log l(x) − log g(x), each once, so that a caller whose first choice is already a trial
+    /// can take the next.
     public func proposals(_ observations: [Observation], random: inout SplitMix64) -> [[Double]] {
         let (below, above) = Self.split(observations)
-        var drawn = [[Double]](repeating: [], count: candidates)
-        var scores = [[Double]](repeating: [], count: candidates)
-        var first = [Double]()
-        for (d, dimension) in space.enumerated() {
-            let l = ParzenEstimator(observations: below.map { $0.values[d] }, dimension: dimension)
-            let g = ParzenEstimator(observations: above.map { $0.values[d] }, dimension: dimension)
-            let samples = (0..<candidates).map { _ in l.sample(&random) }
-            let score = samples.map { l.logPDF($0) - g.logPDF($0) }
-            first.append(samples[Self.firstMaximum(score)])
-            for j in 0..<candidates {
-                drawn[j].append(samples[j])
-                scores[j].append(score[j])
-            }
+        let l = estimators(below), g = estimators(above)
+        guard let weights = l.first?.weights else { return [] }
+        let drawn = (0..<candidates).map { _ in
+            let kernel = ParzenEstimator.pick(weights, ParzenEstimator.uniform(&random))
+            return l.map { $0.sample(kernel: kernel, &random) }
         }
-        let total = scores.map { $0.reduce(0, +) }
-        let ranked = drawn.indices.sorted { (-total[$0], $0) < (-total[$1], $1) }.map { drawn[$0] }
-        var seen: Set = [first]
-        return [first] + ranked.filter { seen.insert($0).inserted }
+        let score = drawn.map { Self.logPDF(l, $0) - Self.logPDF(g, $0) }
+        let first = Self.firstMaximum(score)
+        let rest = drawn.indices.filter { $0 != first }.sorted { (-score[$0], $0) < (-score[$1], $1) }
+        var seen: Set<[Double]> = []
+        return ([first] + rest).map { drawn[$0] }.filter { seen.insert($0).inserted }
+    }
+
+    /// One Parzen estimator per setting, fitted to `observations` (their kernels line up:
+    /// kernel k of each is observation k, the prior last).
+    func estimators(_ observations: [Observation]) -> [ParzenEstimator] {
+        space.enumerated().map { d, dimension in
+            ParzenEstimator(observations: observations.map { $0.values[d] }, dimension: dimension)
+        }
+    }
+
+    /// log of the joint (multivariate) mixture's density at `x`: log Σ_k w_k Π_d p_kd(x_d).
+    static func logPDF(_ estimators: [ParzenEstimator], _ x: [Double]) -> Double {
+        guard let weights = estimators.first?.weights else { return 0 }
+        var terms = weights.map { Foundation.log($0) }
+        for (estimator, value) in zip(estimators, x) {
+            for (k, term) in estimator.logKernels(value).enumerated() { terms[k] += term }
+        }
+        return ParzenEstimator.logSumExp(terms)
     }
 
     /// numpy's argmax: the first index of the largest value (NaN counts as largest).

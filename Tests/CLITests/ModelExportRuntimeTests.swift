@@ -7,11 +7,9 @@ import Testing
 /// ONNX Runtime and safetensors, from the test-only virtual environment that `.ci/run` makes
 /// and names in MNISTLAB_TEST_PYTHON. Outside CI without it these tests are skipped.
 @Suite(.timeLimit(.minutes(10)), .serialized) struct ModelExportRuntimeTests {
-    static let python: String? = ProcessInfo.processInfo.environment["MNISTLAB_TEST_PYTHON"]
-        .flatMap { $0.isEmpty ? nil : $0 }
-    /// Under CI the tests run, and fail if the environment is missing.
-    static let enabled = python != nil || ProcessInfo.processInfo.environment["CI"] == "true"
-    static let script = repositoryRoot.appendingPathComponent("Tests/Python/check_model_export.py").path
+    static let python = TestPython.path
+    static let enabled = TestPython.enabled
+    static let script = TestPython.script("check_model_export.py")
 
     /// The networks of the issue: the seed network, a deep ReLU one, a leaky-ReLU one and an
     /// MSE-trained one.

@@ -244,8 +244,9 @@ import Testing
         #expect(compare.status == 200 && compare.text.contains("<h2>Settings that differ</h2>"))
         #expect(compare.text.contains("<tr><th>learning_rate</th><td>0.1</td><td>0.3</td></tr>"))
         let sweep = try HTTP.get(server.port, "/sweeps/1")
-        #expect(sweep.status == 200 && sweep.text.contains("class=\"chart parallel\""))
-        #expect(sweep.text.components(separatedBy: "<polyline class=\"trial\"").count == 3)
+        #expect(sweep.status == 200 && sweep.text.contains("<svg class=\"parallel\""))
+        // A line per trial in the plot of each metric (best validation loss and accuracy).
+        #expect(sweep.text.components(separatedBy: "<polyline class=\"trial\"").count == 5)
         // Nothing is fetched from elsewhere: no CDN, no external script or font.
         for page in [index, run, compare, sweep] {
             let external = page.text.range(

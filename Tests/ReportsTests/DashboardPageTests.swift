@@ -22,7 +22,7 @@ import Testing
             DashboardPage.runs(runs.map { RunListing($0.summary) }, source: "<db>"),
             DashboardPage.run(report, runID: 1),
             DashboardPage.compare(report),
-            DashboardPage.sweep(sweep, runs.map(\.summary)),
+            DashboardPage.sweep(SweepFigures(sweep: sweep, trials: [], summaries: runs.map(\.summary))),
             DashboardPage.error(status: 404, "no <run>"),
         ]
         for html in pages {
@@ -73,19 +73,6 @@ import Testing
         #expect(html.contains("<tr><th>hidden</th><td>100</td><td>300</td></tr>"))
         #expect(!html.contains("<tr><th>batch_size</th>") && !html.contains("<tr><th>name</th>"))
         #expect(html.contains("<svg class=\"chart\" data-chart=\"comparison\""))
-    }
-
-    @Test func sweepDrawsOneLinePerTrialAcrossItsSweptSettings() {
-        var runs = (1...3).map { ReportRun.sample(id: Int64($0), epochs: 2).summary }
-        for (k, lr) in [0.05, 0.1, 0.2].enumerated() { runs[k].run.learningRate = lr }
-        runs[2].bestValLoss = nil
-        let sweep = SweepRecord(id: 7, createdAt: "now", grid: #"{"learning_rate":[0.05,0.1,0.2]}"#, size: 4)
-        let html = DashboardPage.sweep(sweep, runs)
-        #expect(html.components(separatedBy: "<polyline class=\"trial\"").count == 4)
-        #expect(html.components(separatedBy: "<line class=\"axis\"").count == 3)
-        #expect(html.contains("3 of 4 trials: 3 completed"))
-        // A trial without epochs is grey and unranked.
-        #expect(html.contains("stroke=\"#9ca3af\""))
     }
 
     // MARK: - Live runs table

@@ -14,7 +14,9 @@ extension MNISTLab {
                 opens offline in any browser. Per run: train and validation loss and accuracy \
                 per epoch with the best epoch marked, a fork drawn as the continuation of its \
                 parent's curves, its settings, and the confusion matrix of each `mnistlab \
-                evaluate`. With several runs, a chart compares their validation loss.
+                evaluate`. With several runs, a chart compares their validation loss. With \
+                --sweep, the sweep's figures too: its trials in parallel coordinates, each \
+                setting's importance and scatter, the rungs of an --asha sweep and the seeds.
 
                 Examples:
                   mnistlab report 1 -o report.html
@@ -60,8 +62,10 @@ extension MNISTLab {
             let store = try database.openForReading()
             let ids = try store.ids(runs)
             let summaries: [RunSummary]
+            var figures: SweepFigures?
             if let sweep {
-                guard try store.sweep(id: sweep) != nil else {
+                figures = try SweepFigures.load(sweepID: sweep, from: store)
+                guard figures != nil else {
                     throw MNISTLabError("No sweep with id \(sweep) in this database.")
                 }
                 summaries = try store.summaries(sweepID: sweep)
@@ -93,7 +97,7 @@ extension MNISTLab {
             }
             let html = Reports.Report(
                 runs: reported, lineage: lineage, source: store.location,
-                generatedAt: ISO8601DateFormatter().string(from: Date())
+                generatedAt: ISO8601DateFormatter().string(from: Date()), sweep: figures
             ).html()
             let file = destination(ids)
             let replaced = file != "-" && FileManager.default.fileExists(atPath: file)
