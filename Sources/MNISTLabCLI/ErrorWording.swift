@@ -75,6 +75,8 @@ enum ErrorWording {
         case .tls:
             return
                 "\(error) ?sslmode=prefer (the default) uses TLS only where the server offers it; require, verify-ca and verify-full need a server with ssl = on, and verify-ca and verify-full its certificate signed by the CA in sslrootcert (default ~/.postgresql/root.crt)."
+        case .clientCertificate(let problem):
+            return "\(error) " + clientCertificate(problem)
         case .connectionLost:
             return
                 "\(error) Once the server is back, `mnistlab runs` shows what was recorded, and `mnistlab resume RUN` continues an interrupted run."
@@ -86,6 +88,22 @@ enum ErrorWording {
                 "\(error) Ask for less: a WHERE that keeps fewer rows, a LIMIT, or a join through an indexed column (id, run_id)."
         case .notFound, .checksumMismatch, .notReadOnly, .invalidArgument, .database:
             return error.description
+        }
+    }
+
+    /// What to do about a client certificate libpq could not use.
+    static func clientCertificate(_ problem: ClientCertificateProblem) -> String {
+        switch problem {
+        case .required:
+            "Give the certificate and its key with ?sslcert=FILE&sslkey=FILE in the URL (or PGSSLCERT and PGSSLKEY); libpq looks for ~/.postgresql/postgresql.crt and postgresql.key by default."
+        case .certificateUnusable:
+            "sslcert (or PGSSLCERT) must name the client certificate, in PEM, readable by you."
+        case .keyMissing:
+            "Give the key's path with ?sslkey=FILE in the URL (or PGSSLKEY); by default libpq looks for ~/.postgresql/postgresql.key."
+        case .keyTooOpen(let path):
+            "Make it readable by you alone: `chmod 600 \(path)`."
+        case .keyUnusable(let path):
+            "sslkey (or PGSSLKEY) must name the PEM private key of the certificate in sslcert, readable by you (`ls -l \(path)` shows its owner and mode)."
         }
     }
 

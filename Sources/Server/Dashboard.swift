@@ -15,6 +15,10 @@ public struct Dashboard: Sendable {
     let reader: StoreReader
     /// One poll of the store for every event stream.
     let changes: ChangeSignal
+    /// One read per change for every stream of a run, of the runs table, and of a sweep.
+    let runWatches: Watches<RunState>
+    let tableWatches: Watches<RunsTableState>
+    let sweepWatches: Watches<SweepWatchState>
     /// The location as pages and messages show it (a URL without its password).
     public var shownLocation: String { Store.shown(databaseLocation) }
     /// The test images evaluations got wrong, worked out once per evaluation.
@@ -34,6 +38,9 @@ public struct Dashboard: Sendable {
         self.databaseLocation = databaseLocation
         reader = StoreReader(location: databaseLocation)
         changes = ChangeSignal(reader: reader, interval: pollInterval)
+        runWatches = Watches(reader: reader, signal: changes)
+        tableWatches = Watches(reader: reader, signal: changes)
+        sweepWatches = Watches(reader: reader, signal: changes)
         mistakes = MistakeFinder(fallback: dataDirectory)
     }
 
@@ -68,6 +75,7 @@ public struct Dashboard: Sendable {
             case (3, false) where parts[0] == "sweeps" && parts[2] == "section":
                 return try html(DashboardPage.sweepSection(figures(sweepID(parts[1]))))
             case (2, true) where parts[1] == "runs": return try json(runs(request))
+            case (2, true) where parts[1] == "server": return try json(counters)
             case (3, true) where parts[1] == "runs" && parts[2] == "events": return try runsEvents(request)
             case (3, true) where parts[1] == "runs": return try json(summary(runID(parts[2])))
             case (4, true) where parts[1] == "runs" && parts[3] == "epochs":
@@ -289,7 +297,7 @@ public struct Dashboard: Sendable {
         }
         return eventStream(
             EventStream(
-                dashboard: self,
+                signal: changes, watches: runWatches,
                 feed: EpochFeed(runID: id, after: after, watchesStatus: status == "1"),
                 title: "stream of run epochs"))
     }
@@ -304,7 +312,9 @@ public struct Dashboard: Sendable {
         // Read once now, so that a store that can't be read is a 503 rather than a silent stream.
         _ = try store { try $0.listings(runningOrAfter: after) }
         return eventStream(
-            EventStream(dashboard: self, feed: RunsFeed(after: after), title: "stream of run changes"))
+            EventStream(
+                signal: changes, watches: tableWatches, feed: RunsFeed(after: after),
+                title: "stream of run changes"))
     }
 
     /// `/api/sweeps/{id}/events`: a `data:` line each time the sweep's trials, rungs or runs
@@ -315,7 +325,9 @@ public struct Dashboard: Sendable {
             throw HTTPError(404, "There is no sweep \(id).")
         }
         return eventStream(
-            EventStream(dashboard: self, feed: SweepFeed(sweepID: id), title: "stream of sweep changes"))
+            EventStream(
+                signal: changes, watches: sweepWatches, feed: SweepFeed(sweepID: id),
+                title: "stream of sweep changes"))
     }
 
     private func eventStream(_ stream: EventStream<some EventFeed>) -> HTTPResponse {
@@ -327,6 +339,13 @@ public struct Dashboard: Sendable {
                 ("X-Accel-Buffering", "no"),
             ],
             body: .stream(stream))
+    }
+
+    /// `/api/server`: what the server holds and has done, for whoever watches its load.
+    private var counters: ServerCounters {
+        ServerCounters(
+            eventStreams: changes.listeners, storeChanges: changes.generation,
+            storeReads: reader.readCount)
     }
 
     // MARK: - Helpers
@@ -403,6 +422,18 @@ extension HTTPError {
         case let error as StoreError: self.init(error.isUnavailable ? 503 : 500, error.description)
         default: self.init(500, "\(error)")
         }
+    }
+}
+
+/// `/api/server`: the event streams open, the changes of the store the streams' poll saw, and
+/// the reads of the store made so far (requests, streams and, on PostgreSQL, the poll).
+struct ServerCounters: Encodable {
+    var eventStreams: Int
+    var storeChanges: UInt64
+    var storeReads: Int
+
+    enum CodingKeys: String, CodingKey {
+        case eventStreams = "event_streams", storeChanges = "store_changes", storeReads = "store_reads"
     }
 }
 

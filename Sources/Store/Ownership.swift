@@ -197,6 +197,7 @@ extension Store {
                 try requireHeld(db, lease, changed: finished)
             }
         }
+        reclaimWaitingCheckpointSpace()
     }
 
     /// Records, for every run shown as running on this machine whose process is gone, what

@@ -4,6 +4,7 @@
 /// queries (Queries.swift). The logic is written once; the engine behind it (SQLite/,
 /// PostgreSQL/) opens, migrates and runs it in its dialect.
 import Foundation
+import Synchronization
 
 /// An mnistlab database. It can be shared between threads: each engine serializes the use
 /// of its connection.
@@ -18,6 +19,10 @@ public final class Store: Sendable {
     public var isServer: Bool { !(engine is SQLiteEngine) }
 
     var dialect: Dialect { engine.dialect }
+
+    /// Checkpoints this process's epoch commits deleted since the space was last reclaimed
+    /// (`reclaimCheckpointSpace(afterDropping:)`).
+    let checkpointsDroppedSinceReclaim = Mutex(0)
 
     init(engine: any Engine) {
         self.engine = engine

@@ -55,6 +55,9 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
         /// Connecting failed over TLS: the URL's sslmode requires it and the server has none,
         /// or the handshake (the certificate check included) failed.
         case tls
+        /// The client certificate the connection needs (`sslcert`, `sslkey`) is missing or
+        /// can't be used.
+        case clientCertificate(ClientCertificateProblem)
         /// The connection to the server was lost after the database was opened, and could not
         /// be made again within the reconnect window, or was lost during a COMMIT, so it is
         /// not known whether that transaction was applied. What was committed before stays.
@@ -107,6 +110,22 @@ public struct StoreError: Error, CustomStringConvertible, Sendable, Equatable {
             "it has schema \(version) and this build reads schema \(known); "
                 + "a read-only open does not migrate.")
     }
+}
+
+/// What is wrong with the client certificate a PostgreSQL connection needs.
+public enum ClientCertificateProblem: Sendable, Equatable {
+    /// The server takes this user only with a client certificate, and none was sent.
+    case required
+    /// The certificate file can't be read as a certificate.
+    case certificateUnusable(path: String)
+    /// A certificate was found, but no key file beside it.
+    case keyMissing(path: String)
+    /// Users other than its owner may read the key (group or world permissions), and libpq
+    /// refuses such a key.
+    case keyTooOpen(path: String)
+    /// The key can't be loaded: this user may not read it, it is not a PEM private key, or
+    /// not the certificate's.
+    case keyUnusable(path: String)
 }
 
 /// The process holding a run, as its row records it.

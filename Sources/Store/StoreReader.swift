@@ -24,6 +24,10 @@ public final class StoreReader: Sendable {
     private let maxConnections: Int
     /// Connections not in use, and how many are open in all.
     private let pool = Mutex<(idle: [Store], open: Int)>(([], 0))
+    private let reads = Atomic<Int>(0)
+
+    /// The number of reads so far (`read` calls, failed ones included).
+    public var readCount: Int { reads.load(ordering: .relaxed) }
 
     public init(location: String, maxConnections: Int = 8) {
         self.location = location
@@ -33,6 +37,7 @@ public final class StoreReader: Sendable {
 
     /// Runs `body` on the store, opened read-only.
     public func read<T>(_ body: (Store) throws -> T) throws -> T {
+        reads.add(1, ordering: .relaxed)
         guard isServer else {
             let store = try Store.open(location: location, readOnly: true)
             defer { try? store.close() }

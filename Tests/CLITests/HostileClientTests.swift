@@ -211,6 +211,27 @@ import Testing
         return (connection, text.hasPrefix("HTTP/1.1 ") ? Int(text.dropFirst(9).prefix(3)) ?? 0 : 0)
     }
 
+    /// The server's counters (`/api/server`): store reads and changes seen so far.
+    func counters(_ server: RunningServer) throws -> (reads: Int, changes: Int, streams: Int) {
+        let reply = try HTTP.get(server.port, "/api/server")
+        let json = try #require(reply.json as? [String: Int], "\(reply.text)")
+        return (json["store_reads"] ?? -1, json["store_changes"] ?? -1, json["event_streams"] ?? -1)
+    }
+
+    /// Starts training run 2 for longer than any test lasts (in the background, stopped with
+    /// Ctrl-C at the end of the test), and returns once it has committed 2 epochs.
+    func trainInBackground(_ sandbox: Sandbox, _ server: RunningServer) throws -> Process {
+        let training = sandbox.launch(["train", "--epochs", "1000000", "--val-size", "200", "--batch-size", "50"])
+        training.standardOutput = FileHandle.nullDevice
+        training.standardError = FileHandle.nullDevice
+        try training.run()
+        let deadline = Date().addingTimeInterval(60)
+        while Date() < deadline, try lastEpoch(server, 2) < 2 {
+            Thread.sleep(forTimeInterval: 0.2)
+        }
+        return training
+    }
+
     @Test func streamsOfAFinishedRunGoQuietAndAreBounded() throws {
         let (sandbox, server) = try served()
         defer { withExtendedLifetime(sandbox) {} }
@@ -223,15 +244,23 @@ import Testing
             #expect(status == 200)
             streams.append(stream)
         }
-        // Then they cost (almost) nothing while nothing changes
-        let quiet = try ProcessUsage(pid)
-        Thread.sleep(forTimeInterval: 3)
-        let idleCPU = try ProcessUsage(pid).cpuSeconds - quiet.cpuSeconds
-        // Each stream of a finished run still re-reads it at most every 5 s (a completed run
-        // can be resumed): in a debug build on a loaded machine, 40 of those reads falling in
-        // the window cost up to about 2.5 CPU-s (seen in a full `swift test`), while a server
-        // that polled each stream as it used to would stay busy the whole window on both cores.
-        #expect(idleCPU < 3.5, "\(idleCPU) CPU-s in 3 s for 40 quiet streams")
+        #expect(try counters(server).streams == 40)
+        // While another run trains, so that the store changes all the time
+        let training = try trainInBackground(sandbox, server)
+        defer {
+            training.interrupt()
+            training.waitUntilExit()
+        }
+
+        // Then the 40 streams read the finished run together, once per 5 s at most for all of
+        // them (a completed run can be resumed), where each used to read it on its own. (The
+        // number of reads, not CPU time, which depends on the machine's load.)
+        let start = try counters(server)
+        Thread.sleep(forTimeInterval: 6)
+        let end = try counters(server)
+        #expect(end.changes - start.changes >= 2, "the store did not change: nothing to read")
+        #expect(end.reads - start.reads <= 2, "\(end.reads - start.reads) reads in 6 s for 40 streams")
+        #expect(training.isRunning, "the training ended early")
         #expect(answers(server))
         // And past 64 streams the next is refused with 503
         for _ in 40..<64 {
@@ -255,6 +284,56 @@ import Testing
         Thread.sleep(forTimeInterval: 2)
         #expect(try ProcessUsage(pid).cpuSeconds - after.cpuSeconds < 0.5)
         #expect(after.rssBytes < 300 << 20)
+    }
+
+    @Test func streamsOfARunningRunShareOneReadPerChange() throws {
+        // Given a run training, and 40 streams open on it
+        let (sandbox, server) = try served()
+        defer { withExtendedLifetime(sandbox) {} }
+        let training = try trainInBackground(sandbox, server)
+        defer {
+            training.interrupt()
+            training.waitUntilExit()
+        }
+        var streams: [RawConnection] = []
+        for _ in 0..<40 {
+            let (stream, status) = try openStream(server, "/api/runs/2/events?status=1", until: "event: status")
+            #expect(status == 200)
+            streams.append(stream)
+        }
+        let opened = try lastEpoch(server, 2)
+
+        // Then the store is read once per change it saw (and once a second, for a lease
+        // that expires without a write) for all 40, not once per stream
+        let before = try counters(server)
+        Thread.sleep(forTimeInterval: 5)
+        let after = try counters(server)
+        let changes = after.changes - before.changes
+        #expect(changes >= 2, "the store did not change: nothing to read")
+        #expect(after.reads - before.reads <= changes + 6, "\(after.reads - before.reads) reads for \(changes) changes")
+        #expect(training.isRunning, "the training ended early")
+
+        // And every stream gets each epoch committed after they opened
+        var last = try lastEpoch(server, 2)
+        let committed = Date().addingTimeInterval(60)
+        while Date() < committed, last <= opened {
+            Thread.sleep(forTimeInterval: 0.2)
+            last = try lastEpoch(server, 2)
+        }
+        let deadline = Date().addingTimeInterval(30)
+        for stream in streams {
+            var received = ""
+            while Date() < deadline, !received.contains("id: \(last)\n") {
+                received += String(decoding: stream.readUntilClosed(seconds: 0.2).data, as: UTF8.self)
+            }
+            #expect(received.contains("id: \(last)\n"), "a stream missed epoch \(last)")
+        }
+    }
+
+    /// The run's last epoch recorded (0 for none).
+    func lastEpoch(_ server: RunningServer, _ run: Int) throws -> Int {
+        let summary = try HTTP.get(server.port, "/api/runs/\(run)").json as? [String: Any]
+        return summary?["last_epoch"] as? Int ?? 0
     }
 
     @Test(.enabled(if: PostgresServer.isAvailable, Comment(rawValue: PostgresServer.unavailableReason)))

@@ -114,3 +114,112 @@ struct PostgresOutageTests {
         #expect((Int(epochs ?? "") ?? 0) >= 2, "\(epochs ?? "none")")
     }
 }
+
+/// A server that lets a role in by client certificate alone (`hostssl … cert`, issue 24):
+/// `mnistlab` reaches it with the certificate named in the URL or in libpq's `PGSSL*`
+/// variables, and a key it can't use is one line saying what to do.
+@Suite(.timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+struct ClientCertificateTests {
+    /// A TLS server whose role `lab` logs in only with a certificate the test CA signed, a
+    /// database `lab` owns, and the certificate and key (mode 0600) of `lab`.
+    struct Setting {
+        let server: PostgresServer
+        let sandbox: Sandbox
+        let certificates: TestCertificates
+        let certificate: String
+        let key: String
+        /// `postgresql://lab@localhost:PORT/DB?sslmode=verify-full&sslrootcert=CA`.
+        let url: String
+    }
+
+    func setting() throws -> Setting {
+        let certificates = try TestCertificates(
+            in: FileManager.default.temporaryDirectory.appendingPathComponent("mnistlab-cert-\(UUID().uuidString.prefix(8))"))
+        let tls = try certificates.serverSettings(verifyingClients: true)
+        let server = try PostgresServer.dedicated(
+            settings: tls.settings, files: tls.files, hba: ["hostssl all lab 127.0.0.1/32 cert"])
+        let sandbox = try Sandbox(.postgres, server: server)
+        let database = String(sandbox.database.split(separator: "/").last?.split(separator: "?").first ?? "")
+        try server.psql("CREATE ROLE lab LOGIN", database: "postgres")
+        try server.psql("ALTER DATABASE \(database) OWNER TO lab", database: "postgres")
+        let (certificate, key) = try certificates.client("lab")
+        return Setting(
+            server: server, sandbox: sandbox, certificates: certificates,
+            certificate: certificate.path, key: key.path,
+            url: "postgresql://lab@localhost:\(server.port)/\(database)?sslmode=verify-full&sslrootcert=\(certificates.caCertificate.path)")
+    }
+
+    /// Runs `mnistlab` with `url` and `environment` (no password anywhere: an empty
+    /// PGPASSFILE).
+    func run(_ s: Setting, _ arguments: [String], url: String, _ environment: [String: String] = [:]) throws -> Output {
+        let noPasswords = s.sandbox.path("pgpass")
+        if !FileManager.default.fileExists(atPath: noPasswords) {
+            FileManager.default.createFile(atPath: noPasswords, contents: nil, attributes: [.posixPermissions: 0o600])
+        }
+        return try s.sandbox.run(arguments, environment: ["MNISTLAB_DB": url, "PGPASSFILE": noPasswords].merging(environment) { $1 })
+    }
+
+    @Test func aClientCertificateInTheURLOrInPGSSLCERTLogsIn() throws {
+        // Given a server that takes `lab` by certificate only
+        let s = try setting()
+
+        // When the URL names the certificate and its key
+        let trained = try run(s, ["train", "--epochs", "1", "--val-size", "200", "--batch-size", "50"], url: s.url + "&sslcert=\(s.certificate)&sslkey=\(s.key)")
+
+        // Then mnistlab trains into the store, over TLS, as `lab`
+        #expect(trained.status == 0, "\(trained.stderr)")
+        let epochs = try s.server.psql("SELECT count(*) FROM epochs", database: databaseName(s))
+        #expect(epochs.trimmingCharacters(in: .whitespacesAndNewlines) == "1", "\(epochs)")
+
+        // And libpq's variables do the same for a URL that names none of it
+        let bare = "postgresql://lab@localhost:\(s.server.port)/\(databaseName(s))"
+        let runs = try run(
+            s, ["runs"], url: bare,
+            ["PGSSLMODE": "verify-full", "PGSSLROOTCERT": s.certificates.caCertificate.path,
+             "PGSSLCERT": s.certificate, "PGSSLKEY": s.key])
+        #expect(runs.status == 0, "\(runs.stderr)")
+        #expect(runs.stdout.contains("completed"), "\(runs.stdout)")
+
+        // And without a certificate the server's refusal says what to give
+        let none = try run(s, ["runs"], url: s.url, ["HOME": s.sandbox.directory.path])
+        #expect(none.status == 1)
+        #expect(none.stderr.hasPrefix("Error: Cannot open database at postgresql://lab@localhost:"), "\(none.stderr)")
+        #expect(none.stderr.contains("only with a client certificate, and none was sent. Give the certificate and its key with ?sslcert=FILE&sslkey=FILE"), "\(none.stderr)")
+        #expect(none.stderr.split(separator: "\n").count == 1, "\(none.stderr)")
+    }
+
+    @Test func aClientKeyThatCannotBeUsedIsOneLineSayingWhatToDo() throws {
+        // Given a server that takes `lab` by certificate only, and keys that won't do
+        let s = try setting()
+        let open = s.sandbox.path("open.key")
+        try FileManager.default.copyItem(atPath: s.key, toPath: open)
+        try FileManager.default.setAttributes([.posixPermissions: 0o644], ofItemAtPath: open)
+        let junk = s.sandbox.path("junk.key")
+        try "not a key\n".write(toFile: junk, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: junk)
+        let cases: [(key: String, says: String)] = [
+            (s.sandbox.path("none.key"), "the client certificate's key \(s.sandbox.path("none.key")) does not exist. Give the key's path with ?sslkey=FILE"),
+            (open, "the client key \(open) may be read by other users (group or world permissions), and libpq refuses to use such a key. Make it readable by you alone: `chmod 600 \(open)`."),
+            (junk, "the client key \(junk) can't be used: it is not a PEM private key this user can read"),
+            (s.sandbox.directory.path, "the client key \(s.sandbox.directory.path) can't be used"),
+        ]
+        for (key, says) in cases {
+            // When mnistlab is given it, in the URL and through PGSSLKEY
+            for (url, environment) in [
+                (s.url + "&sslcert=\(s.certificate)&sslkey=\(key)", [:]),
+                (s.url, ["PGSSLCERT": s.certificate, "PGSSLKEY": key]),
+            ] {
+                let output = try run(s, ["runs"], url: url, environment)
+                // Then one line says what is wrong with the key and what to do, exit 1
+                #expect(output.status == 1, "\(key): \(output.stderr)")
+                #expect(output.stderr.contains(says), "\(output.stderr)")
+                #expect(output.stderr.split(separator: "\n").count == 1, "\(output.stderr)")
+                #expect(!output.stderr.contains(s.server.password))
+            }
+        }
+    }
+
+    private func databaseName(_ s: Setting) -> String {
+        String(s.sandbox.database.split(separator: "/").last?.split(separator: "?").first ?? "")
+    }
+}

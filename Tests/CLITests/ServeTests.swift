@@ -379,7 +379,7 @@ import Testing
         #expect(server.banner.hasPrefix("Serving postgres://") && !server.banner.contains(password), "\(server.banner)")
         let targets = [
             "/", "/runs/1", "/runs/1/section", "/compare?runs=1,2", "/sweeps/1", "/runs/99",
-            "/api/runs", "/api/runs/1", "/api/runs/1/epochs", "/api/sweeps/1", "/api/runs/99",
+            "/api/runs", "/api/runs/1", "/api/runs/1/epochs", "/api/sweeps/1", "/api/runs/99", "/api/server",
             "/nothing",
         ]
         for target in targets {

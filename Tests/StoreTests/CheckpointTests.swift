@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Store
@@ -132,6 +133,40 @@ import Testing
     }
 
     // MARK: - Space
+
+    @Test(.enabled(if: PostgresServer.isAvailable, Comment(rawValue: PostgresServer.unavailableReason)))
+    func epochCommitsReclaimTheSpaceOfEveryFourthDroppedCheckpointAndTheRestWhenTheRunEnds() throws {
+        // Given a PostgreSQL store and a run that keeps only its best and latest checkpoints
+        let directory = try TemporaryDirectory(.postgres)
+        let store = try Store.open(location: try directory.location("lab"))
+        let run = try store.createRun(.sample(keepEvery: 1000))
+        /// Manual VACUUMs of `checkpoints` so far (autovacuum's are counted apart).
+        func vacuums() throws -> Int64 {
+            try store.read { db in
+                try db.scalar(
+                    "SELECT vacuum_count FROM pg_stat_user_tables WHERE relname = 'checkpoints'",
+                    as: Int64.self) ?? -1
+            }
+        }
+        let before = try vacuums()
+
+        // When 10 epochs are recorded, each improving (the best is the latest): from the
+        // second on, each commit drops the previous checkpoint, 9 in all
+        for epoch in 1...10 {
+            try store.recordEpoch(
+                .sample(runID: run.id, epoch: epoch, valLoss: 1 / Double(epoch)),
+                checkpoint: CheckpointRecord(runID: run.id, epoch: epoch, weights: [1, 2, 3]),
+                keepEvery: 1000)
+        }
+
+        // Then the space was reclaimed after the 4th and the 8th drop only, not at every commit
+        #expect(try vacuums() - before == 2)
+        #expect(try store.checkpointEpochs(runID: run.id) == [10])
+
+        // And once more when the run ends, for the last one dropped
+        try store.finishRun(id: run.id, status: .completed)
+        #expect(try vacuums() - before == 3)
+    }
 
     @Test(arguments: TestEngine.all) func aFinishedRunTakesLessThanTwiceWhatItKeeps(engine: TestEngine) throws {
         // Given a run of 400 epochs with a checkpoint of 318 KB each (the 784-100-10 MLP),

@@ -71,7 +71,7 @@ struct PostgresConnectionFormsTests {
         // Given a server whose certificate, for `localhost` only, a test CA signed
         let directory = try scratch()
         let certificates = try TestCertificates(in: directory)
-        let tls = certificates.serverSettings
+        let tls = try certificates.serverSettings()
         let server = try PostgresServer.dedicated(settings: tls.settings, files: tls.files)
         let database = databaseName(try server.createDatabase())
         let file = try passwordFile([server], in: directory)

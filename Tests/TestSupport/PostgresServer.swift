@@ -36,9 +36,12 @@ public final class PostgresServer: Sendable {
 
     /// A server of the caller's own with more `settings` in postgresql.conf (e.g. `ssl = on`)
     /// and `files` written into its data directory first, readable by the server alone
-    /// (a TLS key must be).
-    public static func dedicated(settings: String, files: [String: Data]) throws -> PostgresServer {
-        try PostgresServer(settings: settings, files: files)
+    /// (a TLS key must be); `hba` lines go first in pg_hba.conf (e.g. `hostssl all lab
+    /// 127.0.0.1/32 cert`), before initdb's, which let the superuser in by password.
+    public static func dedicated(
+        settings: String, files: [String: Data], hba: [String] = []
+    ) throws -> PostgresServer {
+        try PostgresServer(settings: settings, files: files, hba: hba)
     }
 
     /// The superuser's name and password (SCRAM-SHA-256).
@@ -53,7 +56,7 @@ public final class PostgresServer: Sendable {
     private var dataDirectory: String { directory.appendingPathComponent("data").path }
     private var logFile: String { directory.appendingPathComponent("server.log").path }
 
-    private init(settings extraSettings: String = "", files: [String: Data] = [:]) throws {
+    private init(settings extraSettings: String = "", files: [String: Data] = [:], hba: [String] = []) throws {
         binaries = try Self.findBinaries()
         port = try Self.freePort()
         password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
@@ -89,6 +92,11 @@ public final class PostgresServer: Sendable {
         try conf?.write(contentsOf: Data(settings.utf8))
         try conf?.close()
 
+        if !hba.isEmpty {
+            let path = dataDirectory + "/pg_hba.conf"
+            let lines = hba.joined(separator: "\n") + "\n" + (try String(contentsOfFile: path, encoding: .utf8))
+            try Data(lines.utf8).write(to: URL(fileURLWithPath: path))
+        }
         for (name, contents) in files {
             let path = dataDirectory + "/" + name
             try contents.write(to: URL(fileURLWithPath: path))

@@ -1,5 +1,6 @@
 /// A certificate authority and a server certificate made by `openssl` for one test, to
-/// start a PostgreSQL server with TLS and check what a client verifies.
+/// start a PostgreSQL server with TLS and check what a client verifies; and client
+/// certificates the same CA signs, for a server that authenticates users by certificate.
 import Foundation
 
 public struct TestCertificates {
@@ -10,9 +11,12 @@ public struct TestCertificates {
     /// The server's certificate (for the host name `localhost` only) and its key.
     public let serverCertificate: Data
     public let serverKey: Data
+    /// Where the files are.
+    public let directory: URL
 
     /// Makes them in `directory`.
     public init(in directory: URL) throws {
+        self.directory = directory
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
         for ca in ["ca", "other-ca"] {
@@ -37,12 +41,32 @@ public struct TestCertificates {
         serverKey = try Data(contentsOf: URL(fileURLWithPath: path("server.key")))
     }
 
-    /// postgresql.conf lines and data-directory files for a server with this certificate.
-    public var serverSettings: (settings: String, files: [String: Data]) {
-        (
-            "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'",
-            ["server.crt": serverCertificate, "server.key": serverKey]
-        )
+    /// postgresql.conf lines and data-directory files for a server with this certificate;
+    /// `verifyingClients` adds the CA that client certificates must be signed by.
+    public func serverSettings(verifyingClients: Bool = false) throws -> (settings: String, files: [String: Data]) {
+        var settings = "ssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'"
+        var files = ["server.crt": serverCertificate, "server.key": serverKey]
+        if verifyingClients {
+            settings += "\nssl_ca_file = 'ca.crt'"
+            files["ca.crt"] = try Data(contentsOf: caCertificate)
+        }
+        return (settings, files)
+    }
+
+    /// A client certificate for `user` (its common name, which a `cert` line of pg_hba.conf
+    /// matches with the role) signed by the CA, and its key (mode 0600).
+    public func client(_ user: String) throws -> (certificate: URL, key: URL) {
+        func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
+        try Self.openssl([
+            "req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=\(user)",
+            "-keyout", path("\(user).key"), "-out", path("\(user).csr"),
+        ])
+        try Self.openssl([
+            "x509", "-req", "-days", "2", "-in", path("\(user).csr"), "-CA", path("ca.crt"),
+            "-CAkey", path("ca.key"), "-CAcreateserial", "-out", path("\(user).crt"),
+        ])
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path("\(user).key"))
+        return (URL(fileURLWithPath: path("\(user).crt")), URL(fileURLWithPath: path("\(user).key")))
     }
 
     private static func openssl(_ arguments: [String]) throws {

@@ -213,6 +213,53 @@ struct ConnectFailure: Error {
         ["SSL", "certificate", "TLS"].contains { message.contains($0) }
     }
 
+    /// The client certificate's problem when that is why connecting failed, with the reason
+    /// in a sentence for people (libpq's own words are about files and permission bits).
+    var clientCertificate: (problem: ClientCertificateProblem, reason: String)? {
+        func path(after prefix: String) -> String? {
+            guard let start = message.range(of: prefix + " \""),
+                let end = message[start.upperBound...].firstIndex(of: "\"")
+            else { return nil }
+            return String(message[start.upperBound..<end])
+        }
+        /// What libpq says after `file "PATH":`, if anything (OpenSSL's reason).
+        func detail(_ path: String) -> String {
+            guard let end = message.range(of: "\"\(path)\":") else { return "" }
+            return String(message[end.upperBound...]).trimmingCharacters(in: .whitespaces)
+        }
+        if message.contains("connection requires a valid client certificate") {
+            return (.required, "the server accepts this user only with a client certificate, and none was sent.")
+        }
+        if let key = path(after: "certificate present, but not private key file") {
+            return (.keyMissing(path: key), "the client certificate's key \(key) does not exist.")
+        }
+        if let key = path(after: "private key file"), message.contains("has group or world access") {
+            return (
+                .keyTooOpen(path: key),
+                "the client key \(key) may be read by other users (group or world permissions), and libpq refuses to use such a key."
+            )
+        }
+        if let key = path(after: "could not load private key file") ?? path(after: "private key file") {
+            let why =
+                switch detail(key) {
+                case _ where message.contains("is not a regular file"): "it is not a file"
+                case "key values mismatch": "it is not the key of the client certificate"
+                case "": "this user can't read it"
+                case let reason: "it is not a PEM private key this user can read (\(reason))"
+                }
+            return (.keyUnusable(path: key), "the client key \(key) can't be used: \(why).")
+        }
+        if let certificate = path(after: "could not read certificate file")
+            ?? path(after: "could not open certificate file")
+        {
+            return (
+                .certificateUnusable(path: certificate),
+                "the client certificate \(certificate) can't be read as a certificate (\(detail(certificate).isEmpty ? "unreadable" : detail(certificate)))."
+            )
+        }
+        return nil
+    }
+
     /// Whether connecting again soon may succeed: nothing listened yet, the server was
     /// starting, stopping or in recovery, or no host was writable yet (a failover under
     /// way). A wrong password, a missing database or a failed certificate check stays so.

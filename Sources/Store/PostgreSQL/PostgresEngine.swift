@@ -62,6 +62,9 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             do {
                 engine.connection = try PostgresConnection.connect(target, settings: settings)
             } catch let failure as ConnectFailure {
+                if let (problem, reason) = failure.clientCertificate {
+                    throw StoreError(.clientCertificate(problem), reason)
+                }
                 throw StoreError(
                     failure.isTLS ? .tls : .connection, sentence(failure.message))
             }
@@ -313,8 +316,11 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             defer { mutex.unlock() }
             // Plain VACUUM: marks the space of the table's (and its TOAST table's) dead rows
             // free for the next inserts, without the exclusive lock of FULL. SKIP_LOCKED: when
-            // another process vacuums the table, that one does the job.
-            try runOutsideTransaction("VACUUM (SKIP_LOCKED) \(table)")
+            // another process vacuums the table, that one does the job. TRUNCATE false: the
+            // next checkpoints reuse the space, and giving empty pages at the end back to the
+            // file system takes an ACCESS EXCLUSIVE lock, which VACUUM waits up to 5 s for
+            // behind any reader of the table (the dashboard's), and which holds readers off.
+            try runOutsideTransaction("VACUUM (SKIP_LOCKED, TRUNCATE false) \(table)")
         }
     }
 
