@@ -53,6 +53,25 @@ public struct RungLadder: Equatable, Sendable {
 
     /// How many of the n trials that reached a rung it promotes: ⌊n / η⌋.
     public func promotions(reached n: Int) -> Int { n / reductionFactor }
+
+    /// The highest rung that any of `trials` can reach: each rung passes on ⌊n / η⌋ of the n
+    /// that reached it, so the last rung takes at least η^top trials.
+    public func highestRung(reachableBy trials: Int) -> Int {
+        var (rung, reached) = (0, trials)
+        while rung < top, promotions(reached: reached) > 0 {
+            reached = promotions(reached: reached)
+            rung += 1
+        }
+        return rung
+    }
+
+    /// η^top: the fewest trials of which one can reach the last rung (Int.max past it).
+    public var trialsForTheLastRung: Int {
+        (0..<top).reduce(1) { product, _ in
+            let (next, overflow) = product.multipliedReportingOverflow(by: reductionFactor)
+            return overflow ? .max : next
+        }
+    }
 }
 
 /// Why a rung ladder cannot be made; the CLI words each case with the flag to change.

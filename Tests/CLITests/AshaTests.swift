@@ -187,7 +187,7 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: sandbox.database))
     }
 
-    @Test func anAshaSweepSaysWhatPatienceDoesAndWhenTooFewTrialsPromoteNone() throws {
+    @Test func anAshaSweepSaysWhatPatienceDoesAndWhenTooFewTrialsReachTheLastRung() throws {
         // Given an ASHA sweep of 2 trials with η = 3 and --patience
         let sandbox = try Sandbox()
         let created = try sandbox.run([
@@ -200,8 +200,16 @@ import Testing
         #expect(
             created.stderr.split(separator: "\n") == [
                 "note: with --patience, early stopping wins: a trial whose validation loss stops improving completes there, at whatever rung, and is never promoted.",
-                "note: with 2 trials and η = 3, no trial goes past the first rung (a rung promotes the best ⌊n/η⌋ of the n trials that reached it); give at least 3 trials, or a smaller --reduction-factor.",
+                "note: with 2 trials and η = 3, no trial goes past rung 0 (epoch 1) of rungs at 1, 3: a rung promotes the best ⌊n/η⌋ of the n trials that reached it, so none trains all 3 epochs unless given at least 3 trials, a smaller --reduction-factor or a larger --min-epochs.",
             ], "\(created.stderr)")
+
+        // And 6 trials over rungs at 1, 3 and 4 epochs reach rung 1 and no further
+        let short = try sandbox.run([
+            "sweep", "--asha", "--random", "6", "--learning-rate", "0.01:1:log", "--epochs", "4",
+            "--val-size", "200", "--detach",
+        ])
+        expectSuccess(short)
+        #expect(short.stderr.hasPrefix("note: with 6 trials and η = 3, no trial goes past rung 1 (epoch 3) of rungs at 1, 3, 4: ") && short.stderr.contains("unless given at least 9 trials"), "\(short.stderr)")
 
         // And a sweep with enough trials and no --patience says nothing
         let quiet = try sandbox.run([

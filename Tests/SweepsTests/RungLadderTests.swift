@@ -51,4 +51,11 @@ import Testing
         #expect([3, 9, 27, 81, 4].map(ladder.rung(at:)) == [0, 1, 2, 3, nil])
         #expect([0, 2, 3, 8, 9].map(ladder.promotions(reached:)) == [0, 0, 1, 2, 3])
     }
+
+    @Test func theLastRungTakesEtaToTheTopTrials() throws {
+        let ladder = try RungLadder(maxEpochs: 81)  // rungs at 3, 9, 27, 81
+
+        #expect([1, 2, 3, 8, 9, 26, 27, 1000].map(ladder.highestRung(reachableBy:)) == [0, 0, 1, 1, 2, 2, 3, 3])
+        #expect(ladder.trialsForTheLastRung == 27)
+    }
 }

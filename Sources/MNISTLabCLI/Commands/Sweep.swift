@@ -251,7 +251,7 @@ extension MNISTLab {
         }
 
         /// What an ASHA sweep's user should know before it trains: which rule wins when
-        /// --patience is given too, and that too few trials promote none.
+        /// --patience is given too, and that too few trials train none to the end.
         func ashaNotes(trials: Int) throws -> [String] {
             guard let ladder = try ladder() else { return [] }
             var notes: [String] = []
@@ -259,9 +259,10 @@ extension MNISTLab {
                 notes.append(
                     "with --patience, early stopping wins: a trial whose validation loss stops improving completes there, at whatever rung, and is never promoted.")
             }
-            if trials < ladder.reductionFactor {
+            let highest = ladder.highestRung(reachableBy: trials)
+            if highest < ladder.top {
                 notes.append(
-                    "with \(Format.count(trials, "trial")) and η = \(ladder.reductionFactor), no trial goes past the first rung (a rung promotes the best ⌊n/η⌋ of the n trials that reached it); give at least \(ladder.reductionFactor) trials, or a smaller --reduction-factor.")
+                    "with \(Format.count(trials, "trial")) and η = \(ladder.reductionFactor), no trial goes past rung \(highest) (epoch \(ladder.epochs[highest])) of rungs at \(ladder.epochs.map(String.init).joined(separator: ", ")): a rung promotes the best ⌊n/η⌋ of the n trials that reached it, so none trains all \(epochs) epochs unless given at least \(ladder.trialsForTheLastRung) trials, a smaller --reduction-factor or a larger --min-epochs.")
             }
             return notes
         }
