@@ -61,7 +61,7 @@ import Testing
         // Given a copy of the binary outside the repository, run from a directory without data
         let sandbox = try Sandbox()
         let copy = sandbox.directory.appendingPathComponent("mnistlab-copy").path
-        try FileManager.default.copyItem(atPath: mnistlabBinary, toPath: copy)
+        try copyMnistlab(to: copy)
 
         // When it is asked to train
         let output = try runWithoutDataVariable(sandbox, ["train", "--epochs", "1"], executable: copy)

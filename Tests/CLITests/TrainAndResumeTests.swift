@@ -130,7 +130,7 @@ import Testing
         // Given the binary copied into an empty directory
         let sandbox = try Sandbox()
         let copy = sandbox.directory.appendingPathComponent("mnistlab-copy").path
-        try FileManager.default.copyItem(atPath: mnistlabBinary, toPath: copy)
+        try copyMnistlab(to: copy)
 
         // When it creates a database there
         let process = Process()

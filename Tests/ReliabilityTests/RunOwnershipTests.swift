@@ -79,7 +79,7 @@ import Testing
         try sandbox.train(["--epochs", "3"])
         try sandbox.train(["--epochs", "2", "--name", "second"])
         let binary = sandbox.path("mnistlab-copy")
-        try FileManager.default.copyItem(atPath: mnistlabBinary, toPath: binary)
+        try copyMnistlab(to: binary)
         try FileManager.default.setAttributes([.posixPermissions: 0o755], ofItemAtPath: sandbox.directory.path)
         try FileManager.default.setAttributes([.posixPermissions: 0o444], ofItemAtPath: sandbox.database)
         let before = try directorySnapshot(sandbox.directory)

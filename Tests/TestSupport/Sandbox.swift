@@ -9,6 +9,21 @@ public let mnistlabBinary: String = {
     return directory.appendingPathComponent("mnistlab").path
 }()
 
+/// A copy of `mnistlab` at `destination`, written by `cp` in a process of its own: a copy
+/// written by this process could be run by none while tests running beside it fork, since
+/// each child holds the copy's write descriptor until it execs and the kernel refuses to run
+/// a file open for writing (ETXTBSY, "Text file busy").
+public func copyMnistlab(to destination: String) throws {
+    let copy = Process()
+    copy.executableURL = URL(fileURLWithPath: "/bin/cp")
+    copy.arguments = ["--", mnistlabBinary, destination]
+    try copy.run()
+    copy.waitUntilExit()
+    guard copy.terminationStatus == 0 else {
+        throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination])
+    }
+}
+
 public let repositoryRoot = URL(fileURLWithPath: #filePath)
     .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
 
