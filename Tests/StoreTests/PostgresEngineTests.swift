@@ -379,6 +379,38 @@ struct PostgresEngineTests {
         #expect(throws: StoreError.self) { try engine.read { db in try db.fetch("SELECT 1") } }
     }
 
+    @Test func vacuumWaitsForNoSessionOutsideTheStore() throws {
+        // Given a transaction of another session that read a shared catalog and stays open,
+        // on a server of its own: a bare VACUUM FULL, run as this superuser, waits for that
+        // catalog's lock and meanwhile holds off every new connection to the server
+        let server = try PostgresServer.dedicated()
+        let engine = try openEngine(try server.createDatabase())
+        let other = try openEngine(try server.createDatabase())
+        let holding = Mutex(false)
+        let release = Mutex(false)
+        let holder = Thread {
+            _ = try? other.read { db in
+                _ = try db.fetch("SELECT count(*) FROM pg_database")
+                holding.withLock { $0 = true }
+                // At most 60 s, so that a vacuum that does wait still ends the test.
+                let deadline = Date().addingTimeInterval(60)
+                while !release.withLock({ $0 }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+                holding.withLock { $0 = false }
+            }
+        }
+        holder.start()
+        defer { release.withLock { $0 = true } }
+        try #require(eventually(within: 30) { holding.withLock { $0 } })
+
+        // When the store is vacuumed
+        try engine.vacuum()
+
+        // Then it did not wait for that session: the store's own tables were all it touched
+        #expect(holding.withLock { $0 }, "VACUUM waited for a session that only read pg_database")
+        release.withLock { $0 = true }
+        while !holder.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+    }
+
     // MARK: - sql's guard
 
     @Test func plainSelectRuns() throws {

@@ -85,6 +85,12 @@ public final class PostgresServer: Sendable {
             synchronous_commit = off
             full_page_writes = off
             max_connections = 200       # tests open many engines in parallel
+            # A test that waits on the server fails instead of hanging the run: no lock is
+            # waited for past 2 minutes, and a backend whose client was killed (a command past
+            # Sandbox's deadline) stops waiting within a second rather than holding its place
+            # in every lock queue for good.
+            lock_timeout = '120s'
+            client_connection_check_interval = '1s'
             \(extraSettings)
             """
         let conf = FileHandle(forWritingAtPath: dataDirectory + "/postgresql.conf")

@@ -298,6 +298,16 @@ final class PostgresEngine: Engine, @unchecked Sendable {
 
     func vacuum() throws {
         try attempt("Cannot vacuum \(location)") {
+            // The store's own tables, named: a bare VACUUM FULL run by a superuser rewrites
+            // the server's shared catalogs too (pg_database, pg_authid), and while it waits
+            // for their lock behind any open transaction that read them, every new connection
+            // to every database on the server waits behind it.
+            let tables = try read { db in
+                try db.fetch(
+                    "SELECT quote_ident(tablename) AS name FROM pg_tables WHERE schemaname = current_schema() ORDER BY tablename"
+                ).map { try $0.get("name") as String }
+            }
+            guard !tables.isEmpty else { return }
             mutex.lock()
             defer { mutex.unlock() }
             // FULL: plain VACUUM only makes the space of deleted rows reusable inside the
@@ -306,7 +316,7 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             // any run is live (a writer arriving meanwhile waits). VACUUM refuses to run in a
             // transaction block: it goes alone, outside one (the extended protocol's implicit
             // transaction of one statement is allowed).
-            try runOutsideTransaction("VACUUM FULL")
+            try runOutsideTransaction("VACUUM FULL " + tables.joined(separator: ", "))
         }
     }
 
