@@ -101,7 +101,9 @@ let package = Package(
         .testTarget(name: "BenchmarkingTests", dependencies: ["Benchmarking", "Numerics"]),
         // CLITests and ReliabilityTests drive the built `mnistlab` binary through TestSupport's
         // Sandbox, so they depend on the executable to have it built.
-        .target(name: "TestSupport", dependencies: ["Datasets"], path: "Tests/TestSupport"),
+        // TestSupport checks refused command lines in process with the CLI's own parser.
+        .target(
+            name: "TestSupport", dependencies: ["Datasets", "MNISTLabCLI"], path: "Tests/TestSupport"),
         .testTarget(
             name: "CLITests",
             dependencies: ["TestSupport", "Prediction", "MNISTLabCLI", "mnistlab", "mnistlab-serve"]),

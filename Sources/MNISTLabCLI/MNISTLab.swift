@@ -31,9 +31,7 @@ extension MNISTLab {
     public static func main() {
         StopSignal.ignoreClosedOutput()
         do {
-            try checkHelpTopic(Array(CommandLine.arguments.dropFirst()))
-            try checkNegativeIDs(Array(CommandLine.arguments.dropFirst()))
-            var command = try parseAsRoot()
+            var command = try parse(Array(CommandLine.arguments.dropFirst()))
             try command.run()
             try StandardOutput.finish()
         } catch {
@@ -41,11 +39,26 @@ extension MNISTLab {
         }
     }
 
+    /// The command `arguments` (the command line after the program's name) ask for, parsed
+    /// and validated as `main` does before it runs anything; throws what `main` reports.
+    public static func parse(_ arguments: [String]) throws -> any ParsableCommand {
+        try checkHelpTopic(arguments)
+        try checkNegativeIDs(arguments)
+        return try parseAsRoot(arguments)
+    }
+
+    /// How `main` ends for `error`: its exit code, and the message it prints after "Error: ".
+    public static func outcome(of error: any Error) -> (code: ExitCode, message: String) {
+        (
+            ErrorWording.exitCode(for: error) ?? exitCode(for: error),
+            ErrorWording.message(for: error) ?? message(for: error)
+        )
+    }
+
     /// Ends the process for `error` as `main` does: help to standard output, anything else
     /// one line on standard error with its exit code.
     static func fail(_ error: any Error) -> Never {
-        let code = ErrorWording.exitCode(for: error) ?? exitCode(for: error)
-        let message = ErrorWording.message(for: error) ?? message(for: error)
+        let (code, message) = outcome(of: error)
         if code == .success {
             // Help and version, through the one output path, so a full disk is not a success.
             let text = fullMessage(for: error)

@@ -38,13 +38,18 @@ struct ErrorTests {
         (["--bogus"], "Unknown option '--bogus'"),
     ])
     func badTrainOptionIsRefusedBeforeAnythingIsWritten(arguments: [String], message: String) throws {
-        let sandbox = try Sandbox()
-        let output = try sandbox.run(["train"] + arguments)
-        expectOneLineError(output, status: 64, startingWith: message)
-        #expect(!FileManager.default.fileExists(atPath: sandbox.database))
+        // In process: the CLI's parsing and validation, which run before any file is opened
+        let refused = try #require(refusal(["train"] + arguments), "train \(arguments) was accepted")
+        #expect(refused.status == 64, "\(refused.message)")
+        #expect(refused.message.hasPrefix(message), "\(refused.message)")
+        #expect(!refused.message.contains("\n"), "\(refused.message)")
     }
 
     @Test(arguments: [
+        // A few of the bad train options above, through the binary: printed, exit 64, no file.
+        (["train", "--learning-rate", "-0.1"], "Learning rate must be positive; got -0.1."),
+        (["train", "--hidden", "100,0"], "Hidden widths must be positive integers"),
+        (["train", "--bogus"], "Unknown option '--bogus'"),
         // Values checked only once the data is read are bad input all the same.
         (["train", "--val-size", "1200"], "Validation size must be between 1 and 1199 for 1200 training images; got 1200."),
         (["train", "--val-size", "200", "--train-limit", "70000"], "Train limit must be between 1 and 1000"),

@@ -360,8 +360,15 @@ struct HostileInputTests {
         try settle(sandbox)
         let before = fileBytes(sandbox.database)
 
-        // When train gets each out-of-range value, Then it is refused and nothing is written
+        // When train gets each out-of-range value, Then the CLI's parsing and validation refuse
+        // it with one line and exit 64, before any file is opened (checked in this process)
         for option in Self.refusedTrainOptions {
+            let refused = refusal(["train", "--val-size", "200"] + option)
+            #expect(refused?.status == 64, "train \(option): \(refused?.message ?? "accepted")")
+            #expect(refused.map { !$0.message.isEmpty && !$0.message.contains("\n") } == true, "train \(option)")
+        }
+        // and the binary given a few of them prints that line and writes nothing
+        for option in [["--epochs", "nan"], ["--momentum", "0.99999999"], ["--hidden", ","], ["--seed=-1"]] {
             let output = try sandbox.run(["train", "--val-size", "200"] + option)
             expectCleanRefusal(output, "train \(option)")
             #expect(output.status == 64, "train \(option): \(output.status)")
