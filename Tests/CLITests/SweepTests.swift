@@ -181,6 +181,19 @@ import Testing
         #expect(statuses.lines.dropFirst() == ["completed", "completed", "completed"])
     }
 
+    @Test func aDetachedSweepWhoseLineIsLostSaysItWasCreated() throws {
+        // Given a detached sweep whose one line goes to a full disk
+        let sandbox = try Sandbox()
+        let full = try sandbox.run(
+            ["-c", "\"$0\" sweep --learning-rate 0.1,0.2 --epochs 1 --val-size 200 --detach > /dev/full", mnistlabBinary],
+            executable: "/bin/sh")
+
+        // Then it fails, naming the sweep that stands all the same, whose trials wait
+        #expect(full.status == 1)
+        #expect(full.stderr == "Error: Cannot write to standard output: No space left on device. Sweep 1 was created all the same; `mnistlab worker --sweep 1` trains it.\n")
+        #expect(try sandbox.run(["sql", "--csv", "SELECT count(*) FROM trials WHERE status = 'pending'"]).lines.last == "2")
+    }
+
     @Test func interruptStopsEveryRunCleanly() throws {
         // Given a long sweep of two runs training at once
         let sandbox = try Sandbox()
