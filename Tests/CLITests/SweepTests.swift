@@ -169,11 +169,13 @@ import Testing
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
         try process.run()
+        let deadline = ChildDeadline(process, seconds: Sandbox.commandDeadline)
         _ = stdout.fileHandleForReading.availableData
         try stdout.fileHandleForReading.close()
 
         // When it goes on writing into the closed pipe
         process.waitUntilExit()
+        deadline.cancel()
 
         // Then every grid point still trained to the end
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
@@ -213,7 +215,7 @@ import Testing
 
         // When it gets SIGINT (as Ctrl-C sends it)
         process.interrupt()
-        process.waitUntilExit()
+        process.waitForExit()
 
         // Then it exits 130 and both runs are interrupted, resumable, none left running
         #expect(process.terminationStatus == 130)
