@@ -77,9 +77,9 @@ import Testing
         // Then predict gives the same bits from the ONNX file as from the run
         #expect(viaONNX.status == 0 && viaONNX.stdout == predicted.stdout, "\(name): \(viaONNX.stderr)")
         // and ONNX Runtime agrees with it within 1e-5 on every image, float32 or uint8 input
+        let results = try check(["onnx", raw, expected, "model.onnx:float", "raw.onnx:uint8"], in: sandbox)
         for (file, type) in [("model.onnx", "float"), ("raw.onnx", "uint8")] {
-            let result = try check(
-                ["onnx", file, raw, expected] + (type == "uint8" ? ["--uint8"] : []), in: sandbox)
+            let result = try #require(results[file] as? [String: Any], "\(name), \(file): \(results)")
             #expect(result["images"] as? Int == 1_000)
             let difference = try #require(result["max_difference"] as? Double)
             #expect(difference <= 1e-5, "\(name), \(file): \(difference)")

@@ -4,8 +4,11 @@ Run by CLITests' ModelExportRuntimeTests in the virtual environment that .ci/run
 (onnx, onnxruntime, safetensors, numpy). Prints one JSON object of findings; the Swift test
 asserts on them, so a failure there shows the numbers.
 
-  onnx MODEL PIXELS EXPECTED [--uint8]   check_model, then ONNX Runtime on PIXELS (raw uint8,
-                                         N x 784) against EXPECTED (`predict --json` output)
+  onnx PIXELS EXPECTED MODEL:TYPE...     for each MODEL, check_model, then ONNX Runtime on
+                                         PIXELS (raw uint8, N x 784) fed as TYPE (float: /255,
+                                         or uint8) against EXPECTED (`predict --json` output);
+                                         one interpreter for all (importing onnxruntime costs
+                                         about a CPU-second)
   safetensors FILE BLOB                  load FILE; its tensors' bytes against BLOB
 """
 import json
@@ -65,7 +68,11 @@ def check_safetensors(path, blob_path):
 if __name__ == "__main__":
     command, *arguments = sys.argv[1:]
     if command == "onnx":
-        result = check_onnx(*arguments[:3], uint8="--uint8" in arguments)
+        pixels, expected, *models = arguments
+        result = {}
+        for model in models:
+            path, kind = model.rsplit(":", 1)
+            result[path] = check_onnx(path, pixels, expected, uint8=kind == "uint8")
     else:
         result = check_safetensors(*arguments)
     print(json.dumps(result))
