@@ -4,7 +4,8 @@ import Testing
 
 /// libpq's messages about a client certificate, named for people without a server (the
 /// server tests are `ClientCertificateTests`).
-@Suite(.timeLimit(.minutes(2)))
+// Ten minutes, as TimeoutsTests says why.
+@Suite(.timeLimit(.minutes(10)))
 struct PostgresConnectionTests {
     private let prefix = #"connection to server at "localhost" (127.0.0.1), port 5432 failed: "#
 
