@@ -36,52 +36,39 @@ final class SQLColumns: Sendable {
         self.index = index
     }
 
-    /// The positions of `Key`'s columns, in the order of `Key.allCases`.
-    func layout<Key: CodingKey & CaseIterable>(of _: Key.Type) -> ColumnLayout {
+    /// The positions of `Key`'s columns in the order of its declaration (`allCases`), found
+    /// by name once per result and key type, not once per row (a page of 5,000 runs spent a
+    /// fifth of its time looking up 250,000 names). Empty for keys that are not CaseIterable.
+    func layout<Key: CodingKey>(of _: Key.Type) -> ColumnLayout {
         layouts.withLock { layouts in
             if let known = layouts[ObjectIdentifier(Key.self)] { return known }
-            let names = Key.allCases.map(\.stringValue)
+            var names: [String] = []
+            if let keys = Key.self as? any (CodingKey & CaseIterable).Type { names = Self.names(keys) }
             let layout = ColumnLayout(names: names, positions: names.map { index[$0] })
             layouts[ObjectIdentifier(Key.self)] = layout
             return layout
         }
     }
+
+    private static func names<Key: CodingKey & CaseIterable>(_: Key.Type) -> [String] {
+        Key.allCases.map(\.stringValue)
+    }
 }
 
-/// A record's column names, in the order its reader asks for them, and where each is in one
-/// result (nil: the result has no such column).
+/// A record's column names in the order it declares them, and where each is in one result
+/// (nil: the result has no such column).
 struct ColumnLayout: Sendable {
     let names: [String]
     let positions: [Int?]
-}
+    /// Name → its index in `names`.
+    let slots: [String: Int]
 
-/// Reads a record from one row, column after column in the order of `Key.allCases`: each
-/// column's position is found by name once per result, not once per row (a page of 5,000
-/// runs spent a fifth of its time looking up 250,000 names). Debug builds check that each
-/// read names the column that comes next.
-struct ColumnReader<Key: CodingKey & CaseIterable> {
-    private let row: SQLRow
-    private let layout: ColumnLayout
-    private var next = 0
-
-    init(_ row: SQLRow) {
-        self.row = row
-        layout = row.columns.layout(of: Key.self)
-    }
-
-    /// The value of column `key`, the next one of `Key.allCases`. A column the result lacks
-    /// reads as NULL into an Optional, and throws otherwise.
-    mutating func read<T: SQLDecodable>(_ key: Key) throws -> T {
-        defer { next += 1 }
-        let name = layout.names[next]
-        assert(name == key.stringValue, "read \(key.stringValue) where \(name) comes next")
-        guard let position = layout.positions[next] else {
-            guard let absent = try? T.decode(.null, column: name) else {
-                throw StoreError(.database, "the result has no column \(name).")
-            }
-            return absent
-        }
-        return try T.decode(row.values[position], column: name)
+    init(names: [String], positions: [Int?]) {
+        self.names = names
+        self.positions = positions
+        var slots: [String: Int] = [:]
+        for (k, name) in names.enumerated() where slots[name] == nil { slots[name] = k }
+        self.slots = slots
     }
 }
 
@@ -145,6 +132,17 @@ extension SQLDecodable where Self: RawRepresentable<String> {
             throw value.mismatch(Self.self, column)
         }
         return decoded
+    }
+}
+
+extension Array: SQLDecodable where Element == String {
+    /// A list kept as comma-separated text (run_summary.tags); NULL is the empty list.
+    static func decode(_ value: SQLValue, column: String) throws -> [String] {
+        switch value {
+        case .null: return []
+        case .text(let text): return text.split(separator: ",").map(String.init)
+        default: throw value.mismatch(Self.self, column)
+        }
     }
 }
 

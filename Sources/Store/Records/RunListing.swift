@@ -1,7 +1,7 @@
 /// A run as a list of runs shows it (the dashboard's runs table): the dozen columns of
 /// `run_summary` it reads, of the view's fifty. The runs page reads every run, and on
 /// PostgreSQL decoding the cells of the other columns was most of its time.
-public struct RunListing: Sendable, Equatable {
+public struct RunListing: Sendable, Equatable, Decodable {
     public var id: Int64
     public var name: String
     /// As it really is (see `Store.live`).
@@ -43,7 +43,7 @@ public struct RunListing: Sendable, Equatable {
 
 extension RunListing {
     /// The columns of `run_summary` a listing reads, by their names in the view.
-    enum Column: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id, name, status
         case sweepID = "sweep_id"
         case createdAt = "created_at"
@@ -55,24 +55,7 @@ extension RunListing {
         case pid, host
     }
 
-    /// What a query selects from `run_summary` for listings.
-    static let selection = Column.allCases.map(\.stringValue).joined(separator: ", ")
-
-    init(row: SQLRow) throws {
-        var c = ColumnReader<Column>(row)
-        id = try c.read(.id)
-        name = try c.read(.name)
-        status = try c.read(.status)
-        sweepID = try c.read(.sweepID)
-        createdAt = try c.read(.createdAt)
-        learningRate = try c.read(.learningRate)
-        epochs = try c.read(.epochs)
-        hidden = try c.read(.hidden)
-        activation = try c.read(.activation)
-        lastEpoch = try c.read(.lastEpoch)
-        bestValLoss = try c.read(.bestValLoss)
-        bestValAccuracy = try c.read(.bestValAccuracy)
-        pid = try c.read(.pid)
-        host = try c.read(.host)
-    }
+    /// What a query selects from `run_summary` for listings: only these columns (on
+    /// PostgreSQL decoding the view's other cells was most of the runs page's time).
+    static let selection = CodingKeys.allCases.map(\.stringValue).joined(separator: ", ")
 }
