@@ -196,6 +196,52 @@ import Testing
         #expect(listing.lastEpoch == nil && listing.pid == nil)
     }
 
+    /// `record`'s properties as a row, in declaration order, under `names`, and reversed.
+    private func rows(of record: Any, _ names: [String]) -> [SQLRow] {
+        let values = Mirror(reflecting: record).children.map { child -> SQLValue in
+            switch child.value {
+            case let value as Int64: .integer(value)
+            case let value as Int: .integer(Int64(value))
+            case let value as Double: .real(value)
+            case let value as String: .text(value)
+            case let value as Run.Status: .text(value.rawValue)
+            default: .null  // nil: an Optional's absent value
+            }
+        }
+        return [row(names, values), row(names.reversed(), values.reversed())]
+    }
+
+    @Test func recordsReadByHandAgreeWithTheirDeclaration() throws {
+        // Given a run and a listing whose every column holds a value of its own
+        let run = Run(
+            id: 11, name: "n", status: .interrupted, parentRunID: 12, parentEpoch: 13,
+            createdAt: "c", finishedAt: "f", learningRate: 0.14, batchSize: 15, epochs: 16,
+            hidden: "h", activation: "a", loss: "l", momentum: 0.17, seed: 18, trainSize: 19,
+            valSize: 20, datasetPath: "p", datasetChecksum: "s", codeVersion: "v",
+            kernelPath: "k", keepEvery: 21, failureReason: "r", pid: 22, host: "o",
+            heartbeatAt: "b", sweepID: 23, ownerToken: "t", leaseExpiresAt: "e", patience: 24,
+            minDelta: 0.25, lrSchedule: "cosine", minLearningRate: 0.26, weightDecay: 0.27,
+            note: "x", uid: "u")
+        var listing = RunListing(RunSummary(run: run, epochsDone: 3))
+        listing.lastEpoch = 28
+        listing.bestValLoss = 0.29
+        listing.bestValAccuracy = 0.3
+        #expect(!Mirror(reflecting: run).children.contains { "\($0.value)" == "nil" })
+        #expect(!Mirror(reflecting: listing).children.contains { "\($0.value)" == "nil" })
+
+        // Then reading them by hand (`init(row:)`, what `SQLRow.decode` uses) and through
+        // their Decodable declaration give the same records, with every column, in any order
+        for row in rows(of: run, Run.CodingKeys.allCases.map(\.stringValue)) {
+            #expect(try Run(row: row) == run)
+            #expect(try Run(from: row.decoder) == run)
+            #expect(try row.decode(Run.self) == run)
+        }
+        for row in rows(of: listing, RunListing.CodingKeys.allCases.map(\.stringValue)) {
+            #expect(try RunListing(row: row) == listing)
+            #expect(try RunListing(from: row.decoder) == listing)
+        }
+    }
+
     @Test func aListingSelectsOnlyItsOwnColumns() {
         #expect(
             RunListing.selection

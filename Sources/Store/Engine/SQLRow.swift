@@ -26,8 +26,10 @@ struct SQLRow: Sendable {
 final class SQLColumns: Sendable {
     let names: [String]
     let index: [String: Int]
-    /// Where each record type's columns are in this result, found at its first row.
-    private let layouts = Mutex<[ObjectIdentifier: ColumnLayout]>([:])
+    /// Where each record type's columns are in this result, found at its first row; a list,
+    /// not a dictionary: a result is decoded as one or two types, and hashing the key of each
+    /// row cost more than scanning them.
+    private let layouts = Mutex<[(type: ObjectIdentifier, layout: ColumnLayout)]>([])
 
     init(_ names: [String]) {
         self.names = names
@@ -40,12 +42,13 @@ final class SQLColumns: Sendable {
     /// by name once per result and key type, not once per row (a page of 5,000 runs spent a
     /// fifth of its time looking up 250,000 names). Empty for keys that are not CaseIterable.
     func layout<Key: CodingKey>(of _: Key.Type) -> ColumnLayout {
-        layouts.withLock { layouts in
-            if let known = layouts[ObjectIdentifier(Key.self)] { return known }
+        let type = ObjectIdentifier(Key.self)
+        return layouts.withLock { layouts in
+            if let known = layouts.first(where: { $0.type == type }) { return known.layout }
             var names: [String] = []
             if let keys = Key.self as? any (CodingKey & CaseIterable).Type { names = Self.names(keys) }
-            let layout = ColumnLayout(names: names, positions: names.map { index[$0] })
-            layouts[ObjectIdentifier(Key.self)] = layout
+            let layout = ColumnLayout(names: names, positions: names.map { index[$0] ?? -1 })
+            layouts.append((type, layout))
             return layout
         }
     }
@@ -56,19 +59,51 @@ final class SQLColumns: Sendable {
 }
 
 /// A record's column names in the order it declares them, and where each is in one result
-/// (nil: the result has no such column).
-struct ColumnLayout: Sendable {
+/// (-1: the result has no such column).
+final class ColumnLayout: Sendable {
     let names: [String]
-    let positions: [Int?]
+    let positions: [Int]
     /// Name → its index in `names`.
     let slots: [String: Int]
 
-    init(names: [String], positions: [Int?]) {
+    init(names: [String], positions: [Int]) {
         self.names = names
         self.positions = positions
         var slots: [String: Int] = [:]
         for (k, name) in names.enumerated() where slots[name] == nil { slots[name] = k }
         self.slots = slots
+    }
+}
+
+/// Reads a record from one row by hand, column after column in the order of `Key.allCases`
+/// (debug builds check that each read names the column that comes next): the records the
+/// runs page and `runs` read by the thousand (`RowDecodable`). A read costs a third of one
+/// through `Decodable`, whose keyed container the standard library reaches through a box of
+/// unspecialized generic code (BENCHMARKS.md, "Records decoded from their declaration").
+struct ColumnReader<Key: CodingKey & CaseIterable> {
+    private let row: SQLRow
+    private let layout: ColumnLayout
+    private var next = 0
+
+    init(_ row: SQLRow) {
+        self.row = row
+        layout = row.columns.layout(of: Key.self)
+    }
+
+    /// The value of column `key`, the next one of `Key.allCases`. A column the result lacks
+    /// reads as NULL into an Optional, and throws otherwise.
+    mutating func read<T: SQLDecodable>(_ key: Key) throws -> T {
+        defer { next += 1 }
+        let name = layout.names[next]
+        assert(name == key.stringValue, "read \(key.stringValue) where \(name) comes next")
+        let position = layout.positions[next]
+        guard position >= 0 else {
+            guard let absent = try? T.decode(.null, column: name) else {
+                throw StoreError(.database, "the result has no column \(name).")
+            }
+            return absent
+        }
+        return try T.decode(row.values[position], column: name)
     }
 }
 

@@ -92,8 +92,49 @@ public struct Run: Codable, Sendable, Equatable {
 
 extension Run.Status: SQLDecodable {}
 
-extension Run {
+extension Run: RowDecodable {
     static let table = "runs"
+
+    /// Read by hand, in the order of `CodingKeys` (see `RowDecodable`).
+    init(row: SQLRow) throws {
+        var c = ColumnReader<CodingKeys>(row)
+        id = try c.read(.id)
+        name = try c.read(.name)
+        status = try c.read(.status)
+        parentRunID = try c.read(.parentRunID)
+        parentEpoch = try c.read(.parentEpoch)
+        createdAt = try c.read(.createdAt)
+        finishedAt = try c.read(.finishedAt)
+        learningRate = try c.read(.learningRate)
+        batchSize = try c.read(.batchSize)
+        epochs = try c.read(.epochs)
+        hidden = try c.read(.hidden)
+        activation = try c.read(.activation)
+        loss = try c.read(.loss)
+        momentum = try c.read(.momentum)
+        seed = try c.read(.seed)
+        trainSize = try c.read(.trainSize)
+        valSize = try c.read(.valSize)
+        datasetPath = try c.read(.datasetPath)
+        datasetChecksum = try c.read(.datasetChecksum)
+        codeVersion = try c.read(.codeVersion)
+        kernelPath = try c.read(.kernelPath)
+        keepEvery = try c.read(.keepEvery)
+        failureReason = try c.read(.failureReason)
+        pid = try c.read(.pid)
+        host = try c.read(.host)
+        heartbeatAt = try c.read(.heartbeatAt)
+        sweepID = try c.read(.sweepID)
+        ownerToken = try c.read(.ownerToken)
+        leaseExpiresAt = try c.read(.leaseExpiresAt)
+        patience = try c.read(.patience)
+        minDelta = try c.read(.minDelta)
+        lrSchedule = try c.read(.lrSchedule)
+        minLearningRate = try c.read(.minLearningRate)
+        weightDecay = try c.read(.weightDecay)
+        note = try c.read(.note)
+        uid = try c.read(.uid)
+    }
 
     /// The row of `runs` with this id.
     static func fetch(_ db: any SQLConnection, id: Int64) throws -> Run? {

@@ -59,3 +59,24 @@ extension RunListing {
     /// PostgreSQL decoding the view's other cells was most of the runs page's time).
     static let selection = CodingKeys.allCases.map(\.stringValue).joined(separator: ", ")
 }
+
+extension RunListing: RowDecodable {
+    /// Read by hand, in the order of `CodingKeys` (see `RowDecodable`).
+    init(row: SQLRow) throws {
+        var c = ColumnReader<CodingKeys>(row)
+        id = try c.read(.id)
+        name = try c.read(.name)
+        status = try c.read(.status)
+        sweepID = try c.read(.sweepID)
+        createdAt = try c.read(.createdAt)
+        learningRate = try c.read(.learningRate)
+        epochs = try c.read(.epochs)
+        hidden = try c.read(.hidden)
+        activation = try c.read(.activation)
+        lastEpoch = try c.read(.lastEpoch)
+        bestValLoss = try c.read(.bestValLoss)
+        bestValAccuracy = try c.read(.bestValAccuracy)
+        pid = try c.read(.pid)
+        host = try c.read(.host)
+    }
+}
