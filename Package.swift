@@ -79,7 +79,7 @@ let package = Package(
             path: "Sources/mnistlab-serve"),
 
         .testTarget(name: "NumericsTests", dependencies: ["Numerics", "CKernels"]),
-        .testTarget(name: "DatasetsTests", dependencies: ["Datasets"]),
+        .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         // StoreTests uses TestSupport's throwaway PostgreSQL server (PostgresServer).
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
         .testTarget(name: "TrainingTests", dependencies: ["Training"]),

@@ -13,3 +13,13 @@ struct MNISTLabError: Error, CustomStringConvertible {
         return error
     }
 }
+
+extension MNISTLabError {
+    /// `error` with what stands all the same: the sweep that was created before the output
+    /// that should have named it (a detached sweep's line, a Slurm script) failed, so that a
+    /// script seeing the failure does not make another.
+    static func sweepCreatedAllTheSame(_ sweep: Int64, after error: MNISTLabError) -> MNISTLabError {
+        MNISTLabError(
+            "\(error.description) Sweep \(sweep) was created all the same; `mnistlab worker --sweep \(sweep)` trains it.")
+    }
+}

@@ -19,6 +19,11 @@ public enum Timeouts {
     /// run, and on PostgreSQL wait for a lock, on either engine (`StatementLimits.terminal`).
     public static let sqlStatement: Double = 30
 
+    /// Seconds `db vacuum` waits for the lock on one of a PostgreSQL store's tables before
+    /// giving up: while it waits behind another session, every reader and writer of that
+    /// table waits behind it.
+    public static let vacuumLockWait: Double = 10
+
     /// Seconds a connection attempt waits for one PostgreSQL host before the next (or
     /// failing), unless the URL, PGCONNECT_TIMEOUT or a service file says otherwise: a host
     /// that is down fails in that time rather than the kernel's two minutes of TCP retries.

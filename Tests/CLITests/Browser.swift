@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Headless Chromium driven over the DevTools protocol on a pipe (`--remote-debugging-pipe`:
@@ -12,6 +13,9 @@ final class Browser {
     private var lastID = 0
     private var session: String?
     private let profile: URL
+    /// Chromium is killed if it outlives this (a page that never answers would otherwise
+    /// block `call` forever); its pipe then closes and the call throws.
+    private var deadline: ChildDeadline?
 
     init(_ chromium: String) throws {
         profile = FileManager.default.temporaryDirectory
@@ -33,12 +37,14 @@ final class Browser {
         commands = input.fileHandleForWriting
         replies = output.fileHandleForReading
         try process.run()
+        deadline = ChildDeadline(process, seconds: Sandbox.commandDeadline)
     }
 
     deinit {
         _ = try? call("Browser.close", sessionScoped: false)
         if process.isRunning { process.terminate() }
-        process.waitUntilExit()
+        process.waitForExit()
+        deadline?.cancel()
         try? FileManager.default.removeItem(at: profile)
     }
 

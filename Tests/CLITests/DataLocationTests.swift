@@ -18,9 +18,7 @@ import Testing
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
-        _ = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let err = process.waitForExit(reading: [stdout, stderr]).output[1]
         return (process.terminationStatus, String(decoding: err, as: UTF8.self))
     }
 

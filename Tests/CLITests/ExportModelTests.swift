@@ -55,8 +55,7 @@ import Testing
         process.standardOutput = pipe
         process.standardError = Pipe()
         try process.run()
-        let bytes = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let bytes = process.waitForExit(reading: [pipe]).output[0]
 
         // Then the bytes are the file's
         #expect(process.terminationStatus == 0)

@@ -86,9 +86,8 @@ import Testing
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
-        let weights = stdout.fileHandleForReading.readDataToEndOfFile()
-        let layout = String(decoding: stderr.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let output = process.waitForExit(reading: [stdout, stderr]).output
+        let (weights, layout) = (output[0], String(decoding: output[1], as: UTF8.self))
 
         // Then standard output is the blob, the layout is on standard error, and no file
         // named '-' is written

@@ -144,6 +144,9 @@ final class RunningServer {
     let url: String
     /// The line it printed first: "Serving <db> at <url> (Ctrl-C stops it)".
     let banner: String
+    /// The server is killed if it outlives a command's deadline, so a test that hangs on it
+    /// ends.
+    private let deadline: ChildDeadline
 
     init(_ sandbox: Sandbox, _ arguments: [String] = [], environment: [String: String] = [:]) throws {
         process = sandbox.launch(["serve", "--port", "0"] + arguments, environment: environment)
@@ -151,6 +154,7 @@ final class RunningServer {
         process.standardOutput = out
         process.standardError = FileHandle.nullDevice
         try process.run()
+        deadline = ChildDeadline(process, seconds: Sandbox.commandDeadline)
         // The first line: "Serving <db> at http://127.0.0.1:<port>/ (Ctrl-C stops it)".
         var line = Data()
         while !line.contains(UInt8(ascii: "\n")) {
@@ -172,11 +176,15 @@ final class RunningServer {
     /// Sends SIGINT, as Ctrl-C does, and waits for the exit status.
     func stop() -> Int32 {
         if process.isRunning { process.interrupt() }
-        process.waitUntilExit()
+        process.waitForExit()
+        deadline.cancel()
         return process.terminationStatus
     }
 
-    deinit { if process.isRunning { process.terminate() } }
+    deinit {
+        if process.isRunning { process.terminate() }
+        deadline.cancel()
+    }
 }
 
 /// A loopback connection that sends exactly the bytes it is given, for clients that break

@@ -249,7 +249,7 @@ import Testing
         let training = try trainInBackground(sandbox, server)
         defer {
             training.interrupt()
-            training.waitUntilExit()
+            training.waitForExit()
         }
 
         // Then the 40 streams read the finished run together, once per 5 s at most for all of
@@ -293,7 +293,7 @@ import Testing
         let training = try trainInBackground(sandbox, server)
         defer {
             training.interrupt()
-            training.waitUntilExit()
+            training.waitForExit()
         }
         var streams: [RawConnection] = []
         for _ in 0..<40 {

@@ -15,7 +15,7 @@ struct NumberTextAgreementTests {
         update.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         update.arguments = ["sqlite3", sandbox.database, "UPDATE epochs SET val_loss = 0.10035"]
         try update.run()
-        update.waitUntilExit()
+        update.waitForExit()
         try #require(update.terminationStatus == 0, "sqlite3 could not write the fixture")
 
         // When the terminal and the report show it

@@ -24,8 +24,7 @@ import Testing
         let stderr = Pipe()
         process.standardError = stderr
         try process.run()
-        let text = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let text = process.waitForExit(reading: [stderr]).output[0]
         return Ending(
             reason: process.terminationReason, status: process.terminationStatus,
             stderr: String(decoding: text, as: UTF8.self))

@@ -137,8 +137,7 @@ import Testing
         let stdout = Pipe()
         process.standardOutput = stdout
         try process.run()
-        let piped = stdout.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        let piped = process.waitForExit(reading: [stdout]).output[0]
         let named = try sandbox.run(["predict", "1", file.path, "--json"])
 
         // Then both give the same prediction

@@ -135,7 +135,7 @@ import Testing
             "UPDATE runs SET name = 'two' || char(10) || 'lines' || char(9) || 'x' WHERE id = 1",
         ]
         try process.run()
-        process.waitUntilExit()
+        process.waitForExit()
         #expect(process.terminationStatus == 0)
 
         // Then every table keeps one line per row, with the characters escaped

@@ -106,8 +106,7 @@ func run(_ executable: String, _ arguments: [String]) throws -> String {
     process.standardOutput = out
     process.standardError = FileHandle.nullDevice
     try process.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    let data = process.waitForExit(reading: [out]).output[0]
     #expect(process.terminationStatus == 0, "\(executable) \(arguments) exited \(process.terminationStatus)")
     return String(decoding: data, as: UTF8.self)
 }

@@ -195,7 +195,7 @@ import Testing
             "UPDATE runs SET uid = 'abcd1234-0000-4000-8000-00000000000' || id",
         ]
         try process.run()
-        process.waitUntilExit()
+        process.waitForExit()
 
         // When a command is given that prefix
         let output = try sandbox.run(["show", "abcd1234"])

@@ -169,16 +169,31 @@ import Testing
         process.standardOutput = stdout
         process.standardError = FileHandle.nullDevice
         try process.run()
+        let deadline = ChildDeadline(process, seconds: Sandbox.commandDeadline)
         _ = stdout.fileHandleForReading.availableData
         try stdout.fileHandleForReading.close()
 
         // When it goes on writing into the closed pipe
         process.waitUntilExit()
+        deadline.cancel()
 
         // Then every grid point still trained to the end
         #expect(process.terminationReason == .exit && process.terminationStatus == 0)
         let statuses = try sandbox.run(["sql", "--csv", "SELECT status FROM runs ORDER BY id"])
         #expect(statuses.lines.dropFirst() == ["completed", "completed", "completed"])
+    }
+
+    @Test func aDetachedSweepWhoseLineIsLostSaysItWasCreated() throws {
+        // Given a detached sweep whose one line goes to a full disk
+        let sandbox = try Sandbox()
+        let full = try sandbox.run(
+            ["-c", "\"$0\" sweep --learning-rate 0.1,0.2 --epochs 1 --val-size 200 --detach > /dev/full", mnistlabBinary],
+            executable: "/bin/sh")
+
+        // Then it fails, naming the sweep that stands all the same, whose trials wait
+        #expect(full.status == 1)
+        #expect(full.stderr == "Error: Cannot write to standard output: No space left on device. Sweep 1 was created all the same; `mnistlab worker --sweep 1` trains it.\n")
+        #expect(try sandbox.run(["sql", "--csv", "SELECT count(*) FROM trials WHERE status = 'pending'"]).lines.last == "2")
     }
 
     @Test func interruptStopsEveryRunCleanly() throws {
@@ -200,7 +215,7 @@ import Testing
 
         // When it gets SIGINT (as Ctrl-C sends it)
         process.interrupt()
-        process.waitUntilExit()
+        process.waitForExit()
 
         // Then it exits 130 and both runs are interrupted, resumable, none left running
         #expect(process.terminationStatus == 130)

@@ -40,7 +40,7 @@ struct TerminalTextTests {
             sandbox.database, "UPDATE runs SET name = 'report' || char(8238) || 'lmth.exe'",
         ]
         try process.run()
-        process.waitUntilExit()
+        process.waitForExit()
         #expect(process.terminationStatus == 0)
 
         // Then every command that prints it to a terminal prints the escape, not the override

@@ -141,8 +141,7 @@ import Testing
         process.standardOutput = pipe
         try FileManager.default.createFile(atPath: sandbox.directory.appendingPathComponent("fresh.sqlite").path, contents: nil)
         try process.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        process.waitUntilExit()
+        let text = String(decoding: process.waitForExit(reading: [pipe]).output[0], as: UTF8.self)
 
         // Then the embedded migrations were applied
         #expect(process.terminationStatus == 0)

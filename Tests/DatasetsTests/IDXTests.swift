@@ -2,6 +2,7 @@ import Foundation
 import Testing
 
 @testable import Datasets
+import TestSupport
 
 /// IDX files written by the tests themselves: good ones, and each way a file can be wrong.
 @Suite(.timeLimit(.minutes(10)))
@@ -112,19 +113,17 @@ func idx(dimensions: [Int], bytes: [UInt8]) -> [UInt8] {
     return header + bytes
 }
 
-/// Compresses with the system `gzip`, as the MNIST files were.
+/// Compresses with the system `gzip`, as the MNIST files were. The input goes through a file:
+/// written into a pipe, it could fill the pipe while gzip waits to write its output.
 func gzip(_ bytes: [UInt8]) throws -> [UInt8] {
+    let input = FileManager.default.temporaryDirectory.appendingPathComponent("mnistlab-gzip-\(UUID().uuidString)")
+    try Data(bytes).write(to: input)
+    defer { try? FileManager.default.removeItem(at: input) }
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/bin/sh")
-    process.arguments = ["-c", "gzip -c"]
-    let input = Pipe()
+    process.arguments = ["-c", "gzip -c < \"$0\"", input.path]
     let output = Pipe()
-    process.standardInput = input
     process.standardOutput = output
     try process.run()
-    input.fileHandleForWriting.write(Data(bytes))
-    try input.fileHandleForWriting.close()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return Array(data)
+    return Array(process.waitForExit(reading: [output]).output[0])
 }

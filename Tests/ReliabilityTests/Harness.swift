@@ -146,8 +146,7 @@ func shell(_ tool: String, _ arguments: [String]) throws -> (status: Int32, outp
     process.standardOutput = pipe
     process.standardError = pipe
     try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    let data = process.waitForExit(reading: [pipe]).output[0]
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 

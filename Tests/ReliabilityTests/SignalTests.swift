@@ -136,6 +136,7 @@ struct SignalTests {
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
+        let deadline = ChildDeadline(process, seconds: Sandbox.commandDeadline)
         let firstLine = stdout.fileHandleForReading.availableData
         try stdout.fileHandleForReading.close()
         // Standard error closed as well, as `2>&1 | head -1` would.
@@ -143,6 +144,7 @@ struct SignalTests {
 
         // When the run writes its next lines into the closed pipes
         process.waitUntilExit()
+        deadline.cancel()
 
         // Then it trained to the end, dropping its output: exit 0 and the run completed
         #expect(String(decoding: firstLine, as: UTF8.self).hasPrefix("run 1 ("))

@@ -411,6 +411,41 @@ struct PostgresEngineTests {
         while !holder.isFinished { Thread.sleep(forTimeInterval: 0.01) }
     }
 
+    @Test func vacuumGivesUpOnATableAnotherSessionHolds() throws {
+        // Given another session's transaction that read the store's table and stays open
+        let url = try PostgresServer.shared.createDatabase()
+        let engine = try openEngine(url)
+        let other = try openEngine(url)
+        let holding = Mutex(false)
+        let release = Mutex(false)
+        let holder = Thread {
+            _ = try? other.read { db in
+                _ = try db.fetch("SELECT count(*) FROM items")
+                holding.withLock { $0 = true }
+                let deadline = Date().addingTimeInterval(60)
+                while !release.withLock({ $0 }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
+            }
+        }
+        holder.start()
+        defer { release.withLock { $0 = true } }
+        try #require(eventually(within: 30) { holding.withLock { $0 } })
+
+        // When the store is vacuumed
+        let error = #expect(throws: StoreError.self) { try engine.vacuum() }
+
+        // Then it gave up waiting while the session still held the table, saying why in one
+        // line; once the session ends, it vacuums
+        #expect(holding.withLock { $0 } && !holder.isFinished)
+        #expect(
+            error?.reason
+                == "another session held a lock on one of its tables for more than 10 s (a transaction left open, in psql for instance); nothing was lost: try again once it ends.",
+            "\(error?.description ?? "")")
+        release.withLock { $0 = true }
+        #expect(eventually(within: 60) { holder.isFinished })
+        try engine.vacuum()
+        #expect(try engine.read { db in try db.fetch("SELECT count(*) AS n FROM items") }.count == 1)
+    }
+
     // MARK: - sql's guard
 
     @Test func plainSelectRuns() throws {

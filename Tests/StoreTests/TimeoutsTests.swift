@@ -3,7 +3,7 @@ import Testing
 
 /// The durations' rules: one renewal period for lease holders and for waiting workers, and
 /// the texts help and errors read.
-@Suite struct TimeoutsTests {
+@Suite(.timeLimit(.minutes(1))) struct TimeoutsTests {
     @Test func aHolderRenewsThreeTimesPerLease() {
         // Given the default lease and the shortest and longest accepted
         for seconds in [Timeouts.lease, Timeouts.leaseRange.lowerBound, Timeouts.leaseRange.upperBound] {

@@ -303,6 +303,6 @@ func deadProcessID() throws -> Int64 {
     let exited = Process()
     exited.executableURL = URL(fileURLWithPath: "/bin/true")
     try exited.run()
-    exited.waitUntilExit()
+    exited.waitForExit()
     return Int64(exited.processIdentifier)
 }

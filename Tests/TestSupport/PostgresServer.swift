@@ -275,8 +275,11 @@ public final class PostgresServer: Sendable {
         guard spawned == 0 else {
             throw ServerError("cannot start \(command[0]): \(String(cString: strerror(spawned)))")
         }
+        // pg_ctl waits 60 s at most (-t); psql's statements wait 2 minutes at most for a lock.
+        let deadline = ChildDeadline(pid: pid, seconds: 300)
         var status: Int32 = 0
         while waitpid(pid, &status, 0) == -1 && errno == EINTR {}
+        deadline.cancel()
         let outputText = FileManager.default.contents(atPath: outputFile) ?? Data()
         let errorText = FileManager.default.contents(atPath: errorFile) ?? Data()
         // Exited normally (no signal) with status 0.

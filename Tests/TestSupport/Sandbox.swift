@@ -18,7 +18,7 @@ public func copyMnistlab(to destination: String) throws {
     copy.executableURL = URL(fileURLWithPath: "/bin/cp")
     copy.arguments = ["--", mnistlabBinary, destination]
     try copy.run()
-    copy.waitUntilExit()
+    copy.waitForExit()
     guard copy.terminationStatus == 0 else {
         throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: destination])
     }
@@ -104,28 +104,13 @@ public final class Sandbox {
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
-        // A command that stalls is killed at the deadline, so its test fails saying so
-        // instead of hanging the whole run.
-        // The work item holds only the pid: a cancelled one is kept by the queue until its
-        // deadline, and one holding the Process would keep its pipes' descriptors open that
-        // long (thousands of commands in 10 minutes ran the test process out of them).
-        let stalled = Mutex(false)
-        let pid = process.processIdentifier
-        let watchdog = DispatchWorkItem {
-            stalled.withLock { $0 = true }
-            kill(pid, SIGKILL)
-        }
-        DispatchQueue.global().asyncAfter(
-            deadline: .now() + Self.commandDeadline, execute: watchdog)
-        let out = stdout.fileHandleForReading.readDataToEndOfFile()
-        let err = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        watchdog.cancel()
+        let (output, killed) = process.waitForExit(within: Self.commandDeadline, reading: [stdout, stderr])
         try? stdout.fileHandleForReading.close()
         try? stderr.fileHandleForReading.close()
-        let note = stalled.withLock { $0 }
+        let note = killed
             ? "\n[Sandbox: `mnistlab \(arguments.joined(separator: " "))` still running after "
                 + "\(Int(Self.commandDeadline)) s; killed]" : ""
+        let (out, err) = (output[0], output[1])
         return Output(
             status: process.terminationStatus, stdout: String(decoding: out, as: UTF8.self),
             stderr: String(decoding: err, as: UTF8.self) + note)

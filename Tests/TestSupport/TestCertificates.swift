@@ -77,7 +77,7 @@ public struct TestCertificates {
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
-        process.waitUntilExit()
+        process.waitForExit()
         guard process.terminationStatus == 0 else {
             throw ServerError("openssl \(arguments.first ?? "") failed (status \(process.terminationStatus))")
         }

@@ -242,6 +242,11 @@ extension MNISTLab {
             }
             if detach {
                 print(output.json ? "{\"sweep_id\": \(id), \"trials\": \(size)}" : "sweep \(id): \(Format.count(size, "trial")) of \(Format.count(epochs, "epoch")); `mnistlab worker --sweep \(id)` trains them, on any machine")
+                // The line is what a detached sweep gives its user: lost, the sweep still
+                // exists, and the error names it rather than leave a script to make another.
+                do { try StandardOutput.finish() } catch let error as MNISTLabError {
+                    throw MNISTLabError.sweepCreatedAllTheSame(id, after: error)
+                }
                 return
             }
             if !output.json {

@@ -99,8 +99,7 @@ struct SlurmOptions: ParsableArguments {
             }
             if submit { jobID = try Sbatch(location: location).run(text, file: file, testOnly: false) }
         } catch let error as MNISTLabError {
-            throw MNISTLabError(
-                "\(error.description) Sweep \(sweep) was created all the same; `mnistlab worker --sweep \(sweep)` trains it.")
+            throw MNISTLabError.sweepCreatedAllTheSame(sweep, after: error)
         }
         if json {
             struct SlurmJSON: Encodable {

@@ -316,7 +316,13 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             // any run is live (a writer arriving meanwhile waits). VACUUM refuses to run in a
             // transaction block: it goes alone, outside one (the extended protocol's implicit
             // transaction of one statement is allowed).
-            try runOutsideTransaction("VACUUM FULL " + tables.joined(separator: ", "))
+            // A table's lock is waited for `Timeouts.vacuumLockWait` at the most: while
+            // VACUUM waits for it behind another session (a transaction left open in psql),
+            // every reader and writer of the table waits behind VACUUM.
+            let wait = Int(Timeouts.vacuumLockWait * 1000)
+            try runOutsideTransaction(
+                "VACUUM FULL " + tables.joined(separator: ", "),
+                lockTimeoutMilliseconds: wait)
         }
     }
 
@@ -334,13 +340,22 @@ final class PostgresEngine: Engine, @unchecked Sendable {
         }
     }
 
-    /// Runs `sql` alone on the connection, outside a transaction block (as VACUUM must).
-    private func runOutsideTransaction(_ sql: String) throws {
+    /// Runs `sql` alone on the connection, outside a transaction block (as VACUUM must),
+    /// waiting at most `lockTimeoutMilliseconds` for each lock when given.
+    private func runOutsideTransaction(_ sql: String, lockTimeoutMilliseconds: Int? = nil) throws {
         let session = PostgresSession(try connected())
         do {
+            if let lockTimeoutMilliseconds { try session.run("SET lock_timeout = \(lockTimeoutMilliseconds)") }
+            defer { if lockTimeoutMilliseconds != nil { _ = try? session.run("RESET lock_timeout") } }
             try session.run(sql)
         } catch {
             if session.lostConnection { drop() }
+            // 55P03, lock_not_available: lock_timeout ran out.
+            if session.failedState == "55P03" {
+                throw StoreError(
+                    .database,
+                    "another session held a lock on one of its tables for more than \(Timeouts.text(Timeouts.vacuumLockWait)) s (a transaction left open, in psql for instance); nothing was lost: try again once it ends.")
+            }
             throw error
         }
     }
