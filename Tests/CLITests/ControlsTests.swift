@@ -4,7 +4,7 @@ import Testing
 
 /// `--patience`, `--lr-schedule` and `--weight-decay` from the command line: recorded, shown,
 /// exported, swept and validated.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct ControlsTests {
     func csv(_ sandbox: Sandbox, _ query: String) throws -> [String] {
         Array(try sandbox.run(["sql", "--csv", query]).lines.dropFirst())

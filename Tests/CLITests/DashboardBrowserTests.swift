@@ -5,7 +5,7 @@ import Testing
 /// The dashboard's pages in headless Chromium: curves drawn, epochs arriving live while a
 /// run trains (on SQLite and PostgreSQL), the runs table following a run's status, and a
 /// digit drawn on the pad classified.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct DashboardBrowserTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct DashboardBrowserTests {
     static let enabled = chromium != nil || ProcessInfo.processInfo.environment["CI"] != nil
 
     @Test(

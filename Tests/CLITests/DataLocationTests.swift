@@ -4,7 +4,7 @@ import Testing
 
 /// The bundled MNIST is found wherever `mnistlab` runs from, and a `train` that cannot find
 /// its data says where it looked and creates no database.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct DataLocationTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct DataLocationTests {
     /// `mnistlab <arguments>` in the sandbox without MNISTLAB_DATA, through `executable`.
     func runWithoutDataVariable(
         _ sandbox: Sandbox, _ arguments: [String], executable: String = mnistlabBinary,

@@ -10,7 +10,7 @@ let faketime = ["/usr/bin/faketime", "/usr/local/bin/faketime"]
 /// behind (libfaketime's `faketime`) writes runs, epochs, checkpoints, evaluations and sweeps
 /// stamped with the server's time, so machines with skewed clocks never contradict each other.
 @Suite(
-    .timeLimit(.minutes(10)),
+    .blocksItsThread, .timeLimit(.minutes(10)),
     .enabled(if: postgresAvailable, "needs the test PostgreSQL server"),
     .enabled(
         if: faketime != nil || ProcessInfo.processInfo.environment["CI"] == "true",

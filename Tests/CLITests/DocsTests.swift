@@ -7,7 +7,7 @@ import TestSupport
 /// The README and `docs/*.md` kept correct (the convention is in docs/README.md): every
 /// `mnistlab …` command they show parses with the real argument parser, and every `console`
 /// example runs against a fresh store and prints what the page shows.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct DocsTests {
     @Test func everyCommandShownInTheDocsParses() throws {
         let commands = try DocPage.all().flatMap(\.commands)

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// Every refusal is one line on standard error, a non-zero exit, and no change to the database.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct ErrorTests {
     @Test(arguments: [
         (["--learning-rate=-0.1"], "Learning rate must be positive; got -0.1."),
@@ -254,7 +254,7 @@ struct ErrorTests {
 }
 
 /// An empty string where a path is expected is refused before anything runs.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct EmptyPathTests {
     @Test(arguments: [
         (["resume", "1", "--data", ""], "--data cannot be empty"),

@@ -2,7 +2,7 @@ import TestSupport
 import Testing
 
 /// The CLI's wording of dataset errors: Datasets says what is missing, the CLI adds the flag.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct ErrorWordingTests {
     @Test func missingDatasetPointsToTheDataFlag() throws {
         // Given a directory with no dataset

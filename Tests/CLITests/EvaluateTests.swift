@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `evaluate` on the small dataset's 100 test images.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct EvaluateTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct EvaluateTests {
     func json(_ sandbox: Sandbox, _ arguments: [String]) throws -> [String: Any] {
         let output = try sandbox.run(arguments + ["--json"])
         #expect(output.status == 0, "\(output.stderr)")

@@ -4,7 +4,7 @@ import Testing
 
 /// `export-model`'s arguments, failures and outputs, and `predict` with an ONNX file. The
 /// files themselves are checked by the runtimes in ModelExportRuntimeTests.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct ExportModelTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct ExportModelTests {
     let sandbox: Sandbox
 
     init() throws {

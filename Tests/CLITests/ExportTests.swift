@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `export` (metrics with hyperparameters) and `export-weights` (the raw checkpoint).
-@Suite(.timeLimit(.minutes(10)), .serialized) struct ExportTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct ExportTests {
     let sandbox: Sandbox
 
     init() throws {

@@ -3,7 +3,7 @@ import TestSupport
 
 /// The help text is part of the interface: pinned here in full, so that any change to it
 /// shows up as a diff in review (COLUMNS is unset by the Sandbox, so lines wrap at 80).
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct HelpTests {
     @Test func rootHelpListsEverySubcommand() throws {
         let output = try Sandbox().run(["--help"])

@@ -4,7 +4,7 @@ import Testing
 
 /// The run page's model downloads (`/runs/ID/model.onnx`, `/runs/ID/model.safetensors`),
 /// served by `mnistlab serve` over real HTTP: the bytes `export-model` writes.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct ModelDownloadTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct ModelDownloadTests {
     @Test(arguments: Sandbox.Store.all) func runPageOffersTheBestCheckpointInBothFormats(
         _ kind: Sandbox.Store
     ) throws {

@@ -4,7 +4,7 @@ import Testing
 
 /// One stored double reads the same in the terminal and on a page: `show`, `runs` and the HTML
 /// report share Reports' `fixed` (printf's rounding of the exact binary value).
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct NumberTextAgreementTests {
     @Test func aStoredLossReadsTheSameInShowAndTheReport() throws {
         // Given a run whose first validation loss is stored as 0.10035 (0.100349999… in binary,

@@ -7,7 +7,7 @@ import Testing
 /// Optuna study of them and runs `get_param_importances` (fANOVA, Optuna's default, its seed
 /// pinned), in the virtual environment that `.ci/run` makes. Outside CI without it the test is
 /// skipped.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct OptunaImportanceTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct OptunaImportanceTests {
     /// The search: a learning rate over two and a half decades, which plainly decides a
     /// 3-epoch run on 1,000 images, beside modest ranges of width, momentum and batch size.
     static let ranges: [(setting: String, flag: String, range: String, type: String, log: Bool)] = [

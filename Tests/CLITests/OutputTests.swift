@@ -7,7 +7,7 @@ import Testing
 /// Every command writes standard output through one path: a write that fails (a full disk)
 /// is one line and exit 1, a closed pipe ends a query as it ends `cat`, and nothing claims a
 /// success after a failed write.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct OutputTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct OutputTests {
     static let fullDisk = "Error: Cannot write to standard output: No space left on device.\n"
 
     /// How a process run by `launchedWith` ended, and its standard error.

@@ -13,7 +13,7 @@ let postgresAvailable = PostgresServer.isAvailable
 /// Every subcommand through the real binary against a database of its own on the test
 /// PostgreSQL server, as a user who keeps their runs there would use it. The SQLite
 /// behaviour the other CLI tests pin is the reference: the same commands, flags and words.
-@Suite(.timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct PostgresCLITests {
     let password = (try? PostgresServer.shared.password) ?? "?"
     /// The latest migration (Migrations/postgres/), which a new database is migrated to.
@@ -563,7 +563,7 @@ func expectWholeEpochs(
 
 /// A run trained while its server restarts. The suite has a server of its own, so the
 /// restart cuts off no other test's connections.
-@Suite(.timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct PostgresFaultTests {
     @Test func serverRestartMidRunLosesNoEpoch() throws {
         // Given a long run training on a server of this test's own
@@ -625,7 +625,7 @@ struct PostgresFaultTests {
 
 /// Refusals of a PostgreSQL location: one line, exit 1, no stack trace, and never the
 /// password, whatever the command.
-@Suite(.timeLimit(.minutes(10)), .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct PostgresErrorTests {
     static let secret = "s3cretPW"
 
@@ -674,7 +674,7 @@ struct PostgresErrorTests {
 
 /// `import` from SQLite into PostgreSQL and back: everything of every finished run, with new
 /// ids, once.
-@Suite(.timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct PostgresImportTests {
     /// A run, its fork from epoch 2 (evaluated, noted), both tagged, and a sweep of two trials.
     func history(_ store: Sandbox.Store) throws -> Sandbox {

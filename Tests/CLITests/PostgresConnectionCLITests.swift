@@ -4,7 +4,7 @@ import Testing
 
 /// libpq's ways of finding a password and a server, as `mnistlab` takes them from its
 /// environment, the same as psql would.
-@Suite(.timeLimit(.minutes(10)), .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct PostgresConnectionCLITests {
     /// The sandbox's URL without its password.
     private func withoutPassword(_ sandbox: Sandbox) throws -> String {
@@ -76,7 +76,7 @@ struct PostgresConnectionCLITests {
 
 /// A server that goes away under a trainer and stays away: the trainer says so at once, in
 /// one line, and gives up within the reconnect window, as the README promises.
-@Suite(.timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct PostgresOutageTests {
     @Test func trainerSaysItIsReconnectingAndStopsWithinTheWindow() throws {
         // Given a long run training on a server of this test's own
@@ -118,7 +118,7 @@ struct PostgresOutageTests {
 /// A server that lets a role in by client certificate alone (`hostssl … cert`, issue 24):
 /// `mnistlab` reaches it with the certificate named in the URL or in libpq's `PGSSL*`
 /// variables, and a key it can't use is one line saying what to do.
-@Suite(.timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct ClientCertificateTests {
     /// A TLS server whose role `lab` logs in only with a certificate the test CA signed, a
     /// database `lab` owns, and the certificate and key (mode 0600) of `lab`.

@@ -5,7 +5,7 @@ import TestSupport
 import Testing
 
 /// `predict` on the small dataset's test images, written out as PNG and PGM files.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct PredictTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct PredictTests {
     /// The small dataset's 100 test images and labels.
     func testImages() throws -> (images: [[UInt8]], labels: [UInt8]) {
         let images = try IDXArray.read(path: smallMNIST + "/t10k-images-idx3-ubyte", rank: 3)

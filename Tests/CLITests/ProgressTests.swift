@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// The live progress line `train` draws on a terminal, and leaves out when piped.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct ProgressTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct ProgressTests {
     /// Epochs of 100 batches (1,000 training images in batches of 10).
     let epochs = ["--epochs", "2", "--val-size", "200", "--batch-size", "10"]
     /// A progress update after every batch, however fast the machine trains.

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `report`: the HTML file it writes, checked as text and as Chromium renders it.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct ReportTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct ReportTests {
     /// A run, a fork of it, and an evaluation of the fork.
     func lineage() throws -> Sandbox {
         let sandbox = try Sandbox()

@@ -4,7 +4,7 @@ import Testing
 
 /// `tag`, `untag`, `note`, `rename`, `rm`, `prune` and `db vacuum` through the binary: what
 /// they print, what they refuse, and that every query agrees afterwards.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct RunManagementTests {
     @Test func tagsNotesAndNamesShowInEveryView() throws {
         // Given two runs

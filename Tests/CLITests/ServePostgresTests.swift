@@ -5,7 +5,7 @@ import Testing
 
 /// The dashboard on a PostgreSQL store: each request reads on a connection of the reader's
 /// pool, so a slow one holds only its page, and a server that is down is a 503 at once.
-@Suite(.timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct ServePostgresTests {
     @Test func aQueryWaitingOnALockHoldsItsPageNotTheOthers() throws {
         // Given a served store, and a session of another client holding the evaluations table

@@ -4,7 +4,7 @@ import Testing
 
 /// `sweep --slurm N`: the sbatch script of a job array whose tasks are the sweep's workers,
 /// written without the store's password, refused for an SQLite store.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct SlurmScriptTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct SlurmScriptTests {
     static let grid = [
         "sweep", "--learning-rate", "0.05,0.1", "--hidden", "16", "--epochs", "2",
         "--val-size", "200", "--batch-size", "50",

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `sweeps ID`: what a sweep found (importance, best values, seeds), in text and JSON.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct SweepFindingsCLITests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct SweepFindingsCLITests {
     @Test func sweepsIDShowsImportanceBestValuesAndSeedGroupsInTextAndJSON() throws {
         // Given a finished 2 learning rates × 2 seeds sweep
         let sandbox = try Sandbox()

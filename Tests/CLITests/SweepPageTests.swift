@@ -6,7 +6,7 @@ import Testing
 /// static figures, over real HTTP on both stores and in headless Chromium: the axes and
 /// lines drawn, brushes filtering lines and table, hover naming the run, and the page
 /// following a sweep live.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct SweepPageTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct SweepPageTests {
     static let browserEnabled = chromium != nil || ProcessInfo.processInfo.environment["CI"] != nil
 
     /// A finished sweep of 2 learning rates × 2 seeds, run 1 renamed to a name that needs

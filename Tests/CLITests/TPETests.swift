@@ -4,7 +4,7 @@ import Testing
 
 /// `sweep --tpe N [--startup K]`: the first K trials drawn as `--random` draws them, the rest
 /// proposed by TPE from the trials finished so far, the same again with one worker.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct TPETests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct TPETests {
     static let stores: [Sandbox.Store] = postgresAvailable ? [.sqlite, .postgres] : [.sqlite]
     static let space = [
         "--learning-rate", "0.01:1:log", "--hidden", "8:32", "--momentum", "0,0.5,0.9",

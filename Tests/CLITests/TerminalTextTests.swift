@@ -4,7 +4,7 @@ import Testing
 
 /// Names, tags and notes as a terminal shows them: columns aligned by the width each
 /// character takes, and nothing that reorders or hides the text around it.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct TerminalTextTests {
     /// Columns a terminal gives `text`: two for the CJK characters and emoji used here.
     func columns(_ text: Substring) -> Int {

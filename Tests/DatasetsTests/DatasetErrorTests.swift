@@ -1,9 +1,10 @@
+import TestSupport
 import Testing
 
 @testable import Datasets
 
 /// Datasets words its errors as plain sentences; only the CLI knows its flags.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct DatasetErrorTests {
     static let everyCase: [DatasetError] = [
         .missingFile(name: "train-images-idx3-ubyte", directory: "/d"),

@@ -5,7 +5,7 @@ import Testing
 import TestSupport
 
 /// IDX files written by the tests themselves: good ones, and each way a file can be wrong.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct IDXTests {
     let directory: URL
 

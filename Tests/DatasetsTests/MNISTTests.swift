@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Datasets
 
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct MNISTTests {
     /// The bundled dataset, found from this file's path so the test runs from any directory.
     static let bundled = URL(fileURLWithPath: #filePath)

@@ -42,7 +42,7 @@ func centreOfMass(_ p: [UInt8]) -> (Double, Double) {
     return (mx / m, my / m)
 }
 
-@Suite(.timeLimit(.minutes(10))) struct DigitPreparationTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct DigitPreparationTests {
     @Test func bundledDigitsAreThere() {
         #expect(mnistDigits.count == 20)
     }

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Prediction
 
-@Suite(.timeLimit(.minutes(10))) struct GrayImageTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct GrayImageTests {
     let image = GrayImage(width: 3, height: 2, pixels: [0, 128, 255, 7, 200, 31])
 
     @Test func pngRoundTripsThroughLibpng() throws {

@@ -17,7 +17,7 @@ import Testing
 /// exactly the promoted trials reached the next rung; no epoch was trained twice and no trial
 /// went past its rung; every trial is completed or pruned; and the trial that reached the top
 /// holds, checkpoint for checkpoint, the bytes of an uninterrupted `train` of its settings.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct AshaKillTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct AshaKillTests {
     /// 9 trials, η = 3, rungs at 1, 3 and 9 epochs; momentum and a cosine schedule planned
     /// over the 9, so that a resume that lost the velocity or the schedule would show.
     static let common = [

@@ -10,7 +10,7 @@ import Testing
 
 /// Several trainers and a reader on one database file at once: every process succeeds, none
 /// reports "database is locked" or "busy", and every run is recorded whole.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct ConcurrencyTests {
     static let queries: [[String]] = [
         ["sql", "SELECT count(*) FROM epochs"], ["runs"],

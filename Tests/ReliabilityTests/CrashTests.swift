@@ -11,7 +11,7 @@ import Testing
 /// `kill -9` at random instants: whatever the instant, the database stays whole, nothing
 /// committed is lost, the run shows `interrupted`, and resuming it ends bit for bit where an
 /// uninterrupted run ends.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct CrashTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct CrashTests {
     /// Where a kill was aimed.
     enum Aim: CaseIterable {
         /// Within half a second of the start: process start, data load, run creation.

@@ -4,7 +4,7 @@ import Testing
 
 /// A loss that becomes NaN fails the run with the epoch in its reason; what came before is
 /// kept, and the run goes on with a smaller learning rate.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct DivergenceTests {
     @Test func divergedForkFailsCleanlyAndResumesWithASmallerRate() throws {
         // Given three good epochs of a ReLU network

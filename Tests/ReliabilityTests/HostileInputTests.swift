@@ -11,7 +11,7 @@ import Testing
 /// Hostile inputs: each is refused with one line on standard error starting "Error: ", a
 /// non-zero exit, no stack trace, and the database byte-identical (or not created).
 /// ErrorTests (CLITests) already covers the simple option and `sql` refusals; these extend it.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct HostileInputTests {
     // MARK: - Datasets
 

@@ -6,7 +6,7 @@ import Testing
 /// Random mutations of small valid IDX files, raw and gzip, read in-process: the reader never
 /// crashes; it either throws DatasetError.malformed for that file or returns data whose size
 /// matches its header.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct IDXFuzzTests {
     enum Mutation: CaseIterable {
         case flipBits, truncate, extend, editHeader, overwriteRun, splice

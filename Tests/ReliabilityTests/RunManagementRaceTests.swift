@@ -8,7 +8,7 @@ import Testing
 
 /// `rm`, `prune` and `db vacuum` while another process trains: the live run is refused, the
 /// others go, and the trainer loses nothing.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct RunManagementRaceTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct RunManagementRaceTests {
     @Test func removalsRacingATrainerLoseNothingOfIt() throws {
         // Given four finished runs, and a fifth being trained, keeping every checkpoint
         let sandbox = try Sandbox()

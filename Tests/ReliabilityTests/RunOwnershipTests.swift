@@ -9,7 +9,7 @@ import Testing
 /// One owner per run, across processes: a second claim is refused while the first holds the
 /// run, a holder that stopped renewing is taken over once its lease expires and then writes
 /// nothing more, and a teammate who may only read the file can still query it.
-@Suite(.timeLimit(.minutes(10)), .serialized) struct RunOwnershipTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct RunOwnershipTests {
     /// Settings that keep a run training for seconds on the small dataset.
     static let long = ["--val-size", "200", "--batch-size", "50", "--keep-every", "1000"]
 

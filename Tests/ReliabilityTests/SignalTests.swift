@@ -11,7 +11,7 @@ import Testing
 /// SIGINT, SIGTERM and SIGHUP stop a run cleanly at any point: status `interrupted`, exit
 /// 128 + signal, and a resume that ends exactly where an uninterrupted run ends. A closed
 /// output (SIGPIPE) never stops one.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct SignalTests {
     enum Moment: String, CaseIterable, CustomTestStringConvertible {
         /// Just after the run row exists, before any epoch finished.

@@ -7,7 +7,7 @@ import Testing
 /// while they train, and still every trial ends once, with the weights of one worker
 /// training the grid alone.
 @Suite(
-    .timeLimit(.minutes(10)),
+    .blocksItsThread, .timeLimit(.minutes(10)),
     .serialized,
     .enabled(if: SlurmCluster.isAvailable, "\(SlurmCluster.unavailableReason ?? "")"),
     .enabled(if: PostgresServer.isAvailable, "\(PostgresServer.unavailableReason)"))

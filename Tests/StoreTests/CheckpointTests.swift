@@ -5,7 +5,7 @@ import Testing
 
 @testable import Store
 
-@Suite(.timeLimit(.minutes(10))) struct CheckpointTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct CheckpointTests {
     @Test(arguments: [false, true])
     func checkpointRoundTripIsBitExact(withVelocity: Bool) throws {
         // Given: awkward values (signed zero, NaN payload, subnormal, infinity)

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
@@ -7,7 +8,7 @@ import Testing
 /// which the INSERT lists (`insert(_:into:)`), the SELECT list of listings and the decoding
 /// (`SQLRow.decode`, by position) derive. These tests hold those declarations to the schema the
 /// migrations made, on every engine, and to each other.
-@Suite(.timeLimit(.minutes(10))) struct ColumnDeclarationTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct ColumnDeclarationTests {
     /// The columns of `relation`, in order, as the store's own read-only query returns them.
     private func columns(_ relation: String, _ store: Store) throws -> [String] {
         try store.query("SELECT * FROM \(relation) LIMIT 0").columns

@@ -1,9 +1,10 @@
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// The lost-connection rules on their own: no socket, no server, times given as numbers.
-@Suite(.timeLimit(.minutes(10))) struct ConnectionRecoveryTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct ConnectionRecoveryTests {
     @Test func refusedStatementFailsAsItIs() {
         // Given
         var recovery = ConnectionRecovery(window: 30)

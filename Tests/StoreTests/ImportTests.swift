@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// `importRuns`: every run of another store copied with all it recorded, lineage kept under
 /// new ids, nothing twice, between any two engines.
-@Suite(.timeLimit(.minutes(10))) struct ImportTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct ImportTests {
     /// Every (source, target) pair of the engines under test.
     static let pairs: [(TestEngine, TestEngine)] = TestEngine.all.flatMap { source in
         TestEngine.all.map { (source, $0) }

@@ -1,10 +1,11 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Store
 
-@Suite(.timeLimit(.minutes(10))) struct MigrationsTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct MigrationsTests {
     @Test func migrationsApplyAndAreRecorded() throws {
         // Given
         let directory = try TemporaryDirectory()

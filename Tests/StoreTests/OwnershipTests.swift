@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// One owner per run: claims are atomic, leases expire on the database's clock, a holder that
 /// lost its lease writes nothing, and readers see a dead run as it is without writing.
-@Suite(.timeLimit(.minutes(10))) struct OwnershipTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct OwnershipTests {
     @Test(arguments: TestEngine.all) func claimIsRefusedWhileAnotherProcessHoldsTheRun(engine: TestEngine) throws {
         // Given: a run held by a live lease
         let directory = try TemporaryDirectory(engine)

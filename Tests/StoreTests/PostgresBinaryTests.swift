@@ -1,9 +1,10 @@
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// PostgreSQL's binary forms read into values, from bytes as the server sends them.
-@Suite(.timeLimit(.minutes(10))) struct PostgresBinaryTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct PostgresBinaryTests {
     /// numeric's binary form: ndigits, weight, sign, dscale, then base-10000 digits.
     private func numeric(weight: Int16, sign: UInt16, scale: Int16, _ digits: [Int16]) -> [UInt8] {
         let header = [Int16(digits.count), weight, Int16(bitPattern: sign), scale]

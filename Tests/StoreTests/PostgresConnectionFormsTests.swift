@@ -7,7 +7,7 @@ import Testing
 /// The ways psql's users reach a server, through libpq, each against a real server: the
 /// socket with peer authentication, a password file, TLS checked against a CA, and a second
 /// host when the first is down.
-@Suite(.timeLimit(.minutes(10)), .enabled(if: PostgresServer.isAvailable, Comment(rawValue: PostgresServer.unavailableReason)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .enabled(if: PostgresServer.isAvailable, Comment(rawValue: PostgresServer.unavailableReason)))
 struct PostgresConnectionFormsTests {
     /// A temporary directory of the test's own.
     private func scratch() throws -> URL {

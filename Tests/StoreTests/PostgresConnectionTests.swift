@@ -1,10 +1,11 @@
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// libpq's messages about a client certificate, named for people without a server (the
 /// server tests are `ClientCertificateTests`).
-@Suite(.timeLimit(.minutes(2)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct PostgresConnectionTests {
     private let prefix = #"connection to server at "localhost" (127.0.0.1), port 5432 failed: "#
 

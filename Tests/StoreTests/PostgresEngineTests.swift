@@ -40,7 +40,7 @@ private func nextAttempt(_ runs: borrowing Mutex<Int>) -> Int {
 // suite is skipped, and the reason is printed.
 // Serialized: the restart tests cut every session of the shared server.
 @Suite(
-    .timeLimit(.minutes(10)),
+    .blocksItsThread, .timeLimit(.minutes(10)),
     .serialized,
     .enabled(if: PostgresServer.isAvailable, Comment(rawValue: PostgresServer.unavailableReason)))
 struct PostgresEngineTests {

@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 
 @testable import Store
 
-@Suite(.timeLimit(.minutes(10))) struct PostgresLocationTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct PostgresLocationTests {
     @Test func passwordIsLeftOutOfTheShownURL() throws {
         // Given
         let url = "postgresql://lab:p%40ss%3Aword@db.example.org:6543/runs?sslmode=require"

@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 
 @testable import Store
 
-@Suite(.timeLimit(.minutes(10))) struct PostgresSQLTextTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct PostgresSQLTextTests {
     @Test func placeholdersAreNumberedOutsideQuotes() {
         // Given
         let sql = "SELECT '?', \"a?\" FROM t WHERE a = ? AND b = ?2 -- ?\n AND c = ? /* ? */ AND d = $$?$$"

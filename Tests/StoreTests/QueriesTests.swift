@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
 
-@Suite(.timeLimit(.minutes(10))) struct QueriesTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct QueriesTests {
     @Test(arguments: TestEngine.all) func runSummaryBestEpochIsEarliestOnTies(engine: TestEngine) throws {
         // Given: val_loss 0.9, 0.4, 0.6, 0.4 — epochs 2 and 4 tie for best
         let directory = try TemporaryDirectory(engine)

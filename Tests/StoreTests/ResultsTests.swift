@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// Evaluations and sweeps: Results.swift.
-@Suite(.timeLimit(.minutes(10))) struct ResultsTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct ResultsTests {
     func storeWithARun(_ engine: TestEngine) throws -> (TemporaryDirectory, Store, Run) {
         let directory = try TemporaryDirectory(engine)
         let store = try Store.open(location: try directory.location("lab.sqlite"))

@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// Managing runs: tags and notes in run_summary, `removeRuns` keeping every foreign key and
 /// run_stats right, pruning keeping exactly its retention set, vacuum giving space back.
-@Suite(.timeLimit(.minutes(10))) struct RunManagementTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct RunManagementTests {
     // MARK: - Tags, notes, names
 
     @Test func tagsAreSortedInRunSummaryAndNullWhenNone() throws {

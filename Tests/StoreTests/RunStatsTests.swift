@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// `run_stats` (behind `run_summary`) is kept by triggers, so it must equal a recomputation
 /// from `epochs` whoever writes the rows: the Store, or a script with plain SQL.
-@Suite(.timeLimit(.minutes(10))) struct RunStatsTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct RunStatsTests {
     /// The figures as computed from scratch, one row per run, in run_stats' column order.
     static let recomputed = """
         SELECT r.id,

@@ -8,7 +8,7 @@ import Testing
 /// Sweeps that decide their jobs: claims apply a decision made from the sweep's state in the
 /// same locked transaction, rungs are recorded with the pause they cause, and every write is
 /// fenced by the trial's claim.
-@Suite(.timeLimit(.minutes(10))) struct RungsTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct RungsTests {
     /// An ASHA sweep (rungs at 1, 3 and 9 epochs) of `trials` pending trials.
     func ashaSweep(_ store: Store, trials: Int, size: Int? = nil) throws -> SweepRecord {
         try store.createSweep(

@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
 
-@Suite(.timeLimit(.minutes(10))) struct SQLQueryTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct SQLQueryTests {
     /// A database with one run of two epochs.
     private func storeWithARun(_ directory: TemporaryDirectory) throws -> Store {
         let store = try Store.open(path: directory.path("lab.sqlite"))
@@ -93,7 +94,7 @@ import Testing
         // Given
         let directory = try TemporaryDirectory()
         let store = try storeWithARun(directory)
-        let before = try fileBytes(store.location)
+        let before = fileBytes(store.location)
 
         // When
         let error = #expect(throws: StoreError.self) { try store.query(sql) }
@@ -103,7 +104,7 @@ import Testing
         #expect(
             error?.description == "Cannot run SQL on \(store.location): the sql command is read-only: "
                 + "\(refused) is not allowed.")
-        #expect(try fileBytes(store.location) == before)
+        #expect(fileBytes(store.location) == before)
         #expect(try store.run(id: 1)?.name == "baseline")
         #expect(!FileManager.default.fileExists(atPath: "/tmp/StoreTests-copy.sqlite"))
     }

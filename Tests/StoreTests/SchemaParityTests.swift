@@ -6,7 +6,7 @@ import Testing
 
 /// The public schema is the same on both engines: the same tables and views, each with the
 /// same columns in the same order, so that scripts and `sql` queries work on either store.
-@Suite(.timeLimit(.minutes(10)), .enabled(if: PostgresServer.isAvailable, "needs the test PostgreSQL server"))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .enabled(if: PostgresServer.isAvailable, "needs the test PostgreSQL server"))
 struct SchemaParityTests {
     @Test func everyTableAndViewHasTheSameColumnsOnBothEngines() throws {
         // Given: a new store on each engine

@@ -1,10 +1,11 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// How a long-lived reader (the dashboard) reads a store and tells that it changed.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct StoreReaderTests {
     @Test(arguments: TestEngine.all) func aChangeWatchSeesEveryCommitAndNothingElse(engine: TestEngine) throws {
         // Given a store with a run, and a reader watching it

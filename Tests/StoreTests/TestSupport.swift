@@ -131,11 +131,6 @@ extension Store {
     }
 }
 
-/// The file's bytes, to show a refused open left it byte-identical.
-func fileBytes(_ path: String) throws -> Data {
-    try Data(contentsOf: URL(fileURLWithPath: path))
-}
-
 /// A database at `schema` holding run 1 ('old', completed) and, if `epoch`, its epoch 1,
 /// written with raw SQL in 0001's columns: the records have columns added by later files.
 func writeOldDatabase(_ path: String, schema: Int, epoch: Bool = false) throws {

@@ -1,9 +1,10 @@
+import TestSupport
 import Testing
 @testable import Store
 
 /// The durations' rules: one renewal period for lease holders and for waiting workers, and
 /// the texts help and errors read.
-@Suite(.timeLimit(.minutes(1))) struct TimeoutsTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct TimeoutsTests {
     @Test func aHolderRenewsThreeTimesPerLease() {
         // Given the default lease and the shortest and longest accepted
         for seconds in [Timeouts.lease, Timeouts.leaseRange.lowerBound, Timeouts.leaseRange.upperBound] {

@@ -1,12 +1,13 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// Migration 0006: the control settings on runs, the rate per epoch, and run_summary's
 /// stopped_early_at, on new databases and on one that existed before it.
-@Suite(.timeLimit(.minutes(10)))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)))
 struct TrainingControlsStoreTests {
     @Test func runsWrittenBefore0006ReadAsConstantUndecayedAndNeverStopped() throws {
         // Given a database at 0004 with a run and an epoch written by that schema

@@ -6,7 +6,7 @@ import Testing
 
 /// Trials: each grid point once, claimed by one worker at a time, taken over only when its
 /// holder is gone, settled only by its holder.
-@Suite(.timeLimit(.minutes(10))) struct TrialsTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct TrialsTests {
     func sweep(_ store: Store, trials: Int) throws -> SweepRecord {
         try store.createSweep(grid: "{}") { id in
             (1...trials).map { #"{"sweep": \#(id), "seed": \#($0)}"# }

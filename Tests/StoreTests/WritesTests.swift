@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
 
-@Suite(.timeLimit(.minutes(10))) struct WritesTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct WritesTests {
     @Test(arguments: TestEngine.all) func createRunStartsRunningWithDefaultName(engine: TestEngine) throws {
         // Given
         let directory = try TemporaryDirectory(engine)

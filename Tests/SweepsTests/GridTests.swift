@@ -1,5 +1,6 @@
 import Foundation
 import Numerics
+import TestSupport
 import Testing
 import Training
 
@@ -7,7 +8,7 @@ import Training
 
 /// Expansion: a grid's combinations in order, labels, the sweeps.grid JSON, repeated points,
 /// and random draws that the same command repeats.
-@Suite(.timeLimit(.minutes(10))) struct GridTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct GridTests {
     static let data = DataSource(directory: "/data/mnist", validationSize: 200, trainLimit: 500)
 
     func grid(

@@ -1,5 +1,6 @@
 import Foundation
 import Numerics
+import TestSupport
 import Testing
 
 @testable import Sweeps
@@ -16,7 +17,7 @@ import Testing
 ///     d = pe._mixture_distribution.distributions[0]
 ///     print(pe._mixture_distribution.weights, d.mu, d.sigma)   # d.weights for a list
 ///     print(pe.log_pdf({"p": np.asarray(xs, dtype=float)}))
-@Suite(.timeLimit(.minutes(10))) struct ParzenEstimatorTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct ParzenEstimatorTests {
     struct Reference: Sendable, CustomTestStringConvertible {
         var name: String
         var dimension: SearchDimension

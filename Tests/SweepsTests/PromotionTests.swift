@@ -1,9 +1,10 @@
+import TestSupport
 import Testing
 
 @testable import Sweeps
 
 /// ASHA's promotion rule on constructed rung results.
-@Suite(.timeLimit(.minutes(10))) struct PromotionTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct PromotionTests {
     let ladder = try! RungLadder(maxEpochs: 81)  // rungs at 3, 9, 27, 81; η = 3
 
     /// Results at `rung` for trials 1…, with these losses, every trial paused there.

@@ -1,8 +1,9 @@
+import TestSupport
 import Testing
 
 @testable import Sweeps
 
-@Suite(.timeLimit(.minutes(10))) struct RungLadderTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct RungLadderTests {
     @Test(arguments: [
         (81, nil, 3, [3, 9, 27, 81]),
         (10, nil, 3, [1, 3, 9, 10]),

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import TestSupport
 import Testing
 import Training
 
@@ -9,7 +10,7 @@ import Training
 /// Migration 0012: a store whose trials hold `mnistlab train` argument lists (as every sweep
 /// wrote them before it) keeps working: the lists become typed settings, and the trials train
 /// with exactly the settings the arguments gave.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct SettingsMigrationTests {
+@Suite(.blocksItsThread, .serialized, .timeLimit(.minutes(5))) struct SettingsMigrationTests {
     /// Two trials as `sweep` stored them: one with only the options it always wrote, one with
     /// every optional one.
     static let argumentLists: [[String]] = [

@@ -10,7 +10,7 @@ import Training
 
 /// What a sweep found: its settings' search axes, importance on a sweep written into the
 /// store, the best settings, and each configuration's mean and deviation over its seeds.
-@Suite(.timeLimit(.minutes(10))) struct SweepFindingsTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct SweepFindingsTests {
     func hyperparameters(
         lr: Double = 0.1, momentum: Double = 0, hidden: [Int] = [100],
         activation: Activation = .sigmoid, seed: UInt64 = 1

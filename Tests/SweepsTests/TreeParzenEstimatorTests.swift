@@ -1,5 +1,6 @@
 import Foundation
 import Numerics
+import TestSupport
 import Testing
 
 @testable import Sweeps
@@ -18,7 +19,7 @@ import Testing
 ///     below, above = _split_trials(study, trials, default_gamma(12))
 ///     l = sampler._build_parzen_estimator(study, {name: dist}, below, True)   # g: above
 ///     sampler._compute_acquisition_func({name: points}, l, g)
-@Suite(.timeLimit(.minutes(10))) struct TreeParzenEstimatorTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct TreeParzenEstimatorTests {
     /// The study: (learning rate, activation index: sigmoid 0, relu 1, loss); the last two run.
     static let study: [TreeParzenEstimator.Observation] = [
         (0.003, 0, 0.9), (0.5, 1, 0.4), (0.05, 1, 0.21), (0.2, 0, 0.3), (0.01, 1, 0.5),

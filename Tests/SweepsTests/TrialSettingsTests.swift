@@ -1,12 +1,13 @@
 import Foundation
 @testable import Store
+import TestSupport
 import Testing
 import Training
 
 @testable import Sweeps
 
 /// Trial settings as `trials.settings` keeps them: typed, versioned JSON.
-@Suite(.timeLimit(.minutes(10))) struct TrialSettingsTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct TrialSettingsTests {
     static func trial(_ settings: String) -> TrialRecord {
         TrialRecord(
             id: 1, sweepID: 3, number: 2, settings: settings, status: .pending, runID: nil,

@@ -1,11 +1,12 @@
 import Store
+import TestSupport
 import Testing
 import Training
 
 @testable import Sweeps
 
 /// What a worker does when its hold on a trial ends, decided without a store.
-@Suite(.timeLimit(.minutes(10))) struct TrialStateMachineTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct TrialStateMachineTests {
     @Test func aCompletedSessionCompletesTheTrial() {
         #expect(
             TrialStateMachine.decide(.session(.completed(runID: 4)), attempts: 1)

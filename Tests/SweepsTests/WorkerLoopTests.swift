@@ -1,6 +1,7 @@
 import Foundation
 import Numerics
 import Store
+import TestSupport
 import Testing
 import Training
 
@@ -9,7 +10,7 @@ import Training
 /// The worker loop in process, one worker on a small train limit: it trains every trial of
 /// its sweep as the settings say, stops when asked, retries errors and fails divergence.
 /// Kills, leases and races between processes are ReliabilityTests' WorkerTests.
-@Suite(.serialized, .timeLimit(.minutes(5))) struct WorkerLoopTests {
+@Suite(.blocksItsThread, .serialized, .timeLimit(.minutes(5))) struct WorkerLoopTests {
     @Test(arguments: TestEngine.all) func oneWorkerTrainsEveryTrialAsItsSettingsSay(engine: TestEngine) throws {
         // Given a sweep of two learning rates
         let database = try TestDatabase(engine)
