@@ -1,11 +1,12 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Store
 
 /// Records decode from a row through their synthesized `init(from:)` (`SQLRow.decode`), which
 /// follows the columns of their coding keys by position and falls back to names.
-@Suite(.timeLimit(.minutes(10))) struct RowDecoderTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct RowDecoderTests {
     /// One property of each type a column decodes into, then the same types as Optionals.
     private struct Every: Decodable, Equatable {
         var big: Int64
