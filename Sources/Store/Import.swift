@@ -280,7 +280,7 @@ extension Store {
             try lockCheckpoints(ofRun: id, db)
             guard
                 let here = try db.fetchOne("SELECT * FROM run_summary WHERE id = ?", key)
-                    .map({ Self.live(try RunSummary(row: $0)) }),
+                    .map({ Self.live(try $0.decode(RunSummary.self)) }),
                 let hereRow = try db.fetchOne("SELECT * FROM runs WHERE id = ?", key)
             else { throw StoreError(.notFound, "there is no run \(id).") }
             if here.run.status == .running {

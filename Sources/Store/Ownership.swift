@@ -213,7 +213,7 @@ extension Store {
     public func releaseAbandonedRuns() throws -> [Int64] {
         try attempt("Cannot release abandoned runs in \(location)") {
             let abandoned = try read { db in
-                try db.fetch("SELECT * FROM runs WHERE status = 'running'").map(Run.init(row:))
+                try db.fetch("SELECT * FROM runs WHERE status = 'running'").map { try $0.decode(Run.self) }
             }.filter(Self.diedOnThisHost)
             let released = try abandoned.compactMap { run -> Int64? in
                 // What readers already show it as (`live`): the one rule, recorded.

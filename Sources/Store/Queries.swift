@@ -61,7 +61,7 @@ extension Store {
                 try db.fetchOne(
                     "SELECT * FROM epochs WHERE run_id = ? AND epoch = ?",
                     [runID.sqlValue, epoch.sqlValue]
-                ).map(EpochRecord.init(row:))
+                ).map { try $0.decode(EpochRecord.self) }
             }
         }
     }
@@ -73,7 +73,7 @@ extension Store {
                 try db.fetchOne(
                     "SELECT * FROM epochs WHERE run_id = ? ORDER BY val_accuracy DESC, epoch LIMIT 1",
                     [runID.sqlValue]
-                ).map(EpochRecord.init(row:))
+                ).map { try $0.decode(EpochRecord.self) }
             }
         }
     }
@@ -85,7 +85,7 @@ extension Store {
                 try db.fetch(
                     "SELECT * FROM epochs WHERE run_id = ? AND epoch > ? ORDER BY epoch",
                     [runID.sqlValue, after.sqlValue]
-                ).map(EpochRecord.init(row:))
+                ).map { try $0.decode(EpochRecord.self) }
             }
         }
     }
@@ -122,7 +122,7 @@ extension Store {
     ) throws -> PickedCheckpoint? {
         guard
             let summary = try db.fetchOne("SELECT * FROM run_summary WHERE id = ?", [runID.sqlValue])
-                .map({ Self.live(try RunSummary(row: $0)) })
+                .map({ Self.live(try $0.decode(RunSummary.self)) })
         else { return nil }
         let epoch = pick(summary)
         let row = try epoch.flatMap { epoch in
@@ -277,13 +277,13 @@ extension Store {
 
     /// Rows of `run_summary` that `sql` selects, each as it really is (`Store.live`).
     func summaries(_ sql: String, _ arguments: [SQLValue]) throws -> [RunSummary] {
-        try read { db in try db.fetch(sql, arguments).map { Self.live(try RunSummary(row: $0)) } }
+        try read { db in try db.fetch(sql, arguments).map { Self.live(try $0.decode(RunSummary.self)) } }
     }
 
     /// The listings `sql` selects (`RunListing.selection` from `run_summary`), each as it
     /// really is (`Store.live`).
     private func listings(_ sql: String, _ arguments: [SQLValue]) throws -> [RunListing] {
-        try read { db in try db.fetch(sql, arguments).map { Self.live(try RunListing(row: $0)) } }
+        try read { db in try db.fetch(sql, arguments).map { Self.live(try $0.decode(RunListing.self)) } }
     }
 }
 

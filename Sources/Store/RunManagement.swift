@@ -510,6 +510,6 @@ extension Store {
             SELECT * FROM run_summary
             WHERE id IN (SELECT id FROM runs WHERE status = 'running') ORDER BY id
             """
-        ).map { Self.live(try RunSummary(row: $0)) }.filter { $0.run.status == .running }.map(\.run)
+        ).map { Self.live(try $0.decode(RunSummary.self)) }.filter { $0.run.status == .running }.map(\.run)
     }
 }

@@ -101,7 +101,7 @@ extension Store {
             }
             let names = SQLColumns(result.columns)
             return try result.rows.map {
-                Self.live(try RunSummary(row: SQLRow(columns: names, values: $0)))
+                Self.live(try SQLRow(columns: names, values: $0).decode(RunSummary.self))
             }
         }
     }

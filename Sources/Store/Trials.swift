@@ -59,6 +59,8 @@ public struct TrialRecord: Codable, Sendable, Equatable {
     }
 }
 
+extension TrialRecord.Status: SQLDecodable {}
+
 
 /// A worker's hold on a trial, from `claimTrial` to `finishTrial`.
 public struct TrialClaim: Sendable, Equatable {

@@ -52,11 +52,45 @@ extension Process {
     /// killed if it runs past `seconds` (its status then says SIGKILL, which no test expects):
     /// what it wrote on `pipes`, and whether it was killed.
     @discardableResult
-    public func waitForExit(within seconds: Double = Sandbox.commandDeadline, reading pipes: [Pipe] = []) -> (output: [Data], killed: Bool) {
+    public func waitForExit(
+        within seconds: Double = Sandbox.commandDeadline, reading pipes: [Pipe] = []
+    ) -> (output: [Data], killed: Bool) {
         let deadline = ChildDeadline(self, seconds: seconds)
-        let output = pipes.map { $0.fileHandleForReading.readDataToEndOfFile() }
+        let output = drain(pipes)
         waitUntilExit()
         deadline.cancel()
         return (output, deadline.killed)
+    }
+
+    /// What comes through `pipes` until each is at its end, or until this process has exited
+    /// and nothing came for a second: another process holding a pipe's write end (one that
+    /// inherited it) must not keep the read from ending.
+    private func drain(_ pipes: [Pipe]) -> [Data] {
+        var output = Array(repeating: Data(), count: pipes.count)
+        var open = Array(pipes.indices)
+        var quietSince: Date?
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while !open.isEmpty {
+            var polled = open.map {
+                pollfd(fd: pipes[$0].fileHandleForReading.fileDescriptor, events: Int16(POLLIN), revents: 0)
+            }
+            guard poll(&polled, nfds_t(polled.count), 100) > 0 else {
+                if isRunning { continue }
+                let since = quietSince ?? Date()
+                quietSince = since
+                if Date().timeIntervalSince(since) > 1 { break }
+                continue
+            }
+            quietSince = nil
+            for (slot, index) in zip(polled, open).reversed() where slot.revents != 0 {
+                let count = read(slot.fd, &buffer, buffer.count)
+                if count > 0 {
+                    output[index].append(contentsOf: buffer[..<count])
+                } else if count == 0 || errno != EINTR {
+                    open.removeAll { $0 == index }
+                }
+            }
+        }
+        return output
     }
 }

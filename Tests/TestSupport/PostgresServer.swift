@@ -265,6 +265,15 @@ public final class PostgresServer: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
         posix_spawn_file_actions_addopen(&actions, 2, errorFile, O_WRONLY | O_CREAT | O_TRUNC, 0o644)
+        // Nothing else of this process's: the server `pg_ctl start` leaves running would hold
+        // every descriptor open here at the time, among them the write ends of the pipes
+        // through which other tests read their commands' output, which then never ended.
+        // (glibc 2.34's posix_spawn_file_actions_addclosefrom_np, which Swift's Glibc module
+        // does not declare.)
+        typealias CloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let closeFrom = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "posix_spawn_file_actions_addclosefrom_np"),
+            unsafeBitCast(closeFrom, to: CloseFrom.self)(&actions, 3) == 0
+        else { throw ServerError("cannot keep this process's descriptors from \(command[0]) (glibc 2.34 or newer needed)") }
         let variables = ProcessInfo.processInfo.environment.merging(environment) { $1 }
             .map { "\($0.key)=\($0.value)" }
         let argv = command.map { strdup($0) } + [nil]

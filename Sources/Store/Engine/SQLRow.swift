@@ -26,8 +26,10 @@ struct SQLRow: Sendable {
 final class SQLColumns: Sendable {
     let names: [String]
     let index: [String: Int]
-    /// Where each record type's columns are in this result, found at its first row.
-    private let layouts = Mutex<[ObjectIdentifier: ColumnLayout]>([:])
+    /// Where each record type's columns are in this result, found at its first row; a list,
+    /// not a dictionary: a result is decoded as one or two types, and hashing the key of each
+    /// row cost more than scanning them.
+    private let layouts = Mutex<[(type: ObjectIdentifier, layout: ColumnLayout)]>([])
 
     init(_ names: [String]) {
         self.names = names
@@ -36,29 +38,48 @@ final class SQLColumns: Sendable {
         self.index = index
     }
 
-    /// The positions of `Key`'s columns, in the order of `Key.allCases`.
-    func layout<Key: CodingKey & CaseIterable>(of _: Key.Type) -> ColumnLayout {
-        layouts.withLock { layouts in
-            if let known = layouts[ObjectIdentifier(Key.self)] { return known }
-            let names = Key.allCases.map(\.stringValue)
-            let layout = ColumnLayout(names: names, positions: names.map { index[$0] })
-            layouts[ObjectIdentifier(Key.self)] = layout
+    /// The positions of `Key`'s columns in the order of its declaration (`allCases`), found
+    /// by name once per result and key type, not once per row (a page of 5,000 runs spent a
+    /// fifth of its time looking up 250,000 names). Empty for keys that are not CaseIterable.
+    func layout<Key: CodingKey>(of _: Key.Type) -> ColumnLayout {
+        let type = ObjectIdentifier(Key.self)
+        return layouts.withLock { layouts in
+            if let known = layouts.first(where: { $0.type == type }) { return known.layout }
+            var names: [String] = []
+            if let keys = Key.self as? any (CodingKey & CaseIterable).Type { names = Self.names(keys) }
+            let layout = ColumnLayout(names: names, positions: names.map { index[$0] ?? -1 })
+            layouts.append((type, layout))
             return layout
         }
     }
+
+    private static func names<Key: CodingKey & CaseIterable>(_: Key.Type) -> [String] {
+        Key.allCases.map(\.stringValue)
+    }
 }
 
-/// A record's column names, in the order its reader asks for them, and where each is in one
-/// result (nil: the result has no such column).
-struct ColumnLayout: Sendable {
+/// A record's column names in the order it declares them, and where each is in one result
+/// (-1: the result has no such column).
+final class ColumnLayout: Sendable {
     let names: [String]
-    let positions: [Int?]
+    let positions: [Int]
+    /// Name → its index in `names`.
+    let slots: [String: Int]
+
+    init(names: [String], positions: [Int]) {
+        self.names = names
+        self.positions = positions
+        var slots: [String: Int] = [:]
+        for (k, name) in names.enumerated() where slots[name] == nil { slots[name] = k }
+        self.slots = slots
+    }
 }
 
-/// Reads a record from one row, column after column in the order of `Key.allCases`: each
-/// column's position is found by name once per result, not once per row (a page of 5,000
-/// runs spent a fifth of its time looking up 250,000 names). Debug builds check that each
-/// read names the column that comes next.
+/// Reads a record from one row by hand, column after column in the order of `Key.allCases`
+/// (debug builds check that each read names the column that comes next): the records the
+/// runs page and `runs` read by the thousand (`RowDecodable`). A read costs a third of one
+/// through `Decodable`, whose keyed container the standard library reaches through a box of
+/// unspecialized generic code (BENCHMARKS.md, "Records decoded from their declaration").
 struct ColumnReader<Key: CodingKey & CaseIterable> {
     private let row: SQLRow
     private let layout: ColumnLayout
@@ -75,7 +96,8 @@ struct ColumnReader<Key: CodingKey & CaseIterable> {
         defer { next += 1 }
         let name = layout.names[next]
         assert(name == key.stringValue, "read \(key.stringValue) where \(name) comes next")
-        guard let position = layout.positions[next] else {
+        let position = layout.positions[next]
+        guard position >= 0 else {
             guard let absent = try? T.decode(.null, column: name) else {
                 throw StoreError(.database, "the result has no column \(name).")
             }
@@ -145,6 +167,17 @@ extension SQLDecodable where Self: RawRepresentable<String> {
             throw value.mismatch(Self.self, column)
         }
         return decoded
+    }
+}
+
+extension Array: SQLDecodable where Element == String {
+    /// A list kept as comma-separated text (run_summary.tags); NULL is the empty list.
+    static func decode(_ value: SQLValue, column: String) throws -> [String] {
+        switch value {
+        case .null: return []
+        case .text(let text): return text.split(separator: ",").map(String.init)
+        default: throw value.mismatch(Self.self, column)
+        }
     }
 }
 

@@ -50,19 +50,4 @@ public struct EpochRecord: Codable, Sendable, Equatable {
 
 extension EpochRecord {
     static let table = "epochs"
-
-    /// Read by column, not through Decodable: `show` reads a run's thousand epochs, and
-    /// Decodable's per-row decoder made that the largest part of its time.
-    init(row: SQLRow) throws {
-        var c = ColumnReader<CodingKeys>(row)
-        runID = try c.read(.runID)
-        epoch = try c.read(.epoch)
-        trainLoss = try c.read(.trainLoss)
-        trainAccuracy = try c.read(.trainAccuracy)
-        valLoss = try c.read(.valLoss)
-        valAccuracy = try c.read(.valAccuracy)
-        seconds = try c.read(.seconds)
-        recordedAt = try c.read(.recordedAt)
-        learningRate = try c.read(.learningRate)
-    }
 }

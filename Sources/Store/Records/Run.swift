@@ -92,11 +92,10 @@ public struct Run: Codable, Sendable, Equatable {
 
 extension Run.Status: SQLDecodable {}
 
-extension Run {
+extension Run: RowDecodable {
     static let table = "runs"
 
-    /// Read by column in the order of `CodingKeys`, not through Decodable: the runs page
-    /// reads thousands of runs, and Decodable's per-row decoder was a third of its time.
+    /// Read by hand, in the order of `CodingKeys` (see `RowDecodable`).
     init(row: SQLRow) throws {
         var c = ColumnReader<CodingKeys>(row)
         id = try c.read(.id)
@@ -139,7 +138,7 @@ extension Run {
 
     /// The row of `runs` with this id.
     static func fetch(_ db: any SQLConnection, id: Int64) throws -> Run? {
-        try db.fetchOne("SELECT * FROM runs WHERE id = ?", [id.sqlValue]).map(Run.init(row:))
+        try db.fetchOne("SELECT * FROM runs WHERE id = ?", [id.sqlValue]).map { try $0.decode() }
     }
 }
 

@@ -1,7 +1,7 @@
 /// A run as a list of runs shows it (the dashboard's runs table): the dozen columns of
 /// `run_summary` it reads, of the view's fifty. The runs page reads every run, and on
 /// PostgreSQL decoding the cells of the other columns was most of its time.
-public struct RunListing: Sendable, Equatable {
+public struct RunListing: Sendable, Equatable, Decodable {
     public var id: Int64
     public var name: String
     /// As it really is (see `Store.live`).
@@ -43,7 +43,7 @@ public struct RunListing: Sendable, Equatable {
 
 extension RunListing {
     /// The columns of `run_summary` a listing reads, by their names in the view.
-    enum Column: String, CodingKey, CaseIterable {
+    enum CodingKeys: String, CodingKey, CaseIterable {
         case id, name, status
         case sweepID = "sweep_id"
         case createdAt = "created_at"
@@ -55,11 +55,15 @@ extension RunListing {
         case pid, host
     }
 
-    /// What a query selects from `run_summary` for listings.
-    static let selection = Column.allCases.map(\.stringValue).joined(separator: ", ")
+    /// What a query selects from `run_summary` for listings: only these columns (on
+    /// PostgreSQL decoding the view's other cells was most of the runs page's time).
+    static let selection = CodingKeys.allCases.map(\.stringValue).joined(separator: ", ")
+}
 
+extension RunListing: RowDecodable {
+    /// Read by hand, in the order of `CodingKeys` (see `RowDecodable`).
     init(row: SQLRow) throws {
-        var c = ColumnReader<Column>(row)
+        var c = ColumnReader<CodingKeys>(row)
         id = try c.read(.id)
         name = try c.read(.name)
         status = try c.read(.status)

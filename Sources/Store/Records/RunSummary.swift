@@ -2,7 +2,8 @@
 
 /// A run with its results so far; one row of `run_summary`. The results are nil until the
 /// run has recorded an epoch. `bestEpoch` is the lowest val_loss, earliest on ties.
-public struct RunSummary: Sendable, Equatable {
+public struct RunSummary: Sendable, Equatable, Decodable {
+    /// The run's own columns, from the same row.
     public var run: Run
     public var epochsDone: Int
     public var lastEpoch: Int?
@@ -31,8 +32,11 @@ public struct RunSummary: Sendable, Equatable {
 
 extension RunSummary {
     /// The columns run_summary adds to the run's, as in SQL: the row's own names, and the
-    /// keys of its JSON (`runs --json`, `/api/runs`).
+    /// keys of its JSON (`runs --json`, `/api/runs`). A row decodes through them: `run` from
+    /// the same row's other columns, `tags` from its comma-separated text.
     public enum Column: String, CodingKey, CaseIterable {
+        /// Not a column: the run's own, `Run.CodingKeys`.
+        case run
         case epochsDone = "epochs_done"
         case lastEpoch = "last_epoch"
         case bestEpoch = "best_epoch"
@@ -50,24 +54,5 @@ extension RunSummary {
         case rung
     }
 
-    init(row: SQLRow) throws {
-        run = try Run(row: row)
-        var c = ColumnReader<Column>(row)
-        epochsDone = try c.read(.epochsDone)
-        lastEpoch = try c.read(.lastEpoch)
-        bestEpoch = try c.read(.bestEpoch)
-        bestValLoss = try c.read(.bestValLoss)
-        bestValAccuracy = try c.read(.bestValAccuracy)
-        maxValAccuracy = try c.read(.maxValAccuracy)
-        lastTrainLoss = try c.read(.lastTrainLoss)
-        lastTrainAccuracy = try c.read(.lastTrainAccuracy)
-        lastValLoss = try c.read(.lastValLoss)
-        lastValAccuracy = try c.read(.lastValAccuracy)
-        totalSeconds = try c.read(.totalSeconds)
-        stoppedEarlyAt = try c.read(.stoppedEarlyAt)
-        let tagList: String? = try c.read(.tags)
-        tags = tagList.map { $0.split(separator: ",").map(String.init) } ?? []
-        trialStatus = try (c.read(.trialStatus) as String?).flatMap(TrialRecord.Status.init)
-        rung = try c.read(.rung)
-    }
+    typealias CodingKeys = Column
 }
