@@ -246,7 +246,7 @@ extension Store {
         }.filter { Self.workerDiedOnThisHost($0.worker) }
         for trial in abandoned {
             try write { db in
-                try db.execute(
+                _ = try db.execute(
                     """
                     UPDATE trials SET status = 'pending', worker = NULL, worker_token = NULL,
                         lease_expires_at = NULL
