@@ -385,63 +385,34 @@ struct PostgresEngineTests {
         // catalog's lock and meanwhile holds off every new connection to the server
         let server = try PostgresServer.dedicated()
         let engine = try openEngine(try server.createDatabase())
-        let other = try openEngine(try server.createDatabase())
-        let holding = Mutex(false)
-        let release = Mutex(false)
-        let holder = Thread {
-            _ = try? other.read { db in
-                _ = try db.fetch("SELECT count(*) FROM pg_database")
-                holding.withLock { $0 = true }
-                // At most 60 s, so that a vacuum that does wait still ends the test.
-                let deadline = Date().addingTimeInterval(60)
-                while !release.withLock({ $0 }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-                holding.withLock { $0 = false }
-            }
-        }
-        holder.start()
-        defer { release.withLock { $0 = true } }
-        try #require(eventually(within: 30) { holding.withLock { $0 } })
+        let open = try OpenTransaction(on: try openEngine(try server.createDatabase()), reading: "pg_database")
+        defer { open.end() }
 
         // When the store is vacuumed
         try engine.vacuum()
 
         // Then it did not wait for that session: the store's own tables were all it touched
-        #expect(holding.withLock { $0 }, "VACUUM waited for a session that only read pg_database")
-        release.withLock { $0 = true }
-        while !holder.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(open.isOpen, "VACUUM waited for a session that only read pg_database")
     }
 
     @Test func vacuumGivesUpOnATableAnotherSessionHolds() throws {
         // Given another session's transaction that read the store's table and stays open
         let url = try PostgresServer.shared.createDatabase()
         let engine = try openEngine(url)
-        let other = try openEngine(url)
-        let holding = Mutex(false)
-        let release = Mutex(false)
-        let holder = Thread {
-            _ = try? other.read { db in
-                _ = try db.fetch("SELECT count(*) FROM items")
-                holding.withLock { $0 = true }
-                let deadline = Date().addingTimeInterval(60)
-                while !release.withLock({ $0 }) && Date() < deadline { Thread.sleep(forTimeInterval: 0.01) }
-            }
-        }
-        holder.start()
-        defer { release.withLock { $0 = true } }
-        try #require(eventually(within: 30) { holding.withLock { $0 } })
+        let open = try OpenTransaction(on: try openEngine(url), reading: "items")
+        defer { open.end() }
 
         // When the store is vacuumed
         let error = #expect(throws: StoreError.self) { try engine.vacuum() }
 
         // Then it gave up waiting while the session still held the table, saying why in one
         // line; once the session ends, it vacuums
-        #expect(holding.withLock { $0 } && !holder.isFinished)
+        #expect(open.isOpen)
         #expect(
             error?.reason
                 == "another session held a lock on one of its tables for more than 10 s (a transaction left open, in psql for instance); nothing was lost: try again once it ends.",
             "\(error?.description ?? "")")
-        release.withLock { $0 = true }
-        #expect(eventually(within: 60) { holder.isFinished })
+        open.end()
         try engine.vacuum()
         #expect(try engine.read { db in try db.fetch("SELECT count(*) AS n FROM items") }.count == 1)
     }
@@ -606,5 +577,46 @@ struct PostgresEngineTests {
         #expect(
             try other.read { db in try db.fetch("SELECT weight, label FROM items") }.map(\.values)
                 == [[.real(11), .text("done")]])
+    }
+}
+
+/// A read transaction of another session that read `table` and stays open on a thread of its
+/// own until `end()`, 60 s at the most (so that a test whose statement does wait for it still
+/// ends).
+private final class OpenTransaction {
+    private final class State: Sendable {
+        let value = Mutex((open: false, ending: false))
+    }
+
+    private struct NeverOpened: Error {}
+
+    private let state: State
+    private let thread: Thread
+
+    init(on engine: PostgresEngine, reading table: String) throws {
+        let state = State()
+        self.state = state
+        thread = Thread {
+            _ = try? engine.read { db in
+                _ = try db.fetch("SELECT count(*) FROM \(table)")
+                state.value.withLock { $0.open = true }
+                let deadline = Date().addingTimeInterval(60)
+                while !state.value.withLock({ $0.ending }) && Date() < deadline {
+                    Thread.sleep(forTimeInterval: 0.01)
+                }
+            }
+            state.value.withLock { $0.open = false }
+        }
+        thread.start()
+        guard eventually(within: 30, { state.value.withLock { $0.open } }) else { throw NeverOpened() }
+    }
+
+    /// Whether the transaction is still open.
+    var isOpen: Bool { state.value.withLock { $0.open } }
+
+    /// Ends the transaction and waits for its thread.
+    func end() {
+        state.value.withLock { $0.ending = true }
+        while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) }
     }
 }
