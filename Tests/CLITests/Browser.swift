@@ -58,6 +58,7 @@ final class Browser {
     }
 
     /// The value of a script expression in the page (a promise is awaited).
+    @discardableResult
     func evaluate(_ expression: String) throws -> Any? {
         let result = try call(
             "Runtime.evaluate",

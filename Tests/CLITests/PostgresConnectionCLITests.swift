@@ -154,7 +154,7 @@ struct ClientCertificateTests {
     func run(_ s: Setting, _ arguments: [String], url: String, _ environment: [String: String] = [:]) throws -> Output {
         let noPasswords = s.sandbox.path("pgpass")
         if !FileManager.default.fileExists(atPath: noPasswords) {
-            FileManager.default.createFile(atPath: noPasswords, contents: nil, attributes: [.posixPermissions: 0o600])
+            _ = FileManager.default.createFile(atPath: noPasswords, contents: nil, attributes: [.posixPermissions: 0o600])
         }
         return try s.sandbox.run(arguments, environment: ["MNISTLAB_DB": url, "PGPASSFILE": noPasswords].merging(environment) { $1 })
     }

@@ -139,7 +139,7 @@ import Testing
         process.currentDirectoryURL = sandbox.directory
         let pipe = Pipe()
         process.standardOutput = pipe
-        try FileManager.default.createFile(atPath: sandbox.directory.appendingPathComponent("fresh.sqlite").path, contents: nil)
+        _ = FileManager.default.createFile(atPath: sandbox.directory.appendingPathComponent("fresh.sqlite").path, contents: nil)
         try process.run()
         let text = String(decoding: process.waitForExit(reading: [pipe]).output[0], as: UTF8.self)
 

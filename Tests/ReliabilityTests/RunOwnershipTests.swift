@@ -117,7 +117,7 @@ import Testing
     @Test func emptyFileStaysEmptyAndAnEmptyPathIsRefused() throws {
         // Given a 0-byte file where the database should be
         let sandbox = try Sandbox()
-        FileManager.default.createFile(atPath: sandbox.database, contents: nil)
+        _ = FileManager.default.createFile(atPath: sandbox.database, contents: nil)
 
         // When the query commands open it
         for command in [["runs"], ["db", "status"], ["sql", "SELECT 1"]] {

@@ -161,7 +161,7 @@ import Testing
         // Given: a 0-byte file, as `touch` makes
         let directory = try TemporaryDirectory()
         let path = directory.path("empty.sqlite")
-        FileManager.default.createFile(atPath: path, contents: nil)
+        _ = FileManager.default.createFile(atPath: path, contents: nil)
 
         // When
         let error = #expect(throws: StoreError.self) { try Store.open(path: path, readOnly: true) }

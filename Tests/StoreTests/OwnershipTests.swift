@@ -195,7 +195,7 @@ func giveDeadProcess(_ path: String, runID: Int64) throws {
     let dead = try deadProcessID()
     let store = try Store.open(location: path)
     defer { try? store.close() }
-    try store.write { db in
+    _ = try store.write { db in
         try db.execute(
             "UPDATE runs SET pid = ? WHERE id = ?",
             [dead.sqlValue, runID.sqlValue])
@@ -206,7 +206,7 @@ func giveDeadProcess(_ path: String, runID: Int64) throws {
 func expireLease(_ location: String, runID: Int64, host: String) throws {
     let store = try Store.open(location: location)
     defer { try? store.close() }
-    try store.write { db in
+    _ = try store.write { db in
         try db.execute(
             """
             UPDATE runs SET host = ?, lease_expires_at = '2000-01-01T00:00:00.000Z'

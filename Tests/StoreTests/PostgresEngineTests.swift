@@ -261,7 +261,7 @@ struct PostgresEngineTests {
     @Test func thousandRowsDecodeInOrder() throws {
         // Given
         let engine = try openEngine(try PostgresServer.shared.createDatabase())
-        try engine.write { db in
+        _ = try engine.write { db in
             try db.execute("INSERT INTO items (id, weight) SELECT g, g / 3.0 FROM generate_series(1, 1000) g")
         }
 
@@ -308,7 +308,7 @@ struct PostgresEngineTests {
         // When: another session commits between the read's two statements
         let (before, after) = try engine.read { db in
             let before = try db.fetch("SELECT count(*) AS n FROM items")[0]["n"]
-            try other.write { db in try db.execute("INSERT INTO items (id) VALUES (1)") }
+            _ = try other.write { db in try db.execute("INSERT INTO items (id) VALUES (1)") }
             return (before, try db.fetch("SELECT count(*) AS n FROM items")[0]["n"])
         }
 
@@ -422,7 +422,7 @@ struct PostgresEngineTests {
     @Test func plainSelectRuns() throws {
         // Given
         let engine = try openEngine(try PostgresServer.shared.createDatabase())
-        try engine.write { db in try db.execute("INSERT INTO items (id, label) VALUES (1, 'one')") }
+        _ = try engine.write { db in try db.execute("INSERT INTO items (id, label) VALUES (1, 'one')") }
 
         // When
         let result = try engine.query("SELECT id, label FROM items;", limits: .terminal)
@@ -455,7 +455,7 @@ struct PostgresEngineTests {
     func writingStatementIsRefused(sql: String, reason: String) throws {
         // Given: the test server's user is a superuser
         let engine = try openEngine(try PostgresServer.shared.createDatabase())
-        try engine.write { db in try db.execute("INSERT INTO items (id) VALUES (1)") }
+        _ = try engine.write { db in try db.execute("INSERT INTO items (id) VALUES (1)") }
 
         // When
         let error = #expect(throws: StoreError.self) { try engine.query(sql, limits: .terminal) }
@@ -505,11 +505,11 @@ struct PostgresEngineTests {
         // A server of its own: restarting the shared one would cut off the tests running beside.
         let server = try PostgresServer.dedicated()
         let engine = try openEngine(try server.createDatabase())
-        try engine.write { db in try db.execute("INSERT INTO items (id) VALUES (1)") }
+        _ = try engine.write { db in try db.execute("INSERT INTO items (id) VALUES (1)") }
 
         // When
         try server.restart()
-        try engine.write { db in try db.execute("INSERT INTO items (id) VALUES (2)") }
+        _ = try engine.write { db in try db.execute("INSERT INTO items (id) VALUES (2)") }
 
         // Then
         #expect(try engine.read { db in try db.fetch("SELECT id FROM items ORDER BY id") }.map(\.values) == [[.integer(1)], [.integer(2)]])
@@ -547,7 +547,7 @@ struct PostgresEngineTests {
             url: url, readOnly: false, allowOlderSchema: false, migrations: testMigrations,
             idleTransactionTimeout: 0.5)
         let other = try openEngine(url)
-        try other.write { db in try db.execute("INSERT INTO items (id, weight) VALUES (1, 0)") }
+        _ = try other.write { db in try db.execute("INSERT INTO items (id, weight) VALUES (1, 0)") }
         let runs = Mutex(0)
         let otherFinished = Mutex<Date?>(nil)
 
@@ -559,7 +559,7 @@ struct PostgresEngineTests {
             try db.execute("UPDATE items SET weight = weight + 1 WHERE id = 1")
             if attempt == 1 {
                 Thread {
-                    try? other.write { db in try db.execute("UPDATE items SET weight = weight + 10 WHERE id = 1") }
+                    _ = try? other.write { db in try db.execute("UPDATE items SET weight = weight + 10 WHERE id = 1") }
                     otherFinished.withLock { $0 = Date() }
                 }.start()
                 _ = eventually(within: 60) { otherFinished.withLock { $0 } != nil }

@@ -145,7 +145,7 @@ import Testing
             try store.recordEpoch(epoch(run, n, valLoss: valLoss), checkpoint: nil, keepEvery: 50)
         }
         func script(_ sql: String, _ arguments: [Int64]) throws {
-            try store.write { db in try db.execute(sql, arguments.map(\.sqlValue)) }
+            _ = try store.write { db in try db.execute(sql, arguments.map(\.sqlValue)) }
         }
         func summary() throws -> RunSummary { try #require(try store.summary(runID: run)) }
 
@@ -265,7 +265,7 @@ import Testing
         try expectSummaryFollowsEpochs(store, "after the migration")
 
         // And: a new epoch folds into the figures the migration filled in
-        try store.write { db in
+        _ = try store.write { db in
             try db.execute(
                 """
                 INSERT INTO epochs (run_id, epoch, train_loss, train_accuracy, val_loss,

@@ -46,7 +46,7 @@ import Testing
 
     /// Sets every trial's own lease in the past, as if its holder had stopped renewing it.
     func expireTrialLeases(_ store: Store) throws {
-        try store.write { db in
+        _ = try store.write { db in
             try db.execute("UPDATE trials SET lease_expires_at = '2000-01-01T00:00:00.000Z'")
         }
     }

@@ -113,7 +113,7 @@ public final class PostgresServer: Sendable {
         try pgctl(["start", "-w", "-t", "60", "-l", logFile])
         startWatchdog()
         let stop: @Sendable () -> Void = { [dataDirectory, binaries, directory] in
-            try? Self.run(
+            _ = try? Self.run(
                 binaries.appendingPathComponent("pg_ctl").path,
                 ["-D", dataDirectory, "-m", "immediate", "stop"], asServerUser: true)
             try? FileManager.default.removeItem(at: directory)

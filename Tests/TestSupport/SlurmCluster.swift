@@ -42,7 +42,7 @@ public final class SlurmCluster: @unchecked Sendable {
         if let reason = Self.unavailableReason { throw ServerError(reason) }
         var name = [CChar](repeating: 0, count: 256)
         gethostname(&name, name.count)
-        node = String(cString: name).split(separator: ".").first.map(String.init) ?? "localhost"
+        node = String(decoding: name.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self).split(separator: ".").first.map(String.init) ?? "localhost"
         directory = URL(fileURLWithPath: NSTemporaryDirectory())
             .appendingPathComponent("mnistlab-slurm-\(UUID().uuidString.prefix(8))")
         for folder in ["munge", "state", "spool", "log"] {
