@@ -320,9 +320,15 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             // VACUUM waits for it behind another session (a transaction left open in psql),
             // every reader and writer of the table waits behind VACUUM.
             let wait = Int(Timeouts.vacuumLockWait * 1000)
-            try runOutsideTransaction(
-                "VACUUM FULL " + tables.joined(separator: ", "),
-                lockTimeoutMilliseconds: wait)
+            do {
+                try runOutsideTransaction(
+                    "VACUUM FULL " + tables.joined(separator: ", "),
+                    lockTimeoutMilliseconds: wait)
+            } catch is LockTimeout {
+                throw StoreError(
+                    .database,
+                    "another session held a lock on one of its tables for more than \(Timeouts.text(Timeouts.vacuumLockWait)) s (a transaction left open, in psql for instance); nothing was lost: try again once it ends.")
+            }
         }
     }
 
@@ -340,8 +346,11 @@ final class PostgresEngine: Engine, @unchecked Sendable {
         }
     }
 
+    /// A lock waited for longer than `runOutsideTransaction`'s `lockTimeoutMilliseconds`.
+    private struct LockTimeout: Error {}
+
     /// Runs `sql` alone on the connection, outside a transaction block (as VACUUM must),
-    /// waiting at most `lockTimeoutMilliseconds` for each lock when given.
+    /// waiting at most `lockTimeoutMilliseconds` for each lock when given (else `LockTimeout`).
     private func runOutsideTransaction(_ sql: String, lockTimeoutMilliseconds: Int? = nil) throws {
         let session = PostgresSession(try connected())
         do {
@@ -351,11 +360,7 @@ final class PostgresEngine: Engine, @unchecked Sendable {
         } catch {
             if session.lostConnection { drop() }
             // 55P03, lock_not_available: lock_timeout ran out.
-            if session.failedState == "55P03" {
-                throw StoreError(
-                    .database,
-                    "another session held a lock on one of its tables for more than \(Timeouts.text(Timeouts.vacuumLockWait)) s (a transaction left open, in psql for instance); nothing was lost: try again once it ends.")
-            }
+            if session.failedState == "55P03" { throw LockTimeout() }
             throw error
         }
     }
