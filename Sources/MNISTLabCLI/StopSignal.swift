@@ -70,8 +70,14 @@ enum StopSignal {
     /// Makes Ctrl-Z (SIGTSTP) stop the process only while none of its write transactions is
     /// open, from now on: a thread of its own waits for the handler's word, then stops the
     /// process inside `Store.holdingWrites`. `raise` stops the calling thread before it
-    /// returns, so no write begins until the process has been continued.
+    /// returns, so no write begins until the process has been continued. A parent that has
+    /// SIGTSTP ignored (a supervisor may) is obeyed.
     static func stopBetweenWrites() {
+        if let previous = Glibc.signal(SIGTSTP, SIG_IGN),
+            unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
+        {
+            return
+        }
         _ = ctrlZ  // before the handler can post to it: a signal handler may not allocate
         Thread.detachNewThread {
             while true {

@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TestSupport
 import Testing
 
@@ -195,10 +196,11 @@ import Testing
         let path = directory.path("lab.sqlite")
         let store = try Store.open(path: path)
         let (run, lease) = try store.createRun(.sample(), leaseSeconds: 30)
-        let (waited, committed) = (Handoff<Bool>(), Handoff<Bool>())
+        let waited = Mutex(false)
+        let committed = Mutex(false)
         var configuration = Configuration()
         configuration.busyMode = .callback { tries in
-            waited.set(true)
+            waited.withLock { $0 = true }
             usleep(1_000)
             return tries < 30_000
         }
@@ -214,17 +216,17 @@ import Testing
                     try db.execute(
                         sql: "UPDATE runs SET name = 'renamed' WHERE id = ?", arguments: [run.id])
                 }
-                committed.set(true)
+                committed.withLock { $0 = true }
             }
-            #expect(eventually(within: 30) { waited.value != nil || committed.value != nil })
+            #expect(eventually(within: 30) { waited.withLock { $0 } || committed.withLock { $0 } })
             try store.renew(lease, db)
-            return waited.value == nil
+            return !waited.withLock { $0 }
         }
 
         // Then the other connection waited for the lock rather than committing in between, and
         // committed once the transaction had
         #expect(!otherCameBetween)
-        #expect(eventually(within: 30) { committed.value != nil })
+        #expect(eventually(within: 30) { committed.withLock { $0 } })
         #expect(try store.run(id: run.id)?.name == "renamed")
     }
 
@@ -250,24 +252,24 @@ import Testing
         #expect(holding.wait(timeout: .now() + 30) == .success)
 
         // When another process claims the run meanwhile
-        let claimed = Handoff<Result<Run, any Error>>()
+        let claimed = Mutex<Result<Run, any Error>?>(nil)
         DispatchQueue.global().async {
-            claimed.set(
-                Result {
-                    try store.claimRun(
-                        id: run.id, update: RunUpdate(epochs: 10, keepEvery: 1, datasetPath: "/x"),
-                        leaseSeconds: 30
-                    ).0
-                })
+            let outcome = Result {
+                try store.claimRun(
+                    id: run.id, update: RunUpdate(epochs: 10, keepEvery: 1, datasetPath: "/x"),
+                    leaseSeconds: 30
+                ).0
+            }
+            claimed.withLock { $0 = outcome }
         }
         // (a claim failing at once with "database is locked" would have ended by then)
-        let endedWhileLocked = eventually(within: 0.5) { claimed.value != nil }
+        let endedWhileLocked = eventually(within: 0.5) { claimed.withLock { $0 != nil } }
         release.signal()
 
         // Then it waits for the lock and takes the run once the other transaction commits
         #expect(!endedWhileLocked)
-        #expect(eventually(within: 30) { claimed.value != nil })
-        let outcome = try #require(claimed.value)
+        #expect(eventually(within: 30) { claimed.withLock { $0 != nil } })
+        let outcome = try #require(claimed.withLock { $0 })
         #expect(try outcome.get().status == .running)
     }
 }

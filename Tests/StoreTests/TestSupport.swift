@@ -72,15 +72,6 @@ extension NewRun {
     }
 }
 
-/// A value one thread sets and another reads.
-final class Handoff<Value>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var stored: Value?
-
-    var value: Value? { lock.withLock { stored } }
-    func set(_ value: Value) { lock.withLock { stored = value } }
-}
-
 /// The leases of the runs these tests create, so that tests about something else than
 /// ownership can write as the holder without threading a lease through every call.
 private let heldLeases = Mutex<[String: Lease]>([:])
