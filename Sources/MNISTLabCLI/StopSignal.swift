@@ -82,7 +82,11 @@ enum StopSignal {
         Thread.detachNewThread {
             while true {
                 guard sem_wait(StopSignal.ctrlZ) == 0 else { continue }  // EINTR
-                Store.holdingWrites { _ = raise(SIGSTOP) }
+                Store.holdingWrites {
+                    // Ctrl-Z pressed again while a commit ended is the same stop, not another.
+                    while sem_trywait(StopSignal.ctrlZ) == 0 {}
+                    _ = raise(SIGSTOP)
+                }
             }
         }
         Glibc.signal(SIGTSTP) { _ in _ = sem_post(StopSignal.ctrlZ) }
