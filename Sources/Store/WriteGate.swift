@@ -12,7 +12,7 @@ final class WriteGate: @unchecked Sendable {
     /// The one gate of the process: a process stops as a whole, whichever store it writes to.
     static let shared = WriteGate()
 
-    /// Guards the two counts below.
+    /// Guards `open` and `held`.
     private let condition = NSCondition()
     /// Write transactions open now.
     private var open = 0
