@@ -118,7 +118,7 @@ extension Sandbox {
 
     /// Whether no other process has a transaction open on the database; nil when that
     /// cannot be seen (no `sqlite3`).
-    private func holdsNoTransaction() throws -> Bool? {
+    func holdsNoTransaction() throws -> Bool? {
         switch store {
         case .sqlite:
             return try sqlite3(database, "BEGIN IMMEDIATE; ROLLBACK;").map { $0.status == 0 }
