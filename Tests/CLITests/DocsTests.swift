@@ -161,18 +161,20 @@ struct DocPage {
 
     /// `` `mnistlab …` `` in prose, unless it holds a placeholder (`RUN`, `[…]`, `…`, `<x>`).
     static func inlineCommands(_ line: String) -> [[String]] {
-        line.components(separatedBy: "`").enumerated()
+        // (Statements of their own, each typed: as one chain this took seconds to type-check.)
+        let spans: [String] = line.components(separatedBy: "`").enumerated()
             .filter { $0.offset % 2 == 1 && $0.element.hasPrefix("mnistlab ") }
             .map(\.element)
-            .filter { span in
-                !span.contains(where: { "[]…<>|".contains($0) })
-                    && !span.split(separator: " ").contains { word in
-                        word.count > 0 && word.allSatisfy { $0.isUppercase || $0 == "_" }
-                    }
-            }
-            .flatMap { commands(inShellLine: $0) }
-            // `mnistlab note` in prose names a command: that it exists is what can be checked.
-            .map { $0.count == 2 ? $0 + ["--help"] : $0 }
+        func isPlaceholder(_ word: Substring) -> Bool {
+            !word.isEmpty && word.allSatisfy { $0.isUppercase || $0 == "_" }
+        }
+        let runnable: [String] = spans.filter { span in
+            !span.contains(where: { "[]…<>|".contains($0) })
+                && !span.split(separator: " ").contains(where: isPlaceholder)
+        }
+        let found: [[String]] = runnable.flatMap { commands(inShellLine: $0) }
+        // `mnistlab note` in prose names a command: that it exists is what can be checked.
+        return found.map { $0.count == 2 ? $0 + ["--help"] : $0 }
     }
 
     /// The `mnistlab` commands in one shell line, split into words as the shell would:

@@ -39,7 +39,8 @@ import Testing
         #expect(importance["finished_trials"] as? Int == 4)
         let shares = try #require(importance["shares"] as? [[String: Any]])
         #expect(Set(shares.compactMap { $0["setting"] as? String }) == ["learning_rate", "seed"])
-        #expect(abs(shares.compactMap { $0["share"] as? Double }.reduce(0, +) - 1) < 1e-9)
+        let total: Double = shares.compactMap { $0["share"] as? Double }.reduce(0, +)
+        #expect(abs(total - 1) < 1e-9)
         let best = try sandbox.run([
             "sql", "--csv", "SELECT id, learning_rate, seed FROM run_summary WHERE sweep_id = 1 ORDER BY best_val_loss, id LIMIT 1",
         ]).lines.last?.split(separator: ",").map(String.init)

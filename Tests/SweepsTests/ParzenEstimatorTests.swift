@@ -31,6 +31,14 @@ import Testing
         var testDescription: String { name }
     }
 
+    /// The 30 observations of the reference that has them, in the order Optuna was given them.
+    /// (This and the weights are typed values of their own: as expressions inside
+    /// `references` they made it take seconds to type-check.)
+    static let thirty: [Double] = (0..<30).map { Double(($0 * 37) % 30) / 29 }
+    static let thirtyWeights: [Double] =
+        [0.0011661807580174927, 0.009620991253644314, 0.018075801749271137, 0.026530612244897955]
+        + [Double](repeating: 0.034985422740524776, count: 27)
+
     static let references: [Reference] = [
         Reference(
             name: "real 0:0.99", dimension: .real(low: 0, high: 0.99, log: false),
@@ -86,12 +94,7 @@ import Testing
         Reference(
             name: "30 observations: the oldest 5 weigh less",
             dimension: .real(low: 0, high: 1, log: false),
-            observations: (0..<30).map { Double(($0 * 37) % 30) / 29 },
-            weights: [
-                0.0011661807580174927, 0.009620991253644314, 0.018075801749271137,
-                0.026530612244897955,
-            ] + [Double](repeating: 0.034985422740524776, count: 27),
-            mus: (0..<30).map { Double(($0 * 37) % 30) / 29 } + [0.5],
+            observations: thirty, weights: thirtyWeights, mus: thirty + [0.5],
             sigmas: [Double](repeating: 1.0 / 29, count: 30) + [1],
             points: [0.0, 0.25, 0.5, 0.77, 1.0],
             logPDF: [

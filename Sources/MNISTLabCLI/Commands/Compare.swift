@@ -31,30 +31,11 @@ extension MNISTLab {
                 return s
             }
             if output.json { return try printJSON(summaries) }
-            let settings: [(String, (Run) -> String)] = [
-                ("name", \.name), ("status", \.status.rawValue),
-                ("parent", { r in r.parentRunID.map { "\($0)@\(r.parentEpoch ?? 0)" } ?? "-" }),
-                ("hidden", \.hidden), ("activation", \.activation), ("loss", \.loss),
-                ("learning rate", { Format.number($0.learningRate) }),
-                ("batch size", { "\($0.batchSize)" }), ("momentum", { Format.number($0.momentum) }),
-                ("planned epochs", { "\($0.epochs)" }), ("seed", { Format.seed($0.seed) }),
-                ("train size", { "\($0.trainSize)" }), ("val size", { "\($0.valSize)" }),
-                ("dataset", \.datasetChecksum), ("code version", \.codeVersion), ("kernels", \.kernelPath),
-            ] + controlSettings
+            let settings = runSettings + controlSettings
             // Runs as rows, so that 20 runs read as 20 lines: the settings that differ between
             // them (never the uid, which always does), then their metrics.
             let differing = settings.filter { _, value in Set(summaries.map { value($0.run) }).count > 1 }
-            let metrics: [(String, (RunSummary) -> String)] = [
-                ("epochs done", { "\($0.lastEpoch ?? 0)" }),
-                ("best epoch", { $0.bestEpoch.map(String.init) ?? "-" }),
-                ("best val loss", { Format.loss($0.bestValLoss) }),
-                ("best val acc", { Format.percent($0.bestValAccuracy) }),
-                ("last train loss", { Format.loss($0.lastTrainLoss) }),
-                ("last val loss", { Format.loss($0.lastValLoss) }),
-                ("last val acc", { Format.percent($0.lastValAccuracy) }),
-                ("seconds", { Format.fixed($0.totalSeconds, digits: 1) }),
-            ] + (summaries.contains { $0.stoppedEarlyAt != nil }
-                ? [("stopped early", { $0.stoppedEarlyAt.map { "at epoch \($0)" } ?? "-" })] : [])
+            let metrics = summaries.contains { $0.stoppedEarlyAt != nil } ? runMetrics + [stoppedEarly] : runMetrics
             let firstMetric = 1 + differing.count
             var table = Table(
                 ["run"] + differing.map(\.0) + metrics.map(\.0),
@@ -67,6 +48,43 @@ extension MNISTLab {
             print(table.render())
         }
     }
+}
+
+// The rows of `compare`, each a name and how a run shows it. (Declared with their type,
+// outside `run()`: as one expression there they took seconds to type-check.)
+
+/// The settings rows of `compare` (shown where runs differ).
+private var runSettings: [(String, (Run) -> String)] {
+    [
+        ("name", { $0.name }), ("status", { $0.status.rawValue }),
+        ("parent", { r in r.parentRunID.map { "\($0)@\(r.parentEpoch ?? 0)" } ?? "-" }),
+        ("hidden", { $0.hidden }), ("activation", { $0.activation }), ("loss", { $0.loss }),
+        ("learning rate", { Format.number($0.learningRate) }),
+        ("batch size", { "\($0.batchSize)" }), ("momentum", { Format.number($0.momentum) }),
+        ("planned epochs", { "\($0.epochs)" }), ("seed", { Format.seed($0.seed) }),
+        ("train size", { "\($0.trainSize)" }), ("val size", { "\($0.valSize)" }),
+        ("dataset", { $0.datasetChecksum }), ("code version", { $0.codeVersion }),
+        ("kernels", { $0.kernelPath }),
+    ]
+}
+
+/// The metrics rows of `compare`, shown for every run.
+private var runMetrics: [(String, (RunSummary) -> String)] {
+    [
+        ("epochs done", { "\($0.lastEpoch ?? 0)" }),
+        ("best epoch", { $0.bestEpoch.map(String.init) ?? "-" }),
+        ("best val loss", { Format.loss($0.bestValLoss) }),
+        ("best val acc", { Format.percent($0.bestValAccuracy) }),
+        ("last train loss", { Format.loss($0.lastTrainLoss) }),
+        ("last val loss", { Format.loss($0.lastValLoss) }),
+        ("last val acc", { Format.percent($0.lastValAccuracy) }),
+        ("seconds", { Format.fixed($0.totalSeconds, digits: 1) }),
+    ]
+}
+
+/// The metrics row of `compare` shown when one of the runs stopped early.
+private var stoppedEarly: (String, (RunSummary) -> String) {
+    ("stopped early", { $0.stoppedEarlyAt.map { "at epoch \($0)" } ?? "-" })
 }
 
 /// The schedule, weight decay and early-stopping rows of `compare` (shown where runs differ).
