@@ -130,11 +130,13 @@ public final class PostgresServer: Sendable {
 
         try pgctl(["start", "-w", "-t", "60", "-l", logFile])
         startWatchdog()
-        let stop: @Sendable () -> Void = { [dataDirectory, binaries, directory] in
+        // (The watchdog removes the directory once the process is gone: removing thousands
+        // of files here held the process's exit back by tens of seconds on a disk that
+        // discards each freed block at once.)
+        let stop: @Sendable () -> Void = { [dataDirectory, binaries] in
             _ = try? Self.run(
                 binaries.appendingPathComponent("pg_ctl").path,
                 ["-D", dataDirectory, "-m", "immediate", "stop"], asServerUser: true)
-            try? FileManager.default.removeItem(at: directory)
         }
         Self.exitLock.lock()
         if Self.stopsAtExit.isEmpty { atexit { PostgresServer.stopAll() } }
