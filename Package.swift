@@ -108,9 +108,11 @@ let package = Package(
         .testTarget(
             name: "CLITests",
             dependencies: ["TestSupport", "Prediction", "MNISTLabCLI", "mnistlab", "mnistlab-serve"]),
-        // ReliabilityTests recomputes ASHA's rule (Sweeps' Promotion) on what killed workers left.
+        // ReliabilityTests recomputes ASHA's rule (Sweeps' Promotion) on what killed workers left,
+        // and SlurmTests reads its store in process, faster than the trials it watches.
         .testTarget(
-            name: "ReliabilityTests", dependencies: ["TestSupport", "Datasets", "Sweeps", "mnistlab"]),
+            name: "ReliabilityTests",
+            dependencies: ["TestSupport", "Datasets", "Store", "Sweeps", "mnistlab"]),
     ],
     swiftLanguageModes: [.v6]
 )

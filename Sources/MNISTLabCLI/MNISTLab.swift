@@ -30,6 +30,7 @@ extension MNISTLab {
     /// bad flag, 1 for a runtime failure), never a stack trace or a usage dump.
     public static func main() {
         StopSignal.ignoreClosedOutput()
+        StopSignal.stopBetweenWrites()
         do {
             var command = try parse(Array(CommandLine.arguments.dropFirst()))
             try command.run()

@@ -1,3 +1,5 @@
+import Foundation
+import Store
 import Synchronization
 
 #if canImport(Glibc)
@@ -17,6 +19,11 @@ import Synchronization
 ///   and after SIGTERM or SIGUSR1 (a scheduler's time limit, preemption, `scancel`) it exits
 ///   0 once its trial is given back: a requeued job is then not counted as failed
 ///   (`handedBack`).
+/// - SIGTSTP (Ctrl-Z) stops the process once none of its write transactions is open
+///   (`Store.holdingWrites`), rather than wherever it is: stopped inside one, it would keep
+///   the store's write lock, so every other writer of an SQLite file would fail after the busy
+///   timeout, and nobody could take its run over once its lease expired. `fg` (SIGCONT)
+///   continues it.
 /// - SIGPIPE is ignored for the whole process: a closed output (`mnistlab train | head -2`)
 ///   makes writes fail with EPIPE, the lost lines are dropped, and training goes on to the
 ///   end, so no run is left `running` by a reader that stopped reading.
@@ -59,4 +66,40 @@ enum StopSignal {
         defer { for number in signals { Glibc.signal(number, SIG_DFL) } }
         return try body()
     }
+
+    /// Makes Ctrl-Z (SIGTSTP) stop the process only while none of its write transactions is
+    /// open, from now on: a thread of its own waits for the handler's word, then stops the
+    /// process inside `Store.holdingWrites`. `raise` stops the calling thread before it
+    /// returns, so no write begins until the process has been continued. A parent that has
+    /// SIGTSTP ignored (a supervisor may) is obeyed.
+    static func stopBetweenWrites() {
+        if let previous = Glibc.signal(SIGTSTP, SIG_IGN),
+            unsafeBitCast(previous, to: Int.self) == unsafeBitCast(SIG_IGN, to: Int.self)
+        {
+            return
+        }
+        _ = ctrlZ  // before the handler can post to it: a signal handler may not allocate
+        Thread.detachNewThread {
+            while true {
+                guard sem_wait(StopSignal.ctrlZ) == 0 else { continue }  // EINTR
+                Store.holdingWrites {
+                    // Ctrl-Z pressed again while a commit ended is the same stop, not another.
+                    while sem_trywait(StopSignal.ctrlZ) == 0 {}
+                    _ = raise(SIGSTOP)
+                }
+            }
+        }
+        Glibc.signal(SIGTSTP) { _ in _ = sem_post(StopSignal.ctrlZ) }
+        var ctrlZSignal = sigset_t()
+        sigemptyset(&ctrlZSignal)
+        sigaddset(&ctrlZSignal, SIGTSTP)
+        pthread_sigmask(SIG_UNBLOCK, &ctrlZSignal, nil)
+    }
+
+    /// Posted by the SIGTSTP handler (`sem_post` is safe in one).
+    nonisolated(unsafe) private static let ctrlZ: UnsafeMutablePointer<sem_t> = {
+        let posted = UnsafeMutablePointer<sem_t>.allocate(capacity: 1)
+        sem_init(posted, 0, 0)
+        return posted
+    }()
 }

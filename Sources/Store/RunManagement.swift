@@ -488,7 +488,8 @@ extension Store {
             let live = try read { db in try liveRuns(db) }
             if !live.isEmpty { throw StoreError.live(live, action: "Cannot vacuum \(location)") }
             let before = try engine.sizeBytes()
-            try engine.vacuum()
+            // Through the gate as a write: SQLite's VACUUM holds the write lock throughout.
+            try WriteGate.shared.passing { try engine.vacuum() }
             return Vacuum(bytesBefore: before, bytesAfter: try engine.sizeBytes())
         }
     }

@@ -101,6 +101,6 @@ public final class Store: Sendable {
         guard !isReadOnly else {
             throw StoreError(.notWritable, "the database was opened read-only.")
         }
-        return try engine.write(body)
+        return try WriteGate.shared.passing { try engine.write(body) }
     }
 }

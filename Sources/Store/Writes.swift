@@ -74,7 +74,9 @@ extension Store {
     /// 400-epoch run that keeps 9 checkpoints of 318 KB. Upkeep: a failure is ignored, and
     /// the space is reclaimed by the next call (or autovacuum).
     func reclaimCheckpointSpace() {
-        guard (try? engine.reclaim("checkpoints")) != nil else { return }
+        // Through the gate as a write: a process stopped in PostgreSQL's VACUUM would hold
+        // the table's lock, as one stopped in a transaction would its rows.
+        guard (try? WriteGate.shared.passing { try engine.reclaim("checkpoints") }) != nil else { return }
         checkpointsDroppedSinceReclaim.withLock { $0 = 0 }
     }
 

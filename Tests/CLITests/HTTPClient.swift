@@ -260,22 +260,3 @@ final class RawConnection {
         return (status, closed, text)
     }
 }
-
-/// The CPU time (user + system, in seconds) and resident memory (bytes) of process `pid`,
-/// from /proc.
-struct ProcessUsage {
-    var cpuSeconds: Double
-    var rssBytes: Int
-
-    init(_ pid: pid_t) throws {
-        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
-        // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
-        guard let close = stat.lastIndex(of: ")") else { throw HTTPClientError("bad /proc stat") }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
-        let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
-        cpuSeconds = ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / ticks
-        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        let line = status.split(separator: "\n").first { $0.hasPrefix("VmRSS:") } ?? ""
-        rssBytes = (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
-    }
-}

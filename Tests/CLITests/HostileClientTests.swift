@@ -91,7 +91,7 @@ import Testing
         let (sandbox, server) = try served()
         defer { withExtendedLifetime(sandbox) {} }
         let pid = server.process.processIdentifier
-        let before = try ProcessUsage(pid)
+        let before = try ProcessSnapshot(pid)
         let own = "Host: 127.0.0.1:\(server.port)\r\n"
         for _ in 0..<3 {
             // A 200 KB request line without an end
@@ -126,11 +126,11 @@ import Testing
             #expect(answers(server))
         }
         // Then the attacks cost little: each of them once took 17-19 CPU-seconds
-        let after = try ProcessUsage(pid)
+        let after = try ProcessSnapshot(pid)
         #expect(after.cpuSeconds - before.cpuSeconds < 5, "\(after.cpuSeconds - before.cpuSeconds) CPU-s")
         #expect(after.rssBytes < 300 << 20, "\(after.rssBytes) bytes resident")
         Thread.sleep(forTimeInterval: 1)
-        let later = try ProcessUsage(pid)
+        let later = try ProcessSnapshot(pid)
         #expect(later.cpuSeconds - after.cpuSeconds < 0.5, "still busy after the attack")
     }
 
@@ -138,7 +138,7 @@ import Testing
         let (sandbox, server) = try served()
         defer { withExtendedLifetime(sandbox) {} }
         let pid = server.process.processIdentifier
-        let before = try ProcessUsage(pid)
+        let before = try ProcessSnapshot(pid)
         // A socket that says nothing, one that sends half a head, and one that trickles a
         // header line a second, are all closed by the server (10 s for a head, 5 s idle)
         let idle = try RawConnection(server.port)
@@ -160,7 +160,7 @@ import Testing
         let (data, closed) = kept.readUntilClosed(seconds: 30)
         #expect(closed && String(decoding: data, as: UTF8.self).hasPrefix("HTTP/1.1 200 "))
         // And they cost nothing while held
-        #expect(try ProcessUsage(pid).cpuSeconds - before.cpuSeconds < 2)
+        #expect(try ProcessSnapshot(pid).cpuSeconds - before.cpuSeconds < 2)
         #expect(answers(server))
     }
 
@@ -168,7 +168,7 @@ import Testing
         let (sandbox, server) = try served()
         defer { withExtendedLifetime(sandbox) {} }
         let pid = server.process.processIdentifier
-        let before = try ProcessUsage(pid)
+        let before = try ProcessSnapshot(pid)
         // Given as many idle connections as the server serves at once (128)
         var held: [RawConnection] = []
         for _ in 0..<128 { held.append(try RawConnection(server.port)) }
@@ -183,8 +183,8 @@ import Testing
         // And once they go, the runs answer again
         held.removeAll()
         #expect(answersAgain(server))
-        #expect(try ProcessUsage(pid).cpuSeconds - before.cpuSeconds < 5)
-        #expect(try ProcessUsage(pid).rssBytes < 300 << 20)
+        #expect(try ProcessSnapshot(pid).cpuSeconds - before.cpuSeconds < 5)
+        #expect(try ProcessSnapshot(pid).rssBytes < 300 << 20)
     }
 
     /// Opens `target`'s event stream; returns the connection once the response's head and
@@ -279,9 +279,9 @@ import Testing
             if reopened != 200 { Thread.sleep(forTimeInterval: 0.2) }
         }
         #expect(reopened == 200, "dead clients' streams are held")
-        let after = try ProcessUsage(pid)
+        let after = try ProcessSnapshot(pid)
         Thread.sleep(forTimeInterval: 2)
-        #expect(try ProcessUsage(pid).cpuSeconds - after.cpuSeconds < 0.5)
+        #expect(try ProcessSnapshot(pid).cpuSeconds - after.cpuSeconds < 0.5)
         #expect(after.rssBytes < 300 << 20)
     }
 

@@ -98,6 +98,13 @@ extension Sandbox {
     func freezeOutsideATransaction(_ process: Background) throws {
         for _ in 0..<100 {
             process.send(SIGSTOP)
+            // kill() returns before the process has stopped: a thread inside a system call
+            // (the one that takes SQLite's write lock, say) finishes it first. Only a look
+            // taken once every thread has stopped tells what the stopped process holds.
+            guard process.waitUntilStopped() else {
+                Issue.record("the process did not stop on SIGSTOP")
+                return
+            }
             guard let free = try holdsNoTransaction() else {
                 Issue.record("sqlite3 is needed to see that the frozen process holds no lock")
                 return
@@ -111,7 +118,7 @@ extension Sandbox {
 
     /// Whether no other process has a transaction open on the database; nil when that
     /// cannot be seen (no `sqlite3`).
-    private func holdsNoTransaction() throws -> Bool? {
+    func holdsNoTransaction() throws -> Bool? {
         switch store {
         case .sqlite:
             return try sqlite3(database, "BEGIN IMMEDIATE; ROLLBACK;").map { $0.status == 0 }
@@ -128,11 +135,36 @@ extension Sandbox {
     }
 }
 
-/// `sqlite3 <database> <sql>`, the tool users query with; nil when it is not installed.
+extension Background {
+    /// Waits (10 s at the most) until every thread of the process is stopped (state `T` in
+    /// /proc/PID/task/*/stat); false if one is still not.
+    func waitUntilStopped() -> Bool {
+        wait(until: { Self.allThreadsStopped(pid) }, seconds: 10)
+    }
+
+    private static func allThreadsStopped(_ pid: pid_t) -> Bool {
+        let tasks = "/proc/\(pid)/task"
+        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: tasks),
+            !threads.isEmpty
+        else { return false }
+        return threads.allSatisfy { thread in
+            // "tid (name) S …": the state follows the last ')', as the name may hold one.
+            guard let stat = try? String(contentsOfFile: "\(tasks)/\(thread)/stat", encoding: .utf8),
+                let close = stat.lastIndex(of: ")")
+            else { return false }
+            return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first == "T"
+        }
+    }
+}
+
+/// `sqlite3`, the tool users query with; nil when it is not installed.
+let sqlite3Tool = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+}
+
+/// `sqlite3 <database> <sql>`; nil when `sqlite3` is not installed.
 func sqlite3(_ database: String, _ sql: String) throws -> (status: Int32, output: String)? {
-    guard let tool = ["/usr/bin/sqlite3", "/usr/local/bin/sqlite3"].first(where: {
-        FileManager.default.isExecutableFile(atPath: $0)
-    }) else { return nil }
+    guard let tool = sqlite3Tool else { return nil }
     return try shell(tool, [database, sql])
 }
 

@@ -72,6 +72,48 @@ import Testing
         #expect(try sandbox.rows("SELECT status FROM runs") == ["interrupted"])
     }
 
+    @Test(
+        .enabled(if: sqlite3Tool != nil, "sqlite3 is needed to see whether the stopped trainer holds the write lock"),
+        arguments: Sandbox.Store.all)
+    func ctrlZStopsATrainerBetweenItsTransactionsSoItsRunIsTakenOver(store: Sandbox.Store) throws {
+        // Given a trainer recording an epoch and renewing its lease several times a second
+        let sandbox = try Sandbox(store)
+        let lease = ["MNISTLAB_LEASE_SECONDS": "2"]
+        let trainer = try Background(
+            sandbox, ["train", "--epochs", "100000"] + Self.long, label: "trainer", environment: lease)
+        defer { trainer.send(SIGKILL) }
+        #expect(trainer.waitForLines("epoch "), "\(trainer.stderr)")
+
+        // When Ctrl-Z reaches it again and again, each time as it writes to the store (its
+        // SQLite log changes, or its PostgreSQL session is inside a transaction)
+        var log = WALWatcher(database: sandbox.database)
+        let writing: () -> Bool = {
+            store == .sqlite ? log.changed() : (try? sandbox.holdsNoTransaction()) == false
+        }
+        for attempt in 1...20 {
+            #expect(trainer.wait(until: writing, seconds: 60), "attempt \(attempt): \(trainer.stderr)")
+            trainer.send(SIGTSTP)
+
+            // Then each time it stops holding no transaction: another process can write
+            #expect(trainer.waitUntilStopped(), "attempt \(attempt)")
+            #expect(try sandbox.holdsNoTransaction() == true, "attempt \(attempt)")
+            if attempt < 20 { trainer.send(SIGCONT) }
+        }
+
+        // And, left stopped past its lease, its run is taken over by another process, and the
+        // trainer, continued, stops without writing to it
+        #expect(trainer.wait(until: { (try? sandbox.status(runID: 1)) == "interrupted" }, seconds: 60))
+        let takeover = try Background(
+            sandbox, ["resume", "1", "--epochs", "100000"], label: "takeover", environment: lease)
+        defer { takeover.send(SIGKILL) }
+        #expect(takeover.waitForLines("epoch "), "\(takeover.stderr)")
+        trainer.send(SIGCONT)
+        #expect(trainer.wait() == .exit(1), "\(trainer.stderr)")
+        #expect(trainer.stderr.contains("Run 1 was taken over by another process"), "\(trainer.stderr)")
+        takeover.send(SIGINT)
+        #expect(takeover.wait() == .exit(130), "\(takeover.stderr)")
+    }
+
     @Test func fileTheUserMayOnlyReadIsQueriedWithoutAnyWrite() throws {
         // Given a database written by root, in a directory only root may write, and a copy of
         // the binary that another user may run

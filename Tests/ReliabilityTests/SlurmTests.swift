@@ -1,4 +1,5 @@
 import Foundation
+import Store
 import TestSupport
 import Testing
 
@@ -54,48 +55,91 @@ struct SlurmTests {
         func log(_ task: Int) -> String {
             (try? String(contentsOfFile: sandbox.path("mnistlab-sweep-1-\(array)_\(task).out"), encoding: .utf8)) ?? ""
         }
-        /// The trial array task `task` holds, once it has committed 3 epochs and while it has
-        /// half of them still to train: a stop sent now lands inside that trial however slow
-        /// the machine (its remaining epochs slow down with it), not after its last epoch.
-        func trainingTrial(_ task: Int) throws -> String? {
-            try sandbox.rows(
-                """
-                SELECT t.number FROM trials t JOIN run_stats s ON s.run_id = t.run_id
+        // The store read in this process: a look takes milliseconds, where `mnistlab sql` (a
+        // process and a connection) can take as long as a trial here on a busy machine.
+        let store = try Store.open(location: sandbox.database, readOnly: true)
+        defer { try? store.close() }
+        func look(_ sql: String) throws -> [String] {
+            try store.query(sql).rows.map { $0.map(\.description).joined(separator: ",") }
+        }
+        /// Freezes (SIGSTOP) array task `task`'s worker inside a trial, with 3 epochs of it
+        /// committed and half of them still to train, so that a stop sent then lands inside
+        /// that trial; that trial's number and the worker's pid. A trial here lasts about a
+        /// second, so the worker is held still rather than raced: frozen once it was seen
+        /// training, then looked at again, and thawed to try again if its trial left that span
+        /// between the two looks.
+        func freezeInsideATrial(_ task: Int, within seconds: Double) throws -> (trial: String, pid: pid_t)? {
+            let inside = """
+                SELECT t.number, r.pid FROM trials t
+                JOIN run_stats s ON s.run_id = t.run_id JOIN runs r ON r.id = t.run_id
                 WHERE t.status = 'running' AND t.array_job_id = \(array) AND t.array_task_id = \(task)
                   AND s.epochs_done BETWEEN 3 AND \(Self.epochs / 2)
                 """
-            ).first
+            var frozen: (trial: String, pid: pid_t)?
+            _ = try waitUntil(seconds, "task \(task) trains a trial") {
+                guard let seen = try look(inside).first,
+                    let pid = seen.split(separator: ",").last.flatMap({ pid_t($0) })
+                else { return false }
+                kill(pid, SIGSTOP)
+                if try waitUntil(10, "task \(task)'s worker \(pid) stops", { (try? ProcessSnapshot(pid))?.isStopped == true }),
+                    try look(inside).first == seen
+                {
+                    frozen = (String(seen.prefix { $0 != "," }), pid)
+                    return true
+                }
+                kill(pid, SIGCONT)
+                return false
+            }
+            return frozen
+        }
+        /// Runs the Slurm command that stops the frozen worker `pid`, then thaws the worker
+        /// once its SIGTERM is pending (or Slurm thawed it, as it does with a SIGCONT first).
+        func stop(_ pid: pid_t, with command: String, _ arguments: [String]) throws {
+            try cluster.run(command, arguments)
+            _ = try waitUntil(60, "Slurm signals worker \(pid)") {
+                let worker = try? ProcessSnapshot(pid)
+                return worker?.isPending(SIGTERM) != false || worker?.isStopped == false
+            }
+            kill(pid, SIGCONT)
         }
         func queued(_ state: String? = nil) throws -> [String] {
             try cluster.queue().filter { state == nil || $0.hasSuffix(" \(state!)") }
         }
 
-        // When task 1 is cancelled while its trial trains
-        var cancelled: String?
-        try #require(try waitUntil(120, "task 1 trains a trial") { cancelled = try trainingTrial(1); return cancelled != nil })
-        try cluster.run("scancel", ["\(array)_1"])
+        // When each task is held inside a trial, then task 1 cancelled and task 2 requeued
+        // (held both, since a task left training would finish the sweep's six short trials
+        // while the test deals with the other)
+        try #require(try waitUntil(300, "both tasks train") {
+            try look("SELECT count(DISTINCT array_task_id) FROM trials WHERE status = 'running'") == ["2"]
+        })
+        let cancelled = try #require(try freezeInsideATrial(1, within: 120))
+        // (well inside the 30-s lease of the trial task 1 holds, frozen)
+        let requeued = try #require(try freezeInsideATrial(2, within: 15))
+        try stop(cancelled.pid, with: "scancel", ["\(array)_1"])
+        try stop(requeued.pid, with: "scontrol", ["requeue", "\(array)_2"])
 
-        // Then it gives its trial back and exits
+        // Then each gives its trial back; task 1 ends, and task 2 is queued again (and let
+        // start again soon, rather than after Slurm's hold on requeued jobs: a second on,
+        // since slurmd refuses a credential issued in the same second as the requeue revoked
+        // the last one: "Job credential revoked", exit 1 before the script runs)
         try #require(try waitUntil(60, "task 1 gives its trial back") {
-            log(1).contains("trial \(cancelled ?? "?") is pending again")
+            log(1).contains("trial \(cancelled.trial) is pending again")
         }, "\(log(1))")
-        try #require(try waitUntil(60, "task 1 ends") { try !queued().contains { $0.hasPrefix("\(array)_1 ") } })
-
-        // When task 2 is requeued while its trial trains (and let start again at once,
-        // rather than after Slurm's hold on requeued jobs)
-        var requeued: String?
-        try #require(try waitUntil(300, "task 2 trains a trial") { requeued = try trainingTrial(2); return requeued != nil })
-        try cluster.run("scontrol", ["requeue", "\(array)_2"])
         try #require(try waitUntil(60, "task 2 gives its trial back") {
-            log(2).contains("trial \(requeued ?? "?") is pending again")
+            log(2).contains("trial \(requeued.trial) is pending again")
         }, "\(log(2))")
+        try #require(try waitUntil(60, "task 1 ends") { try !queued().contains { $0.hasPrefix("\(array)_1 ") } })
         try #require(try waitUntil(60, "task 2 is queued again") { try !queued("PENDING").isEmpty })
-        try cluster.run("scontrol", ["update", "JobId=\(array)_2", "StartTime=now"])
+        try cluster.run("scontrol", ["update", "JobId=\(array)_2", "StartTime=now+1"])
 
         // Then the requeued task finishes the sweep: exit 0 after one restart
-        try #require(try waitUntil(600, "the job array ends") { try queued().isEmpty }, "\(log(2))")
+        try #require(
+            try waitUntil(600, "the job array ends") { try queued().isEmpty },
+            "\(log(2))\n\(cluster.logTail())")
         let task2 = try cluster.job("\(array)_2")
-        #expect(task2["JobState"] == "COMPLETED" && task2["ExitCode"] == "0:0" && task2["Restarts"] == "1", "\(task2)")
+        #expect(
+            task2["JobState"] == "COMPLETED" && task2["ExitCode"] == "0:0" && task2["Restarts"] == "1",
+            "\(task2)\n\(cluster.logTail())")
         #expect(log(2).contains("array task 2 on \(cluster.node), restart 1"), "\(log(2))")
 
         // And every trial completed once, with one run each that nothing holds, and the
@@ -108,7 +152,7 @@ struct SlurmTests {
                 SELECT t.number, count(*), max(e.epoch) FROM trials t
                 JOIN epochs e ON e.run_id = t.run_id GROUP BY t.number ORDER BY t.number
                 """) == (1...6).map { "\($0),\(Self.epochs),\(Self.epochs)" })
-        for number in [cancelled, requeued].compactMap({ $0 }) {
+        for number in [cancelled.trial, requeued.trial] {
             #expect(try sandbox.rows("SELECT count(*) FROM trials WHERE number = \(number) AND attempts >= 2") == ["1"])
         }
         #expect(try WorkerTests.outcome(sandbox) == Self.serial())

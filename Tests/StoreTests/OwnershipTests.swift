@@ -1,5 +1,6 @@
 import Foundation
 import GRDB
+import Synchronization
 import TestSupport
 import Testing
 
@@ -187,6 +188,89 @@ import Testing
 
         // Then
         #expect(outcomes.sorted() == ["held", "held", "held", "held", "held", "held", "held", "won"])
+    }
+
+    @Test func writeHoldsTheWriteLockFromItsStartSoNoOtherCommitMakesItsReadStale() throws {
+        // Given a held run, and a second connection to the file, as another process has
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let store = try Store.open(path: path)
+        let (run, lease) = try store.createRun(.sample(), leaseSeconds: 30)
+        let waited = Mutex(false)
+        let committed = Mutex(false)
+        var configuration = Configuration()
+        configuration.busyMode = .callback { tries in
+            waited.withLock { $0 = true }
+            usleep(1_000)
+            return tries < 30_000
+        }
+        let other = try DatabaseQueue(path: path, configuration: configuration)
+
+        // When a write transaction reads, the other connection tries to commit, and the
+        // transaction then writes (SQLite fails that write at once, SQLITE_BUSY_SNAPSHOT, when
+        // another commit came between: the busy timeout never applies to it)
+        let otherCameBetween = try store.write { db -> Bool in
+            _ = try db.fetch("SELECT * FROM runs WHERE id = ?", [run.id.sqlValue])
+            DispatchQueue.global().async {
+                try? other.write { db in
+                    try db.execute(
+                        sql: "UPDATE runs SET name = 'renamed' WHERE id = ?", arguments: [run.id])
+                }
+                committed.withLock { $0 = true }
+            }
+            #expect(eventually(within: 30) { waited.withLock { $0 } || committed.withLock { $0 } })
+            try store.renew(lease, db)
+            return !waited.withLock { $0 }
+        }
+
+        // Then the other connection waited for the lock rather than committing in between, and
+        // committed once the transaction had
+        #expect(!otherCameBetween)
+        #expect(eventually(within: 30) { committed.withLock { $0 } })
+        #expect(try store.run(id: run.id)?.name == "renamed")
+    }
+
+    @Test func claimWaitsForAnotherProcessesWriteTransactionInsteadOfFailingAtOnce() throws {
+        // Given a run whose holder's lease expired, and another connection holding the write
+        // lock, as a trainer committing an epoch does
+        let directory = try TemporaryDirectory()
+        let path = directory.path("lab.sqlite")
+        let store = try Store.open(path: path)
+        let (run, _) = try store.createRun(.sample(), leaseSeconds: 30)
+        try expireLease(path, runID: run.id, host: "another-machine")
+        let other = try DatabaseQueue(path: path)
+        let (holding, release) = (DispatchSemaphore(value: 0), DispatchSemaphore(value: 0))
+        DispatchQueue.global().async {
+            try? other.writeWithoutTransaction { db in
+                try db.inTransaction(.immediate) {
+                    holding.signal()
+                    release.wait()
+                    return .commit
+                }
+            }
+        }
+        #expect(holding.wait(timeout: .now() + 30) == .success)
+
+        // When another process claims the run meanwhile
+        let claimed = Mutex<Result<Run, any Error>?>(nil)
+        DispatchQueue.global().async {
+            let outcome = Result {
+                try store.claimRun(
+                    id: run.id, update: RunUpdate(epochs: 10, keepEvery: 1, datasetPath: "/x"),
+                    leaseSeconds: 30
+                ).0
+            }
+            claimed.withLock { $0 = outcome }
+        }
+        // (a claim failing at once with "database is locked" would have ended by then)
+        let endedWhileLocked = eventually(within: 0.5) { claimed.withLock { $0 != nil } }
+        release.signal()
+
+        // Then it waits for the lock and takes the run once the other transaction commits
+        #expect(!endedWhileLocked)
+        #expect(eventually(within: 30) { claimed.withLock { $0 != nil } })
+        let outcome = try #require(claimed.withLock { $0 })
+        #expect(try outcome.get().status == .running)
     }
 }
 

@@ -347,6 +347,41 @@ struct PostgresEngineTests {
         #expect(PostgresEngine.lockKey("runs") != PostgresEngine.lockKey("trials"))
     }
 
+    @Test func deadlockVictimRunsAgainRatherThanFailing() throws {
+        // Given two engines, each to take a lock of its own and then the other's
+        let url = try PostgresServer.shared.createDatabase()
+        let engines = try (0..<2).map { _ in try openEngine(url) }
+        let holds = [DispatchSemaphore(value: 0), DispatchSemaphore(value: 0)]
+        let runs = Mutex(0)
+        let failures = Mutex<[String]>([])
+
+        // When, on their first runs, each asks for the other's lock once both hold their own:
+        // a deadlock, which the server breaks by failing one of the two transactions
+        let threads = (0..<2).map { me in
+            Thread {
+                do {
+                    try engines[me].write { db in
+                        let attempt = nextAttempt(runs)
+                        try engines[me].lock("resource \(me)", db)
+                        if attempt <= 2 {
+                            holds[me].signal()
+                            _ = holds[1 - me].wait(timeout: .now() + 30)
+                        }
+                        try engines[me].lock("resource \(1 - me)", db)
+                        try db.execute("INSERT INTO items (id) SELECT coalesce(max(id), 0) + 1 FROM items")
+                    }
+                } catch { failures.withLock { $0.append("\(error)") } }
+            }
+        }
+        threads.forEach { $0.start() }
+        #expect(eventually(within: 60) { threads.allSatisfy(\.isFinished) })
+
+        // Then the failed one ran again, once the other had committed, and both wrote
+        #expect(failures.withLock { $0 } == [])
+        #expect(runs.withLock { $0 } == 3)
+        #expect(try engines[0].read { db in try db.fetch("SELECT count(*) AS n FROM items") }[0]["n"] == .integer(2))
+    }
+
     @Test func dialectFragmentsRunOnTheServer() throws {
         // Given
         let engine = try openEngine(try PostgresServer.shared.createDatabase())

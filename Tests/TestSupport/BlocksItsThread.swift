@@ -9,8 +9,7 @@
 /// task-locals), only on another thread.
 ///
 /// Only when Swift Testing bounds how many test cases run at once
-/// (`SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH`, which `.ci/run` leaves unset for now; see
-/// RELIABILITY.md, open issues): off the pool,
+/// (`SWT_EXPERIMENTAL_MAXIMUM_PARALLELIZATION_WIDTH`, which `.ci/run` sets): off the pool,
 /// nothing else would, and every test would start together. Swift Testing holds a case back
 /// before its time limit starts, so a case waiting for its turn is not timed.
 import Foundation

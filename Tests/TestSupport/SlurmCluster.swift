@@ -92,6 +92,16 @@ public final class SlurmCluster: @unchecked Sendable {
         return fields
     }
 
+    /// The last lines of slurmctld's and slurmd's logs, for a failure's message: what Slurm
+    /// did goes with the cluster's directory when it stops.
+    public func logTail(lines: Int = 25) -> String {
+        ["slurmctld", "slurmd"].map { daemon in
+            let text = (try? String(contentsOfFile: path("log/\(daemon).log"), encoding: .utf8)) ?? ""
+            let tail = text.split(separator: "\n").suffix(lines).joined(separator: "\n")
+            return "\(daemon).log:\n\(tail)"
+        }.joined(separator: "\n")
+    }
+
     /// A file in the cluster's directory.
     public func path(_ name: String) -> String { directory.appendingPathComponent(name).path }
 
@@ -210,15 +220,10 @@ public final class SlurmCluster: @unchecked Sendable {
         else { return }
         guard kill(pid, SIGTERM) == 0 else { return }
         let deadline = Date().addingTimeInterval(10)
-        while Date() < deadline, kill(pid, 0) == 0, !isZombie(pid) { usleep(100_000) }
-        if kill(pid, 0) == 0 && !isZombie(pid) { kill(pid, SIGKILL) }
-    }
-
-    /// Whether `pid` has exited and waits for a parent that never reaps it (a daemon whose
-    /// parent is an init that does not).
-    private static func isZombie(_ pid: pid_t) -> Bool {
-        let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-        return stat.split(separator: ")").last?.split(separator: " ").first == "Z"
+        // A daemon whose parent is an init that does not reap it stays a zombie once ended.
+        func runs() -> Bool { kill(pid, 0) == 0 && (try? ProcessSnapshot(pid))?.isZombie != true }
+        while Date() < deadline, runs() { usleep(100_000) }
+        if runs() { kill(pid, SIGKILL) }
     }
 
     private static func program(_ name: String) -> String? {

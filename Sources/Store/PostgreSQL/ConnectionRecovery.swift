@@ -2,7 +2,8 @@
 /// and does what the answer says, so the rules are tested without a socket or a clock
 /// (`ConnectionRecoveryTests`), and the server tests prove the engine follows them.
 ///
-/// - A statement the server refused fails as it is; nothing is retried.
+/// - A statement the server refused fails as it is; nothing is retried, but for a deadlock's
+///   victim or a serialization failure (`PostgresEngine.rerunStates`), run again whole.
 /// - A connection lost before COMMIT was sent: the server rolls the transaction back, so the
 ///   engine connects again and runs the whole transaction again (its body only touches the
 ///   database through the session, so a rerun starts from what is committed).

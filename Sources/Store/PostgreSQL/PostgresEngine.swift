@@ -119,13 +119,15 @@ final class PostgresEngine: Engine, @unchecked Sendable {
     }
 
     /// Runs `body` between `begin` and COMMIT, ROLLBACK when it throws; a lost connection is
-    /// handled as `ConnectionRecovery` decides. `commits: false` always rolls back, for
-    /// `query`.
+    /// handled as `ConnectionRecovery` decides, and a transaction the server ended to break a
+    /// deadlock or refused as not serializable is run again (`rerunStates`). `commits: false`
+    /// always rolls back, for `query`.
     func transaction<T>(
         _ begin: String, commits: Bool = true, _ body: (PostgresSession) throws -> T
     ) throws -> T {
         mutex.lock()
         defer { mutex.unlock() }
+        var reruns = 0
         while true {
             let session = PostgresSession(try connected())
             var stage = ConnectionRecovery.Stage.beforeCommit
@@ -148,6 +150,12 @@ final class PostgresEngine: Engine, @unchecked Sendable {
                     // The server keeps the failed transaction open until told otherwise.
                     _ = try? session.run("ROLLBACK")
                     if session.lostConnection { drop() }
+                    if let state = session.failedState, Self.rerunStates.contains(state),
+                        reruns < Self.reruns
+                    {
+                        reruns += 1
+                        continue
+                    }
                     throw error
                 }
                 drop()
@@ -166,6 +174,16 @@ final class PostgresEngine: Engine, @unchecked Sendable {
             }
         }
     }
+
+    /// The SQLSTATEs of a transaction the server failed for another one's sake, not for its
+    /// own statements: a deadlock's victim (40P01, e.g. `rm` of a run whose stale holder
+    /// commits an epoch at that moment) and a serialization failure (40001, which writes at
+    /// READ COMMITTED do not raise today). The server rolled it back and the other went on,
+    /// so it runs again, whole, from what is committed, as after a lost connection.
+    static let rerunStates: Set<String> = ["40P01", "40001"]
+    /// How many times one transaction runs again for `rerunStates`: each time, the other
+    /// transaction committed first.
+    static let reruns = 10
 
     /// The connection, made again when it was lost, as `recovery` decides: with growing
     /// pauses while the failure may be passing (a restarting server), until the outage has
