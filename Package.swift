@@ -82,7 +82,8 @@ let package = Package(
         .testTarget(name: "DatasetsTests", dependencies: ["Datasets", "TestSupport"]),
         // StoreTests uses TestSupport's throwaway PostgreSQL server (PostgresServer).
         .testTarget(name: "StoreTests", dependencies: ["Store", "TestSupport"]),
-        .testTarget(name: "TrainingTests", dependencies: ["Training"]),
+        // TrainingTests' sessions train on an excerpt of MNIST that TestSupport writes.
+        .testTarget(name: "TrainingTests", dependencies: ["Training", "TestSupport"]),
         // SweepsTests trains small sweeps in process, on SQLite and on TestSupport's
         // PostgreSQL server, and writes stores at older schemas through GRDB.
         .testTarget(

@@ -9,7 +9,7 @@ import Testing
     func runWithoutDataVariable(
         _ sandbox: Sandbox, _ arguments: [String], executable: String = mnistlabBinary,
         environment: [String: String] = [:]
-    ) throws -> (status: Int32, stderr: String) {
+    ) throws -> (status: Int32, stdout: String, stderr: String) {
         let process = sandbox.launch(arguments, executable: executable)
         process.environment?.removeValue(forKey: "MNISTLAB_DATA")
         process.environment?.merge(environment) { $1 }
@@ -18,8 +18,11 @@ import Testing
         process.standardOutput = stdout
         process.standardError = stderr
         try process.run()
-        let err = process.waitForExit(reading: [stdout, stderr]).output[1]
-        return (process.terminationStatus, String(decoding: err, as: UTF8.self))
+        let output = process.waitForExit(reading: [stdout, stderr]).output
+        return (
+            process.terminationStatus, String(decoding: output[0], as: UTF8.self),
+            String(decoding: output[1], as: UTF8.self)
+        )
     }
 
     @Test func trainFindsTheBundledDataFromAnotherDirectory() throws {
@@ -42,17 +45,43 @@ import Testing
     }
 
     @Test func benchFindsItsNumpyScriptAsItFindsTheData() throws {
-        // Given a directory outside the repository (no Benchmarks/ in it)
+        // Given a directory outside the repository (no Benchmarks/ in it), and first on PATH a
+        // `python3` that notes how it is called and answers as the numpy script does (the
+        // script's own epoch on the full set cost some 6 CPU-s where python3 has numpy, and
+        // nothing where it has not: this sees the call either way)
         let sandbox = try Sandbox()
+        let bin = sandbox.path("bin")
+        try FileManager.default.createDirectory(atPath: bin, withIntermediateDirectories: true)
+        let calls = sandbox.path("python3-calls")
+        let stub = """
+            #!/bin/sh
+            echo "$*" >> '\(calls)'
+            [ "$1" = -c ] && exit 0
+            echo '{"numpy": "stub", "blas": "none", "median_train_seconds": 3, "median_evaluate_seconds": 1, "validation_accuracy": 0.5}'
+            """
+        try stub.write(toFile: sandbox.path("python3.sh"), atomically: false, encoding: .utf8)
+        // (installed by a process of its own: a file this process wrote could not be run while
+        // a child forked beside it held it open, as `copyMnistlab` says)
+        _ = try run("/usr/bin/install", ["-m", "0755", sandbox.path("python3.sh"), bin + "/python3"])
+        let path = bin + ":" + (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin:/bin")
 
         // When bench runs there, on the bundled data, found above the binary's real path
         let output = try runWithoutDataVariable(
-            sandbox, ["bench", "--epochs", "1", "--hidden", "8", "--json"])
+            sandbox, ["bench", "--epochs", "1", "--hidden", "8", "--json"], environment: ["PATH": path])
 
-        // Then it found Benchmarks/numpy_epoch.py in the repository: it ran the baseline, or
-        // says only that python3 or numpy is missing
+        // Then it found Benchmarks/numpy_epoch.py in the repository and ran it with python3 on
+        // the same data and shape, and reports what it printed
         #expect(output.status == 0, "\(output.stderr)")
         #expect(!output.stderr.contains("no script at"), "\(output.stderr)")
+        let repository = repositoryRoot.path
+        #expect(
+            try String(contentsOfFile: calls, encoding: .utf8).split(separator: "\n") == [
+                "-c import numpy",
+                "\(repository)/Benchmarks/numpy_epoch.py --epochs 1 --data \(repository)/Data/mnist --hidden 8 --activation sigmoid",
+            ])
+        let report = try JSONSerialization.jsonObject(with: Data(output.stdout.utf8)) as? [String: Any]
+        #expect((report?["numpy"] as? [String: Any])?["numpy"] as? String == "stub", "\(output.stdout)")
+        #expect(report?["speedup_vs_numpy"] is Double, "\(output.stdout)")
     }
 
     @Test func trainWithoutDataSaysWhereItLookedAndCreatesNoDatabase() throws {

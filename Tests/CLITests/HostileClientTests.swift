@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TestSupport
 import Testing
 
@@ -219,8 +220,9 @@ import Testing
     }
 
     /// Starts training run 2 for longer than any test lasts (in the background, stopped with
-    /// Ctrl-C at the end of the test), and returns once it has committed 2 epochs.
-    func trainInBackground(_ sandbox: Sandbox, _ server: RunningServer) throws -> Process {
+    /// Ctrl-C by `stop()` at the end of the test), and returns once it has committed 2 epochs,
+    /// paced from then on (`PacedTraining`).
+    func trainInBackground(_ sandbox: Sandbox, _ server: RunningServer) throws -> PacedTraining {
         let training = sandbox.launch(["train", "--epochs", "1000000", "--val-size", "200", "--batch-size", "50"])
         training.standardOutput = FileHandle.nullDevice
         training.standardError = FileHandle.nullDevice
@@ -229,7 +231,7 @@ import Testing
         while Date() < deadline, try lastEpoch(server, 2) < 2 {
             Thread.sleep(forTimeInterval: 0.2)
         }
-        return training
+        return PacedTraining(training)
     }
 
     @Test func streamsOfAFinishedRunGoQuietAndAreBounded() throws {
@@ -247,10 +249,7 @@ import Testing
         #expect(try counters(server).streams == 40)
         // While another run trains, so that the store changes all the time
         let training = try trainInBackground(sandbox, server)
-        defer {
-            training.interrupt()
-            training.waitForExit()
-        }
+        defer { training.stop() }
 
         // Then the 40 streams read the finished run together, once per 5 s at most for all of
         // them (a completed run can be resumed), where each used to read it on its own. (The
@@ -291,10 +290,7 @@ import Testing
         let (sandbox, server) = try served()
         defer { withExtendedLifetime(sandbox) {} }
         let training = try trainInBackground(sandbox, server)
-        defer {
-            training.interrupt()
-            training.waitForExit()
-        }
+        defer { training.stop() }
         var streams: [RawConnection] = []
         for _ in 0..<40 {
             let (stream, status) = try openStream(server, "/api/runs/2/events?status=1", until: "event: status")
@@ -366,5 +362,40 @@ import Testing
         #expect(answersAgain(server))
         #expect(try HTTP.get(server.port, "/api/runs/1").status == 200)
         #expect(try HTTP.get(server.port, "/runs/1").status == 200)
+    }
+}
+
+/// A trainer let run a fifth of the time: SIGCONT, 50 ms, SIGSTOP, 200 ms, until `stop()`.
+/// Flat out it took a core (two on a quiet machine) for as long as a test lasted, to make
+/// the store change all the time; paced, it still commits several epochs a second, which is
+/// all the tests need of it (a stream that read once per change would read hundreds of times).
+/// A stopped trainer is still running, holding its run; the server only reads.
+final class PacedTraining: @unchecked Sendable {
+    let process: Process
+    private let stopping = Mutex(false)
+    private let stopped = DispatchSemaphore(value: 0)
+
+    init(_ process: Process) {
+        self.process = process
+        Thread.detachNewThread { [self] in
+            while !stopping.withLock({ $0 }) && process.isRunning {
+                kill(process.processIdentifier, SIGCONT)
+                Thread.sleep(forTimeInterval: 0.05)
+                if process.isRunning { kill(process.processIdentifier, SIGSTOP) }
+                Thread.sleep(forTimeInterval: 0.2)
+            }
+            if process.isRunning { kill(process.processIdentifier, SIGCONT) }
+            stopped.signal()
+        }
+    }
+
+    var isRunning: Bool { process.isRunning }
+
+    /// Lets it run on (SIGCONT), then stops it with Ctrl-C and waits for it to exit.
+    func stop() {
+        stopping.withLock { $0 = true }
+        _ = stopped.wait(timeout: .now() + 10)  // the pacing thread ends within 0.25 s
+        process.interrupt()
+        process.waitForExit()
     }
 }

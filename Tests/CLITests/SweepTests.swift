@@ -260,7 +260,7 @@ import Testing
         let sweep = try Background(
             sandbox,
             [
-                "sweep", "--seed", "1,2", "--hidden", "16", "--epochs", "300", "--val-size", "200",
+                "sweep", "--seed", "1,2", "--hidden", "16", "--epochs", "100", "--val-size", "200",
                 "--batch-size", "50",
             ], label: "sweep")
         #expect(sweep.waitForLines("epoch ", count: 2), "\(sweep.stderr)")
@@ -281,7 +281,7 @@ import Testing
         #expect(resumed.stdout.contains("resumed after epoch"), "\(resumed.stdout)")
         #expect(
             try sandbox.rows("SELECT t.number, t.status, t.attempts, s.epochs_done FROM trials t JOIN run_summary s ON s.id = t.run_id ORDER BY t.number")
-                == ["1,completed,2,300", "2,completed,1,300"])
+                == ["1,completed,2,100", "2,completed,1,100"])
         #expect(try sandbox.value("SELECT count(*) FROM runs") == "2")
     }
 

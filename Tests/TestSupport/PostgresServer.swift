@@ -1,7 +1,7 @@
-/// A throwaway PostgreSQL server for the tests: initdb in a temporary directory, a free
-/// loopback port, SCRAM passwords over TCP and peer authentication on its Unix socket (as
-/// Debian sets a server up), started once per test process on first use and stopped when the
-/// process ends, however it ends.
+/// A throwaway PostgreSQL server for the tests: a copy of the process's one initdb in a
+/// temporary directory, a free loopback port, SCRAM passwords over TCP and peer
+/// authentication on its Unix socket (as Debian sets a server up), started once per test
+/// process on first use and stopped when the process ends, however it ends.
 import Foundation
 
 /// The test process's PostgreSQL server. `PostgresServer.shared` starts it the first time.
@@ -45,7 +45,8 @@ public final class PostgresServer: Sendable {
     }
 
     /// The superuser's name and password (SCRAM-SHA-256).
-    public let user = "mnistlab"
+    public let user = superuser
+    private static let superuser = "mnistlab"
     public let password: String
     public let port: Int
     /// The temporary directory holding the data directory, the socket and the log.
@@ -56,25 +57,42 @@ public final class PostgresServer: Sendable {
     private var dataDirectory: String { directory.appendingPathComponent("data").path }
     private var logFile: String { directory.appendingPathComponent("server.log").path }
 
-    private init(settings extraSettings: String = "", files: [String: Data] = [:], hba: [String] = []) throws {
-        binaries = try Self.findBinaries()
-        port = try Self.freePort()
-        password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
-        directory = URL(fileURLWithPath: NSTemporaryDirectory())
-            .appendingPathComponent("mnistlab-pg-\(UUID().uuidString.prefix(8))")
+    /// One initdb per test process, which every server's data directory is a copy of (an
+    /// initdb cost about a CPU-second, once per server): its directory (holding `data`) and
+    /// the superuser's password, the same for every server of the process.
+    private static let template = Result { () throws -> (directory: URL, password: String) in
+        let binaries = try findBinaries()
+        let password = UUID().uuidString.replacingOccurrences(of: "-", with: "")
+        let directory = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("mnistlab-pg-template-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        whenThisProcessEnds(run: "rm -rf '\(directory.path)'")
         let passwordFile = directory.appendingPathComponent("password").path
         try password.write(toFile: passwordFile, atomically: true, encoding: .utf8)
         // PostgreSQL refuses to run as root: the server's files belong to `postgres` then.
-        if Self.runsAsRoot { try Self.run("/bin/chown", ["-R", "postgres", directory.path]) }
-
-        try Self.run(
+        if runsAsRoot { try run("/bin/chown", ["-R", "postgres", directory.path]) }
+        try run(
             binaries.appendingPathComponent("initdb").path,
             [
-                "-D", dataDirectory, "-U", user, "--auth-host=scram-sha-256", "--auth-local=peer",
-                "--pwfile=\(passwordFile)",
+                "-D", directory.appendingPathComponent("data").path, "-U", superuser,
+                "--auth-host=scram-sha-256", "--auth-local=peer", "--pwfile=\(passwordFile)",
                 "-E", "UTF8", "--no-locale", "--no-sync",
             ], asServerUser: true)
+        return (directory, password)
+    }
+
+    private init(settings extraSettings: String = "", files: [String: Data] = [:], hba: [String] = []) throws {
+        binaries = try Self.findBinaries()
+        port = try Self.freePort()
+        let template = try Self.template.get()
+        password = template.password
+        directory = URL(fileURLWithPath: NSTemporaryDirectory())
+            .appendingPathComponent("mnistlab-pg-\(UUID().uuidString.prefix(8))")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        if Self.runsAsRoot { try Self.run("/bin/chown", ["postgres", directory.path]) }
+        // (cp -a keeps the files' owner, postgres, and the data directory's mode, 0700)
+        try Self.run(
+            "/bin/cp", ["-a", template.directory.appendingPathComponent("data").path, dataDirectory])
         // In postgresql.conf rather than on pg_ctl's command line, so `restart` keeps them.
         let settings = """
 
@@ -112,11 +130,13 @@ public final class PostgresServer: Sendable {
 
         try pgctl(["start", "-w", "-t", "60", "-l", logFile])
         startWatchdog()
-        let stop: @Sendable () -> Void = { [dataDirectory, binaries, directory] in
+        // (The watchdog removes the directory once the process is gone: removing thousands
+        // of files here held the process's exit back by tens of seconds on a disk that
+        // discards each freed block at once.)
+        let stop: @Sendable () -> Void = { [dataDirectory, binaries] in
             _ = try? Self.run(
                 binaries.appendingPathComponent("pg_ctl").path,
                 ["-D", dataDirectory, "-m", "immediate", "stop"], asServerUser: true)
-            try? FileManager.default.removeItem(at: directory)
         }
         Self.exitLock.lock()
         if Self.stopsAtExit.isEmpty { atexit { PostgresServer.stopAll() } }

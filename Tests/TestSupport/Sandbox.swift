@@ -141,26 +141,31 @@ public final class Sandbox {
 
 /// The first 1,200 training and 100 test images of the bundled MNIST as raw IDX files, made
 /// once per test process: real digits, small enough that each CLI call loads them instantly.
-public let smallMNIST: String = {
+public let smallMNIST: String = mnistExcerpt("small", train: [0..<1_200], test: 100)
+
+/// The bundled MNIST's training images (with their labels) in the `train` ranges, in that
+/// order, and its first `test` test images, as raw IDX files in a directory of their own
+/// (named after `name` and this process); each call writes it anew, so make one per process.
+public func mnistExcerpt(_ name: String, train: [Range<Int>], test: Int) -> String {
     let directory = FileManager.default.temporaryDirectory
-        .appendingPathComponent("mnistlab-small-\(ProcessInfo.processInfo.processIdentifier)")
+        .appendingPathComponent("mnistlab-\(name)-\(ProcessInfo.processInfo.processIdentifier)")
     try! FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     let source = repositoryRoot.appendingPathComponent("Data/mnist").path
-    for (prefix, count) in [("train", 1_200), ("t10k", 100)] {
+    for (prefix, rows) in [("train", train), ("t10k", [0..<test])] {
         for kind in ["images", "labels"] {
             let name = MNIST.fileName(prefix, kind)
             let array = try! IDXArray.read(path: "\(source)/\(name).gz", rank: kind == "images" ? 3 : 1)
             let itemSize = array.dimensions.dropFirst().reduce(1, *)
             var header: [UInt8] = [0, 0, 8, UInt8(array.dimensions.count)]
-            for d in [count] + array.dimensions.dropFirst() {
+            for d in [rows.reduce(0) { $0 + $1.count }] + array.dimensions.dropFirst() {
                 header += [24, 16, 8, 0].map { UInt8((d >> $0) & 0xff) }
             }
-            let body = array.bytes.prefix(count * itemSize)
+            let body = rows.flatMap { array.bytes[($0.lowerBound * itemSize)..<($0.upperBound * itemSize)] }
             try! Data(header + body).write(to: directory.appendingPathComponent(name))
         }
     }
     return directory.path
-}()
+}
 
 /// A file's bytes, to prove that a refused command changed nothing.
 public func fileBytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }

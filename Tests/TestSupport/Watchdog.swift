@@ -3,7 +3,7 @@ import Foundation
 /// Runs the shell `commands` once this test process is gone, from a shell in a session of its
 /// own: what stops a server the tests started when the process is killed and neither its
 /// `stop` nor `atexit` runs. Without a watchdog a server still stops at a normal exit.
-func whenThisProcessEnds(run commands: String) {
+public func whenThisProcessEnds(run commands: String) {
     let watchdog = Process()
     watchdog.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
     watchdog.arguments = [

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Numerics
@@ -102,12 +103,14 @@ struct TrainingControlsTests {
 
     // MARK: - Through the store
 
-    /// What `DataSource(directory: "Data/mnist", validationSize: 1_000, trainLimit: 200)
-    /// .prepare()` gives, split from the suite's MNIST (loaded once): each load of the full
-    /// set cost a debug build about 3 CPU-s.
+    /// The images `DataSource(directory: "Data/mnist", validationSize: 1_000, trainLimit: 200)`
+    /// trains and validates on (the first 200 training images, the last 1,000), as a dataset
+    /// of their own: a resume loads its run's dataset again, and each load of the full set cost
+    /// a debug build about 3 CPU-s (a session test resumed twice).
+    static let sessionData = mnistExcerpt("session", train: [0..<200, 59_000..<60_000], test: 100)
+
     static func prepared() throws -> PreparedData {
-        let split = try mnist.split(validationSize: 1_000, trainLimit: 200)
-        return PreparedData(mnist: mnist, train: split.train, validation: split.validation)
+        try DataSource(directory: sessionData, validationSize: 1_000, trainLimit: 200).prepare()
     }
 
     final class Counter: @unchecked Sendable { var epochs = 0 }
