@@ -63,14 +63,17 @@ extension MNISTLab {
 
         func run() throws {
             let directory = try DataLocation.resolve(data)
-            let mnist = try MNIST.load(directory: directory)
-            let (train, validation) = try mnist.split(validationSize: Defaults.validationSize)
+            // Loaded once, for the engine's epochs and the recorded session's.
+            let prepared = try DataSource(directory: directory, validationSize: Defaults.validationSize)
+                .prepare()
             let architecture = Architecture(
                 hidden: Hyperparameters.parseHidden(hidden) ?? [100], activation: activation)
             let engine = benchmarkEpochs(
-                architecture: architecture, train: train.images, trainLabels: train.labels,
-                validation: validation.images, validationLabels: validation.labels, epochs: epochs)
-            let store = try measureStore(directory: directory, parameterCount: architecture.parameterCount)
+                architecture: architecture, train: prepared.train.images,
+                trainLabels: prepared.train.labels, validation: prepared.validation.images,
+                validationLabels: prepared.validation.labels, epochs: epochs)
+            let store = try measureStore(
+                directory: directory, data: prepared, parameterCount: architecture.parameterCount)
             let numpy = noNumpy ? nil : numpyBaseline(directory: directory)
             let report = BenchReport(engine: engine, store: store, numpy: numpy)
             if output.json { return try printJSON(report) }
@@ -82,7 +85,9 @@ extension MNISTLab {
         /// size, and the median wall time per epoch of a real `train` session (training,
         /// validation and recording, as users run it) to compare with the engine's epoch,
         /// since the commit overlaps the next epoch's training.
-        func measureStore(directory data: String, parameterCount: Int) throws -> StoreCost {
+        func measureStore(
+            directory: String, data prepared: PreparedData, parameterCount: Int
+        ) throws -> StoreCost {
             let scratch = FileManager.default.temporaryDirectory
                 .appendingPathComponent("mnistlab-bench-\(getpid())")
             try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
@@ -102,8 +107,7 @@ extension MNISTLab {
             events.epoch = { _, _ in epochEnds.append(monotonicSeconds()) }
             let session = try Session(store: store, events: events).train(
                 h,
-                data: try DataSource(directory: data, validationSize: Defaults.validationSize)
-                    .prepare(),
+                data: prepared,
                 name: "bench", keepEvery: Defaults.keepEvery)
             benchmarkRuns.append(session.runID)
             let recorded = zip(epochEnds.dropFirst(), epochEnds).map { $0 - $1 }
@@ -115,7 +119,7 @@ extension MNISTLab {
                     epochs: seed.epochs, hidden: hidden, activation: activation.rawValue,
                     loss: seed.loss.rawValue, seed: Int64(bitPattern: seed.seed),
                     trainSize: 60_000 - Defaults.validationSize, valSize: Defaults.validationSize,
-                    datasetPath: data, datasetChecksum: "-", codeVersion: MNISTLabVersion.current,
+                    datasetPath: directory, datasetChecksum: "-", codeVersion: MNISTLabVersion.current,
                     kernelPath: Network.kernelPath, keepEvery: Defaults.keepEvery),
                 leaseSeconds: Timeouts.lease)
             benchmarkRuns.append(run.id)
