@@ -137,7 +137,7 @@ struct PostgresEngineTests {
             }
         }
         threads.forEach { $0.start() }
-        while threads.contains(where: { !$0.isFinished }) { Thread.sleep(forTimeInterval: 0.01) }
+        try #require(eventually(within: 120, every: 0.01) { threads.allSatisfy(\.isFinished) }, "the threads never ended")
 
         // Then: one log, each migration once
         #expect(failures.withLock { $0 } == [])
@@ -338,7 +338,7 @@ struct PostgresEngineTests {
             }
         }
         threads.forEach { $0.start() }
-        while threads.contains(where: { !$0.isFinished }) { Thread.sleep(forTimeInterval: 0.01) }
+        try #require(eventually(within: 120, every: 0.01) { threads.allSatisfy(\.isFinished) }, "the threads never ended")
 
         // Then
         #expect(failures.withLock { $0 } == [])
@@ -652,6 +652,6 @@ private final class OpenTransaction {
     /// Ends the transaction and waits for its thread.
     func end() {
         state.value.withLock { $0.ending = true }
-        while !thread.isFinished { Thread.sleep(forTimeInterval: 0.01) }
+        #expect(eventually(within: 60, every: 0.01) { thread.isFinished }, "the open transaction's thread never ended")
     }
 }
