@@ -8,7 +8,7 @@ import Testing
 
 /// `sweep --asha`: trials pause at rungs, the best 1/η of each rung are promoted by resuming
 /// the same run in place, and a promoted trial is the run an uninterrupted `train` makes.
-@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct AshaTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct AshaTests {
     static let stores: [Sandbox.Store] = postgresAvailable ? [.sqlite, .postgres] : [.sqlite]
 
     /// A run's checkpoints, epoch and bytes (weights and velocity in hex), in epoch order.

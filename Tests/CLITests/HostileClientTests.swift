@@ -12,7 +12,7 @@ import Testing
 /// idle or trickled, too many connections and streams. Each attack is a bounded loop; each
 /// asserts the refusal, that the server's CPU time and memory stay bounded during and after
 /// it, and that `/api/runs` still answers. (Latencies are in BENCHMARKS.md, not here.)
-@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct HostileClientTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct HostileClientTests {
     /// A store with one finished run of 2 epochs, and a server on it.
     func served(_ arguments: [String] = []) throws -> (Sandbox, RunningServer) {
         let sandbox = try Sandbox()

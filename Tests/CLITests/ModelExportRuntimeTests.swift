@@ -6,7 +6,7 @@ import Testing
 /// `export-model`'s files checked by the libraries people load them with: onnx's checker,
 /// ONNX Runtime and safetensors, from the test-only virtual environment that `.ci/run` makes
 /// and names in MNISTLAB_TEST_PYTHON. Outside CI without it these tests are skipped.
-@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct ModelExportRuntimeTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct ModelExportRuntimeTests {
     static let python = TestPython.path
     static let enabled = TestPython.enabled
     static let script = TestPython.script("check_model_export.py")

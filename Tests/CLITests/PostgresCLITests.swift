@@ -13,7 +13,7 @@ let postgresAvailable = PostgresServer.isAvailable
 /// Every subcommand through the real binary against a database of its own on the test
 /// PostgreSQL server, as a user who keeps their runs there would use it. The SQLite
 /// behaviour the other CLI tests pin is the reference: the same commands, flags and words.
-@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct PostgresCLITests {
     let password = (try? PostgresServer.shared.password) ?? "?"
     /// The latest migration (Migrations/postgres/), which a new database is migrated to.
@@ -674,7 +674,7 @@ struct PostgresErrorTests {
 
 /// `import` from SQLite into PostgreSQL and back: everything of every finished run, with new
 /// ids, once.
-@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized, .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
+@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .enabled(if: postgresAvailable, "needs the test PostgreSQL server"))
 struct PostgresImportTests {
     /// A run, its fork from epoch 2 (evaluated, noted), both tagged, and a sweep of two trials.
     func history(_ store: Sandbox.Store) throws -> Sandbox {

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `runs`, `show`, `best`, `compare` and `sql` on a database with two finished runs.
-@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct QueryTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct QueryTests {
     let sandbox: Sandbox
 
     init() throws {

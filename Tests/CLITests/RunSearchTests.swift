@@ -5,7 +5,7 @@ import Testing
 
 /// Finding runs by what they are: `runs --where … --sort … --sweep …`, `/api/runs` with the
 /// same parameters, runs named by uid or uid prefix, and `compare` of many runs.
-@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct RunSearchTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct RunSearchTests {
     /// Run 1 (lr 0.05, noted "baseline"), run 2 (lr 0.1), and a sweep of two (lr 0.2, 0.3).
     func store(_ kind: Sandbox.Store) throws -> Sandbox {
         let sandbox = try Sandbox(kind)

@@ -6,7 +6,7 @@ import Testing
 
 /// `mnistlab serve` over real HTTP on a free loopback port: every endpoint, bad input
 /// included, and the event streams while a run trains; each on SQLite and on PostgreSQL.
-@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct ServeTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct ServeTests {
     /// Two runs (the first with a name that needs escaping) and a sweep of two.
     func store(_ kind: Sandbox.Store) throws -> Sandbox {
         let sandbox = try Sandbox(kind)

@@ -7,7 +7,7 @@ import Testing
 #endif
 
 /// `sweep`: a grid of `train` processes tagged with the sweep's id, ranked at the end.
-@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct SweepTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct SweepTests {
     @Test func sweepTrainsTheGridInParallelAndRanksIt() throws {
         // Given an empty sandbox
         let sandbox = try Sandbox()

@@ -3,7 +3,7 @@ import TestSupport
 import Testing
 
 /// `train` and `resume` driven through the real binary against a temporary database.
-@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct TrainAndResumeTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct TrainAndResumeTests {
     @Test func trainRecordsTheRunEpochByEpoch() throws {
         // Given an empty sandbox
         let sandbox = try Sandbox()

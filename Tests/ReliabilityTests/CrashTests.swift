@@ -130,7 +130,9 @@ import Testing
             #expect(try sandbox.finalWeights(runID: runID) == expected.weights, "run \(runID)")
             #expect(try sandbox.metrics(runID: runID) == expected.metrics, "run \(runID)")
         }
-        #expect(try sandbox.value("SELECT count(*) FROM runs WHERE status <> 'completed'") == "\(tally.abandoned)")
+        let unfinished = try sandbox.rows(
+            "SELECT id, status, (SELECT count(*) FROM epochs e WHERE e.run_id = r.id) FROM runs r WHERE status <> 'completed'")
+        #expect(unfinished.count == tally.abandoned, "runs not completed (id, status, epochs): \(unfinished)")
         print("CrashTests: \(kills) SIGKILLs over \(Plan.epochs)-epoch runs: \(tally)")
     }
 

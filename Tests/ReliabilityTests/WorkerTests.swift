@@ -11,7 +11,7 @@ import Testing
 /// workers die, whenever), Ctrl-C gives a trial back, and a worker that lost its lease moves
 /// on without writing. Every sweep must end with the weights of one worker training the same
 /// grid alone on SQLite.
-@Suite(.blocksItsThread, .timeLimit(.minutes(10)), .serialized) struct WorkerTests {
+@Suite(.blocksItsThread, .timeLimit(.minutes(10))) struct WorkerTests {
     /// A 3-trial grid of quick runs, created without training (`--detach`).
     static let grid = [
         "sweep", "--learning-rate", "0.05,0.1,0.2", "--hidden", "16", "--epochs", "40",
