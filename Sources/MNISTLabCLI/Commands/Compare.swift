@@ -31,15 +31,14 @@ extension MNISTLab {
                 return s
             }
             if output.json { return try printJSON(summaries) }
-            let settings = runSettings + controlSettings
             // Runs as rows, so that 20 runs read as 20 lines: the settings that differ between
             // them (never the uid, which always does), then their metrics.
-            let differing = settings.filter { _, value in Set(summaries.map { value($0.run) }).count > 1 }
+            let differing = runSettings.filter { _, value in Set(summaries.map { value($0.run) }).count > 1 }
             let metrics = summaries.contains { $0.stoppedEarlyAt != nil } ? runMetrics + [stoppedEarly] : runMetrics
             let firstMetric = 1 + differing.count
             var table = Table(
                 ["run"] + differing.map(\.0) + metrics.map(\.0),
-                numeric: Set([0] + Array(firstMetric..<(firstMetric + 8))))
+                numeric: Set([0] + Array(firstMetric..<(firstMetric + runMetrics.count))))
             for summary in summaries {
                 table.append(
                     ["\(summary.run.id)"] + differing.map { $0.1(summary.run) }
@@ -53,7 +52,8 @@ extension MNISTLab {
 // The rows of `compare`, each a name and how a run shows it. (Declared with their type,
 // outside `run()`: as one expression there they took seconds to type-check.)
 
-/// The settings rows of `compare` (shown where runs differ).
+/// The settings rows of `compare`, shown where runs differ: the network and data, then the
+/// schedule, weight decay and early stopping.
 private var runSettings: [(String, (Run) -> String)] {
     [
         ("name", { $0.name }), ("status", { $0.status.rawValue }),
@@ -65,10 +65,15 @@ private var runSettings: [(String, (Run) -> String)] {
         ("train size", { "\($0.trainSize)" }), ("val size", { "\($0.valSize)" }),
         ("dataset", { $0.datasetChecksum }), ("code version", { $0.codeVersion }),
         ("kernels", { $0.kernelPath }),
+        ("lr schedule", { $0.lrSchedule }),
+        ("min learning rate", { Format.number($0.minLearningRate) }),
+        ("weight decay", { Format.number($0.weightDecay) }),
+        ("patience", { $0.patience.map(String.init) ?? "-" }),
+        ("min delta", { Format.number($0.minDelta) }),
     ]
 }
 
-/// The metrics rows of `compare`, shown for every run.
+/// The metrics rows of `compare`, shown for every run (all of them numbers).
 private var runMetrics: [(String, (RunSummary) -> String)] {
     [
         ("epochs done", { "\($0.lastEpoch ?? 0)" }),
@@ -85,15 +90,4 @@ private var runMetrics: [(String, (RunSummary) -> String)] {
 /// The metrics row of `compare` shown when one of the runs stopped early.
 private var stoppedEarly: (String, (RunSummary) -> String) {
     ("stopped early", { $0.stoppedEarlyAt.map { "at epoch \($0)" } ?? "-" })
-}
-
-/// The schedule, weight decay and early-stopping rows of `compare` (shown where runs differ).
-private var controlSettings: [(String, (Run) -> String)] {
-    [
-        ("lr schedule", \.lrSchedule),
-        ("min learning rate", { Format.number($0.minLearningRate) }),
-        ("weight decay", { Format.number($0.weightDecay) }),
-        ("patience", { $0.patience.map(String.init) ?? "-" }),
-        ("min delta", { Format.number($0.minDelta) }),
-    ]
 }
