@@ -136,24 +136,10 @@ extension Sandbox {
 }
 
 extension Background {
-    /// Waits (10 s at the most) until every thread of the process is stopped (state `T` in
-    /// /proc/PID/task/*/stat); false if one is still not.
+    /// Waits (10 s at the most) until every thread of the process is stopped; false if one is
+    /// still not.
     func waitUntilStopped() -> Bool {
-        wait(until: { Self.allThreadsStopped(pid) }, seconds: 10)
-    }
-
-    private static func allThreadsStopped(_ pid: pid_t) -> Bool {
-        let tasks = "/proc/\(pid)/task"
-        guard let threads = try? FileManager.default.contentsOfDirectory(atPath: tasks),
-            !threads.isEmpty
-        else { return false }
-        return threads.allSatisfy { thread in
-            // "tid (name) S …": the state follows the last ')', as the name may hold one.
-            guard let stat = try? String(contentsOfFile: "\(tasks)/\(thread)/stat", encoding: .utf8),
-                let close = stat.lastIndex(of: ")")
-            else { return false }
-            return stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).first == "T"
-        }
+        wait(until: { (try? ProcessSnapshot(pid))?.isStopped == true }, seconds: 10)
     }
 }
 

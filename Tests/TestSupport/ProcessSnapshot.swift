@@ -7,8 +7,11 @@ import Foundation
 #endif
 
 public struct ProcessSnapshot: Sendable {
-    /// The state letter of /proc/PID/stat: R running, S sleeping, T stopped, Z zombie, ….
+    /// The state letter of /proc/PID/stat (its main thread's): R running, S sleeping, T
+    /// stopped, Z zombie, ….
     public var state: Character
+    /// The state letter of each of its threads (/proc/PID/task/*/stat).
+    public var threadStates: [Character]
     /// User + system CPU time, in seconds.
     public var cpuSeconds: Double
     /// Resident memory, in bytes.
@@ -19,15 +22,17 @@ public struct ProcessSnapshot: Sendable {
 
     /// Throws once `pid` is gone.
     public init(_ pid: pid_t) throws {
-        let stat = try String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)
+        let fields = try Self.statFields("/proc/\(pid)/stat")
         let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
-        // Fields after the command's closing parenthesis: state is field 3, utime 14, stime 15.
-        guard let close = stat.lastIndex(of: ")") else { throw ServerError("bad /proc/\(pid)/stat") }
-        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        // state is field 3, utime 14, stime 15.
         guard fields.count > 12, let state = fields[0].first else {
             throw ServerError("bad /proc/\(pid)/stat")
         }
         self.state = state
+        let tasks = "/proc/\(pid)/task"
+        threadStates = try FileManager.default.contentsOfDirectory(atPath: tasks).compactMap { thread in
+            try? Self.statFields("\(tasks)/\(thread)/stat").first?.first
+        }
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         cpuSeconds = ((Double(fields[11]) ?? 0) + (Double(fields[12]) ?? 0)) / ticks
         var values: [Substring: Substring] = [:]
@@ -41,11 +46,21 @@ public struct ProcessSnapshot: Sendable {
         }
     }
 
-    /// Stopped by SIGSTOP (or another stop signal).
-    public var isStopped: Bool { state == "T" }
+    /// Stopped by SIGSTOP (or another stop signal), every thread of it: kill() returns before
+    /// the process has stopped, and a thread inside a system call finishes it first, so only
+    /// then does a look at what the process holds (a lock, a transaction) hold still.
+    public var isStopped: Bool { !threadStates.isEmpty && threadStates.allSatisfy { $0 == "T" } }
 
     /// Exited, and not yet reaped by its parent.
     public var isZombie: Bool { state == "Z" }
+
+    /// The fields of a /proc `stat` file after the command's name, which may hold spaces and
+    /// parentheses: from the state on.
+    private static func statFields(_ path: String) throws -> [Substring] {
+        let stat = try String(contentsOfFile: path, encoding: .utf8)
+        guard let close = stat.lastIndex(of: ")") else { throw ServerError("bad \(path)") }
+        return stat[stat.index(after: close)...].split(separator: " ")
+    }
 
     /// Whether `signal` waits to be delivered.
     public func isPending(_ signal: Int32) -> Bool {
